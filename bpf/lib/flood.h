@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Contract: copy an skb to every flood-list port whose mode is in `modes`,
+ * except `exclude_ifindex`, with bpf_clone_redirect (tc only). The flood list
+ * is the dense array vnet_flood[0, nr_flood) that libvnet keeps. The original
+ * skb is left to the caller (host stack copy, uplink, or drop).
+ *
+ * Why tc and not a devmap broadcast in XDP: the spec wants the host stack to
+ * get its copy too, and an XDP program cannot both broadcast-redirect and pass.
+ */
+#ifndef VNET_BPF_FLOOD_H
+#define VNET_BPF_FLOOD_H
+
+#include <linux/pkt_cls.h>
+#include "stats.h"
+
+struct vnet_flood_ctx {
+	struct __sk_buff *skb;
+	__u32 exclude_ifindex;
+	__u8 modes;
+	__u8 skip_isolated; /* sender is isolated: skip isolated receivers */
+};
+
+static long vnet_flood_one(__u32 index, void *data)
+{
+	struct vnet_flood_ctx *ctx = data;
+	struct vnet_flood_entry *entry;
+
+	entry = bpf_map_lookup_elem(&vnet_flood, &index);
+	if (!entry || !entry->ifindex)
+		return 0;
+	if (!(entry->mode & ctx->modes) || entry->ifindex == ctx->exclude_ifindex)
+		return 0;
+	if (ctx->skip_isolated && (entry->flags & VNET_PORT_F_ISOLATED))
+		return 0;
+	if (bpf_clone_redirect(ctx->skb, entry->ifindex, 0) == 0)
+		vnet_count_flood(entry->slot, ctx->skb->len);
+	return 0;
+}
+
+static __always_inline void vnet_flood_copies(struct __sk_buff *skb, const struct vnet_config *cfg,
+				       __u8 modes, __u32 exclude_ifindex, __u8 skip_isolated)
+{
+	struct vnet_flood_ctx ctx = {
+		.skb = skb,
+		.exclude_ifindex = exclude_ifindex,
+		.modes = modes,
+		.skip_isolated = skip_isolated,
+	};
+	__u32 n = cfg->nr_flood;
+
+	if (n > VNET_MAX_PORTS)
+		n = VNET_MAX_PORTS;
+	bpf_loop(n, vnet_flood_one, &ctx, 0);
+}
+
+#endif

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Contract: the fabric's maps, declared once for every program. They are
+ * pinned by name under the fabric's directory (libvnet passes pin_root_path),
+ * so the uplink and port objects share them and they outlive any process.
+ */
+#ifndef VNET_BPF_MAPS_H
+#define VNET_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "vnet/abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vnet_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VNET_MAX_MACS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vnet_mac_key);
+	__type(value, struct vnet_mac_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_macs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VNET_MAX_PORTS);
+	__type(key, __u32); /* host-end ifindex */
+	__type(value, struct vnet_port);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VNET_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct vnet_flood_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_flood SEC(".maps");
+
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VNET_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct vnet_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_stats SEC(".maps");
+
+static __always_inline struct vnet_config *vnet_get_config(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&vnet_config, &zero);
+}
+
+#endif

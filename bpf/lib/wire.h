@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Contract: frames arriving from the wire on the uplink (spec, "From the
+ * uplink"). Two stages share this file:
+ *  - vnet_wire_xdp(): the fast path. Unicast to a port that can take XDP
+ *    frames is redirected through the devmap; unknown unicast is dropped under
+ *    `unknown drop`; malformed frames are dropped. Everything else is passed.
+ *  - vnet_wire_tc(): the skb path for what XDP passed: group frames are
+ *    flooded by the sender/receiver mode rules, unicast to ports that XDP could
+ *    not reach is redirected, and the host stack keeps what is its own.
+ */
+#ifndef VNET_BPF_WIRE_H
+#define VNET_BPF_WIRE_H
+
+#include <linux/pkt_cls.h>
+#include "ctx.h"
+#include "eth.h"
+#include "flood.h"
+#include "tx_map.h"
+
+static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
+{
+	void *data = vnet_xdp_data(ctx), *data_end = vnet_xdp_end(ctx);
+	struct vnet_config *cfg = vnet_get_config();
+	struct vnet_mac_entry *dst;
+	struct vnet_frame frame;
+	struct vnet_mac_key key;
+	__u64 bytes = data_end - data;
+	int err;
+
+	if (!cfg || (cfg->flags & VNET_FABRIC_F_DEFUNCT))
+		return XDP_PASS;
+	err = vnet_parse_l2(data, data_end, &frame);
+	if (err >= 0)
+		return vnet_drop(VNET_UPLINK_SLOT, err, XDP_DROP);
+	vnet_count_rx(VNET_UPLINK_SLOT, bytes);
+
+	if (vnet_mac_is_group(frame.eth->h_dest))
+		return XDP_PASS;
+
+	key = vnet_mac_key_of(frame.eth->h_dest);
+	dst = bpf_map_lookup_elem(&vnet_macs, &key);
+	if (!dst) {
+		if (cfg->unknown_policy == VNET_UNKNOWN_DROP &&
+		    !vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac))
+			return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_UNKNOWN_DST, XDP_DROP);
+		return XDP_PASS;
+	}
+	/* A source-mode port's own MAC belongs to the host stack (kernel rule). */
+	if (dst->mode == VNET_MODE_SOURCE || !(dst->flags & VNET_PORT_F_XDP_TARGET))
+		return XDP_PASS;
+	err = bpf_redirect_map(&vnet_tx, dst->ifindex, 0);
+	if (err == XDP_REDIRECT)
+		vnet_count_tx(dst->slot, bytes);
+	else
+		vnet_drop(dst->slot, VNET_DROP_REDIRECT_FAILED, 0);
+	return err;
+}
+
+/* Group frame from the wire: who gets a copy depends on who sent it. */
+static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct vnet_config *cfg,
+					   const struct ethhdr *eth)
+{
+	struct vnet_mac_key key = vnet_mac_key_of(eth->h_source);
+	struct vnet_mac_entry *src = bpf_map_lookup_elem(&vnet_macs, &key);
+	__u8 modes;
+
+	if (!src) {
+		modes = VNET_MODE_PRIVATE | VNET_MODE_VEPA | VNET_MODE_PASSTHRU | VNET_MODE_BRIDGE;
+		vnet_flood_copies(skb, cfg, modes, 0, 0);
+		return TC_ACT_OK;
+	}
+	if (src->mode != VNET_MODE_VEPA && src->mode != VNET_MODE_BRIDGE) {
+		/* A private/passthru port's own group frame, reflected by the
+		 * switch: it goes back to that port alone, not the host stack. */
+		vnet_count_tx(src->slot, skb->len);
+		return bpf_redirect(src->ifindex, 0);
+	}
+	/* Bridge siblings already got a bridge port's frame on the way out. */
+	modes = src->mode == VNET_MODE_VEPA ? (VNET_MODE_VEPA | VNET_MODE_BRIDGE) : VNET_MODE_VEPA;
+	vnet_flood_copies(skb, cfg, modes, src->ifindex, 0);
+	return TC_ACT_OK;
+}
+
+static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
+{
+	struct vnet_config *cfg = vnet_get_config();
+	struct vnet_mac_entry *dst;
+	struct vnet_frame frame;
+	struct vnet_mac_key key;
+	void *data, *data_end;
+
+	if (!cfg || (cfg->flags & VNET_FABRIC_F_DEFUNCT))
+		return TC_ACT_OK;
+	vnet_skb_window(skb, &data, &data_end);
+	/* XDP has already counted and dropped malformed frames. */
+	if (vnet_parse_l2(data, data_end, &frame) >= 0)
+		return TC_ACT_OK;
+
+	if (vnet_mac_is_group(frame.eth->h_dest))
+		return vnet_wire_flood(skb, cfg, frame.eth);
+
+	key = vnet_mac_key_of(frame.eth->h_dest);
+	dst = bpf_map_lookup_elem(&vnet_macs, &key);
+	if (!dst || dst->mode == VNET_MODE_SOURCE)
+		return TC_ACT_OK;
+	vnet_count_tx(dst->slot, skb->len);
+	return bpf_redirect(dst->ifindex, 0);
+}
+
+#endif

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one ABI shared by the BPF datapath (clang -target bpf) and libvnet (C++).
+ * Every map key and value, every enum and every drop reason lives here, so the
+ * two sides can never disagree about a layout. Sizes and offsets are checked by
+ * static asserts at the bottom, in both compilers.
+ *
+ * Changing a struct here changes the pinned maps' value sizes: libbpf then
+ * refuses to reuse an old pin, which is exactly the signal `vnetctl reload`
+ * needs to migrate instead of silently misreading memory.
+ */
+#ifndef VNET_ABI_H
+#define VNET_ABI_H
+
+#ifdef __cplusplus
+#include <cstdint>
+typedef std::uint8_t vnet_u8;
+typedef std::uint16_t vnet_u16;
+typedef std::uint32_t vnet_u32;
+typedef std::uint64_t vnet_u64;
+#define VNET_STATIC_ASSERT static_assert
+#else
+#include <linux/types.h>
+typedef __u8 vnet_u8;
+typedef __u16 vnet_u16;
+typedef __u32 vnet_u32;
+typedef __u64 vnet_u64;
+#define VNET_STATIC_ASSERT _Static_assert
+#endif
+
+/* ABI version: bumped whenever a struct or map below changes shape. */
+#define VNET_ABI_VERSION 1
+
+/* Where a fabric's state lives: VNET_PIN_ROOT "/" <fabric> "/" <map or link>. */
+#define VNET_PIN_ROOT "/sys/fs/bpf/vnet"
+
+/* Map names (also the pin file names, libbpf pins by name). */
+#define VNET_MAP_CONFIG "vnet_config"
+#define VNET_MAP_MACS "vnet_macs"
+#define VNET_MAP_PORTS "vnet_ports"
+#define VNET_MAP_FLOOD "vnet_flood"
+#define VNET_MAP_TX "vnet_tx"
+#define VNET_MAP_STATS "vnet_stats"
+
+/* Capacities. Slot 0 of the stats table is the uplink itself. */
+#define VNET_MAX_MACS 131072
+#define VNET_MAX_PORTS 1024
+#define VNET_UPLINK_SLOT 0
+
+/* Port modes: the values match the kernel's enum macvlan_mode bit values, so a
+ * mode set ("deliver to vepa or bridge ports") is a plain bit mask. */
+enum vnet_mode {
+	VNET_MODE_PRIVATE = 1,
+	VNET_MODE_VEPA = 2,
+	VNET_MODE_BRIDGE = 4,
+	VNET_MODE_PASSTHRU = 8,
+	VNET_MODE_SOURCE = 16,
+};
+
+/* Per-port flags (struct vnet_port.flags, struct vnet_mac_entry.flags). */
+enum vnet_port_flag {
+	VNET_PORT_F_SPOOFCHK = 1u << 0,   /* drop frames whose source MAC is not the port's */
+	VNET_PORT_F_HAIRPIN = 1u << 1,    /* the fabric reflects this port's frames itself */
+	VNET_PORT_F_ISOLATED = 1u << 2,   /* never exchange frames with another isolated port */
+	VNET_PORT_F_PEER_NETNS = 1u << 3, /* veth peer lives in another netns: redirect_peer works */
+	VNET_PORT_F_XDP_TARGET = 1u << 4, /* peer has NAPI: XDP may redirect into this port */
+	VNET_PORT_F_NODST = 1u << 5,      /* source mode: listed sources go only here */
+};
+
+/* Fabric-wide policies (struct vnet_config). */
+enum vnet_unknown_policy {
+	VNET_UNKNOWN_PASS = 0, /* unknown unicast goes to the host stack, like macvlan */
+	VNET_UNKNOWN_DROP = 1, /* dropped in XDP before an skb exists */
+};
+
+enum vnet_fabric_flag {
+	VNET_FABRIC_F_HOST = 1u << 0,    /* host stack is a member of the fabric */
+	VNET_FABRIC_F_DEFUNCT = 1u << 1, /* the uplink is gone: forward nothing */
+};
+
+/*
+ * Drop reasons. Every frame the datapath drops is counted against exactly one
+ * of these, on the slot of the port (or uplink) it arrived from.
+ */
+enum vnet_drop_reason {
+	VNET_DROP_TRUNCATED_ETH = 0, /* shorter than an Ethernet header */
+	VNET_DROP_TRUNCATED_VLAN,    /* VLAN TPID with no room for the tag */
+	VNET_DROP_VLAN_DEPTH,        /* more stacked tags than the parser walks */
+	VNET_DROP_UNKNOWN_DST,       /* unicast to no port, policy drop */
+	VNET_DROP_PORT_DOWN,         /* destination port is administratively down */
+	VNET_DROP_SPOOFED_SRC,       /* source MAC is not the sending port's */
+	VNET_DROP_NOT_A_PORT,        /* program ran on a device the fabric does not know */
+	VNET_DROP_ISOLATED,          /* isolated port to isolated port */
+	VNET_DROP_REDIRECT_FAILED,   /* the kernel refused the redirect */
+	VNET_DROP_DEFUNCT,           /* fabric's uplink has gone */
+	VNET_DROP_REFLECTED_OWN,     /* own broadcast reflected back, not for the host */
+	VNET_DROP__MAX,
+};
+
+/* vnet_macs: destination MAC -> port. Key is the MAC in the low 6 bytes. */
+struct vnet_mac_key {
+	vnet_u8 addr[6];
+	vnet_u16 pad; /* always 0 so the hash sees the same bytes */
+};
+
+struct vnet_mac_entry {
+	vnet_u32 ifindex; /* host end of the veth, or the tap */
+	vnet_u16 slot;    /* index into vnet_stats */
+	vnet_u8 mode;     /* enum vnet_mode */
+	vnet_u8 flags;    /* enum vnet_port_flag */
+};
+
+/* vnet_ports: host-end ifindex -> port. The port program finds itself here. */
+struct vnet_port {
+	vnet_u8 mac[6]; /* the container-side MAC: the only source allowed with spoofchk */
+	vnet_u16 slot;
+	vnet_u8 mode;
+	vnet_u8 flags;
+	vnet_u16 pad;
+};
+
+/* vnet_flood: dense array [0, nr_flood) of flood targets, kept by libvnet. */
+struct vnet_flood_entry {
+	vnet_u32 ifindex;
+	vnet_u16 slot;
+	vnet_u8 mode;
+	vnet_u8 flags;
+};
+
+/* vnet_config: a single entry, index 0. */
+struct vnet_config {
+	vnet_u32 abi_version;
+	vnet_u32 uplink_ifindex;
+	vnet_u8 uplink_mac[6];
+	vnet_u8 unknown_policy; /* enum vnet_unknown_policy */
+	vnet_u8 flags;          /* enum vnet_fabric_flag */
+	vnet_u32 nr_flood;      /* valid entries in vnet_flood */
+	vnet_u32 pad;
+	/* Control plane only: inode of the network namespace the fabric was
+	 * attached in. Ifindexes are per netns, so a vnetctl only acts on the
+	 * fabrics of its own netns. */
+	vnet_u64 netns_ino;
+};
+
+/* vnet_stats: per-CPU, one entry per slot. "rx" is what the fabric received
+ * from the port (the container transmitted it), "tx" what the fabric delivered
+ * to the port, as `ip -s link` counts them on the port's host end. */
+struct vnet_stats {
+	vnet_u64 rx_packets;
+	vnet_u64 rx_bytes;
+	vnet_u64 tx_packets;
+	vnet_u64 tx_bytes;
+	vnet_u64 flood_packets; /* copies delivered to this port by flooding */
+	vnet_u64 drops[VNET_DROP__MAX];
+};
+
+VNET_STATIC_ASSERT(sizeof(struct vnet_mac_key) == 8, "vnet_mac_key layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_mac_entry) == 8, "vnet_mac_entry layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_port) == 12, "vnet_port layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_flood_entry) == 8, "vnet_flood_entry layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_config) == 32, "vnet_config layout");
+VNET_STATIC_ASSERT(__builtin_offsetof(struct vnet_config, nr_flood) == 16, "vnet_config.nr_flood");
+VNET_STATIC_ASSERT(sizeof(struct vnet_stats) == 8 * (5 + VNET_DROP__MAX), "vnet_stats layout");
+
+#endif /* VNET_ABI_H */

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package vnet needs to build, test, demo and benchmark.
+# Idempotent; run as root. Used by the README's commands and by .ci/run.
+set -euo pipefail
+
+packages=(
+  # build
+  meson ninja-build pkg-config g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+  libabsl-dev libgtest-dev libgmock-dev nlohmann-json3-dev
+  # real clients for the namespace tests and the demo
+  iproute2 iputils-ping arping ndisc6 iperf3 tcpdump ethtool python3 python3-scapy util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "vnet: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,148 @@
+// attach / detach: a fabric's programs, maps and uplink attachments.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_arp.h>
+#include <linux/if_link.h>
+
+#include <cstring>
+
+#include "absl/strings/string_view.h"
+#include "absl/strings/str_cat.h"
+#include "fabric/fabric.h"
+#include "fabric/registry.h"
+#include "fabric/undo.h"
+#include "loader/errors.h"
+#include "loader/links.h"
+#include "loader/pins.h"
+#include "loader/programs.h"
+#include "maps/fabric_maps.h"
+#include "netlink/rtnl.h"
+
+namespace vnet {
+namespace {
+
+constexpr const char* kOurXdpProgram = "vnet_uplink_xdp";
+
+absl::Status CheckUplink(const LinkInfo& uplink, const AttachOptions& options) {
+  std::string what = absl::StrCat("attach ", uplink.name);
+  if (uplink.type != ARPHRD_ETHER || !uplink.mac)
+    return absl::InvalidArgumentError(absl::StrCat(what, ": not an Ethernet device"));
+  if (auto m = FindMembership(uplink.ifindex)) {
+    if (m->as_uplink)
+      return absl::AlreadyExistsError(absl::StrCat(what, ": already the uplink of fabric ", m->fabric));
+    return absl::AlreadyExistsError(absl::StrCat(what, ": is a port of fabric ", m->fabric));
+  }
+  if (options.type == "ipvlan")
+    return absl::UnimplementedError(absl::StrCat(what, ": --type ipvlan is not implemented yet"));
+  if (options.type != "macvlan")
+    return absl::InvalidArgumentError(absl::StrCat(what, ": --type '", options.type, "': want macvlan or ipvlan"));
+  if (options.host)
+    return absl::UnimplementedError(absl::StrCat(what, ": --host on is not implemented yet"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  auto uplink_or = rtnl.GetLink(options.uplink);
+  if (!uplink_or.ok()) return Annotate(uplink_or.status(), "attach");
+  LinkInfo uplink = std::move(*uplink_or);
+  std::string fabric = options.fabric.empty() ? uplink.name : options.fabric;
+  std::string what = absl::StrCat("attach ", uplink.name);
+  VNET_RETURN_IF_ERROR(Annotate(ValidateFabricName(fabric), what));
+  VNET_RETURN_IF_ERROR(CheckUplink(uplink, options));
+  VNET_RETURN_IF_ERROR(Annotate(EnsureBpffs(), what));
+  if (FabricDirExists(fabric))
+    return absl::AlreadyExistsError(absl::StrCat(what, ": fabric ", fabric, " already exists"));
+
+  VNET_ASSIGN_OR_RETURN(XdpState xdp, QueryXdp(uplink.ifindex, uplink.name));
+  if (xdp.prog_id && !options.force)
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, ": XDP program '", xdp.prog_name, "' (id ", xdp.prog_id,
+        ") is already attached and is not vnet's; use --force to replace it"));
+
+  Undo undo;
+  VNET_RETURN_IF_ERROR(Annotate(MakeFabricDir(fabric), what));
+  undo.Push([fabric] { (void)RemoveFabricDir(fabric); });
+
+  VNET_ASSIGN_OR_RETURN(FabricPrograms programs, FabricPrograms::Load(fabric));
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
+
+  vnet_config config{};
+  config.abi_version = VNET_ABI_VERSION;
+  config.uplink_ifindex = static_cast<std::uint32_t>(uplink.ifindex);
+  std::memcpy(config.uplink_mac, uplink.mac->bytes.data(), 6);
+  config.unknown_policy = options.unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
+  config.netns_ino = CurrentNetnsIno();
+  VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
+  VNET_RETURN_IF_ERROR(maps.ClearStats(VNET_UPLINK_SLOT));
+
+  VNET_RETURN_IF_ERROR(PinFd(programs.port_tc_fd(), FabricPinPath(fabric, kPortProgPin)));
+
+  // tc first: it only adds flooding for frames XDP passes, harmless alone.
+  VNET_ASSIGN_OR_RETURN(UniqueFd tc_link, AttachTcxIngress(programs.uplink_tc_fd(), uplink.ifindex, uplink.name));
+  VNET_RETURN_IF_ERROR(PinFd(tc_link.get(), FabricPinPath(fabric, kUplinkTcLinkPin)));
+
+  UniqueFd foreign;
+  if (xdp.prog_id) {
+    foreign.Reset(bpf_prog_get_fd_by_id(xdp.prog_id));
+    VNET_RETURN_IF_ERROR(Annotate(DetachXdpProgram(uplink.ifindex, uplink.name, xdp), "attach --force"));
+    // Put the foreign program back if anything after this fails.
+    undo.Push([&foreign, &uplink, &xdp] {
+      if (!foreign.valid()) return;
+      std::uint32_t flags = xdp.mode == XdpMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+      bpf_xdp_attach(uplink.ifindex, foreign.get(), flags, nullptr);
+    });
+  }
+  VNET_ASSIGN_OR_RETURN(XdpAttachment xdp_link, AttachXdp(programs.uplink_xdp_fd(), uplink.ifindex, uplink.name, options.xdp_mode));
+  VNET_RETURN_IF_ERROR(PinFd(xdp_link.link.get(), FabricPinPath(fabric, kUplinkXdpLinkPin)));
+
+  undo.Commit();
+  FabricInfo info;
+  info.name = fabric;
+  info.uplink = uplink.name;
+  info.uplink_ifindex = config.uplink_ifindex;
+  info.uplink_mac = *uplink.mac;
+  info.xdp_mode = std::string(XdpModeName(xdp_link.mode));
+  info.unknown_drop = options.unknown_drop;
+  return info;
+}
+
+absl::Status DetachFabric(absl::string_view name) {
+  auto fabric_or = ResolveFabric(name);
+  if (!fabric_or.ok()) return Annotate(fabric_or.status(), "detach");
+  std::string fabric = *fabric_or;
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
+  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  // Ports first, so nothing is redirected to a port whose fabric is half gone.
+  for (const auto& [ifindex, port] : ports) {
+    (void)port;
+    auto name_or = Rtnl::Open();
+    std::string dev = absl::StrCat("ifindex ", ifindex);
+    if (name_or.ok()) {
+      auto link = name_or->GetLink(static_cast<int>(ifindex));
+      if (link.ok()) dev = link->name;
+    }
+    auto status = DeletePort(dev);
+    if (!status.ok() && !absl::IsNotFound(status)) return Annotate(status, absl::StrCat("detach ", fabric));
+    // A port whose device vanished: its link died with it; drop its state.
+    if (absl::IsNotFound(status)) {
+      (void)Unpin(FabricPinPath(fabric, PortLinkPin(ifindex)));
+      (void)maps.DeletePort(ifindex);
+    }
+  }
+  VNET_RETURN_IF_ERROR(Annotate(RemoveFabricDir(fabric), absl::StrCat("detach ", fabric)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> DetachAll() {
+  std::vector<std::string> removed;
+  for (const auto& fabric : ListLocalFabrics()) {
+    VNET_RETURN_IF_ERROR(DetachFabric(fabric));
+    removed.push_back(fabric);
+  }
+  return removed;
+}
+
+}  // namespace vnet

@@ -1,0 +1,34 @@
+// libvnet's domain API: what vnetctl (and anything else) calls. Each
+// operation either completes or leaves the kernel as it found it.
+#ifndef VNET_FABRIC_FABRIC_H
+#define VNET_FABRIC_FABRIC_H
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "fabric/types.h"
+
+namespace vnet {
+
+absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options);
+// `name` is a fabric name or its uplink's device name.
+absl::Status DetachFabric(absl::string_view name);
+// Removes every fabric; returns the names removed.
+absl::StatusOr<std::vector<std::string>> DetachAll();
+
+absl::StatusOr<PortInfo> AddPort(const PortOptions& options);
+absl::Status DeletePort(absl::string_view dev);
+
+// All fabrics, or the one named (by fabric or uplink name).
+absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::string_view> name);
+// Counters of every uplink and port, or of one device.
+absl::StatusOr<std::vector<Counters>> ReadCounters(std::optional<absl::string_view> dev);
+
+}  // namespace vnet
+
+#endif

@@ -1,0 +1,96 @@
+// show / stats: reading a fabric back from its pinned state.
+#include <algorithm>
+
+#include "absl/strings/string_view.h"
+#include "absl/strings/str_cat.h"
+#include "fabric/fabric.h"
+#include "fabric/registry.h"
+#include "loader/errors.h"
+#include "loader/links.h"
+#include "loader/pins.h"
+#include "maps/fabric_maps.h"
+#include "netlink/rtnl.h"
+
+namespace vnet {
+namespace {
+
+absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
+  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  FabricInfo info;
+  info.name = fabric;
+  info.uplink_ifindex = config.uplink_ifindex;
+  info.uplink_mac = MacAddress::FromBytes(config.uplink_mac);
+  info.unknown_drop = config.unknown_policy == VNET_UNKNOWN_DROP;
+  info.host = config.flags & VNET_FABRIC_F_HOST;
+  auto uplink = rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
+  if (uplink.ok()) {
+    info.uplink = uplink->name;
+    auto xdp = QueryXdp(uplink->ifindex, uplink->name);
+    if (xdp.ok() && xdp->prog_id) info.xdp_mode = std::string(XdpModeName(xdp->mode));
+  }
+  info.defunct = !uplink.ok() || info.xdp_mode.empty() || (config.flags & VNET_FABRIC_F_DEFUNCT);
+  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  for (const auto& [ifindex, port] : ports) {
+    PortInfo p;
+    p.ifindex = ifindex;
+    p.mac = MacAddress::FromBytes(port.mac);
+    p.mode = static_cast<PortMode>(port.mode);
+    p.flags = port.flags;
+    p.slot = port.slot;
+    auto dev = rtnl.GetLink(static_cast<int>(ifindex));
+    if (dev.ok()) {
+      p.name = dev->name;
+      p.up = dev->admin_up();
+      p.carrier = dev->has_carrier;
+    }
+    info.ports.push_back(std::move(p));
+  }
+  std::sort(info.ports.begin(), info.ports.end(), [](auto& a, auto& b) { return a.slot < b.slot; });
+  return info;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::string_view> name) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  std::vector<std::string> fabrics;
+  if (name) {
+    auto fabric = ResolveFabric(*name);
+    if (!fabric.ok()) return Annotate(fabric.status(), "show");
+    fabrics.push_back(*fabric);
+  } else {
+    fabrics = ListLocalFabrics();
+    std::sort(fabrics.begin(), fabrics.end());
+  }
+  std::vector<FabricInfo> out;
+  for (const auto& fabric : fabrics) {
+    VNET_ASSIGN_OR_RETURN(FabricInfo info, Describe(rtnl, fabric));
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Counters>> ReadCounters(std::optional<absl::string_view> dev) {
+  VNET_ASSIGN_OR_RETURN(auto fabrics, DescribeFabrics(std::nullopt));
+  std::vector<Counters> out;
+  for (const auto& fabric : fabrics) {
+    VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric.name));
+    if (!dev || *dev == fabric.uplink || *dev == fabric.name) {
+      Counters c{fabric.name, fabric.uplink.empty() ? fabric.name : fabric.uplink, true, {}};
+      VNET_ASSIGN_OR_RETURN(c.stats, maps.ReadStats(VNET_UPLINK_SLOT));
+      out.push_back(std::move(c));
+    }
+    for (const auto& port : fabric.ports) {
+      if (dev && *dev != port.name && *dev != fabric.name) continue;
+      Counters c{fabric.name, port.name, false, {}};
+      VNET_ASSIGN_OR_RETURN(c.stats, maps.ReadStats(port.slot));
+      out.push_back(std::move(c));
+    }
+  }
+  if (dev && out.empty())
+    return absl::NotFoundError(absl::StrCat("stats ", *dev, ": not a fabric, uplink or port"));
+  return out;
+}
+
+}  // namespace vnet

@@ -1,0 +1,22 @@
+#include "fabric/lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <cerrno>
+
+#include "loader/errors.h"
+
+namespace vnet {
+
+absl::StatusOr<UniqueFd> AcquireControlLock() {
+  constexpr const char* kPath = "/run/vnet.lock";
+  int fd = ::open(kPath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus(errno, "open lock", kPath);
+  UniqueFd owned(fd);
+  while (::flock(fd, LOCK_EX) != 0)
+    if (errno != EINTR) return ErrnoStatus(errno, "lock", kPath);
+  return owned;
+}
+
+}  // namespace vnet

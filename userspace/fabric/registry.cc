@@ -1,0 +1,61 @@
+#include "absl/strings/string_view.h"
+#include "fabric/registry.h"
+
+#include <net/if.h>
+#include <sys/stat.h>
+
+#include "absl/strings/str_cat.h"
+#include "fabric/types.h"
+#include "loader/pins.h"
+
+namespace vnet {
+
+std::uint64_t CurrentNetnsIno() {
+  struct stat st {};
+  if (::stat("/proc/thread-self/ns/net", &st) != 0) return 0;
+  return st.st_ino;
+}
+
+std::vector<std::string> ListLocalFabrics() {
+  std::vector<std::string> local;
+  std::uint64_t here = CurrentNetnsIno();
+  for (const auto& fabric : ListFabricDirs()) {
+    auto maps = FabricMaps::Open(fabric);
+    if (!maps.ok()) continue;
+    auto config = maps->ReadConfig();
+    if (config.ok() && config->netns_ino == here) local.push_back(fabric);
+  }
+  return local;
+}
+
+std::string PortLinkPin(std::uint32_t ifindex) { return absl::StrCat("link_port_", ifindex); }
+
+absl::StatusOr<std::string> ResolveFabric(absl::string_view name_or_uplink) {
+  auto local = ListLocalFabrics();
+  for (const auto& fabric : local)
+    if (fabric == name_or_uplink) return fabric;
+  unsigned ifindex = if_nametoindex(std::string(name_or_uplink).c_str());
+  if (ifindex) {
+    for (const auto& fabric : local) {
+      auto maps = FabricMaps::Open(fabric);
+      if (!maps.ok()) continue;
+      auto config = maps->ReadConfig();
+      if (config.ok() && config->uplink_ifindex == ifindex) return fabric;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat(name_or_uplink, ": no fabric by that name or uplink"));
+}
+
+std::optional<Membership> FindMembership(std::uint32_t ifindex) {
+  for (const auto& fabric : ListLocalFabrics()) {
+    auto maps = FabricMaps::Open(fabric);
+    if (!maps.ok()) continue;
+    auto config = maps->ReadConfig();
+    if (config.ok() && config->uplink_ifindex == ifindex) return Membership{fabric, true};
+    auto port = maps->LookupPort(ifindex);
+    if (port.ok() && port->has_value()) return Membership{fabric, false};
+  }
+  return std::nullopt;
+}
+
+}  // namespace vnet

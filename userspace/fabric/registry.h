@@ -1,0 +1,41 @@
+// Finding fabrics from the pinned state alone: by name, by uplink, and the
+// fabric (if any) a device already belongs to. There is no other database.
+#ifndef VNET_FABRIC_REGISTRY_H
+#define VNET_FABRIC_REGISTRY_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/statusor.h"
+#include "maps/fabric_maps.h"
+
+namespace vnet {
+
+// Inode of the calling thread's network namespace (vnet_config.netns_ino).
+std::uint64_t CurrentNetnsIno();
+// Fabrics attached in the calling thread's netns, by name.
+std::vector<std::string> ListLocalFabrics();
+
+// A fabric name for `name_or_uplink`: the fabric itself, or the one whose uplink has that name.
+absl::StatusOr<std::string> ResolveFabric(absl::string_view name_or_uplink);
+
+struct Membership {
+  std::string fabric;
+  bool as_uplink = false;
+};
+// Which fabric uses `ifindex` (in this netns), as uplink or as port.
+std::optional<Membership> FindMembership(std::uint32_t ifindex);
+
+// Pin names of a fabric's attachments.
+std::string PortLinkPin(std::uint32_t ifindex);
+inline constexpr const char* kUplinkXdpLinkPin = "link_uplink_xdp";
+inline constexpr const char* kUplinkTcLinkPin = "link_uplink_tc";
+inline constexpr const char* kPortProgPin = "prog_port_tc";
+
+}  // namespace vnet
+
+#endif

@@ -1,0 +1,92 @@
+// The domain vocabulary of libvnet: modes, the options of each operation and
+// the descriptions `show` and `stats` print.
+#ifndef VNET_FABRIC_TYPES_H
+#define VNET_FABRIC_TYPES_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/statusor.h"
+#include "loader/links.h"
+#include "netlink/mac_address.h"
+#include "vnet/abi.h"
+
+namespace vnet {
+
+enum class PortMode : std::uint8_t {
+  kPrivate = VNET_MODE_PRIVATE,
+  kVepa = VNET_MODE_VEPA,
+  kBridge = VNET_MODE_BRIDGE,
+  kPassthru = VNET_MODE_PASSTHRU,
+  kSource = VNET_MODE_SOURCE,
+};
+
+absl::StatusOr<PortMode> ParsePortMode(absl::string_view text);
+absl::string_view PortModeName(PortMode mode);
+absl::StatusOr<bool> ParseOnOff(absl::string_view option, absl::string_view text);
+absl::StatusOr<XdpMode> ParseXdpMode(absl::string_view text);
+// A fabric name becomes a bpffs directory: 1-32 of [A-Za-z0-9_.-], not "." or "..".
+absl::Status ValidateFabricName(absl::string_view name);
+// Stable, machine-friendly names of enum vnet_drop_reason ("spoofed_src").
+absl::string_view DropReasonName(int reason);
+
+struct AttachOptions {
+  std::string uplink;
+  std::string fabric;  // empty: the uplink's name
+  std::string type = "macvlan";
+  bool unknown_drop = false;
+  bool host = false;
+  XdpMode xdp_mode = XdpMode::kAuto;
+  bool force = false;
+};
+
+struct PortOptions {
+  std::string fabric;
+  std::string dev;     // an existing veth host end or tap; empty with netns
+  std::string netns;   // create the veth pair, peer into this netns
+  std::string ifname = "eth0";
+  PortMode mode = PortMode::kVepa;
+  std::optional<MacAddress> mac;
+  bool hairpin = false;
+  bool isolated = false;
+  bool spoofchk = true;
+  bool nodst = false;
+};
+
+struct PortInfo {
+  std::string name;
+  std::uint32_t ifindex = 0;
+  MacAddress mac;
+  PortMode mode = PortMode::kVepa;
+  std::uint8_t flags = 0;
+  std::uint16_t slot = 0;
+  bool up = false;
+  bool carrier = false;
+};
+
+struct FabricInfo {
+  std::string name;
+  std::string uplink;  // "" when the uplink device is gone
+  std::uint32_t uplink_ifindex = 0;
+  MacAddress uplink_mac;
+  std::string xdp_mode;
+  bool unknown_drop = false;
+  bool host = false;
+  bool defunct = false;
+  std::vector<PortInfo> ports;
+};
+
+struct Counters {
+  std::string fabric;
+  std::string device;  // the uplink or a port's host end
+  bool is_uplink = false;
+  vnet_stats stats{};
+};
+
+}  // namespace vnet
+
+#endif

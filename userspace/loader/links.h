@@ -1,0 +1,44 @@
+// Attaching programs to devices as bpf_links (XDP links and tcx), and asking a
+// device what is attached to it. Links are what libvnet pins: a pinned link
+// keeps its program attached after vnetctl exits, and unpinning it detaches.
+#ifndef VNET_LOADER_LINKS_H
+#define VNET_LOADER_LINKS_H
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/statusor.h"
+#include "loader/unique_fd.h"
+
+namespace vnet {
+
+enum class XdpMode { kAuto, kNative, kGeneric };
+absl::string_view XdpModeName(XdpMode mode);
+
+struct XdpAttachment {
+  UniqueFd link;
+  XdpMode mode = XdpMode::kNative;  // what was actually used
+};
+
+absl::StatusOr<XdpAttachment> AttachXdp(int prog_fd, int ifindex, absl::string_view ifname, XdpMode mode);
+// tcx ingress (Linux 6.6+): multi-program, so other tc users keep their programs.
+absl::StatusOr<UniqueFd> AttachTcxIngress(int prog_fd, int ifindex, absl::string_view ifname);
+
+struct XdpState {
+  std::uint32_t prog_id = 0;  // 0: nothing attached
+  std::string prog_name;
+  XdpMode mode = XdpMode::kNative;
+  bool via_link = false;  // attached through a bpf_link (cannot be replaced by netlink)
+};
+absl::StatusOr<XdpState> QueryXdp(int ifindex, absl::string_view ifname);
+// Removes a netlink-attached XDP program (the foreign one `--force` replaces).
+absl::Status DetachXdpProgram(int ifindex, absl::string_view ifname, const XdpState& state);
+
+// True when this kernel accepts tcx links.
+bool KernelHasTcx();
+
+}  // namespace vnet
+
+#endif

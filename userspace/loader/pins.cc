@@ -1,0 +1,92 @@
+#include "absl/strings/string_view.h"
+#include "loader/pins.h"
+
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "loader/errors.h"
+#include "vnet/abi.h"
+
+namespace vnet {
+
+std::string FabricPinDir(absl::string_view fabric) { return absl::StrCat(VNET_PIN_ROOT, "/", fabric); }
+
+std::string FabricPinPath(absl::string_view fabric, absl::string_view object) {
+  return absl::StrCat(VNET_PIN_ROOT, "/", fabric, "/", object);
+}
+
+absl::Status EnsureBpffs() {
+  struct statfs fs {};
+  if (::statfs("/sys/fs/bpf", &fs) == 0 && fs.f_type == BPF_FS_MAGIC) goto have_fs;
+  ::mkdir("/sys/fs/bpf", 0755);
+  if (::mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0)
+    return ErrnoStatus(errno, "mount bpffs on", "/sys/fs/bpf");
+have_fs:
+  if (::mkdir(VNET_PIN_ROOT, 0700) != 0 && errno != EEXIST)
+    return ErrnoStatus(errno, "create", VNET_PIN_ROOT);
+  return absl::OkStatus();
+}
+
+absl::Status MakeFabricDir(absl::string_view fabric) {
+  std::string dir = FabricPinDir(fabric);
+  if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoStatus(errno, "create pin directory", dir);
+  return absl::OkStatus();
+}
+
+bool FabricDirExists(absl::string_view fabric) {
+  struct stat st {};
+  return ::stat(FabricPinDir(fabric).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+namespace {
+
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return names;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    names.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  return names;
+}
+
+}  // namespace
+
+std::vector<std::string> ListFabricDirs() { return ListDir(VNET_PIN_ROOT); }
+
+std::vector<std::string> ListPins(absl::string_view fabric) { return ListDir(FabricPinDir(fabric)); }
+
+absl::Status RemoveFabricDir(absl::string_view fabric) {
+  std::string dir = FabricPinDir(fabric);
+  for (const auto& name : ListDir(dir)) VNET_RETURN_IF_ERROR(Unpin(absl::StrCat(dir, "/", name)));
+  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "remove", dir);
+  return absl::OkStatus();
+}
+
+absl::Status PinFd(int fd, const std::string& path) {
+  if (bpf_obj_pin(fd, path.c_str()) != 0) return ErrnoStatus(errno, "pin", path);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<UniqueFd> OpenPinned(const std::string& path) {
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return ErrnoStatus(errno, "open pinned object", path);
+  return UniqueFd(fd);
+}
+
+absl::Status Unpin(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "unpin", path);
+  return absl::OkStatus();
+}
+
+}  // namespace vnet

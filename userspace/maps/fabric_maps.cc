@@ -1,0 +1,167 @@
+#include "maps/fabric_maps.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "loader/errors.h"
+#include "loader/pins.h"
+
+namespace vnet {
+namespace {
+
+vnet_mac_key KeyOf(const MacAddress& mac) {
+  vnet_mac_key key{};
+  std::memcpy(key.addr, mac.bytes.data(), 6);
+  return key;
+}
+
+int NumCpus() {
+  static const int n = libbpf_num_possible_cpus();
+  return n > 0 ? n : 1;
+}
+
+}  // namespace
+
+absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
+  FabricMaps maps;
+  maps.fabric_ = fabric;
+  auto open = [&](const char* name, UniqueFd& out) -> absl::Status {
+    auto fd = OpenPinned(FabricPinPath(fabric, name));
+    if (!fd.ok()) return fd.status();
+    out = std::move(*fd);
+    return absl::OkStatus();
+  };
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_CONFIG, maps.config_));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_MACS, maps.macs_));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_PORTS, maps.ports_));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_FLOOD, maps.flood_));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_TX, maps.tx_));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_STATS, maps.stats_));
+  return maps;
+}
+
+absl::StatusOr<vnet_config> FabricMaps::ReadConfig() const {
+  std::uint32_t zero = 0;
+  vnet_config config{};
+  if (bpf_map_lookup_elem(config_.get(), &zero, &config) != 0)
+    return ErrnoStatus(errno, "read config of fabric", fabric_);
+  return config;
+}
+
+absl::Status FabricMaps::WriteConfig(const vnet_config& config) {
+  std::uint32_t zero = 0;
+  if (bpf_map_update_elem(config_.get(), &zero, &config, BPF_ANY) != 0)
+    return ErrnoStatus(errno, "write config of fabric", fabric_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<vnet_mac_entry>> FabricMaps::LookupMac(const MacAddress& mac) const {
+  vnet_mac_key key = KeyOf(mac);
+  vnet_mac_entry entry{};
+  if (bpf_map_lookup_elem(macs_.get(), &key, &entry) == 0) return entry;
+  if (errno == ENOENT) return std::nullopt;
+  return ErrnoStatus(errno, "look up MAC", mac.ToString());
+}
+
+absl::Status FabricMaps::PutMac(const MacAddress& mac, const vnet_mac_entry& entry) {
+  vnet_mac_key key = KeyOf(mac);
+  if (bpf_map_update_elem(macs_.get(), &key, &entry, BPF_ANY) != 0)
+    return ErrnoStatus(errno, "add MAC", mac.ToString());
+  return absl::OkStatus();
+}
+
+absl::Status FabricMaps::DeleteMac(const MacAddress& mac) {
+  vnet_mac_key key = KeyOf(mac);
+  if (bpf_map_delete_elem(macs_.get(), &key) != 0 && errno != ENOENT)
+    return ErrnoStatus(errno, "remove MAC", mac.ToString());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<vnet_port>> FabricMaps::LookupPort(std::uint32_t ifindex) const {
+  vnet_port port{};
+  if (bpf_map_lookup_elem(ports_.get(), &ifindex, &port) == 0) return port;
+  if (errno == ENOENT) return std::nullopt;
+  return ErrnoStatus(errno, "look up port", absl::StrCat("ifindex ", ifindex));
+}
+
+absl::Status FabricMaps::PutPort(std::uint32_t ifindex, const vnet_port& port) {
+  if (bpf_map_update_elem(ports_.get(), &ifindex, &port, BPF_ANY) != 0)
+    return ErrnoStatus(errno, "add port", absl::StrCat("ifindex ", ifindex));
+  return absl::OkStatus();
+}
+
+absl::Status FabricMaps::DeletePort(std::uint32_t ifindex) {
+  if (bpf_map_delete_elem(ports_.get(), &ifindex) != 0 && errno != ENOENT)
+    return ErrnoStatus(errno, "remove port", absl::StrCat("ifindex ", ifindex));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::pair<std::uint32_t, vnet_port>>> FabricMaps::ListPorts() const {
+  std::vector<std::pair<std::uint32_t, vnet_port>> out;
+  std::uint32_t key = 0, next = 0;
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(ports_.get(), prev, &next) == 0) {
+    vnet_port port{};
+    if (bpf_map_lookup_elem(ports_.get(), &next, &port) == 0) out.emplace_back(next, port);
+    key = next;
+    prev = &key;
+  }
+  if (errno != ENOENT) return ErrnoStatus(errno, "list ports of fabric", fabric_);
+  return out;
+}
+
+absl::Status FabricMaps::WriteFloodList(const std::vector<vnet_flood_entry>& entries) {
+  if (entries.size() > VNET_MAX_PORTS) return absl::ResourceExhaustedError("flood list: too many ports");
+  VNET_ASSIGN_OR_RETURN(vnet_config config, ReadConfig());
+  std::uint32_t old_count = config.nr_flood;
+  for (std::uint32_t i = 0; i < entries.size(); ++i)
+    if (bpf_map_update_elem(flood_.get(), &i, &entries[i], BPF_ANY) != 0)
+      return ErrnoStatus(errno, "write flood list of fabric", fabric_);
+  config.nr_flood = static_cast<std::uint32_t>(entries.size());
+  VNET_RETURN_IF_ERROR(WriteConfig(config));
+  vnet_flood_entry empty{};
+  for (std::uint32_t i = config.nr_flood; i < old_count; ++i)
+    bpf_map_update_elem(flood_.get(), &i, &empty, BPF_ANY);
+  return absl::OkStatus();
+}
+
+absl::Status FabricMaps::AddTxTarget(std::uint32_t ifindex) {
+  if (bpf_map_update_elem(tx_.get(), &ifindex, &ifindex, BPF_ANY) != 0)
+    return ErrnoStatus(errno, "add XDP redirect target", absl::StrCat("ifindex ", ifindex));
+  return absl::OkStatus();
+}
+
+absl::Status FabricMaps::DeleteTxTarget(std::uint32_t ifindex) {
+  if (bpf_map_delete_elem(tx_.get(), &ifindex) != 0 && errno != ENOENT)
+    return ErrnoStatus(errno, "remove XDP redirect target", absl::StrCat("ifindex ", ifindex));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<vnet_stats> FabricMaps::ReadStats(std::uint32_t slot) const {
+  std::vector<vnet_stats> per_cpu(NumCpus());
+  if (bpf_map_lookup_elem(stats_.get(), &slot, per_cpu.data()) != 0)
+    return ErrnoStatus(errno, "read counters of slot", absl::StrCat(slot));
+  vnet_stats sum{};
+  for (const auto& s : per_cpu) {
+    sum.rx_packets += s.rx_packets;
+    sum.rx_bytes += s.rx_bytes;
+    sum.tx_packets += s.tx_packets;
+    sum.tx_bytes += s.tx_bytes;
+    sum.flood_packets += s.flood_packets;
+    for (int r = 0; r < VNET_DROP__MAX; ++r) sum.drops[r] += s.drops[r];
+  }
+  return sum;
+}
+
+absl::Status FabricMaps::ClearStats(std::uint32_t slot) {
+  std::vector<vnet_stats> zero(NumCpus());
+  if (bpf_map_update_elem(stats_.get(), &slot, zero.data(), BPF_ANY) != 0)
+    return ErrnoStatus(errno, "clear counters of slot", absl::StrCat(slot));
+  return absl::OkStatus();
+}
+
+}  // namespace vnet

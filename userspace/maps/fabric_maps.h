@@ -1,0 +1,54 @@
+// Typed access to one fabric's pinned maps (layouts from include/vnet/abi.h).
+// The only userspace code that reads or writes datapath tables.
+#ifndef VNET_MAPS_FABRIC_MAPS_H
+#define VNET_MAPS_FABRIC_MAPS_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "loader/unique_fd.h"
+#include "netlink/mac_address.h"
+#include "vnet/abi.h"
+
+namespace vnet {
+
+class FabricMaps {
+ public:
+  static absl::StatusOr<FabricMaps> Open(const std::string& fabric);
+
+  absl::StatusOr<vnet_config> ReadConfig() const;
+  absl::Status WriteConfig(const vnet_config& config);
+
+  absl::StatusOr<std::optional<vnet_mac_entry>> LookupMac(const MacAddress& mac) const;
+  absl::Status PutMac(const MacAddress& mac, const vnet_mac_entry& entry);
+  absl::Status DeleteMac(const MacAddress& mac);
+
+  absl::StatusOr<std::optional<vnet_port>> LookupPort(std::uint32_t ifindex) const;
+  absl::Status PutPort(std::uint32_t ifindex, const vnet_port& port);
+  absl::Status DeletePort(std::uint32_t ifindex);
+  absl::StatusOr<std::vector<std::pair<std::uint32_t, vnet_port>>> ListPorts() const;
+
+  // Rewrites vnet_flood[0, n) and then nr_flood. Entries past n are cleared
+  // after the count shrinks, so a reader never sees a stale target in range.
+  absl::Status WriteFloodList(const std::vector<vnet_flood_entry>& entries);
+
+  absl::Status AddTxTarget(std::uint32_t ifindex);
+  absl::Status DeleteTxTarget(std::uint32_t ifindex);
+
+  // Sums the per-CPU counters of one slot.
+  absl::StatusOr<vnet_stats> ReadStats(std::uint32_t slot) const;
+  absl::Status ClearStats(std::uint32_t slot);
+
+ private:
+  FabricMaps() = default;
+  std::string fabric_;
+  UniqueFd config_, macs_, ports_, flood_, tx_, stats_;
+};
+
+}  // namespace vnet
+
+#endif

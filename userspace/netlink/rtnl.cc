@@ -1,0 +1,308 @@
+#include "absl/strings/string_view.h"
+#include "netlink/rtnl.h"
+
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/net_namespace.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "loader/errors.h"
+
+namespace vnet {
+namespace {
+
+constexpr std::size_t Align(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
+
+// Builds one netlink message; nested attributes are opened and closed in order.
+class Message {
+ public:
+  Message(std::uint16_t type, std::uint16_t flags) {
+    buf_.resize(NLMSG_HDRLEN);
+    auto* h = header();
+    h->nlmsg_type = type;
+    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+  }
+  template <typename T>
+  void Put(const T& body) {
+    Append(&body, sizeof(body));
+  }
+  void Attr(std::uint16_t type, const void* data, std::size_t len) {
+    rtattr a{};
+    a.rta_len = static_cast<unsigned short>(RTA_LENGTH(len));
+    a.rta_type = type;
+    Append(&a, sizeof(a));
+    Append(data, len);
+  }
+  void AttrU32(std::uint16_t type, std::uint32_t v) { Attr(type, &v, sizeof(v)); }
+  void AttrStr(std::uint16_t type, absl::string_view s) {
+    std::string z(s);
+    Attr(type, z.c_str(), z.size() + 1);
+  }
+  std::size_t Begin(std::uint16_t type) {
+    std::size_t at = buf_.size();
+    Attr(type, nullptr, 0);
+    return at;
+  }
+  void End(std::size_t at) {
+    auto* a = reinterpret_cast<rtattr*>(buf_.data() + at);
+    a->rta_len = static_cast<unsigned short>(buf_.size() - at);
+  }
+  std::vector<std::uint8_t>& Finish() {
+    header()->nlmsg_len = static_cast<std::uint32_t>(buf_.size());
+    return buf_;
+  }
+
+ private:
+  nlmsghdr* header() { return reinterpret_cast<nlmsghdr*>(buf_.data()); }
+  void Append(const void* data, std::size_t len) {
+    std::size_t at = buf_.size();
+    buf_.resize(at + Align(len), 0);
+    if (len) std::memcpy(buf_.data() + at, data, len);
+  }
+  std::vector<std::uint8_t> buf_;
+};
+
+// Walks rtattrs in [p, p+len), calling fn(type, data, len).
+template <typename Fn>
+void ForEachAttr(const std::uint8_t* p, std::size_t len, Fn fn) {
+  while (len >= sizeof(rtattr)) {
+    auto* a = reinterpret_cast<const rtattr*>(p);
+    if (a->rta_len < sizeof(rtattr) || a->rta_len > len) return;
+    fn(a->rta_type & NLA_TYPE_MASK, p + RTA_LENGTH(0), a->rta_len - RTA_LENGTH(0));
+    std::size_t step = Align(a->rta_len);
+    if (step >= len) return;
+    p += step;
+    len -= step;
+  }
+}
+
+LinkInfo ParseLink(const nlmsghdr* h) {
+  LinkInfo info;
+  auto* ifi = reinterpret_cast<const ifinfomsg*>(NLMSG_DATA(h));
+  info.ifindex = ifi->ifi_index;
+  info.flags = ifi->ifi_flags;
+  info.type = ifi->ifi_type;
+  auto* attrs = reinterpret_cast<const std::uint8_t*>(ifi) + NLMSG_ALIGN(sizeof(*ifi));
+  std::size_t len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
+  ForEachAttr(attrs, len, [&](int type, const std::uint8_t* d, std::size_t n) {
+    switch (type) {
+      case IFLA_IFNAME:
+        info.name.assign(reinterpret_cast<const char*>(d), strnlen(reinterpret_cast<const char*>(d), n));
+        break;
+      case IFLA_ADDRESS:
+        if (n == 6) info.mac = MacAddress::FromBytes(d);
+        break;
+      case IFLA_MTU:
+        if (n >= 4) std::memcpy(&info.mtu, d, 4);
+        break;
+      case IFLA_LINK:
+        if (n >= 4) std::memcpy(&info.link_ifindex, d, 4);
+        break;
+      case IFLA_LINK_NETNSID:
+        if (n >= 4) {
+          int id;
+          std::memcpy(&id, d, 4);
+          info.link_netnsid = id;
+        }
+        break;
+      case IFLA_CARRIER:
+        if (n >= 1) info.has_carrier = d[0] != 0;
+        break;
+      case IFLA_LINKINFO:
+        ForEachAttr(d, n, [&](int t, const std::uint8_t* kd, std::size_t kn) {
+          if (t == IFLA_INFO_KIND)
+            info.kind.assign(reinterpret_cast<const char*>(kd), strnlen(reinterpret_cast<const char*>(kd), kn));
+        });
+        break;
+      default:
+        break;
+    }
+  });
+  return info;
+}
+
+}  // namespace
+
+bool LinkInfo::admin_up() const { return flags & IFF_UP; }
+
+absl::StatusOr<Rtnl> Rtnl::Open() {
+  int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return ErrnoStatus(errno, "open", "rtnetlink socket");
+  UniqueFd owned(fd);
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) < 0)
+    return ErrnoStatus(errno, "bind", "rtnetlink socket");
+  int one = 1;
+  ::setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+  return Rtnl(std::move(owned));
+}
+
+absl::Status Rtnl::Transact(std::vector<std::uint8_t>& request, absl::string_view step,
+                            absl::string_view object, std::vector<std::uint8_t>* reply) {
+  auto* h = reinterpret_cast<nlmsghdr*>(request.data());
+  h->nlmsg_seq = ++seq_;
+  if (::send(fd_.get(), request.data(), request.size(), 0) < 0)
+    return ErrnoStatus(errno, step, object);
+  std::vector<std::uint8_t> buf(64 * 1024);
+  for (;;) {
+    ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, step, object);
+    }
+    for (auto* m = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(m, static_cast<unsigned>(n));
+         m = NLMSG_NEXT(m, n)) {
+      if (m->nlmsg_seq != seq_) continue;
+      if (m->nlmsg_type == NLMSG_ERROR) {
+        auto* e = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(m));
+        if (e->error == 0) return absl::OkStatus();
+        return ErrnoStatus(e->error, step, object);
+      }
+      if (reply) reply->assign(reinterpret_cast<std::uint8_t*>(m), reinterpret_cast<std::uint8_t*>(m) + m->nlmsg_len);
+    }
+  }
+}
+
+absl::StatusOr<LinkInfo> Rtnl::GetLinkBy(int ifindex, absl::string_view name) {
+  Message msg(RTM_GETLINK, 0);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = ifindex;
+  msg.Put(ifi);
+  if (!name.empty()) {
+    if (name.size() >= IFNAMSIZ)
+      return absl::InvalidArgumentError(absl::StrCat(name, ": device name longer than ", IFNAMSIZ - 1));
+    msg.AttrStr(IFLA_IFNAME, name);
+  }
+  msg.AttrU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  std::vector<std::uint8_t> reply;
+  std::string object = name.empty() ? absl::StrCat("ifindex ", ifindex) : std::string(name);
+  auto status = Transact(msg.Finish(), "look up device", object, &reply);
+  if (!status.ok()) {
+    if (absl::IsNotFound(status)) return absl::NotFoundError(absl::StrCat(object, ": no such device"));
+    return status;
+  }
+  if (reply.empty()) return absl::NotFoundError(absl::StrCat(object, ": no such device"));
+  return ParseLink(reinterpret_cast<nlmsghdr*>(reply.data()));
+}
+
+absl::StatusOr<LinkInfo> Rtnl::GetLink(absl::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError("empty device name");
+  return GetLinkBy(0, name);
+}
+
+absl::StatusOr<LinkInfo> Rtnl::GetLink(int ifindex) { return GetLinkBy(ifindex, ""); }
+
+absl::StatusOr<std::vector<LinkInfo>> Rtnl::ListLinks() {
+  Message msg(RTM_GETLINK, NLM_F_DUMP);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  msg.Put(ifi);
+  auto& req = msg.Finish();
+  auto* h = reinterpret_cast<nlmsghdr*>(req.data());
+  h->nlmsg_flags &= ~NLM_F_ACK;
+  h->nlmsg_seq = ++seq_;
+  if (::send(fd_.get(), req.data(), req.size(), 0) < 0) return ErrnoStatus(errno, "list", "links");
+  std::vector<LinkInfo> links;
+  std::vector<std::uint8_t> buf(256 * 1024);
+  for (;;) {
+    ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "list", "links");
+    }
+    for (auto* m = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(m, static_cast<unsigned>(n));
+         m = NLMSG_NEXT(m, n)) {
+      if (m->nlmsg_type == NLMSG_DONE) return links;
+      if (m->nlmsg_type == NLMSG_ERROR) {
+        auto* e = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(m));
+        return ErrnoStatus(e->error, "list", "links");
+      }
+      if (m->nlmsg_type == RTM_NEWLINK) links.push_back(ParseLink(m));
+    }
+  }
+}
+
+absl::Status Rtnl::CreateVeth(absl::string_view name, absl::string_view peer_name, int peer_netns_fd,
+                              const std::optional<MacAddress>& peer_mac) {
+  Message msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  msg.Put(ifi);
+  msg.AttrStr(IFLA_IFNAME, name);
+  auto linkinfo = msg.Begin(IFLA_LINKINFO);
+  msg.AttrStr(IFLA_INFO_KIND, "veth");
+  auto data = msg.Begin(IFLA_INFO_DATA);
+  auto peer = msg.Begin(VETH_INFO_PEER);
+  ifinfomsg peer_ifi{};
+  peer_ifi.ifi_family = AF_UNSPEC;
+  msg.Put(peer_ifi);
+  msg.AttrStr(IFLA_IFNAME, peer_name);
+  if (peer_netns_fd >= 0) msg.AttrU32(IFLA_NET_NS_FD, static_cast<std::uint32_t>(peer_netns_fd));
+  if (peer_mac) msg.Attr(IFLA_ADDRESS, peer_mac->bytes.data(), 6);
+  msg.End(peer);
+  msg.End(data);
+  msg.End(linkinfo);
+  return Transact(msg.Finish(), "create veth pair", absl::StrCat(name, "/", peer_name));
+}
+
+absl::Status Rtnl::DeleteLink(int ifindex, absl::string_view name_for_errors) {
+  Message msg(RTM_DELLINK, 0);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = ifindex;
+  msg.Put(ifi);
+  return Transact(msg.Finish(), "delete device", name_for_errors);
+}
+
+absl::Status Rtnl::SetUp(int ifindex, bool up, absl::string_view name_for_errors) {
+  Message msg(RTM_NEWLINK, 0);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = ifindex;
+  ifi.ifi_change = IFF_UP;
+  ifi.ifi_flags = up ? IFF_UP : 0;
+  msg.Put(ifi);
+  return Transact(msg.Finish(), up ? "bring up" : "bring down", name_for_errors);
+}
+
+absl::Status Rtnl::SetMac(int ifindex, const MacAddress& mac, absl::string_view name_for_errors) {
+  Message msg(RTM_NEWLINK, 0);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = ifindex;
+  msg.Put(ifi);
+  msg.Attr(IFLA_ADDRESS, mac.bytes.data(), 6);
+  return Transact(msg.Finish(), "set MAC address of", name_for_errors);
+}
+
+absl::StatusOr<int> Rtnl::GetNsid(int netns_fd) {
+  Message msg(RTM_GETNSID, 0);
+  rtgenmsg g{};
+  g.rtgen_family = AF_UNSPEC;
+  msg.Put(g);
+  msg.AttrU32(NETNSA_FD, static_cast<std::uint32_t>(netns_fd));
+  std::vector<std::uint8_t> reply;
+  VNET_RETURN_IF_ERROR(Transact(msg.Finish(), "query", "netns id", &reply));
+  int nsid = -1;
+  if (reply.size() >= NLMSG_LENGTH(sizeof(rtgenmsg))) {
+    auto* h = reinterpret_cast<nlmsghdr*>(reply.data());
+    auto* attrs = reply.data() + NLMSG_LENGTH(NLMSG_ALIGN(sizeof(rtgenmsg)));
+    std::size_t len = h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(rtgenmsg)));
+    ForEachAttr(attrs, len, [&](int type, const std::uint8_t* d, std::size_t n) {
+      if (type == NETNSA_NSID && n >= 4) std::memcpy(&nsid, d, 4);
+    });
+  }
+  return nsid;
+}
+
+}  // namespace vnet

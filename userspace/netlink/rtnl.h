@@ -1,0 +1,69 @@
+// A small rtnetlink client for the link operations libvnet needs: look up a
+// link, create and delete veth pairs (peer straight into a netns), set state,
+// MAC and MTU, and map a netns fd to its nsid. It works in the network
+// namespace the socket was opened in.
+#ifndef VNET_NETLINK_RTNL_H
+#define VNET_NETLINK_RTNL_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "loader/unique_fd.h"
+#include "netlink/mac_address.h"
+
+namespace vnet {
+
+struct LinkInfo {
+  int ifindex = 0;
+  std::string name;
+  std::optional<MacAddress> mac;
+  unsigned mtu = 0;
+  unsigned flags = 0;          // IFF_*
+  unsigned short type = 0;     // ARPHRD_*
+  std::string kind;            // IFLA_INFO_KIND: "veth", "tun", "" for hardware
+  int link_ifindex = 0;        // IFLA_LINK: a veth's peer
+  std::optional<int> link_netnsid;  // set when the peer lives in another netns
+  bool has_carrier = false;
+
+  bool admin_up() const;
+};
+
+class Rtnl {
+ public:
+  static absl::StatusOr<Rtnl> Open();
+
+  absl::StatusOr<LinkInfo> GetLink(absl::string_view name);
+  absl::StatusOr<LinkInfo> GetLink(int ifindex);
+  absl::StatusOr<std::vector<LinkInfo>> ListLinks();
+
+  // Creates veth `name` here and its peer `peer_name` in the netns `peer_netns_fd`
+  // (-1: here), with `peer_mac` when given. One request: either both exist or neither.
+  absl::Status CreateVeth(absl::string_view name, absl::string_view peer_name, int peer_netns_fd,
+                          const std::optional<MacAddress>& peer_mac);
+  absl::Status DeleteLink(int ifindex, absl::string_view name_for_errors);
+  absl::Status SetUp(int ifindex, bool up, absl::string_view name_for_errors);
+  absl::Status SetMac(int ifindex, const MacAddress& mac, absl::string_view name_for_errors);
+  // The nsid this netns gives `netns_fd`; -1 when it has none yet.
+  absl::StatusOr<int> GetNsid(int netns_fd);
+
+ private:
+  explicit Rtnl(UniqueFd fd) : fd_(std::move(fd)) {}
+  // Sends one request and waits for its ACK (or error). `reply`, when given,
+  // receives the payloads of a non-dump reply.
+  absl::Status Transact(std::vector<std::uint8_t>& request, absl::string_view step,
+                        absl::string_view object, std::vector<std::uint8_t>* reply = nullptr);
+  absl::StatusOr<LinkInfo> GetLinkBy(int ifindex, absl::string_view name);
+
+  UniqueFd fd_;
+  std::uint32_t seq_ = 1;
+};
+
+}  // namespace vnet
+
+#endif

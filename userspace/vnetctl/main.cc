@@ -1,0 +1,241 @@
+// vnetctl: a thin command line over libvnet (userspace/fabric). It parses,
+// calls one domain function, and prints; it never touches libbpf itself.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/strings/str_cat.h"
+#include "fabric/fabric.h"
+#include "fabric/lock.h"
+#include "loader/errors.h"
+#include "vnetctl/args.h"
+#include "vnetctl/help.h"
+#include "vnetctl/output.h"
+
+namespace vnet {
+namespace {
+
+struct Context {
+  bool json = false;
+};
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "vnetctl: %s\n", std::string(status.message()).c_str());
+  return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+void PrintJson(const nlohmann::json& doc) { std::cout << doc.dump(2) << "\n"; }
+
+absl::StatusOr<ParsedArgs> Parse(absl::string_view command, const std::vector<std::string>& args,
+                                 std::vector<OptionSpec> specs, std::size_t min_pos, std::size_t max_pos) {
+  auto parsed_or = ParseArgs(command, args, specs);
+  if (!parsed_or.ok()) return parsed_or.status();
+  ParsedArgs parsed = std::move(*parsed_or);
+  if (parsed.positionals.size() < min_pos)
+    return absl::InvalidArgumentError(absl::StrCat(command, ": missing argument (see vnetctl help)"));
+  if (parsed.positionals.size() > max_pos)
+    return absl::InvalidArgumentError(
+        absl::StrCat(command, ": unexpected argument '", parsed.positionals[max_pos], "'"));
+  return parsed;
+}
+
+absl::Status OnOffOption(const ParsedArgs& args, absl::string_view name, bool& out) {
+  if (auto v = args.Get(name)) {
+    auto parsed = ParseOnOff(name, *v);
+    if (!parsed.ok()) return parsed.status();
+    out = *parsed;
+  }
+  return absl::OkStatus();
+}
+
+int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("attach", args,
+                      {{"--fabric"}, {"--type"}, {"--ipvlan-mode"}, {"--ipvlan-flag"}, {"--host"},
+                       {"--unknown"}, {"--xdp-mode"}, {"--force", false}},
+                      1, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  AttachOptions options;
+  options.uplink = parsed->positionals[0];
+  options.fabric = parsed->Get("--fabric").value_or("");
+  options.type = parsed->Get("--type").value_or("macvlan");
+  options.force = parsed->Has("--force");
+  if (parsed->Has("--ipvlan-mode") || parsed->Has("--ipvlan-flag")) {
+    if (options.type != "ipvlan")
+      return Fail(absl::InvalidArgumentError("attach: --ipvlan-mode/--ipvlan-flag need --type ipvlan"));
+  }
+  if (auto s = OnOffOption(*parsed, "--host", options.host); !s.ok()) return Fail(s);
+  if (auto v = parsed->Get("--unknown")) {
+    if (*v != "pass" && *v != "drop")
+      return Fail(absl::InvalidArgumentError(absl::StrCat("--unknown '", *v, "': want pass or drop")));
+    options.unknown_drop = *v == "drop";
+  }
+  if (auto v = parsed->Get("--xdp-mode")) {
+    auto mode = ParseXdpMode(*v);
+    if (!mode.ok()) return Fail(mode.status());
+    options.xdp_mode = *mode;
+  }
+  auto info = AttachFabric(options);
+  if (!info.ok()) return Fail(info.status());
+  if (ctx.json)
+    PrintJson(FabricToJson(*info));
+  else
+    std::printf("fabric %s attached to %s (xdp %s)\n", info->name.c_str(), info->uplink.c_str(), info->xdp_mode.c_str());
+  return 0;
+}
+
+int CmdDetach(const Context&, const std::vector<std::string>& args) {
+  auto parsed = Parse("detach", args, {}, 1, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  auto status = DetachFabric(parsed->positionals[0]);
+  return status.ok() ? 0 : Fail(status);
+}
+
+int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("port add", args,
+                      {{"--fabric"}, {"--netns"}, {"--ifname"}, {"--mode"}, {"--mac"}, {"--ip", true, true},
+                       {"--hairpin"}, {"--isolated"}, {"--spoofchk"}, {"--nodst", false}},
+                      0, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  PortOptions options;
+  if (!parsed->positionals.empty()) options.dev = parsed->positionals[0];
+  auto fabric = parsed->Get("--fabric");
+  if (!fabric) return Fail(absl::InvalidArgumentError("port add: --fabric NAME is required"));
+  options.fabric = *fabric;
+  options.netns = parsed->Get("--netns").value_or("");
+  if (auto v = parsed->Get("--ifname")) {
+    if (options.netns.empty()) return Fail(absl::InvalidArgumentError("port add: --ifname needs --netns"));
+    options.ifname = *v;
+  }
+  if (auto v = parsed->Get("--mode")) {
+    auto mode = ParsePortMode(*v);
+    if (!mode.ok()) return Fail(mode.status());
+    options.mode = *mode;
+  }
+  if (auto v = parsed->Get("--mac")) {
+    auto mac = MacAddress::Parse(*v);
+    if (!mac.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("port add: ", mac.status().message())));
+    options.mac = *mac;
+  }
+  if (parsed->Has("--ip"))
+    return Fail(absl::UnimplementedError("port add: --ip needs an ipvlan fabric, not implemented yet"));
+  for (auto [name, field] : {std::pair{"--hairpin", &options.hairpin}, std::pair{"--isolated", &options.isolated},
+                             std::pair{"--spoofchk", &options.spoofchk}})
+    if (auto s = OnOffOption(*parsed, name, *field); !s.ok()) return Fail(s);
+  options.nodst = parsed->Has("--nodst");
+  auto info = AddPort(options);
+  if (!info.ok()) return Fail(info.status());
+  if (ctx.json)
+    PrintJson(PortToJson(*info));
+  else
+    std::printf("%s\n", info->name.c_str());
+  return 0;
+}
+
+int CmdPort(const Context& ctx, const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(kPortHelp, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args[0] == "add") return CmdPortAdd(ctx, rest);
+  if (args[0] == "del") {
+    auto parsed = Parse("port del", rest, {}, 1, 1);
+    if (!parsed.ok()) return Fail(parsed.status());
+    auto status = DeletePort(parsed->positionals[0]);
+    return status.ok() ? 0 : Fail(status);
+  }
+  if (args[0] == "set")
+    return Fail(absl::UnimplementedError("port set: not implemented yet"));
+  return Fail(absl::InvalidArgumentError(absl::StrCat("port: unknown subcommand '", args[0], "' (add, del)")));
+}
+
+int CmdShow(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("show", args, {}, 0, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  std::optional<absl::string_view> name;
+  if (!parsed->positionals.empty()) name = parsed->positionals[0];
+  auto fabrics = DescribeFabrics(name);
+  if (!fabrics.ok()) return Fail(fabrics.status());
+  if (ctx.json) {
+    nlohmann::json doc = nlohmann::json::array();
+    for (const auto& f : *fabrics) doc.push_back(FabricToJson(f));
+    PrintJson({{"fabrics", doc}});
+  } else {
+    std::fputs(FabricsToText(*fabrics).c_str(), stdout);
+  }
+  return 0;
+}
+
+int CmdStats(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("stats", args, {}, 0, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  std::optional<absl::string_view> dev;
+  if (!parsed->positionals.empty()) dev = parsed->positionals[0];
+  auto counters = ReadCounters(dev);
+  if (!counters.ok()) return Fail(counters.status());
+  if (ctx.json) {
+    nlohmann::json doc = nlohmann::json::array();
+    for (const auto& c : *counters) doc.push_back(CountersToJson(c));
+    PrintJson({{"stats", doc}});
+  } else {
+    std::fputs(CountersToText(*counters).c_str(), stdout);
+  }
+  return 0;
+}
+
+int CmdDown(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("down", args, {}, 0, 0);
+  if (!parsed.ok()) return Fail(parsed.status());
+  auto removed = DetachAll();
+  if (!removed.ok()) return Fail(removed.status());
+  if (ctx.json) PrintJson({{"removed", *removed}});
+  return 0;
+}
+
+int Help(const std::vector<std::string>& args) {
+  std::string topic = args.empty() ? "" : args[0];
+  if (topic == "attach") std::fputs(kAttachHelp, stdout);
+  else if (topic == "port") std::fputs(kPortHelp, stdout);
+  else std::fputs(kMainHelp, stdout);
+  return 0;
+}
+
+int Run(int argc, char** argv) {
+  Context ctx;
+  std::vector<std::string> words;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-j" || a == "--json") ctx.json = true;
+    else words.push_back(a);
+  }
+  if (words.empty()) {
+    std::fputs(kMainHelp, stderr);
+    return 2;
+  }
+  std::string command = words[0];
+  std::vector<std::string> rest(words.begin() + 1, words.end());
+  if (command == "help" || command == "--help" || command == "-h") return Help(rest);
+  for (const auto& w : rest)
+    if (w == "--help" || w == "-h") return Help({command});
+
+  bool changes_state = command == "attach" || command == "detach" || command == "port" || command == "down";
+  absl::StatusOr<UniqueFd> lock = UniqueFd();
+  if (changes_state) {
+    lock = AcquireControlLock();
+    if (!lock.ok()) return Fail(lock.status());
+  }
+  if (command == "attach") return CmdAttach(ctx, rest);
+  if (command == "detach") return CmdDetach(ctx, rest);
+  if (command == "port") return CmdPort(ctx, rest);
+  if (command == "show") return CmdShow(ctx, rest);
+  if (command == "stats") return CmdStats(ctx, rest);
+  if (command == "down") return CmdDown(ctx, rest);
+  return Fail(absl::InvalidArgumentError(absl::StrCat("unknown command '", command, "' (see vnetctl help)")));
+}
+
+}  // namespace
+}  // namespace vnet
+
+int main(int argc, char** argv) { return vnet::Run(argc, argv); }

@@ -1,0 +1,114 @@
+#include "vnetctl/output.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace vnet {
+
+std::vector<std::string> PortFlagNames(std::uint8_t flags) {
+  std::vector<std::string> names;
+  if (flags & VNET_PORT_F_SPOOFCHK) names.push_back("spoofchk");
+  if (flags & VNET_PORT_F_HAIRPIN) names.push_back("hairpin");
+  if (flags & VNET_PORT_F_ISOLATED) names.push_back("isolated");
+  if (flags & VNET_PORT_F_NODST) names.push_back("nodst");
+  if (flags & VNET_PORT_F_XDP_TARGET) names.push_back("xdp");
+  if (flags & VNET_PORT_F_PEER_NETNS) names.push_back("peer-netns");
+  return names;
+}
+
+nlohmann::json PortToJson(const PortInfo& port) {
+  return {
+      {"name", port.name},
+      {"ifindex", port.ifindex},
+      {"mac", port.mac.ToString()},
+      {"mode", std::string(PortModeName(port.mode))},
+      {"flags", PortFlagNames(port.flags)},
+      {"spoofchk", (port.flags & VNET_PORT_F_SPOOFCHK) != 0},
+      {"hairpin", (port.flags & VNET_PORT_F_HAIRPIN) != 0},
+      {"isolated", (port.flags & VNET_PORT_F_ISOLATED) != 0},
+      {"slot", port.slot},
+      {"up", port.up},
+      {"carrier", port.carrier},
+  };
+}
+
+nlohmann::json FabricToJson(const FabricInfo& fabric) {
+  nlohmann::json ports = nlohmann::json::array();
+  for (const auto& p : fabric.ports) ports.push_back(PortToJson(p));
+  return {
+      {"name", fabric.name},
+      {"type", "macvlan"},
+      {"uplink", fabric.uplink},
+      {"uplink_ifindex", fabric.uplink_ifindex},
+      {"uplink_mac", fabric.uplink_mac.ToString()},
+      {"xdp_mode", fabric.xdp_mode},
+      {"unknown", fabric.unknown_drop ? "drop" : "pass"},
+      {"host", fabric.host},
+      {"defunct", fabric.defunct},
+      {"ports", ports},
+  };
+}
+
+nlohmann::json CountersToJson(const Counters& c) {
+  nlohmann::json drops = nlohmann::json::object();
+  std::uint64_t total = 0;
+  for (int r = 0; r < VNET_DROP__MAX; ++r) {
+    drops[std::string(DropReasonName(r))] = c.stats.drops[r];
+    total += c.stats.drops[r];
+  }
+  return {
+      {"fabric", c.fabric},
+      {"device", c.device},
+      {"role", c.is_uplink ? "uplink" : "port"},
+      {"rx_packets", c.stats.rx_packets},
+      {"rx_bytes", c.stats.rx_bytes},
+      {"tx_packets", c.stats.tx_packets},
+      {"tx_bytes", c.stats.tx_bytes},
+      {"flood_packets", c.stats.flood_packets},
+      {"dropped", total},
+      {"drops", drops},
+  };
+}
+
+std::string FabricsToText(const std::vector<FabricInfo>& fabrics) {
+  if (fabrics.empty()) return "no fabrics\n";
+  std::string out;
+  for (const auto& f : fabrics) {
+    absl::StrAppendFormat(&out, "fabric %s: uplink %s (%s) type macvlan xdp %s unknown %s host %s%s\n", f.name,
+                          f.uplink.empty() ? "<gone>" : f.uplink, f.uplink_mac.ToString(),
+                          f.xdp_mode.empty() ? "none" : f.xdp_mode, f.unknown_drop ? "drop" : "pass",
+                          f.host ? "on" : "off", f.defunct ? " DEFUNCT" : "");
+    if (f.ports.empty()) {
+      out += "  no ports\n";
+      continue;
+    }
+    absl::StrAppendFormat(&out, "  %-15s %-17s %-8s %-5s %s\n", "PORT", "MAC", "MODE", "STATE", "FLAGS");
+    for (const auto& p : f.ports) {
+      std::string state = !p.up ? "down" : (p.carrier ? "up" : "no-carrier");
+      absl::StrAppendFormat(&out, "  %-15s %-17s %-8s %-5s %s\n", p.name.empty() ? "<gone>" : p.name,
+                            p.mac.ToString(), PortModeName(p.mode), state, absl::StrJoin(PortFlagNames(p.flags), ","));
+    }
+  }
+  return out;
+}
+
+std::string CountersToText(const std::vector<Counters>& counters) {
+  std::string out = absl::StrFormat("%-15s %-12s %-6s %10s %12s %10s %12s %8s %8s\n", "DEVICE", "FABRIC", "ROLE",
+                                    "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "FLOODED", "DROPPED");
+  for (const auto& c : counters) {
+    std::uint64_t total = 0;
+    std::vector<std::string> reasons;
+    for (int r = 0; r < VNET_DROP__MAX; ++r) {
+      total += c.stats.drops[r];
+      if (c.stats.drops[r]) reasons.push_back(absl::StrCat(DropReasonName(r), "=", c.stats.drops[r]));
+    }
+    absl::StrAppendFormat(&out, "%-15s %-12s %-6s %10d %12d %10d %12d %8d %8d\n", c.device, c.fabric,
+                          c.is_uplink ? "uplink" : "port", c.stats.rx_packets, c.stats.rx_bytes, c.stats.tx_packets,
+                          c.stats.tx_bytes, c.stats.flood_packets, total);
+    if (!reasons.empty()) absl::StrAppend(&out, "    drops: ", absl::StrJoin(reasons, " "), "\n");
+  }
+  return out;
+}
+
+}  // namespace vnet

@@ -1,0 +1,25 @@
+// What vnetctl prints: the text tables and the -j JSON documents, with the
+// same fields in both.
+#ifndef VNET_VNETCTL_OUTPUT_H
+#define VNET_VNETCTL_OUTPUT_H
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fabric/types.h"
+
+namespace vnet {
+
+nlohmann::json PortToJson(const PortInfo& port);
+nlohmann::json FabricToJson(const FabricInfo& fabric);
+nlohmann::json CountersToJson(const Counters& counters);
+
+std::string FabricsToText(const std::vector<FabricInfo>& fabrics);
+std::string CountersToText(const std::vector<Counters>& counters);
+std::vector<std::string> PortFlagNames(std::uint8_t flags);
+
+}  // namespace vnet
+
+#endif
