@@ -47,7 +47,8 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 	/* A source-mode port's own MAC belongs to the host stack (kernel rule). */
-	if (dst->mode == VNET_MODE_SOURCE || !(dst->flags & VNET_PORT_F_XDP_TARGET))
+	if (dst->mode == VNET_MODE_SOURCE || !(dst->flags & VNET_PORT_F_XDP_TARGET) ||
+	    (cfg->flags & VNET_FABRIC_F_NO_XDP_REDIRECT))
 		return XDP_PASS;
 	err = bpf_redirect_map(&vnet_tx, dst->ifindex, 0);
 	if (err == XDP_REDIRECT)

@@ -75,6 +75,7 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   std::memcpy(config.uplink_mac, uplink.mac->bytes.data(), 6);
   config.unknown_policy = options.unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
   config.netns_ino = CurrentNetnsIno();
+  if (!options.xdp_redirect) config.flags |= VNET_FABRIC_F_NO_XDP_REDIRECT;
   VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
   VNET_RETURN_IF_ERROR(maps.ClearStats(VNET_UPLINK_SLOT));
 
@@ -106,6 +107,7 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   info.uplink_mac = *uplink.mac;
   info.xdp_mode = std::string(XdpModeName(xdp_link.mode));
   info.unknown_drop = options.unknown_drop;
+  info.xdp_redirect = options.xdp_redirect;
   return info;
 }
 

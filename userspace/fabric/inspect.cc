@@ -23,6 +23,7 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   info.uplink_mac = MacAddress::FromBytes(config.uplink_mac);
   info.unknown_drop = config.unknown_policy == VNET_UNKNOWN_DROP;
   info.host = config.flags & VNET_FABRIC_F_HOST;
+  info.xdp_redirect = !(config.flags & VNET_FABRIC_F_NO_XDP_REDIRECT);
   auto uplink = rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
   if (uplink.ok()) {
     info.uplink = uplink->name;

@@ -41,6 +41,7 @@ struct AttachOptions {
   bool unknown_drop = false;
   bool host = false;
   XdpMode xdp_mode = XdpMode::kAuto;
+  bool xdp_redirect = true;  // off: wire->port unicast goes through tc too
   bool force = false;
 };
 
@@ -74,6 +75,7 @@ struct FabricInfo {
   std::uint32_t uplink_ifindex = 0;
   MacAddress uplink_mac;
   std::string xdp_mode;
+  bool xdp_redirect = true;
   bool unknown_drop = false;
   bool host = false;
   bool defunct = false;

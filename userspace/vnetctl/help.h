@@ -13,7 +13,7 @@ continues after vnetctl exits.
 
 commands:
   attach UPLINK [--fabric NAME] [--type macvlan] [--unknown pass|drop]
-                [--xdp-mode auto|native|generic] [--force]
+                [--xdp-mode auto|native|generic] [--xdp-redirect on|off] [--force]
                                   put a fabric on UPLINK
   detach UPLINK|NAME              remove a fabric, its ports' programs and its pins
   port add DEV --fabric NAME [--mode M] [--mac MAC] [--spoofchk on|off]
@@ -44,6 +44,10 @@ Loads the vnet programs and maps for a new fabric on UPLINK: XDP on receive
   --unknown drop  drop unicast to no port (and not to UPLINK's MAC) in XDP,
                   counted as unknown_dst; default pass hands it to the host
   --xdp-mode      native (driver), generic (skb) or auto (native, else generic)
+  --xdp-redirect on|off
+                  on (default): unicast from the wire to a port is redirected in
+                  XDP; off: it takes the tc path like flooded frames (for NICs
+                  whose XDP redirect misbehaves, and to measure the difference)
   --force         replace an XDP program on UPLINK that vnet does not own
 )";
 

@@ -53,7 +53,7 @@ absl::Status OnOffOption(const ParsedArgs& args, absl::string_view name, bool& o
 int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("attach", args,
                       {{"--fabric"}, {"--type"}, {"--ipvlan-mode"}, {"--ipvlan-flag"}, {"--host"},
-                       {"--unknown"}, {"--xdp-mode"}, {"--force", false}},
+                       {"--unknown"}, {"--xdp-mode"}, {"--xdp-redirect"}, {"--force", false}},
                       1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   AttachOptions options;
@@ -66,6 +66,7 @@ int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
       return Fail(absl::InvalidArgumentError("attach: --ipvlan-mode/--ipvlan-flag need --type ipvlan"));
   }
   if (auto s = OnOffOption(*parsed, "--host", options.host); !s.ok()) return Fail(s);
+  if (auto s = OnOffOption(*parsed, "--xdp-redirect", options.xdp_redirect); !s.ok()) return Fail(s);
   if (auto v = parsed->Get("--unknown")) {
     if (*v != "pass" && *v != "drop")
       return Fail(absl::InvalidArgumentError(absl::StrCat("--unknown '", *v, "': want pass or drop")));
