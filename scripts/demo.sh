@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# vnet demo: builds vnet, then a small host in network namespaces and shows
+# the fabric at work. Nothing touches the machine's own interfaces.
+#
+#   ext (198.18.0.100) -- [switch: Linux bridge] -- up0 (uplink, in ns "host")
+#                                                     | vnet fabric
+#                    c1 bridge .11   c2 bridge .12   c3 vepa .13   c4 private .14
+#
+# Usage: scripts/demo.sh [--keep]   (--keep leaves the topology up to play with)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${VNET_BUILD_DIR:-$top/build}
+keep=0
+[ "${1:-}" = "--keep" ] && keep=1
+if [ "$(id -u)" -ne 0 ]; then
+  echo "vnet demo: needs root (BPF programs, network namespaces)" >&2
+  exit 1
+fi
+"$top/scripts/build.sh"
+vnetctl="$build/userspace/vnetctl"
+
+p=vd$$
+sw=${p}sw ext=${p}ext host=${p}host
+containers=(c1 c2 c3 c4)
+modes=(bridge bridge vepa private)
+fabric=demo$$
+
+hostctl() { nsenter --net="/run/netns/$host" "$vnetctl" "$@"; }
+cleanup() {
+  if [ "$keep" = 1 ]; then
+    echo
+    echo "topology kept: namespaces $sw $ext $host ${containers[*]/#/$p}"
+    echo "  try: nsenter --net=/run/netns/$host $vnetctl show"
+    echo "  remove: nsenter --net=/run/netns/$host $vnetctl detach $fabric; for n in \$(ip netns list | awk '/^$p/{print \$1}'); do ip netns del \$n; done"
+    return
+  fi
+  hostctl detach "$fabric" 2>/dev/null || true
+  for n in "$sw" "$ext" "$host" "${containers[@]/#/$p}"; do ip netns del "$n" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+try() {  # try LABEL EXPECT NS CMD...: run a probe and say whether it matches the mode rules
+  local label=$1 expect=$2 ns=$3; shift 3
+  if ip netns exec "$ns" "$@" >/dev/null 2>&1; then got=ok; else got=fails; fi
+  local mark="as expected"
+  [ "$got" = "$expect" ] || mark="UNEXPECTED (expected $expect)"
+  printf '  %-44s %-6s %s\n' "$label" "$got" "$mark"
+}
+
+step "building the topology in namespaces ($p*)"
+for n in "$sw" "$ext" "$host"; do ip netns add "$n"; ip -n "$n" link set lo up; done
+ip -n "$sw" link add br0 type bridge && ip -n "$sw" link set br0 up
+ip -n "$ext" link add eth0 type veth peer name swext netns "$sw"
+ip -n "$sw" link set swext master br0 up
+ip -n "$ext" addr add 198.18.0.100/24 dev eth0 && ip -n "$ext" link set eth0 up
+ip -n "$host" link add up0 type veth peer name swup netns "$sw"
+ip -n "$sw" link set swup master br0 up
+ip -n "$host" addr add 198.18.0.1/24 dev up0 && ip -n "$host" link set up0 up
+
+step "vnetctl attach up0 --fabric $fabric --unknown drop"
+hostctl attach up0 --fabric "$fabric" --unknown drop
+for i in "${!containers[@]}"; do
+  c=$p${containers[$i]}
+  ip netns add "$c"
+  dev=$(hostctl port add --fabric "$fabric" --netns "$c" --mode "${modes[$i]}")
+  ip -n "$c" addr add "198.18.0.1$((i + 1))/24" dev eth0
+  echo "  port $dev -> $c eth0, mode ${modes[$i]}, 198.18.0.1$((i + 1))"
+done
+sleep 0.5
+
+ping1() { echo ping -c 1 -W 1 "$1"; }
+step "traffic, switch without hairpin (the common case)"
+try "c1 -> c2   bridge to bridge, stays local"   ok    "${p}c1" $(ping1 198.18.0.12)
+try "c1 -> ext  bridge out the uplink"           ok    "${p}c1" $(ping1 198.18.0.100)
+try "c3 -> c1   vepa needs a hairpinning switch" fails "${p}c3" $(ping1 198.18.0.11)
+try "c3 -> ext  vepa out the uplink"             ok    "${p}c3" $(ping1 198.18.0.100)
+try "c4 -> ext  private out the uplink"          ok    "${p}c4" $(ping1 198.18.0.100)
+try "ext -> c4  wire to port"                    ok    "$ext"   $(ping1 198.18.0.14)
+try "c1 -> host macvlan semantics: no host path"  fails "${p}c1" $(ping1 198.18.0.1)
+
+step "the switch starts hairpinning (reflective relay)"
+ip -n "$sw" link set swup type bridge_slave hairpin on
+for c in "${containers[@]/#/$p}"; do ip -n "$c" neigh flush all; done
+try "c3 -> c1   vepa via the hairpin"            ok    "${p}c3" $(ping1 198.18.0.11)
+try "c4 -> c1   private: never reaches siblings" fails "${p}c4" $(ping1 198.18.0.11)
+try "c1 -> host via the hairpin"                 ok    "${p}c1" $(ping1 198.18.0.1)
+
+step "spoofing and unknown destinations are dropped and counted"
+ip netns exec "${p}c1" ip link set eth0 address 02:00:00:00:0b:ad
+try "c1 with a forged MAC -> ext"                fails "${p}c1" $(ping1 198.18.0.100)
+ip -n "$ext" neigh replace 198.18.0.99 lladdr 02:00:00:00:99:99 dev eth0 nud permanent
+try "ext -> unknown MAC (dropped in XDP)"        fails "$ext"   $(ping1 198.18.0.99)
+
+step "vnetctl show"
+hostctl show
+step "vnetctl stats"
+hostctl stats
