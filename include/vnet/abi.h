@@ -77,6 +77,7 @@ enum vnet_fabric_flag {
 	VNET_FABRIC_F_HOST = 1u << 0,    /* host stack is a member of the fabric */
 	VNET_FABRIC_F_DEFUNCT = 1u << 1, /* the uplink is gone: forward nothing */
 	VNET_FABRIC_F_NO_XDP_REDIRECT = 1u << 2, /* wire->port unicast via tc, not XDP */
+	VNET_FABRIC_F_CLS_BPF = 1u << 3, /* tc programs on cls_bpf (no tcx in this kernel) */
 };
 
 /*

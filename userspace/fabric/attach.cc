@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
+#include "fabric/ingress_hook.h"
 #include "fabric/registry.h"
 #include "fabric/undo.h"
 #include "loader/errors.h"
@@ -76,14 +77,17 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   config.unknown_policy = options.unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
   config.netns_ino = CurrentNetnsIno();
   if (!options.xdp_redirect) config.flags |= VNET_FABRIC_F_NO_XDP_REDIRECT;
+  TcHook tc_hook = ResolveTcHook(options.tc_hook);
+  if (tc_hook == TcHook::kClsBpf) config.flags |= VNET_FABRIC_F_CLS_BPF;
   VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
   VNET_RETURN_IF_ERROR(maps.ClearStats(VNET_UPLINK_SLOT));
 
   VNET_RETURN_IF_ERROR(PinFd(programs.port_tc_fd(), FabricPinPath(fabric, kPortProgPin)));
 
   // tc first: it only adds flooding for frames XDP passes, harmless alone.
-  VNET_ASSIGN_OR_RETURN(UniqueFd tc_link, AttachTcxIngress(programs.uplink_tc_fd(), uplink.ifindex, uplink.name));
-  VNET_RETURN_IF_ERROR(PinFd(tc_link.get(), FabricPinPath(fabric, kUplinkTcLinkPin)));
+  std::string tc_pin = FabricPinPath(fabric, kUplinkTcLinkPin);
+  VNET_RETURN_IF_ERROR(AttachIngress(tc_hook, programs.uplink_tc_fd(), uplink.ifindex, uplink.name, tc_pin));
+  undo.Push([tc_hook, &uplink, tc_pin] { (void)DetachIngress(tc_hook, uplink.ifindex, uplink.name, tc_pin); });
 
   UniqueFd foreign;
   if (xdp.prog_id) {
@@ -108,6 +112,7 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   info.xdp_mode = std::string(XdpModeName(xdp_link.mode));
   info.unknown_drop = options.unknown_drop;
   info.xdp_redirect = options.xdp_redirect;
+  info.tc_hook = tc_hook == TcHook::kClsBpf ? "cls_bpf" : "tcx";
   return info;
 }
 
@@ -134,6 +139,9 @@ absl::Status DetachFabric(absl::string_view name) {
       (void)maps.DeletePort(ifindex);
     }
   }
+  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  if (config.flags & VNET_FABRIC_F_CLS_BPF)
+    (void)DetachClsBpfIngress(static_cast<int>(config.uplink_ifindex), fabric);
   VNET_RETURN_IF_ERROR(Annotate(RemoveFabricDir(fabric), absl::StrCat("detach ", fabric)));
   return absl::OkStatus();
 }

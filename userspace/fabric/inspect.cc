@@ -24,6 +24,7 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   info.unknown_drop = config.unknown_policy == VNET_UNKNOWN_DROP;
   info.host = config.flags & VNET_FABRIC_F_HOST;
   info.xdp_redirect = !(config.flags & VNET_FABRIC_F_NO_XDP_REDIRECT);
+  info.tc_hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? "cls_bpf" : "tcx";
   auto uplink = rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
   if (uplink.ok()) {
     info.uplink = uplink->name;

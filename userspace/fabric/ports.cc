@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "fabric/fabric.h"
+#include "fabric/ingress_hook.h"
 #include "fabric/registry.h"
 #include "fabric/undo.h"
 #include "loader/errors.h"
@@ -35,19 +37,23 @@ struct PeerFacts {
 };
 
 // Finds the veth peer, enables GRO on it (NAPI for XDP redirects), and sets
-// its MAC when the operator asked for another one.
+// its MAC when the operator asked for another one. `check_mac` vets the port's
+// MAC before anything is changed, so a refusal leaves the peer as it was.
 absl::StatusOr<PeerFacts> PreparePeer(Rtnl& rtnl, const LinkInfo& dev, const std::optional<MacAddress>& want_mac,
-                                      absl::string_view what) {
+                                      absl::string_view what,
+                                      const std::function<absl::Status(const MacAddress&)>& check_mac) {
   PeerFacts facts;
   if (dev.kind != "veth") {
     // A tap: the VM owns the MAC behind it; frames go through tc.
     facts.mac = want_mac ? *want_mac : *dev.mac;
+    VNET_RETURN_IF_ERROR(check_mac(facts.mac));
     return facts;
   }
   if (!dev.link_ifindex) return absl::FailedPreconditionError(absl::StrCat(what, ": veth has no peer"));
   auto apply = [&](Rtnl& peer_rtnl) -> absl::Status {
     auto peer = peer_rtnl.GetLink(dev.link_ifindex);
     if (!peer.ok()) return Annotate(peer.status(), absl::StrCat(what, ": peer"));
+    VNET_RETURN_IF_ERROR(check_mac(want_mac ? *want_mac : *peer->mac));
     if (want_mac && *want_mac != *peer->mac) {
       VNET_RETURN_IF_ERROR(Annotate(peer_rtnl.SetMac(peer->ifindex, *want_mac, peer->name), what));
       facts.mac = *want_mac;
@@ -123,8 +129,10 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
   MacAddress uplink_mac = MacAddress::FromBytes(config.uplink_mac);
-  // Refuse a MAC conflict before touching anything (the peer's MAC included).
+  // Refuse a bad MAC or a conflict before touching anything (the peer's MAC included).
   auto check_mac = [&](const MacAddress& mac) -> absl::Status {
+    if (!mac.IsValidUnicast())
+      return absl::InvalidArgumentError(absl::StrCat(what, ": MAC ", mac.ToString(), " is not a unicast address"));
     if (mac == uplink_mac)
       return absl::AlreadyExistsError(absl::StrCat(what, ": MAC ", mac.ToString(), " is the uplink's (address in use)"));
     VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupMac(mac));
@@ -132,12 +140,7 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
       return absl::AlreadyExistsError(absl::StrCat(what, ": MAC ", mac.ToString(), " is in use by another port"));
     return absl::OkStatus();
   };
-  if (options.mac) VNET_RETURN_IF_ERROR(check_mac(*options.mac));
-
-  VNET_ASSIGN_OR_RETURN(PeerFacts peer, PreparePeer(rtnl, dev, options.mac, what));
-  if (!options.mac) VNET_RETURN_IF_ERROR(check_mac(peer.mac));
-  if (!peer.mac.IsValidUnicast())
-    return absl::InvalidArgumentError(absl::StrCat(what, ": MAC ", peer.mac.ToString(), " is not a unicast address"));
+  VNET_ASSIGN_OR_RETURN(PeerFacts peer, PreparePeer(rtnl, dev, options.mac, what, check_mac));
 
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   VNET_ASSIGN_OR_RETURN(std::uint16_t slot, FreeSlot(ports));
@@ -166,10 +169,10 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   undo.Push([&maps, ifindex] { (void)maps.DeletePort(ifindex); (void)RebuildFloodList(maps); });
 
   VNET_ASSIGN_OR_RETURN(UniqueFd prog, OpenPinned(FabricPinPath(fabric, kPortProgPin)));
-  VNET_ASSIGN_OR_RETURN(UniqueFd link, AttachTcxIngress(prog.get(), dev.ifindex, dev.name));
+  TcHook hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? TcHook::kClsBpf : TcHook::kTcx;
   std::string link_pin = FabricPinPath(fabric, PortLinkPin(ifindex));
-  VNET_RETURN_IF_ERROR(PinFd(link.get(), link_pin));
-  undo.Push([link_pin] { (void)Unpin(link_pin); });
+  VNET_RETURN_IF_ERROR(AttachIngress(hook, prog.get(), dev.ifindex, dev.name, link_pin));
+  undo.Push([hook, &dev, link_pin] { (void)DetachIngress(hook, dev.ifindex, dev.name, link_pin); });
 
   if (peer.napi) {
     VNET_RETURN_IF_ERROR(maps.AddTxTarget(ifindex));
@@ -259,7 +262,9 @@ absl::Status DeletePort(absl::string_view dev_name) {
   VNET_RETURN_IF_ERROR(maps.DeleteTxTarget(ifindex));
   VNET_RETURN_IF_ERROR(maps.DeletePort(ifindex));
   VNET_RETURN_IF_ERROR(RebuildFloodList(maps));
-  VNET_RETURN_IF_ERROR(Unpin(FabricPinPath(m->fabric, PortLinkPin(ifindex))));
+  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  TcHook hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? TcHook::kClsBpf : TcHook::kTcx;
+  VNET_RETURN_IF_ERROR(DetachIngress(hook, dev->ifindex, dev->name, FabricPinPath(m->fabric, PortLinkPin(ifindex))));
   if (port->flags & kPortOwned) VNET_RETURN_IF_ERROR(rtnl.DeleteLink(dev->ifindex, dev->name));
   return absl::OkStatus();
 }

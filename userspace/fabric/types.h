@@ -11,6 +11,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "fabric/ingress_hook.h"
 #include "loader/links.h"
 #include "netlink/mac_address.h"
 #include "vnet/abi.h"
@@ -42,6 +43,7 @@ struct AttachOptions {
   bool host = false;
   XdpMode xdp_mode = XdpMode::kAuto;
   bool xdp_redirect = true;  // off: wire->port unicast goes through tc too
+  TcHook tc_hook = TcHook::kAuto;
   bool force = false;
 };
 
@@ -75,6 +77,7 @@ struct FabricInfo {
   std::uint32_t uplink_ifindex = 0;
   MacAddress uplink_mac;
   std::string xdp_mode;
+  std::string tc_hook;  // "tcx" or "cls_bpf"
   bool xdp_redirect = true;
   bool unknown_drop = false;
   bool host = false;

@@ -17,6 +17,11 @@ namespace {
 // Not in Debian 12's UAPI headers (Linux 6.1); fixed kernel ABI values from 6.6.
 constexpr int kBpfTcxIngress = 46;
 
+// vnet's cls_bpf filter: handle "vn", high priority number so it runs after
+// filters others installed at the usual priorities.
+constexpr std::uint32_t kClsBpfHandle = 0x766e;
+constexpr std::uint32_t kClsBpfPriority = 0xc000;
+
 }  // namespace
 
 absl::string_view XdpModeName(XdpMode mode) {
@@ -54,6 +59,30 @@ absl::StatusOr<UniqueFd> AttachTcxIngress(int prog_fd, int ifindex, absl::string
   int fd = bpf_link_create(prog_fd, ifindex, static_cast<bpf_attach_type>(kBpfTcxIngress), nullptr);
   if (fd < 0) return ErrnoStatus(fd, "attach tcx ingress on", ifname);
   return UniqueFd(fd);
+}
+
+absl::Status AttachClsBpfIngress(int prog_fd, int ifindex, absl::string_view ifname) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+  int err = bpf_tc_hook_create(&hook);
+  if (err && err != -EEXIST) return ErrnoStatus(err, "create clsact qdisc on", ifname);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .handle = kClsBpfHandle, .priority = kClsBpfPriority);
+  if ((err = bpf_tc_attach(&hook, &opts))) return ErrnoStatus(err, "attach cls_bpf ingress on", ifname);
+  return absl::OkStatus();
+}
+
+absl::Status DetachClsBpfIngress(int ifindex, absl::string_view ifname) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kClsBpfHandle, .priority = kClsBpfPriority);
+  int err = bpf_tc_detach(&hook, &opts);
+  if (err && err != -ENOENT && err != -EINVAL) return ErrnoStatus(err, "detach cls_bpf ingress from", ifname);
+  return absl::OkStatus();
+}
+
+std::uint32_t QueryClsBpfIngress(int ifindex) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kClsBpfHandle, .priority = kClsBpfPriority);
+  if (bpf_tc_query(&hook, &opts) != 0) return 0;
+  return opts.prog_id;
 }
 
 absl::StatusOr<XdpState> QueryXdp(int ifindex, absl::string_view ifname) {

@@ -13,7 +13,8 @@ continues after vnetctl exits.
 
 commands:
   attach UPLINK [--fabric NAME] [--type macvlan] [--unknown pass|drop]
-                [--xdp-mode auto|native|generic] [--xdp-redirect on|off] [--force]
+                [--xdp-mode auto|native|generic] [--xdp-redirect on|off]
+                [--tc-hook auto|tcx|cls_bpf] [--force]
                                   put a fabric on UPLINK
   detach UPLINK|NAME              remove a fabric, its ports' programs and its pins
   port add DEV --fabric NAME [--mode M] [--mac MAC] [--spoofchk on|off]
@@ -35,10 +36,11 @@ Errors go to stderr as one line and leave the system as it was.
 )";
 
 inline constexpr const char* kAttachHelp = R"(usage: vnetctl attach UPLINK [--fabric NAME] [--type macvlan|ipvlan]
-                      [--unknown pass|drop] [--xdp-mode auto|native|generic] [--force]
+                      [--unknown pass|drop] [--xdp-mode auto|native|generic]
+                      [--xdp-redirect on|off] [--tc-hook auto|tcx|cls_bpf] [--force]
 
 Loads the vnet programs and maps for a new fabric on UPLINK: XDP on receive
-(unicast fast path, early drop) and tcx ingress (flooding, host copies).
+(unicast fast path, early drop) and tc ingress (flooding, host copies).
   --fabric NAME   the fabric's name (default: UPLINK); its pins live in
                   /sys/fs/bpf/vnet/NAME/
   --unknown drop  drop unicast to no port (and not to UPLINK's MAC) in XDP,
@@ -48,6 +50,10 @@ Loads the vnet programs and maps for a new fabric on UPLINK: XDP on receive
                   on (default): unicast from the wire to a port is redirected in
                   XDP; off: it takes the tc path like flooded frames (for NICs
                   whose XDP redirect misbehaves, and to measure the difference)
+  --tc-hook       how tc programs attach, for the uplink and every port:
+                  tcx (Linux 6.6+, pinned links, coexists with other programs),
+                  cls_bpf (a filter on the clsact qdisc, for older kernels),
+                  auto (tcx when the kernel has it; the default)
   --force         replace an XDP program on UPLINK that vnet does not own
 )";
 

@@ -53,7 +53,7 @@ absl::Status OnOffOption(const ParsedArgs& args, absl::string_view name, bool& o
 int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("attach", args,
                       {{"--fabric"}, {"--type"}, {"--ipvlan-mode"}, {"--ipvlan-flag"}, {"--host"},
-                       {"--unknown"}, {"--xdp-mode"}, {"--xdp-redirect"}, {"--force", false}},
+                       {"--unknown"}, {"--xdp-mode"}, {"--xdp-redirect"}, {"--tc-hook"}, {"--force", false}},
                       1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   AttachOptions options;
@@ -71,6 +71,11 @@ int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
     if (*v != "pass" && *v != "drop")
       return Fail(absl::InvalidArgumentError(absl::StrCat("--unknown '", *v, "': want pass or drop")));
     options.unknown_drop = *v == "drop";
+  }
+  if (auto v = parsed->Get("--tc-hook")) {
+    auto hook = ParseTcHook(*v);
+    if (!hook.ok()) return Fail(hook.status());
+    options.tc_hook = *hook;
   }
   if (auto v = parsed->Get("--xdp-mode")) {
     auto mode = ParseXdpMode(*v);

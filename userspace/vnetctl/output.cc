@@ -44,6 +44,7 @@ nlohmann::json FabricToJson(const FabricInfo& fabric) {
       {"uplink_mac", fabric.uplink_mac.ToString()},
       {"xdp_mode", fabric.xdp_mode},
       {"xdp_redirect", fabric.xdp_redirect},
+      {"tc_hook", fabric.tc_hook},
       {"unknown", fabric.unknown_drop ? "drop" : "pass"},
       {"host", fabric.host},
       {"defunct", fabric.defunct},
@@ -76,9 +77,9 @@ std::string FabricsToText(const std::vector<FabricInfo>& fabrics) {
   if (fabrics.empty()) return "no fabrics\n";
   std::string out;
   for (const auto& f : fabrics) {
-    absl::StrAppendFormat(&out, "fabric %s: uplink %s (%s) type macvlan xdp %s%s unknown %s host %s%s\n", f.name,
+    absl::StrAppendFormat(&out, "fabric %s: uplink %s (%s) type macvlan xdp %s%s tc %s unknown %s host %s%s\n", f.name,
                           f.uplink.empty() ? "<gone>" : f.uplink, f.uplink_mac.ToString(),
-                          f.xdp_mode.empty() ? "none" : f.xdp_mode, f.xdp_redirect ? "" : " (redirect off)", f.unknown_drop ? "drop" : "pass",
+                          f.xdp_mode.empty() ? "none" : f.xdp_mode, f.xdp_redirect ? "" : " (redirect off)", f.tc_hook, f.unknown_drop ? "drop" : "pass",
                           f.host ? "on" : "off", f.defunct ? " DEFUNCT" : "");
     if (f.ports.empty()) {
       out += "  no ports\n";

@@ -1,0 +1,37 @@
+#include "fabric/ingress_hook.h"
+
+#include "absl/strings/str_cat.h"
+#include "loader/errors.h"
+#include "loader/links.h"
+#include "loader/pins.h"
+
+namespace vnet {
+
+absl::StatusOr<TcHook> ParseTcHook(absl::string_view text) {
+  if (text == "auto") return TcHook::kAuto;
+  if (text == "tcx") return TcHook::kTcx;
+  if (text == "cls_bpf") return TcHook::kClsBpf;
+  return absl::InvalidArgumentError(absl::StrCat("--tc-hook '", text, "': want auto, tcx or cls_bpf"));
+}
+
+TcHook ResolveTcHook(TcHook requested) {
+  if (requested != TcHook::kAuto) return requested;
+  return KernelHasTcx() ? TcHook::kTcx : TcHook::kClsBpf;
+}
+
+absl::Status AttachIngress(TcHook hook, int prog_fd, int ifindex, absl::string_view ifname, const std::string& pin) {
+  if (hook == TcHook::kClsBpf) return AttachClsBpfIngress(prog_fd, ifindex, ifname);
+  VNET_ASSIGN_OR_RETURN(UniqueFd link, AttachTcxIngress(prog_fd, ifindex, ifname));
+  return PinFd(link.get(), pin);
+}
+
+absl::Status DetachIngress(TcHook hook, int ifindex, absl::string_view ifname, const std::string& pin) {
+  if (hook == TcHook::kClsBpf) {
+    VNET_RETURN_IF_ERROR(DetachClsBpfIngress(ifindex, ifname));
+    return Unpin(pin);  // nothing pinned; harmless if a stale pin exists
+  }
+  // Unpinning the only reference to a tcx link detaches it.
+  return Unpin(pin);
+}
+
+}  // namespace vnet
