@@ -91,11 +91,13 @@ int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
   return 0;
 }
 
-int CmdDetach(const Context&, const std::vector<std::string>& args) {
+int CmdDetach(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("detach", args, {}, 1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   auto status = DetachFabric(parsed->positionals[0]);
-  return status.ok() ? 0 : Fail(status);
+  if (!status.ok()) return Fail(status);
+  if (ctx.json) PrintJson({{"detached", parsed->positionals[0]}});
+  return 0;
 }
 
 int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
@@ -150,7 +152,9 @@ int CmdPort(const Context& ctx, const std::vector<std::string>& args) {
     auto parsed = Parse("port del", rest, {}, 1, 1);
     if (!parsed.ok()) return Fail(parsed.status());
     auto status = DeletePort(parsed->positionals[0]);
-    return status.ok() ? 0 : Fail(status);
+    if (!status.ok()) return Fail(status);
+    if (ctx.json) PrintJson({{"deleted", parsed->positionals[0]}});
+    return 0;
   }
   if (args[0] == "set")
     return Fail(absl::UnimplementedError("port set: not implemented yet"));
