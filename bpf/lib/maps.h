@@ -53,6 +53,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vnet_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vnet_mac_key);
+	__type(value, struct vnet_source_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_sources SEC(".maps");
+
 static __always_inline struct vnet_config *vnet_get_config(void)
 {
 	__u32 zero = 0;

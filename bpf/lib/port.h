@@ -4,7 +4,13 @@
  * port's host end (spec, "From a port"). The sender is found by ifindex in
  * vnet_ports. Bridge-mode ports deliver to bridge siblings locally (unicast by
  * redirect_peer straight into the sibling's netns, group frames by clone);
- * everything else leaves through the uplink.
+ * everything else leaves through the uplink. Beyond macvlan:
+ *  - `host on`: frames for the uplink's MAC (and a copy of group frames) go
+ *    up the host stack through the uplink's ingress, marked so the uplink
+ *    program passes them untouched; private ports excluded.
+ *  - hairpin: the port's frames for local destinations are reflected into the
+ *    uplink's ingress, exactly as a hairpinning switch would send them back.
+ *  - isolated ports never deliver to isolated ports.
  *
  * Why tc and not XDP here: containers hand us GSO super-packets with partial
  * checksums; an XDP redirect would lose both (docs/architecture.md).
@@ -16,6 +22,36 @@
 #include "ctx.h"
 #include "eth.h"
 #include "flood.h"
+
+/* ARP for Ethernet/IPv4 (linux/if_arp.h drags in libc headers). */
+struct vnet_arp_eth {
+	__be16 hrd;
+	__be16 pro;
+	__u8 hln;
+	__u8 pln;
+	__be16 op;
+	__u8 sha[6];
+	__u8 sip[4];
+	__u8 tha[6];
+	__u8 tip[4];
+} __attribute__((packed));
+
+/* Anti-spoofing: the Ethernet source, and an ARP sender's hardware address,
+ * must be the port's own MAC. */
+static __always_inline int vnet_spoofed(const struct vnet_frame *frame, void *data, void *data_end,
+				       const struct vnet_port *port)
+{
+	struct vnet_arp_eth *arp;
+
+	if (!vnet_mac_equal(frame->eth->h_source, port->mac))
+		return 1;
+	if (frame->proto != ETH_P_ARP)
+		return 0;
+	arp = data + frame->l3_offset;
+	if ((void *)(arp + 1) > data_end || arp->hln != 6)
+		return 0; /* not an Ethernet/IPv4 ARP we can read: not a claim */
+	return !vnet_mac_equal(arp->sha, port->mac);
+}
 
 static __always_inline int vnet_deliver_local(struct __sk_buff *skb, const struct vnet_mac_entry *dst)
 {
@@ -31,6 +67,23 @@ static __always_inline int vnet_to_uplink(struct __sk_buff *skb, const struct vn
 	return bpf_redirect(cfg->uplink_ifindex, 0);
 }
 
+/* Into the uplink's ingress: for the host stack (marked) or as a reflection. */
+static __always_inline int vnet_to_uplink_ingress(struct __sk_buff *skb, const struct vnet_config *cfg, int to_host)
+{
+	if (to_host)
+		skb->mark = VNET_SKB_MARK_TO_HOST;
+	return bpf_redirect(cfg->uplink_ifindex, BPF_F_INGRESS);
+}
+
+static __always_inline void vnet_copy_to_uplink_ingress(struct __sk_buff *skb, const struct vnet_config *cfg,
+							int to_host)
+{
+	if (to_host)
+		skb->mark = VNET_SKB_MARK_TO_HOST;
+	bpf_clone_redirect(skb, cfg->uplink_ifindex, BPF_F_INGRESS);
+	skb->mark = 0;
+}
+
 static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
 {
 	struct vnet_config *cfg = vnet_get_config();
@@ -40,7 +93,7 @@ static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
 	struct vnet_mac_key key;
 	struct vnet_port *port;
 	void *data, *data_end;
-	int err;
+	int host, hairpin, err;
 
 	port = bpf_map_lookup_elem(&vnet_ports, &ifindex);
 	if (!cfg || !port)
@@ -51,21 +104,38 @@ static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
 		return vnet_drop(port->slot, err, TC_ACT_SHOT);
 	vnet_count_rx(port->slot, skb->len);
 
-	if ((port->flags & VNET_PORT_F_SPOOFCHK) && !vnet_mac_equal(frame.eth->h_source, port->mac))
+	if ((port->flags & VNET_PORT_F_SPOOFCHK) && vnet_spoofed(&frame, data, data_end, port))
 		return vnet_drop(port->slot, VNET_DROP_SPOOFED_SRC, TC_ACT_SHOT);
 	if (cfg->flags & VNET_FABRIC_F_DEFUNCT)
 		return vnet_drop(port->slot, VNET_DROP_DEFUNCT, TC_ACT_SHOT);
+	if (cfg->flags & VNET_FABRIC_F_UPLINK_DOWN)
+		return vnet_drop(port->slot, VNET_DROP_UPLINK_DOWN, TC_ACT_SHOT);
 
-	if (port->mode != VNET_MODE_BRIDGE)
-		return vnet_to_uplink(skb, cfg);
+	host = (cfg->flags & VNET_FABRIC_F_HOST) && port->mode != VNET_MODE_PRIVATE;
+	hairpin = port->flags & VNET_PORT_F_HAIRPIN;
 
 	if (vnet_mac_is_group(frame.eth->h_dest)) {
-		vnet_flood_copies(skb, cfg, VNET_MODE_BRIDGE, ifindex, 0);
+		if (port->mode == VNET_MODE_BRIDGE)
+			vnet_flood_copies(skb, cfg, VNET_MODE_BRIDGE, ifindex, port->flags & VNET_PORT_F_ISOLATED);
+		/* A reflection also reaches the host stack: one copy, not two. */
+		if (hairpin || host)
+			vnet_copy_to_uplink_ingress(skb, cfg, !hairpin);
+		return vnet_to_uplink(skb, cfg);
+	}
+
+	if (vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac)) {
+		if (host || hairpin)
+			return vnet_to_uplink_ingress(skb, cfg, !hairpin);
 		return vnet_to_uplink(skb, cfg);
 	}
 	key = vnet_mac_key_of(frame.eth->h_dest);
 	dst = bpf_map_lookup_elem(&vnet_macs, &key);
-	if (dst && dst->mode == VNET_MODE_BRIDGE)
+	if (!dst)
+		return vnet_to_uplink(skb, cfg);
+	if ((dst->flags & VNET_PORT_F_ISOLATED) && (port->flags & VNET_PORT_F_ISOLATED))
+		return vnet_drop(port->slot, VNET_DROP_ISOLATED, TC_ACT_SHOT);
+	if ((port->mode == VNET_MODE_BRIDGE && dst->mode == VNET_MODE_BRIDGE) ||
+	    (hairpin && dst->mode != VNET_MODE_SOURCE))
 		return vnet_deliver_local(skb, dst);
 	return vnet_to_uplink(skb, cfg);
 }

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Contract: frames arriving from the wire on the uplink (spec, "From the
- * uplink"). Two stages share this file:
+ * Contract: frames arriving on the uplink (spec, "From the uplink"): from the
+ * wire, or handed in by vnet itself (a hairpin port's reflection; a frame for
+ * the host stack marked VNET_SKB_MARK_TO_HOST). Two stages share this file:
  *  - vnet_wire_xdp(): the fast path. Unicast to a port that can take XDP
  *    frames is redirected through the devmap; unknown unicast is dropped under
  *    `unknown drop`; malformed frames are dropped. Everything else is passed.
- *  - vnet_wire_tc(): the skb path for what XDP passed: group frames are
- *    flooded by the sender/receiver mode rules, unicast to ports that XDP could
- *    not reach is redirected, and the host stack keeps what is its own.
+ *  - vnet_wire_tc(): the skb path for what XDP passed: source-mode copies,
+ *    group frames flooded by the sender/receiver mode rules, unicast to ports
+ *    XDP could not reach, and what is the host stack's stays with it.
  */
 #ifndef VNET_BPF_WIRE_H
 #define VNET_BPF_WIRE_H
@@ -16,7 +17,23 @@
 #include "ctx.h"
 #include "eth.h"
 #include "flood.h"
+#include "source.h"
 #include "tx_map.h"
+
+#define VNET_FLOOD_FROM_WIRE (VNET_MODE_PRIVATE | VNET_MODE_VEPA | VNET_MODE_PASSTHRU | VNET_MODE_BRIDGE)
+
+/* Isolated ports never reach each other, even through a reflecting switch. */
+static __always_inline int vnet_isolated_pair(const struct vnet_mac_entry *dst, const __u8 *src_mac)
+{
+	struct vnet_mac_key key;
+	struct vnet_mac_entry *src;
+
+	if (!(dst->flags & VNET_PORT_F_ISOLATED))
+		return 0;
+	key = vnet_mac_key_of(src_mac);
+	src = bpf_map_lookup_elem(&vnet_macs, &key);
+	return src && (src->flags & VNET_PORT_F_ISOLATED);
+}
 
 static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 {
@@ -26,6 +43,8 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 	struct vnet_frame frame;
 	struct vnet_mac_key key;
 	__u64 bytes = data_end - data;
+	__u32 ifindex;
+	__u16 slot;
 	int err;
 
 	if (!cfg || (cfg->flags & VNET_FABRIC_F_DEFUNCT))
@@ -35,30 +54,44 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 		return vnet_drop(VNET_UPLINK_SLOT, err, XDP_DROP);
 	vnet_count_rx(VNET_UPLINK_SLOT, bytes);
 
-	if (vnet_mac_is_group(frame.eth->h_dest))
+	/* Group frames and source-mode copies need clones: the tc stage. */
+	if (vnet_mac_is_group(frame.eth->h_dest) ||
+	    ((cfg->flags & VNET_FABRIC_F_HAS_SOURCES) && vnet_source_lookup(cfg, frame.eth->h_source)))
+		return XDP_PASS;
+	if (cfg->flags & VNET_FABRIC_F_NO_XDP_REDIRECT)
 		return XDP_PASS;
 
-	key = vnet_mac_key_of(frame.eth->h_dest);
-	dst = bpf_map_lookup_elem(&vnet_macs, &key);
-	if (!dst) {
-		if (cfg->unknown_policy == VNET_UNKNOWN_DROP &&
-		    !vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac))
-			return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_UNKNOWN_DST, XDP_DROP);
-		return XDP_PASS;
+	if (cfg->passthru_ifindex) {
+		if (!(cfg->passthru_flags & VNET_PORT_F_XDP_TARGET))
+			return XDP_PASS;
+		ifindex = cfg->passthru_ifindex;
+		slot = cfg->passthru_slot;
+	} else {
+		key = vnet_mac_key_of(frame.eth->h_dest);
+		dst = bpf_map_lookup_elem(&vnet_macs, &key);
+		if (!dst) {
+			if (cfg->unknown_policy == VNET_UNKNOWN_DROP &&
+			    !vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac))
+				return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_UNKNOWN_DST, XDP_DROP);
+			return XDP_PASS;
+		}
+		/* A source-mode port's own MAC belongs to the host stack (kernel rule). */
+		if (dst->mode == VNET_MODE_SOURCE || !(dst->flags & VNET_PORT_F_XDP_TARGET))
+			return XDP_PASS;
+		if (vnet_isolated_pair(dst, frame.eth->h_source))
+			return vnet_drop(dst->slot, VNET_DROP_ISOLATED, XDP_DROP);
+		ifindex = dst->ifindex;
+		slot = dst->slot;
 	}
-	/* A source-mode port's own MAC belongs to the host stack (kernel rule). */
-	if (dst->mode == VNET_MODE_SOURCE || !(dst->flags & VNET_PORT_F_XDP_TARGET) ||
-	    (cfg->flags & VNET_FABRIC_F_NO_XDP_REDIRECT))
-		return XDP_PASS;
-	err = bpf_redirect_map(&vnet_tx, dst->ifindex, 0);
+	err = bpf_redirect_map(&vnet_tx, ifindex, 0);
 	if (err == XDP_REDIRECT)
-		vnet_count_tx(dst->slot, bytes);
+		vnet_count_tx(slot, bytes);
 	else
-		vnet_drop(dst->slot, VNET_DROP_REDIRECT_FAILED, 0);
+		vnet_drop(slot, VNET_DROP_REDIRECT_FAILED, 0);
 	return err;
 }
 
-/* Group frame from the wire: who gets a copy depends on who sent it. */
+/* Group frame on the uplink: who gets a copy depends on who sent it. */
 static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct vnet_config *cfg,
 					   const struct ethhdr *eth)
 {
@@ -67,8 +100,7 @@ static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct v
 	__u8 modes;
 
 	if (!src) {
-		modes = VNET_MODE_PRIVATE | VNET_MODE_VEPA | VNET_MODE_PASSTHRU | VNET_MODE_BRIDGE;
-		vnet_flood_copies(skb, cfg, modes, 0, 0);
+		vnet_flood_copies(skb, cfg, VNET_FLOOD_FROM_WIRE, 0, 0);
 		return TC_ACT_OK;
 	}
 	if (src->mode != VNET_MODE_VEPA && src->mode != VNET_MODE_BRIDGE) {
@@ -79,18 +111,24 @@ static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct v
 	}
 	/* Bridge siblings already got a bridge port's frame on the way out. */
 	modes = src->mode == VNET_MODE_VEPA ? (VNET_MODE_VEPA | VNET_MODE_BRIDGE) : VNET_MODE_VEPA;
-	vnet_flood_copies(skb, cfg, modes, src->ifindex, 0);
+	vnet_flood_copies(skb, cfg, modes, src->ifindex, src->flags & VNET_PORT_F_ISOLATED);
 	return TC_ACT_OK;
 }
 
 static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 {
 	struct vnet_config *cfg = vnet_get_config();
+	struct vnet_source_entry *sources;
 	struct vnet_mac_entry *dst;
 	struct vnet_frame frame;
 	struct vnet_mac_key key;
 	void *data, *data_end;
 
+	if (skb->mark == VNET_SKB_MARK_TO_HOST) {
+		/* A port's frame for the host stack (`host on`): deliver it as is. */
+		skb->mark = 0;
+		return TC_ACT_OK;
+	}
 	if (!cfg || (cfg->flags & VNET_FABRIC_F_DEFUNCT))
 		return TC_ACT_OK;
 	vnet_skb_window(skb, &data, &data_end);
@@ -98,13 +136,27 @@ static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 	if (vnet_parse_l2(data, data_end, &frame) >= 0)
 		return TC_ACT_OK;
 
+	sources = vnet_source_lookup(cfg, frame.eth->h_source);
+	if (sources && vnet_source_copies(skb, sources))
+		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_SOURCE_NODST, TC_ACT_SHOT);
+	/* The clones may have moved the packet: reload the header. */
+	vnet_skb_window(skb, &data, &data_end);
+	if (vnet_parse_l2(data, data_end, &frame) >= 0)
+		return TC_ACT_OK;
+
 	if (vnet_mac_is_group(frame.eth->h_dest))
 		return vnet_wire_flood(skb, cfg, frame.eth);
 
+	if (cfg->passthru_ifindex) {
+		vnet_count_tx(cfg->passthru_slot, skb->len);
+		return bpf_redirect(cfg->passthru_ifindex, 0);
+	}
 	key = vnet_mac_key_of(frame.eth->h_dest);
 	dst = bpf_map_lookup_elem(&vnet_macs, &key);
 	if (!dst || dst->mode == VNET_MODE_SOURCE)
 		return TC_ACT_OK;
+	if (vnet_isolated_pair(dst, frame.eth->h_source))
+		return vnet_drop(dst->slot, VNET_DROP_ISOLATED, TC_ACT_SHOT);
 	vnet_count_tx(dst->slot, skb->len);
 	return bpf_redirect(dst->ifindex, 0);
 }

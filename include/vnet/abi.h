@@ -41,6 +41,13 @@ typedef __u64 vnet_u64;
 #define VNET_MAP_FLOOD "vnet_flood"
 #define VNET_MAP_TX "vnet_tx"
 #define VNET_MAP_STATS "vnet_stats"
+#define VNET_MAP_SOURCES "vnet_sources"
+
+/* skb->mark vnet puts on a frame it hands to the host stack through the
+ * uplink's ingress (`host on`), so the uplink program passes it up untouched
+ * and clears the mark. Frames from ports carry no mark: veth scrubs it when
+ * they cross from the container's netns. */
+#define VNET_SKB_MARK_TO_HOST 0x766e6574u
 
 /* Capacities. Slot 0 of the stats table is the uplink itself. */
 #define VNET_MAX_MACS 131072
@@ -78,6 +85,8 @@ enum vnet_fabric_flag {
 	VNET_FABRIC_F_DEFUNCT = 1u << 1, /* the uplink is gone: forward nothing */
 	VNET_FABRIC_F_NO_XDP_REDIRECT = 1u << 2, /* wire->port unicast via tc, not XDP */
 	VNET_FABRIC_F_CLS_BPF = 1u << 3, /* tc programs on cls_bpf (no tcx in this kernel) */
+	VNET_FABRIC_F_HAS_SOURCES = 1u << 4, /* vnet_sources is not empty: check source MACs */
+	VNET_FABRIC_F_UPLINK_DOWN = 1u << 5, /* uplink has no carrier: ports forward nothing */
 };
 
 /*
@@ -95,7 +104,8 @@ enum vnet_drop_reason {
 	VNET_DROP_ISOLATED,          /* isolated port to isolated port */
 	VNET_DROP_REDIRECT_FAILED,   /* the kernel refused the redirect */
 	VNET_DROP_DEFUNCT,           /* fabric's uplink has gone */
-	VNET_DROP_REFLECTED_OWN,     /* own broadcast reflected back, not for the host */
+	VNET_DROP_UPLINK_DOWN,       /* uplink has no carrier */
+	VNET_DROP_SOURCE_NODST,      /* taken by a source-mode port with nodst */
 	VNET_DROP__MAX,
 };
 
@@ -129,15 +139,38 @@ struct vnet_flood_entry {
 	vnet_u8 flags;
 };
 
+/* vnet_sources: source MAC -> the source-mode ports listing it (macvlan
+ * `macaddr add`). Frames from the wire with that source MAC are copied to
+ * each; a port with VNET_PORT_F_NODST takes them exclusively. */
+#define VNET_MAX_SOURCE_PORTS 8
+struct vnet_source_port {
+	vnet_u32 ifindex;
+	vnet_u16 slot;
+	vnet_u8 flags; /* enum vnet_port_flag */
+	vnet_u8 pad;
+};
+
+struct vnet_source_entry {
+	vnet_u32 count; /* valid entries in port[] */
+	vnet_u32 pad;
+	struct vnet_source_port port[VNET_MAX_SOURCE_PORTS];
+};
+
 /* vnet_config: a single entry, index 0. */
 struct vnet_config {
 	vnet_u32 abi_version;
 	vnet_u32 uplink_ifindex;
 	vnet_u8 uplink_mac[6];
 	vnet_u8 unknown_policy; /* enum vnet_unknown_policy */
-	vnet_u8 flags;          /* enum vnet_fabric_flag */
+	vnet_u8 pad0;
+	vnet_u32 flags;         /* enum vnet_fabric_flag */
 	vnet_u32 nr_flood;      /* valid entries in vnet_flood */
-	vnet_u32 pad;
+	/* Nonzero while a passthru port exists: every unicast from the wire goes
+	 * to it, whatever its destination MAC (kernel macvlan passthru). */
+	vnet_u32 passthru_ifindex;
+	vnet_u16 passthru_slot;
+	vnet_u8 passthru_flags;
+	vnet_u8 pad1;
 	/* Control plane only: inode of the network namespace the fabric was
 	 * attached in. Ifindexes are per netns, so a vnetctl only acts on the
 	 * fabrics of its own netns. */
@@ -160,8 +193,10 @@ VNET_STATIC_ASSERT(sizeof(struct vnet_mac_key) == 8, "vnet_mac_key layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_mac_entry) == 8, "vnet_mac_entry layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_port) == 12, "vnet_port layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_flood_entry) == 8, "vnet_flood_entry layout");
-VNET_STATIC_ASSERT(sizeof(struct vnet_config) == 32, "vnet_config layout");
-VNET_STATIC_ASSERT(__builtin_offsetof(struct vnet_config, nr_flood) == 16, "vnet_config.nr_flood");
+VNET_STATIC_ASSERT(sizeof(struct vnet_config) == 40, "vnet_config layout");
+VNET_STATIC_ASSERT(__builtin_offsetof(struct vnet_config, nr_flood) == 20, "vnet_config.nr_flood");
+VNET_STATIC_ASSERT(__builtin_offsetof(struct vnet_config, netns_ino) == 32, "vnet_config.netns_ino");
+VNET_STATIC_ASSERT(sizeof(struct vnet_source_entry) == 8 + 8 * VNET_MAX_SOURCE_PORTS, "vnet_source_entry layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_stats) == 8 * (5 + VNET_DROP__MAX), "vnet_stats layout");
 
 #endif /* VNET_ABI_H */

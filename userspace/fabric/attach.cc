@@ -9,7 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
-#include "fabric/ingress_hook.h"
+#include "fabric/tc_hook.h"
 #include "fabric/registry.h"
 #include "fabric/undo.h"
 #include "loader/errors.h"
@@ -37,8 +37,6 @@ absl::Status CheckUplink(const LinkInfo& uplink, const AttachOptions& options) {
     return absl::UnimplementedError(absl::StrCat(what, ": --type ipvlan is not implemented yet"));
   if (options.type != "macvlan")
     return absl::InvalidArgumentError(absl::StrCat(what, ": --type '", options.type, "': want macvlan or ipvlan"));
-  if (options.host)
-    return absl::UnimplementedError(absl::StrCat(what, ": --host on is not implemented yet"));
   return absl::OkStatus();
 }
 
@@ -47,7 +45,7 @@ absl::Status CheckUplink(const LinkInfo& uplink, const AttachOptions& options) {
 absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   auto uplink_or = rtnl.GetLink(options.uplink);
-  if (!uplink_or.ok()) return Annotate(uplink_or.status(), "attach");
+  if (!uplink_or.ok()) return Prefix(uplink_or.status(), "attach");
   LinkInfo uplink = std::move(*uplink_or);
   std::string fabric = options.fabric.empty() ? uplink.name : options.fabric;
   std::string what = absl::StrCat("attach ", uplink.name);
@@ -79,6 +77,7 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   if (!options.xdp_redirect) config.flags |= VNET_FABRIC_F_NO_XDP_REDIRECT;
   TcHook tc_hook = ResolveTcHook(options.tc_hook);
   if (tc_hook == TcHook::kClsBpf) config.flags |= VNET_FABRIC_F_CLS_BPF;
+  if (options.host) config.flags |= VNET_FABRIC_F_HOST;
   VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
   VNET_RETURN_IF_ERROR(maps.ClearStats(VNET_UPLINK_SLOT));
 
@@ -86,8 +85,18 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
 
   // tc first: it only adds flooding for frames XDP passes, harmless alone.
   std::string tc_pin = FabricPinPath(fabric, kUplinkTcLinkPin);
-  VNET_RETURN_IF_ERROR(AttachIngress(tc_hook, programs.uplink_tc_fd(), uplink.ifindex, uplink.name, tc_pin));
-  undo.Push([tc_hook, &uplink, tc_pin] { (void)DetachIngress(tc_hook, uplink.ifindex, uplink.name, tc_pin); });
+  VNET_RETURN_IF_ERROR(
+      AttachTc(tc_hook, TcDirection::kIngress, programs.uplink_tc_fd(), uplink.ifindex, uplink.name, tc_pin));
+  undo.Push([tc_hook, &uplink, tc_pin] {
+    (void)DetachTc(tc_hook, TcDirection::kIngress, uplink.ifindex, uplink.name, tc_pin);
+  });
+  // Egress sees what the host stack sends: idle unless `host on`.
+  std::string egress_pin = FabricPinPath(fabric, kUplinkEgressLinkPin);
+  VNET_RETURN_IF_ERROR(AttachTc(tc_hook, TcDirection::kEgress, programs.uplink_egress_fd(), uplink.ifindex,
+                                uplink.name, egress_pin));
+  undo.Push([tc_hook, &uplink, egress_pin] {
+    (void)DetachTc(tc_hook, TcDirection::kEgress, uplink.ifindex, uplink.name, egress_pin);
+  });
 
   UniqueFd foreign;
   if (xdp.prog_id) {
@@ -111,6 +120,7 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   info.uplink_mac = *uplink.mac;
   info.xdp_mode = std::string(XdpModeName(xdp_link.mode));
   info.unknown_drop = options.unknown_drop;
+  info.host = options.host;
   info.xdp_redirect = options.xdp_redirect;
   info.tc_hook = tc_hook == TcHook::kClsBpf ? "cls_bpf" : "tcx";
   return info;
@@ -118,7 +128,7 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
 
 absl::Status DetachFabric(absl::string_view name) {
   auto fabric_or = ResolveFabric(name);
-  if (!fabric_or.ok()) return Annotate(fabric_or.status(), "detach");
+  if (!fabric_or.ok()) return Prefix(fabric_or.status(), "detach");
   std::string fabric = *fabric_or;
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
@@ -140,8 +150,10 @@ absl::Status DetachFabric(absl::string_view name) {
     }
   }
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
-  if (config.flags & VNET_FABRIC_F_CLS_BPF)
-    (void)DetachClsBpfIngress(static_cast<int>(config.uplink_ifindex), fabric);
+  if (config.flags & VNET_FABRIC_F_CLS_BPF) {
+    (void)DetachClsBpf(static_cast<int>(config.uplink_ifindex), fabric, TcDirection::kIngress);
+    (void)DetachClsBpf(static_cast<int>(config.uplink_ifindex), fabric, TcDirection::kEgress);
+  }
   VNET_RETURN_IF_ERROR(Annotate(RemoveFabricDir(fabric), absl::StrCat("detach ", fabric)));
   return absl::OkStatus();
 }

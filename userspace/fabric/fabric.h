@@ -23,6 +23,12 @@ absl::StatusOr<std::vector<std::string>> DetachAll();
 
 absl::StatusOr<PortInfo> AddPort(const PortOptions& options);
 absl::Status DeletePort(absl::string_view dev);
+absl::StatusOr<PortInfo> ChangePort(const PortChange& change);
+
+// Source-mode lists (macvlan `macaddr add|del|flush`).
+absl::Status AddPortSource(absl::string_view dev, const MacAddress& mac);
+absl::Status DeletePortSource(absl::string_view dev, const MacAddress& mac);
+absl::Status FlushPortSources(absl::string_view dev);
 
 // All fabrics, or the one named (by fabric or uplink name).
 absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::string_view> name);

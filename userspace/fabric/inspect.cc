@@ -4,6 +4,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
+#include "fabric/port_tables.h"
 #include "fabric/registry.h"
 #include "loader/errors.h"
 #include "loader/links.h"
@@ -40,8 +41,13 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
     p.mode = static_cast<PortMode>(port.mode);
     p.flags = port.flags;
     p.slot = port.slot;
+    if (port.mode == VNET_MODE_SOURCE) {
+      VNET_ASSIGN_OR_RETURN(p.sources, SourcesOf(maps, ifindex));
+    }
+    p.flags = DatapathFlags(port);
     auto dev = rtnl.GetLink(static_cast<int>(ifindex));
     if (dev.ok()) {
+      p.kind = dev->kind;
       p.name = dev->name;
       p.up = dev->admin_up();
       p.carrier = dev->has_carrier;
@@ -59,7 +65,7 @@ absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::stri
   std::vector<std::string> fabrics;
   if (name) {
     auto fabric = ResolveFabric(*name);
-    if (!fabric.ok()) return Annotate(fabric.status(), "show");
+    if (!fabric.ok()) return Prefix(fabric.status(), "show");
     fabrics.push_back(*fabric);
   } else {
     fabrics = ListLocalFabrics();

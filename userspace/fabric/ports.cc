@@ -1,18 +1,19 @@
-// port add / port del: putting a veth host end (or a tap) on a fabric.
-#include <fcntl.h>
+// port add / set / del and source lists: putting a veth host end or a tap on
+// a fabric, with macvlan's rules for modes and addresses.
 #include <linux/if_arp.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <functional>
 
-#include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "fabric/fabric.h"
-#include "fabric/ingress_hook.h"
+#include "fabric/port_tables.h"
 #include "fabric/registry.h"
+#include "fabric/tc_hook.h"
 #include "fabric/undo.h"
 #include "loader/errors.h"
 #include "loader/links.h"
@@ -21,64 +22,69 @@
 #include "netlink/device_tuning.h"
 #include "netlink/netns.h"
 #include "netlink/rtnl.h"
+#include "netlink/tap.h"
 
 namespace vnet {
 namespace {
 
-// libvnet created this veth pair (port add --netns) and deletes it with the port.
-// Kept in the port table's flags byte, which the datapath ignores for this bit.
-constexpr std::uint8_t kPortOwned = 1u << 7;
-
-// What libvnet learns about the container-side end of a port.
+// What libvnet learns about the far end of a port (the container side of a
+// veth; for a tap, the tap itself).
 struct PeerFacts {
   MacAddress mac;
+  unsigned mtu = 0;
   bool other_netns = false;
-  bool napi = false;  // GRO enabled: XDP may redirect into the port
+  bool napi = false;  // GRO enabled on a veth peer: XDP may redirect into the port
 };
 
-// Finds the veth peer, enables GRO on it (NAPI for XDP redirects), and sets
-// its MAC when the operator asked for another one. `check_mac` vets the port's
-// MAC before anything is changed, so a refusal leaves the peer as it was.
-absl::StatusOr<PeerFacts> PreparePeer(Rtnl& rtnl, const LinkInfo& dev, const std::optional<MacAddress>& want_mac,
-                                      absl::string_view what,
-                                      const std::function<absl::Status(const MacAddress&)>& check_mac) {
-  PeerFacts facts;
-  if (dev.kind != "veth") {
-    // A tap: the VM owns the MAC behind it; frames go through tc.
-    facts.mac = want_mac ? *want_mac : *dev.mac;
-    VNET_RETURN_IF_ERROR(check_mac(facts.mac));
-    return facts;
-  }
+// Runs `fn(rtnl, peer)` on a veth's peer, entering the peer's netns if needed.
+template <typename Fn>
+absl::Status WithVethPeer(Rtnl& rtnl, const LinkInfo& dev, absl::string_view what, bool* other_netns, Fn fn) {
   if (!dev.link_ifindex) return absl::FailedPreconditionError(absl::StrCat(what, ": veth has no peer"));
-  auto apply = [&](Rtnl& peer_rtnl) -> absl::Status {
-    auto peer = peer_rtnl.GetLink(dev.link_ifindex);
-    if (!peer.ok()) return Annotate(peer.status(), absl::StrCat(what, ": peer"));
-    VNET_RETURN_IF_ERROR(check_mac(want_mac ? *want_mac : *peer->mac));
-    if (want_mac && *want_mac != *peer->mac) {
-      VNET_RETURN_IF_ERROR(Annotate(peer_rtnl.SetMac(peer->ifindex, *want_mac, peer->name), what));
-      facts.mac = *want_mac;
-    } else {
-      facts.mac = *peer->mac;
-    }
-    facts.napi = SetGro(peer->name, true).ok();
-    return absl::OkStatus();
-  };
+  *other_netns = dev.link_netnsid.has_value();
   if (!dev.link_netnsid) {
-    VNET_RETURN_IF_ERROR(apply(rtnl));
-    return facts;
+    VNET_ASSIGN_OR_RETURN(LinkInfo peer, rtnl.GetLink(dev.link_ifindex));
+    return fn(rtnl, peer);
   }
-  facts.other_netns = true;
   auto ns = FindNetnsByNsid(rtnl, *dev.link_netnsid);
-  if (!ns.ok()) {
-    if (want_mac)
-      return absl::FailedPreconditionError(
-          absl::StrCat(what, ": cannot find the peer's network namespace to set its MAC"));
-    return absl::FailedPreconditionError(
-        absl::StrCat(what, ": cannot find the peer's network namespace; give --mac"));
-  }
+  if (!ns.ok())
+    return absl::FailedPreconditionError(absl::StrCat(what, ": cannot find the peer's network namespace"));
   VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns->get(), absl::StrCat("peer of ", dev.name)));
   VNET_ASSIGN_OR_RETURN(Rtnl peer_rtnl, Rtnl::Open());
-  VNET_RETURN_IF_ERROR(apply(peer_rtnl));
+  VNET_ASSIGN_OR_RETURN(LinkInfo peer, peer_rtnl.GetLink(dev.link_ifindex));
+  return fn(peer_rtnl, peer);
+}
+
+// Finds the veth peer, checks the MAC the port will have with `check` before
+// changing anything, then enables GRO on the peer (NAPI for XDP redirects) and
+// sets its MAC when asked for another one. The MAC change is undone on failure.
+using MacCheck = std::function<absl::Status(const MacAddress&)>;
+absl::StatusOr<PeerFacts> PreparePeer(Rtnl& rtnl, const LinkInfo& dev, const std::optional<MacAddress>& want_mac,
+                                      absl::string_view what, Undo& undo, const MacCheck& check) {
+  PeerFacts facts;
+  if (dev.kind == "tun") {
+    // A tap: the VM behind it owns its MAC; frames reach it through tc.
+    facts.mac = want_mac ? *want_mac : *dev.mac;
+    facts.mtu = dev.mtu;
+    VNET_RETURN_IF_ERROR(check(facts.mac));
+    return facts;
+  }
+  VNET_RETURN_IF_ERROR(WithVethPeer(rtnl, dev, what, &facts.other_netns, [&](Rtnl& r, const LinkInfo& peer) {
+    facts.mac = want_mac.value_or(*peer.mac);
+    facts.mtu = peer.mtu;
+    VNET_RETURN_IF_ERROR(check(facts.mac));
+    if (want_mac && *want_mac != *peer.mac) {
+      VNET_RETURN_IF_ERROR(Annotate(r.SetMac(peer.ifindex, *want_mac, peer.name), what));
+      MacAddress old = *peer.mac;
+      LinkInfo dev_copy = dev;
+      undo.Push([&rtnl, dev_copy, old, what = std::string(what)] {
+        bool ignored;
+        (void)WithVethPeer(rtnl, dev_copy, what, &ignored,
+                           [&](Rtnl& rr, const LinkInfo& p) { return rr.SetMac(p.ifindex, old, p.name); });
+      });
+    }
+    facts.napi = SetGro(peer.name, true).ok();
+    return absl::OkStatus();
+  }));
   return facts;
 }
 
@@ -91,25 +97,66 @@ absl::StatusOr<std::uint16_t> FreeSlot(const std::vector<std::pair<std::uint32_t
   return absl::ResourceExhaustedError(absl::StrCat("fabric is full (", VNET_MAX_PORTS - 1, " ports)"));
 }
 
-absl::Status RebuildFloodList(FabricMaps& maps) {
-  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
-  std::sort(ports.begin(), ports.end(), [](auto& a, auto& b) { return a.second.slot < b.second.slot; });
-  std::vector<vnet_flood_entry> flood;
-  for (const auto& [ifindex, port] : ports)
-    flood.push_back(vnet_flood_entry{ifindex, port.slot, port.mode, port.flags});
-  return maps.WriteFloodList(flood);
-}
-
 std::string RandomPortName() {
   std::uint32_t r = 0;
   if (getrandom(&r, sizeof(r), 0) != sizeof(r)) r = static_cast<std::uint32_t>(getpid()) * 2654435761u;
   return absl::StrFormat("vnp%08x", r);
 }
 
-// Attaches an existing device as a port. `owned`: delete the device on failure
-// and on port del.
-absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortOptions& options, bool owned) {
-  std::string what = absl::StrCat("port add ", dev.name);
+// Kernel macvlan's address and mode rules, checked before anything changes.
+absl::Status CheckPortRules(const FabricMaps& maps, const vnet_config& config,
+                            const std::vector<std::pair<std::uint32_t, vnet_port>>& ports, std::uint32_t self,
+                            PortMode mode, const MacAddress& mac, absl::string_view what) {
+  if (!mac.IsValidUnicast())
+    return absl::InvalidArgumentError(absl::StrCat(what, ": MAC ", mac.ToString(), " is not a unicast address"));
+  bool others = false;
+  for (const auto& [ifindex, port] : ports) {
+    if (ifindex == self) continue;
+    others = true;
+    if (port.mode == VNET_MODE_PASSTHRU)
+      return absl::InvalidArgumentError(absl::StrCat(what, ": the fabric has a passthru port, which takes it alone"));
+  }
+  if (mode == PortMode::kPassthru) {
+    if (others)
+      return absl::InvalidArgumentError(absl::StrCat(what, ": a passthru port must be the fabric's only port"));
+    return absl::OkStatus();  // passthru inherits the uplink's MAC
+  }
+  if (mac == MacAddress::FromBytes(config.uplink_mac))
+    return absl::AlreadyExistsError(absl::StrCat(what, ": MAC ", mac.ToString(), " is the uplink's (address in use)"));
+  VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupMac(mac));
+  if (existing && existing->ifindex != self)
+    return absl::AlreadyExistsError(absl::StrCat(what, ": MAC ", mac.ToString(), " is in use by another port"));
+  return absl::OkStatus();
+}
+
+std::uint8_t FlagsFor(bool spoofchk, bool hairpin, bool isolated, bool nodst) {
+  std::uint8_t flags = 0;
+  if (spoofchk) flags |= VNET_PORT_F_SPOOFCHK;
+  if (hairpin) flags |= VNET_PORT_F_HAIRPIN;
+  if (isolated) flags |= VNET_PORT_F_ISOLATED;
+  if (nodst) flags |= VNET_PORT_F_NODST;
+  return flags;
+}
+
+PortInfo Describe(const LinkInfo& dev, std::uint32_t ifindex, const vnet_port& port) {
+  PortInfo info;
+  info.name = dev.name;
+  info.ifindex = ifindex;
+  info.mac = PortMac(port);
+  info.mode = static_cast<PortMode>(port.mode);
+  info.flags = DatapathFlags(port);
+  info.slot = port.slot;
+  info.up = dev.admin_up();
+  info.carrier = dev.has_carrier;
+  info.kind = dev.kind;
+  return info;
+}
+
+// Attaches an existing device as a port. `owned`: vnet created it and deletes
+// it with the port.
+// `what` names the command in errors ("port add vnp1234", "port add --netns web").
+absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortOptions& options, bool owned,
+                                    const std::string& what) {
   if (dev.kind != "veth" && dev.kind != "tun")
     return absl::InvalidArgumentError(absl::StrCat(what, ": not a veth or tap device"));
   if (dev.type != ARPHRD_ETHER) return absl::InvalidArgumentError(absl::StrCat(what, ": not an Ethernet device"));
@@ -119,40 +166,34 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   auto fabric_or = ResolveFabric(options.fabric);
   if (!fabric_or.ok()) return Annotate(fabric_or.status(), what);
   std::string fabric = *fabric_or;
-  if (options.mode == PortMode::kPassthru || options.mode == PortMode::kSource)
-    return absl::UnimplementedError(absl::StrCat(what, ": mode ", PortModeName(options.mode), " is not implemented yet"));
-  if (options.hairpin || options.isolated || options.nodst)
-    return absl::UnimplementedError(absl::StrCat(what, ": --hairpin, --isolated and --nodst are not implemented yet"));
-  if (options.mac && !options.mac->IsValidUnicast())
-    return absl::InvalidArgumentError(absl::StrCat(what, ": MAC ", options.mac->ToString(), " is not a unicast address"));
+  if (options.nodst && options.mode != PortMode::kSource)
+    return absl::InvalidArgumentError(absl::StrCat(what, ": --nodst needs --mode source"));
+  if (!options.sources.empty() && options.mode != PortMode::kSource)
+    return absl::InvalidArgumentError(absl::StrCat(what, ": --source needs --mode source"));
 
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
-  MacAddress uplink_mac = MacAddress::FromBytes(config.uplink_mac);
-  // Refuse a bad MAC or a conflict before touching anything (the peer's MAC included).
-  auto check_mac = [&](const MacAddress& mac) -> absl::Status {
-    if (!mac.IsValidUnicast())
-      return absl::InvalidArgumentError(absl::StrCat(what, ": MAC ", mac.ToString(), " is not a unicast address"));
-    if (mac == uplink_mac)
-      return absl::AlreadyExistsError(absl::StrCat(what, ": MAC ", mac.ToString(), " is the uplink's (address in use)"));
-    VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupMac(mac));
-    if (existing)
-      return absl::AlreadyExistsError(absl::StrCat(what, ": MAC ", mac.ToString(), " is in use by another port"));
-    return absl::OkStatus();
-  };
-  VNET_ASSIGN_OR_RETURN(PeerFacts peer, PreparePeer(rtnl, dev, options.mac, what, check_mac));
-
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
-  VNET_ASSIGN_OR_RETURN(std::uint16_t slot, FreeSlot(ports));
+  VNET_ASSIGN_OR_RETURN(LinkInfo uplink, rtnl.GetLink(static_cast<int>(config.uplink_ifindex)));
   auto ifindex = static_cast<std::uint32_t>(dev.ifindex);
 
-  std::uint8_t flags = 0;
-  if (options.spoofchk) flags |= VNET_PORT_F_SPOOFCHK;
+  std::optional<MacAddress> want_mac = options.mac;
+  if (options.mode == PortMode::kPassthru && !want_mac) want_mac = uplink.mac;  // kernel: inherits the lower MAC
+  Undo undo;
+  VNET_ASSIGN_OR_RETURN(PeerFacts peer, PreparePeer(rtnl, dev, want_mac, what, undo, [&](const MacAddress& mac) {
+                          return CheckPortRules(maps, config, ports, ifindex, options.mode, mac, what);
+                        }));
+  unsigned mtu = std::max(peer.mtu, dev.mtu);
+  if (mtu > uplink.mtu)
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": MTU ", mtu, " exceeds the uplink ", uplink.name, "'s ", uplink.mtu));
+  VNET_ASSIGN_OR_RETURN(std::uint16_t slot, FreeSlot(ports));
+
+  std::uint8_t flags = FlagsFor(options.spoofchk, options.hairpin, options.isolated, options.nodst);
   if (peer.other_netns) flags |= VNET_PORT_F_PEER_NETNS;
   if (peer.napi) flags |= VNET_PORT_F_XDP_TARGET;
 
   (void)DisableIpv6(dev.name);
-  Undo undo;
   if (!dev.admin_up()) {
     VNET_RETURN_IF_ERROR(Annotate(rtnl.SetUp(dev.ifindex, true, dev.name), what));
     undo.Push([&rtnl, &dev] { (void)rtnl.SetUp(dev.ifindex, false, dev.name); });
@@ -166,107 +207,212 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   port.flags = flags | (owned ? kPortOwned : 0);
   // The port program must know its port before it sees the first frame.
   VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
-  undo.Push([&maps, ifindex] { (void)maps.DeletePort(ifindex); (void)RebuildFloodList(maps); });
+  undo.Push([&maps, ifindex, port] { (void)WithdrawPort(maps, ifindex, port); });
 
   VNET_ASSIGN_OR_RETURN(UniqueFd prog, OpenPinned(FabricPinPath(fabric, kPortProgPin)));
   TcHook hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? TcHook::kClsBpf : TcHook::kTcx;
   std::string link_pin = FabricPinPath(fabric, PortLinkPin(ifindex));
-  VNET_RETURN_IF_ERROR(AttachIngress(hook, prog.get(), dev.ifindex, dev.name, link_pin));
-  undo.Push([hook, &dev, link_pin] { (void)DetachIngress(hook, dev.ifindex, dev.name, link_pin); });
+  VNET_RETURN_IF_ERROR(AttachTc(hook, TcDirection::kIngress, prog.get(), dev.ifindex, dev.name, link_pin));
+  undo.Push([hook, &dev, link_pin] { (void)DetachTc(hook, TcDirection::kIngress, dev.ifindex, dev.name, link_pin); });
 
-  if (peer.napi) {
-    VNET_RETURN_IF_ERROR(maps.AddTxTarget(ifindex));
-    undo.Push([&maps, ifindex] { (void)maps.DeleteTxTarget(ifindex); });
-  }
-  VNET_RETURN_IF_ERROR(RebuildFloodList(maps));
+  for (const auto& source : options.sources) VNET_RETURN_IF_ERROR(AddSource(maps, ifindex, port, source));
   // Last: from here on the wire side delivers to this port.
-  vnet_mac_entry entry{ifindex, slot, port.mode, flags};
-  VNET_RETURN_IF_ERROR(maps.PutMac(peer.mac, entry));
+  VNET_RETURN_IF_ERROR(PublishPort(maps, ifindex, port));
 
   undo.Commit();
-  PortInfo info;
-  info.name = dev.name;
-  info.ifindex = ifindex;
-  info.mac = peer.mac;
-  info.mode = options.mode;
-  info.flags = flags;
-  info.slot = slot;
+  PortInfo info = Describe(dev, ifindex, port);
   info.up = true;
+  info.sources = options.sources;
   return info;
 }
 
 absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) {
   std::string what = absl::StrCat("port add --netns ", options.netns);
-  VNET_RETURN_IF_ERROR(Annotate(ResolveFabric(options.fabric).status(), what));
+  auto fabric = ResolveFabric(options.fabric);
+  if (!fabric.ok()) return Annotate(fabric.status(), what);
   if (options.ifname.empty() || options.ifname.size() >= IFNAMSIZ || options.ifname.find('/') != std::string::npos)
     return absl::InvalidArgumentError(absl::StrCat(what, ": --ifname '", options.ifname, "' is not a valid device name"));
   if (options.mac && !options.mac->IsValidUnicast())
     return absl::InvalidArgumentError(absl::StrCat(what, ": MAC ", options.mac->ToString(), " is not a unicast address"));
   auto ns = OpenNamedNetns(options.netns);
-  if (!ns.ok()) return Annotate(ns.status(), "port add");
+  if (!ns.ok()) return Prefix(ns.status(), "port add");
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(*fabric));
+  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  VNET_ASSIGN_OR_RETURN(LinkInfo uplink, rtnl.GetLink(static_cast<int>(config.uplink_ifindex)));
+  std::optional<MacAddress> mac = options.mac;
+  if (options.mode == PortMode::kPassthru && !mac) mac = uplink.mac;
 
   std::string host_name = RandomPortName();
-  VNET_RETURN_IF_ERROR(Annotate(rtnl.CreateVeth(host_name, options.ifname, ns->get(), options.mac), what));
+  // Like a macvlan child, the port starts with the uplink's MTU.
+  auto created = rtnl.CreateVeth(host_name, options.ifname, ns->get(), mac, uplink.mtu);
+  if (absl::IsAlreadyExists(created))
+    return absl::AlreadyExistsError(absl::StrCat(what, ": ", options.ifname, " already exists in netns ", options.netns));
+  VNET_RETURN_IF_ERROR(Annotate(created, what));
+  VNET_ASSIGN_OR_RETURN(LinkInfo host, rtnl.GetLink(host_name));
   Undo undo;
-  auto host = rtnl.GetLink(host_name);
-  if (!host.ok()) {
-    return host.status();
-  }
-  int host_ifindex = host->ifindex;
-  undo.Push([&rtnl, host_ifindex, host_name] { (void)rtnl.DeleteLink(host_ifindex, host_name); });
+  undo.Push([&rtnl, &host] { (void)rtnl.DeleteLink(host.ifindex, host.name); });
   {
-    // The container side comes up with GRO on, so XDP frames reach it via NAPI.
     VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns->get(), options.netns));
     VNET_ASSIGN_OR_RETURN(Rtnl inner, Rtnl::Open());
     VNET_ASSIGN_OR_RETURN(LinkInfo peer, inner.GetLink(options.ifname));
     VNET_RETURN_IF_ERROR(Annotate(inner.SetUp(peer.ifindex, true, peer.name), what));
   }
+  VNET_ASSIGN_OR_RETURN(host, rtnl.GetLink(host_name));  // now with its peer's netns id
   PortOptions attach = options;
-  attach.mac.reset();  // already set on the peer
-  if (options.mac) attach.mac = options.mac;
-  VNET_ASSIGN_OR_RETURN(PortInfo info, AttachPort(rtnl, *host, attach, /*owned=*/true));
+  attach.mac = mac;
+  VNET_ASSIGN_OR_RETURN(PortInfo info, AttachPort(rtnl, host, attach, /*owned=*/true, what));
   undo.Commit();
   return info;
+}
+
+absl::StatusOr<PortInfo> AddTapPort(Rtnl& rtnl, const PortOptions& options) {
+  std::string what = absl::StrCat("port add --tap ", options.tap);
+  auto fabric = ResolveFabric(options.fabric);
+  if (!fabric.ok()) return Annotate(fabric.status(), what);
+  if (rtnl.GetLink(options.tap).ok())
+    return absl::AlreadyExistsError(absl::StrCat(what, ": a device by that name exists"));
+  VNET_RETURN_IF_ERROR(Annotate(CreatePersistentTap(options.tap, options.tap_user, options.tap_group), "port add"));
+  Undo undo;
+  undo.Push([name = options.tap] { (void)DeletePersistentTap(name); });
+  VNET_ASSIGN_OR_RETURN(LinkInfo tap, rtnl.GetLink(options.tap));
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(*fabric));
+  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  VNET_ASSIGN_OR_RETURN(LinkInfo uplink, rtnl.GetLink(static_cast<int>(config.uplink_ifindex)));
+  if (tap.mtu > uplink.mtu) VNET_RETURN_IF_ERROR(rtnl.SetMtu(tap.ifindex, uplink.mtu, tap.name));
+  VNET_ASSIGN_OR_RETURN(tap, rtnl.GetLink(options.tap));
+  VNET_ASSIGN_OR_RETURN(PortInfo info, AttachPort(rtnl, tap, options, /*owned=*/true, what));
+  undo.Commit();
+  return info;
+}
+
+struct FoundPort {
+  LinkInfo dev;
+  std::string fabric;
+  FabricMaps maps;
+  vnet_port port;
+};
+
+absl::StatusOr<FoundPort> FindPort(Rtnl& rtnl, absl::string_view dev_name, absl::string_view what) {
+  auto dev = rtnl.GetLink(dev_name);
+  if (!dev.ok()) return Prefix(dev.status(), what);
+  auto ifindex = static_cast<std::uint32_t>(dev->ifindex);
+  auto m = FindMembership(ifindex);
+  if (!m || m->as_uplink) return absl::NotFoundError(absl::StrCat(what, " ", dev_name, ": not a port of any fabric"));
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(m->fabric));
+  VNET_ASSIGN_OR_RETURN(auto port, maps.LookupPort(ifindex));
+  if (!port) return absl::NotFoundError(absl::StrCat(what, " ", dev_name, ": not a port of any fabric"));
+  return FoundPort{std::move(*dev), m->fabric, std::move(maps), *port};
 }
 
 }  // namespace
 
 absl::StatusOr<PortInfo> AddPort(const PortOptions& options) {
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
-  if (!options.netns.empty()) {
-    if (!options.dev.empty())
-      return absl::InvalidArgumentError("port add: give either DEV or --netns, not both");
-    return AddPortInNetns(rtnl, options);
-  }
-  if (options.dev.empty()) return absl::InvalidArgumentError("port add: missing DEV (or --netns NS)");
+  int forms = !options.dev.empty() + !options.netns.empty() + !options.tap.empty();
+  if (forms > 1) return absl::InvalidArgumentError("port add: give one of DEV, --netns NS or --tap NAME");
+  if (!options.netns.empty()) return AddPortInNetns(rtnl, options);
+  if (!options.tap.empty()) return AddTapPort(rtnl, options);
+  if (options.dev.empty()) return absl::InvalidArgumentError("port add: missing DEV (or --netns NS, --tap NAME)");
   auto dev = rtnl.GetLink(options.dev);
-  if (!dev.ok()) return Annotate(dev.status(), "port add");
-  return AttachPort(rtnl, *dev, options, /*owned=*/false);
+  if (!dev.ok()) return Prefix(dev.status(), "port add");
+  return AttachPort(rtnl, *dev, options, /*owned=*/false, absl::StrCat("port add ", dev->name));
 }
 
 absl::Status DeletePort(absl::string_view dev_name) {
-  std::string what = absl::StrCat("port del ", dev_name);
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
-  auto dev = rtnl.GetLink(dev_name);
-  if (!dev.ok()) return Annotate(dev.status(), "port del");
-  auto ifindex = static_cast<std::uint32_t>(dev->ifindex);
-  auto m = FindMembership(ifindex);
-  if (!m || m->as_uplink) return absl::NotFoundError(absl::StrCat(what, ": not a port of any fabric"));
-  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(m->fabric));
-  VNET_ASSIGN_OR_RETURN(auto port, maps.LookupPort(ifindex));
-  if (!port) return absl::NotFoundError(absl::StrCat(what, ": not a port of any fabric"));
-  MacAddress mac = MacAddress::FromBytes(port->mac);
-
+  VNET_ASSIGN_OR_RETURN(FoundPort found, FindPort(rtnl, dev_name, "port del"));
+  auto ifindex = static_cast<std::uint32_t>(found.dev.ifindex);
   // Stop delivering to it first, then stop listening to it.
-  VNET_RETURN_IF_ERROR(maps.DeleteMac(mac));
-  VNET_RETURN_IF_ERROR(maps.DeleteTxTarget(ifindex));
-  VNET_RETURN_IF_ERROR(maps.DeletePort(ifindex));
-  VNET_RETURN_IF_ERROR(RebuildFloodList(maps));
-  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  VNET_RETURN_IF_ERROR(WithdrawPort(found.maps, ifindex, found.port));
+  VNET_ASSIGN_OR_RETURN(vnet_config config, found.maps.ReadConfig());
   TcHook hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? TcHook::kClsBpf : TcHook::kTcx;
-  VNET_RETURN_IF_ERROR(DetachIngress(hook, dev->ifindex, dev->name, FabricPinPath(m->fabric, PortLinkPin(ifindex))));
-  if (port->flags & kPortOwned) VNET_RETURN_IF_ERROR(rtnl.DeleteLink(dev->ifindex, dev->name));
+  VNET_RETURN_IF_ERROR(DetachTc(hook, TcDirection::kIngress, found.dev.ifindex, found.dev.name,
+                                FabricPinPath(found.fabric, PortLinkPin(ifindex))));
+  if (found.port.flags & kPortOwned) {
+    if (found.dev.kind == "tun") return DeletePersistentTap(found.dev.name);
+    return rtnl.DeleteLink(found.dev.ifindex, found.dev.name);
+  }
   return absl::OkStatus();
+}
+
+absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
+  std::string what = absl::StrCat("port set ", change.dev);
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  VNET_ASSIGN_OR_RETURN(FoundPort found, FindPort(rtnl, change.dev, "port set"));
+  auto ifindex = static_cast<std::uint32_t>(found.dev.ifindex);
+  vnet_port old = found.port;
+  vnet_port port = old;
+  auto old_mode = static_cast<PortMode>(old.mode);
+  PortMode mode = change.mode.value_or(old_mode);
+  if ((mode == PortMode::kPassthru) != (old_mode == PortMode::kPassthru))
+    return absl::InvalidArgumentError(absl::StrCat(what, ": cannot change a port to or from passthru mode"));
+  bool nodst = change.nodst.value_or(old.flags & VNET_PORT_F_NODST);
+  if (nodst && mode != PortMode::kSource)
+    return absl::InvalidArgumentError(absl::StrCat(what, ": --nodst needs mode source"));
+  VNET_ASSIGN_OR_RETURN(vnet_config config, found.maps.ReadConfig());
+  VNET_ASSIGN_OR_RETURN(auto ports, found.maps.ListPorts());
+  MacAddress mac = change.mac.value_or(PortMac(old));
+  VNET_RETURN_IF_ERROR(CheckPortRules(found.maps, config, ports, ifindex, mode, mac, what));
+  VNET_ASSIGN_OR_RETURN(auto sources, SourcesOf(found.maps, ifindex));
+  if (mode != PortMode::kSource && !sources.empty() && old_mode == PortMode::kSource && change.mode)
+    sources.clear();  // leaving source mode drops the list, as the kernel flushes it
+
+  Undo undo;
+  if (change.mac && *change.mac != PortMac(old))  // the container side takes the new MAC
+    VNET_RETURN_IF_ERROR(
+        PreparePeer(rtnl, found.dev, change.mac, what, undo, [](const MacAddress&) { return absl::OkStatus(); })
+            .status());
+  std::memcpy(port.mac, mac.bytes.data(), 6);
+  port.mode = static_cast<std::uint8_t>(mode);
+  std::uint8_t keep = old.flags & (VNET_PORT_F_PEER_NETNS | VNET_PORT_F_XDP_TARGET | kPortOwned);
+  port.flags = keep | FlagsFor(change.spoofchk.value_or(old.flags & VNET_PORT_F_SPOOFCHK),
+                               change.hairpin.value_or(old.flags & VNET_PORT_F_HAIRPIN),
+                               change.isolated.value_or(old.flags & VNET_PORT_F_ISOLATED), nodst);
+
+  // Publish the new state over the old: a changed MAC gets its new entry
+  // before the old one goes, so the port is never unreachable in between.
+  VNET_RETURN_IF_ERROR(FlushSources(found.maps, ifindex));
+  undo.Push([&found, ifindex, old] { (void)PublishPort(found.maps, ifindex, old); });
+  VNET_RETURN_IF_ERROR(PublishPort(found.maps, ifindex, port));
+  if (PortMac(old) != mac) VNET_RETURN_IF_ERROR(found.maps.DeleteMac(PortMac(old)));
+  for (const auto& source : sources) VNET_RETURN_IF_ERROR(AddSource(found.maps, ifindex, port, source));
+  undo.Commit();
+  PortInfo info = Describe(found.dev, ifindex, port);
+  info.sources = sources;
+  return info;
+}
+
+namespace {
+
+absl::StatusOr<FoundPort> FindSourcePort(Rtnl& rtnl, absl::string_view dev, absl::string_view what) {
+  VNET_ASSIGN_OR_RETURN(FoundPort found, FindPort(rtnl, dev, what));
+  if (found.port.mode != VNET_MODE_SOURCE)
+    return absl::InvalidArgumentError(absl::StrCat(what, " ", dev, ": not a source-mode port"));
+  return found;
+}
+
+}  // namespace
+
+absl::Status AddPortSource(absl::string_view dev, const MacAddress& mac) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  VNET_ASSIGN_OR_RETURN(FoundPort found, FindSourcePort(rtnl, dev, "source add"));
+  if (!mac.IsValidUnicast())
+    return absl::InvalidArgumentError(absl::StrCat("source add ", dev, ": MAC ", mac.ToString(), " is not a unicast address"));
+  return Annotate(AddSource(found.maps, static_cast<std::uint32_t>(found.dev.ifindex), found.port, mac),
+                  absl::StrCat("source add ", dev));
+}
+
+absl::Status DeletePortSource(absl::string_view dev, const MacAddress& mac) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  VNET_ASSIGN_OR_RETURN(FoundPort found, FindSourcePort(rtnl, dev, "source del"));
+  return Annotate(RemoveSource(found.maps, static_cast<std::uint32_t>(found.dev.ifindex), mac),
+                  absl::StrCat("source del ", dev));
+}
+
+absl::Status FlushPortSources(absl::string_view dev) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  VNET_ASSIGN_OR_RETURN(FoundPort found, FindSourcePort(rtnl, dev, "source flush"));
+  return FlushSources(found.maps, static_cast<std::uint32_t>(found.dev.ifindex));
 }
 
 }  // namespace vnet

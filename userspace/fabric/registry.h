@@ -34,6 +34,7 @@ std::optional<Membership> FindMembership(std::uint32_t ifindex);
 std::string PortLinkPin(std::uint32_t ifindex);
 inline constexpr const char* kUplinkXdpLinkPin = "link_uplink_xdp";
 inline constexpr const char* kUplinkTcLinkPin = "link_uplink_tc";
+inline constexpr const char* kUplinkEgressLinkPin = "link_uplink_egress";
 inline constexpr const char* kPortProgPin = "prog_port_tc";
 
 }  // namespace vnet

@@ -61,7 +61,8 @@ absl::string_view DropReasonName(int reason) {
     case VNET_DROP_ISOLATED: return "isolated";
     case VNET_DROP_REDIRECT_FAILED: return "redirect_failed";
     case VNET_DROP_DEFUNCT: return "defunct";
-    case VNET_DROP_REFLECTED_OWN: return "reflected_own";
+    case VNET_DROP_UPLINK_DOWN: return "uplink_down";
+    case VNET_DROP_SOURCE_NODST: return "source_nodst";
     default: return "unknown";
   }
 }

@@ -11,7 +11,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
-#include "fabric/ingress_hook.h"
+#include "fabric/tc_hook.h"
 #include "loader/links.h"
 #include "netlink/mac_address.h"
 #include "vnet/abi.h"
@@ -49,15 +49,30 @@ struct AttachOptions {
 
 struct PortOptions {
   std::string fabric;
-  std::string dev;     // an existing veth host end or tap; empty with netns
+  std::string dev;     // an existing veth host end or tap; empty with netns/tap
   std::string netns;   // create the veth pair, peer into this netns
   std::string ifname = "eth0";
+  std::string tap;     // create a persistent tap with this name (a VM's port)
+  std::optional<unsigned> tap_user;
+  std::optional<unsigned> tap_group;
+  std::vector<MacAddress> sources;  // source mode: the initial source list
   PortMode mode = PortMode::kVepa;
   std::optional<MacAddress> mac;
   bool hairpin = false;
   bool isolated = false;
   bool spoofchk = true;
   bool nodst = false;
+};
+
+// `port set`: only what is given changes.
+struct PortChange {
+  std::string dev;
+  std::optional<PortMode> mode;
+  std::optional<MacAddress> mac;
+  std::optional<bool> hairpin;
+  std::optional<bool> isolated;
+  std::optional<bool> spoofchk;
+  std::optional<bool> nodst;
 };
 
 struct PortInfo {
@@ -69,6 +84,8 @@ struct PortInfo {
   std::uint16_t slot = 0;
   bool up = false;
   bool carrier = false;
+  std::string kind;  // "veth" or "tun"
+  std::vector<MacAddress> sources;
 };
 
 struct FabricInfo {

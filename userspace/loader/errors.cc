@@ -49,4 +49,9 @@ absl::Status Annotate(const absl::Status& status, absl::string_view context) {
   return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
 }
 
+absl::Status Prefix(const absl::Status& status, absl::string_view command) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(command, " ", status.message()));
+}
+
 }  // namespace vnet

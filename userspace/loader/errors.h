@@ -14,8 +14,12 @@ namespace vnet {
 // `err` may be negative (libbpf style) or positive (errno style).
 absl::Status ErrnoStatus(int err, absl::string_view step, absl::string_view object);
 
-// Prefixes the message of a non-OK status with more context, keeping its code.
+// Prefixes the message of a non-OK status with more context, keeping its code:
+// "context: message".
 absl::Status Annotate(const absl::Status& status, absl::string_view context);
+// For messages that start with the object ("eth7: no such device"): puts the
+// command in front of it, "attach eth7: no such device".
+absl::Status Prefix(const absl::Status& status, absl::string_view command);
 
 }  // namespace vnet
 

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 
+#include "absl/strings/str_cat.h"
 #include "loader/errors.h"
 
 namespace vnet {
@@ -16,6 +17,11 @@ namespace {
 
 // Not in Debian 12's UAPI headers (Linux 6.1); fixed kernel ABI values from 6.6.
 constexpr int kBpfTcxIngress = 46;
+constexpr int kBpfTcxEgress = 47;
+
+bpf_tc_attach_point TcPoint(TcDirection direction) {
+  return direction == TcDirection::kIngress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+}
 
 // vnet's cls_bpf filter: handle "vn", high priority number so it runs after
 // filters others installed at the usual priorities.
@@ -55,31 +61,38 @@ absl::StatusOr<XdpAttachment> AttachXdp(int prog_fd, int ifindex, absl::string_v
   return XdpAttachment{UniqueFd(fd), used};
 }
 
-absl::StatusOr<UniqueFd> AttachTcxIngress(int prog_fd, int ifindex, absl::string_view ifname) {
-  int fd = bpf_link_create(prog_fd, ifindex, static_cast<bpf_attach_type>(kBpfTcxIngress), nullptr);
-  if (fd < 0) return ErrnoStatus(fd, "attach tcx ingress on", ifname);
+absl::string_view TcDirectionName(TcDirection direction) {
+  return direction == TcDirection::kIngress ? "ingress" : "egress";
+}
+
+absl::StatusOr<UniqueFd> AttachTcx(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction) {
+  int type = direction == TcDirection::kIngress ? kBpfTcxIngress : kBpfTcxEgress;
+  int fd = bpf_link_create(prog_fd, ifindex, static_cast<bpf_attach_type>(type), nullptr);
+  if (fd < 0) return ErrnoStatus(fd, absl::StrCat("attach tcx ", TcDirectionName(direction), " on"), ifname);
   return UniqueFd(fd);
 }
 
-absl::Status AttachClsBpfIngress(int prog_fd, int ifindex, absl::string_view ifname) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+absl::Status AttachClsBpf(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = TcPoint(direction));
   int err = bpf_tc_hook_create(&hook);
   if (err && err != -EEXIST) return ErrnoStatus(err, "create clsact qdisc on", ifname);
   LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .handle = kClsBpfHandle, .priority = kClsBpfPriority);
-  if ((err = bpf_tc_attach(&hook, &opts))) return ErrnoStatus(err, "attach cls_bpf ingress on", ifname);
+  if ((err = bpf_tc_attach(&hook, &opts)))
+    return ErrnoStatus(err, absl::StrCat("attach cls_bpf ", TcDirectionName(direction), " on"), ifname);
   return absl::OkStatus();
 }
 
-absl::Status DetachClsBpfIngress(int ifindex, absl::string_view ifname) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+absl::Status DetachClsBpf(int ifindex, absl::string_view ifname, TcDirection direction) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = TcPoint(direction));
   LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kClsBpfHandle, .priority = kClsBpfPriority);
   int err = bpf_tc_detach(&hook, &opts);
-  if (err && err != -ENOENT && err != -EINVAL) return ErrnoStatus(err, "detach cls_bpf ingress from", ifname);
+  if (err && err != -ENOENT && err != -EINVAL)
+    return ErrnoStatus(err, absl::StrCat("detach cls_bpf ", TcDirectionName(direction), " from"), ifname);
   return absl::OkStatus();
 }
 
-std::uint32_t QueryClsBpfIngress(int ifindex) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+std::uint32_t QueryClsBpf(int ifindex, TcDirection direction) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = TcPoint(direction));
   LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kClsBpfHandle, .priority = kClsBpfPriority);
   if (bpf_tc_query(&hook, &opts) != 0) return 0;
   return opts.prog_id;

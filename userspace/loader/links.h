@@ -23,16 +23,19 @@ struct XdpAttachment {
 };
 
 absl::StatusOr<XdpAttachment> AttachXdp(int prog_fd, int ifindex, absl::string_view ifname, XdpMode mode);
-// tcx ingress (Linux 6.6+): multi-program, so other tc users keep their programs.
-absl::StatusOr<UniqueFd> AttachTcxIngress(int prog_fd, int ifindex, absl::string_view ifname);
+enum class TcDirection { kIngress, kEgress };
+absl::string_view TcDirectionName(TcDirection direction);
+
+// tcx (Linux 6.6+): multi-program, so other tc users keep their programs.
+absl::StatusOr<UniqueFd> AttachTcx(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction);
 
 // cls_bpf on the clsact ingress hook, for kernels without tcx. vnet's filter
 // has a fixed handle and priority, so it never replaces another user's filter
 // and can be found again by a later vnetctl (cls_bpf filters cannot be pinned).
-absl::Status AttachClsBpfIngress(int prog_fd, int ifindex, absl::string_view ifname);
-absl::Status DetachClsBpfIngress(int ifindex, absl::string_view ifname);
+absl::Status AttachClsBpf(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction);
+absl::Status DetachClsBpf(int ifindex, absl::string_view ifname, TcDirection direction);
 // The id of the program in vnet's cls_bpf filter on ifindex, 0 if none.
-std::uint32_t QueryClsBpfIngress(int ifindex);
+std::uint32_t QueryClsBpf(int ifindex, TcDirection direction);
 
 struct XdpState {
   std::uint32_t prog_id = 0;  // 0: nothing attached

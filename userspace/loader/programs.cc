@@ -52,6 +52,7 @@ absl::StatusOr<FabricPrograms> FabricPrograms::Load(const std::string& fabric) {
 
 int FabricPrograms::uplink_xdp_fd() const { return bpf_program__fd(uplink_->progs.vnet_uplink_xdp); }
 int FabricPrograms::uplink_tc_fd() const { return bpf_program__fd(uplink_->progs.vnet_uplink_tc); }
+int FabricPrograms::uplink_egress_fd() const { return bpf_program__fd(uplink_->progs.vnet_uplink_egress); }
 int FabricPrograms::port_tc_fd() const { return bpf_program__fd(port_->progs.vnet_port_tc); }
 
 }  // namespace vnet

@@ -24,6 +24,7 @@ class FabricPrograms {
 
   int uplink_xdp_fd() const;
   int uplink_tc_fd() const;
+  int uplink_egress_fd() const;
   int port_tc_fd() const;
 
  private:

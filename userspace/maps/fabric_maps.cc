@@ -41,6 +41,7 @@ absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
   VNET_RETURN_IF_ERROR(open(VNET_MAP_FLOOD, maps.flood_));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_TX, maps.tx_));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_STATS, maps.stats_));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_SOURCES, maps.sources_));
   return maps;
 }
 
@@ -127,6 +128,42 @@ absl::Status FabricMaps::WriteFloodList(const std::vector<vnet_flood_entry>& ent
   for (std::uint32_t i = config.nr_flood; i < old_count; ++i)
     bpf_map_update_elem(flood_.get(), &i, &empty, BPF_ANY);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<vnet_source_entry>> FabricMaps::LookupSource(const MacAddress& mac) const {
+  vnet_mac_key key = KeyOf(mac);
+  vnet_source_entry entry{};
+  if (bpf_map_lookup_elem(sources_.get(), &key, &entry) == 0) return entry;
+  if (errno == ENOENT) return std::nullopt;
+  return ErrnoStatus(errno, "look up source MAC", mac.ToString());
+}
+
+absl::Status FabricMaps::PutSource(const MacAddress& mac, const vnet_source_entry& entry) {
+  vnet_mac_key key = KeyOf(mac);
+  if (bpf_map_update_elem(sources_.get(), &key, &entry, BPF_ANY) != 0)
+    return ErrnoStatus(errno, "add source MAC", mac.ToString());
+  return absl::OkStatus();
+}
+
+absl::Status FabricMaps::DeleteSource(const MacAddress& mac) {
+  vnet_mac_key key = KeyOf(mac);
+  if (bpf_map_delete_elem(sources_.get(), &key) != 0 && errno != ENOENT)
+    return ErrnoStatus(errno, "remove source MAC", mac.ToString());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::pair<MacAddress, vnet_source_entry>>> FabricMaps::ListSources() const {
+  std::vector<std::pair<MacAddress, vnet_source_entry>> out;
+  vnet_mac_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(sources_.get(), prev, &next) == 0) {
+    vnet_source_entry entry{};
+    if (bpf_map_lookup_elem(sources_.get(), &next, &entry) == 0) out.emplace_back(MacAddress::FromBytes(next.addr), entry);
+    key = next;
+    prev = &key;
+  }
+  if (errno != ENOENT) return ErrnoStatus(errno, "list source MACs of fabric", fabric_);
+  return out;
 }
 
 absl::Status FabricMaps::AddTxTarget(std::uint32_t ifindex) {

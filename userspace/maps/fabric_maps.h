@@ -36,6 +36,12 @@ class FabricMaps {
   // after the count shrinks, so a reader never sees a stale target in range.
   absl::Status WriteFloodList(const std::vector<vnet_flood_entry>& entries);
 
+  // Source-mode lists (vnet_sources), keyed by the listed source MAC.
+  absl::StatusOr<std::optional<vnet_source_entry>> LookupSource(const MacAddress& mac) const;
+  absl::Status PutSource(const MacAddress& mac, const vnet_source_entry& entry);
+  absl::Status DeleteSource(const MacAddress& mac);
+  absl::StatusOr<std::vector<std::pair<MacAddress, vnet_source_entry>>> ListSources() const;
+
   absl::Status AddTxTarget(std::uint32_t ifindex);
   absl::Status DeleteTxTarget(std::uint32_t ifindex);
 
@@ -46,7 +52,7 @@ class FabricMaps {
  private:
   FabricMaps() = default;
   std::string fabric_;
-  UniqueFd config_, macs_, ports_, flood_, tx_, stats_;
+  UniqueFd config_, macs_, ports_, flood_, tx_, stats_, sources_;
 };
 
 }  // namespace vnet

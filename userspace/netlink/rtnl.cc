@@ -233,12 +233,13 @@ absl::StatusOr<std::vector<LinkInfo>> Rtnl::ListLinks() {
 }
 
 absl::Status Rtnl::CreateVeth(absl::string_view name, absl::string_view peer_name, int peer_netns_fd,
-                              const std::optional<MacAddress>& peer_mac) {
+                              const std::optional<MacAddress>& peer_mac, unsigned mtu) {
   Message msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   ifinfomsg ifi{};
   ifi.ifi_family = AF_UNSPEC;
   msg.Put(ifi);
   msg.AttrStr(IFLA_IFNAME, name);
+  if (mtu) msg.AttrU32(IFLA_MTU, mtu);
   auto linkinfo = msg.Begin(IFLA_LINKINFO);
   msg.AttrStr(IFLA_INFO_KIND, "veth");
   auto data = msg.Begin(IFLA_INFO_DATA);
@@ -249,6 +250,7 @@ absl::Status Rtnl::CreateVeth(absl::string_view name, absl::string_view peer_nam
   msg.AttrStr(IFLA_IFNAME, peer_name);
   if (peer_netns_fd >= 0) msg.AttrU32(IFLA_NET_NS_FD, static_cast<std::uint32_t>(peer_netns_fd));
   if (peer_mac) msg.Attr(IFLA_ADDRESS, peer_mac->bytes.data(), 6);
+  if (mtu) msg.AttrU32(IFLA_MTU, mtu);
   msg.End(peer);
   msg.End(data);
   msg.End(linkinfo);
@@ -283,6 +285,16 @@ absl::Status Rtnl::SetMac(int ifindex, const MacAddress& mac, absl::string_view 
   msg.Put(ifi);
   msg.Attr(IFLA_ADDRESS, mac.bytes.data(), 6);
   return Transact(msg.Finish(), "set MAC address of", name_for_errors);
+}
+
+absl::Status Rtnl::SetMtu(int ifindex, unsigned mtu, absl::string_view name_for_errors) {
+  Message msg(RTM_NEWLINK, 0);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = ifindex;
+  msg.Put(ifi);
+  msg.AttrU32(IFLA_MTU, mtu);
+  return Transact(msg.Finish(), "set MTU of", name_for_errors);
 }
 
 absl::StatusOr<int> Rtnl::GetNsid(int netns_fd) {

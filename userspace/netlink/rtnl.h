@@ -43,9 +43,11 @@ class Rtnl {
   absl::StatusOr<std::vector<LinkInfo>> ListLinks();
 
   // Creates veth `name` here and its peer `peer_name` in the netns `peer_netns_fd`
-  // (-1: here), with `peer_mac` when given. One request: either both exist or neither.
+  // (-1: here), with `peer_mac` and `mtu` (0: default) when given. One
+  // request: either both exist or neither.
   absl::Status CreateVeth(absl::string_view name, absl::string_view peer_name, int peer_netns_fd,
-                          const std::optional<MacAddress>& peer_mac);
+                          const std::optional<MacAddress>& peer_mac, unsigned mtu = 0);
+  absl::Status SetMtu(int ifindex, unsigned mtu, absl::string_view name_for_errors);
   absl::Status DeleteLink(int ifindex, absl::string_view name_for_errors);
   absl::Status SetUp(int ifindex, bool up, absl::string_view name_for_errors);
   absl::Status SetMac(int ifindex, const MacAddress& mac, absl::string_view name_for_errors);

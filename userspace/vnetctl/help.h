@@ -7,42 +7,47 @@ namespace vnet {
 inline constexpr const char* kMainHelp = R"(usage: vnetctl [-j|--json] COMMAND [ARGS...]
 
 vnet switches frames between an uplink NIC and veth/tap ports with XDP and tc
-programs, with the semantics of macvlan (bridge, vepa, private modes).
-State lives in pinned BPF objects under /sys/fs/bpf/vnet/FABRIC/: forwarding
-continues after vnetctl exits.
+programs, with the semantics of macvlan/macvtap (bridge, vepa, private,
+passthru and source modes) and what macvlan cannot do: host<->port traffic,
+per-port hairpin, isolation, anti-spoofing, drop reasons. State lives in
+pinned BPF objects under /sys/fs/bpf/vnet/FABRIC/: forwarding continues after
+vnetctl exits. vnetctl acts on the fabrics of its own network namespace.
 
 commands:
-  attach UPLINK [--fabric NAME] [--type macvlan] [--unknown pass|drop]
-                [--xdp-mode auto|native|generic] [--xdp-redirect on|off]
-                [--tc-hook auto|tcx|cls_bpf] [--force]
-                                  put a fabric on UPLINK
-  detach UPLINK|NAME              remove a fabric, its ports' programs and its pins
-  port add DEV --fabric NAME [--mode M] [--mac MAC] [--spoofchk on|off]
-                                  attach an existing veth host end or tap as a port
-  port add --fabric NAME --netns NS [--ifname IF] [--mode M] [--mac MAC] ...
-                                  create a veth pair, put IF into NS, attach the host end
+  attach UPLINK [--fabric NAME] [--host on|off] [--unknown pass|drop] ...
+                                  put a fabric on UPLINK (vnetctl help attach)
+  detach UPLINK|NAME              remove a fabric, its programs, pins and the ports vnet created
+  port add DEV --fabric NAME [OPTIONS]
+  port add --fabric NAME --netns NS [--ifname IF] [OPTIONS]
+  port add --fabric NAME --tap TAP [--user U] [--group G] [OPTIONS]
+                                  attach a veth/tap, or create one (vnetctl help port)
+  port set DEV [--mode M] [--mac MAC] [--hairpin on|off] [--isolated on|off] ...
+                                  change a port at runtime
   port del DEV                    detach a port (and delete it, if vnet created it)
+  source add|del DEV MAC          a source-mode port's list of source MACs
+  source flush DEV
   show [NAME]                     fabrics, uplinks, modes and ports
   stats [DEV]                     per-port rx/tx/flood counters and drops by reason
   down                            remove every fabric in this network namespace
   help [COMMAND]                  this text, or a command's
 
-modes (as macvlan): bridge  ports talk locally, the rest goes out the uplink
-                    vepa    everything goes out the uplink (default)
-                    private like vepa, and group frames never reach siblings
-
 -j, --json prints one JSON document with the same fields as the text form.
-Errors go to stderr as one line and leave the system as it was.
+Errors go to stderr as one line naming the object and the cause, the exit
+status is non-zero, and the system is left as it was.
 )";
 
 inline constexpr const char* kAttachHelp = R"(usage: vnetctl attach UPLINK [--fabric NAME] [--type macvlan|ipvlan]
-                      [--unknown pass|drop] [--xdp-mode auto|native|generic]
+                      [--host on|off] [--unknown pass|drop] [--xdp-mode auto|native|generic]
                       [--xdp-redirect on|off] [--tc-hook auto|tcx|cls_bpf] [--force]
 
 Loads the vnet programs and maps for a new fabric on UPLINK: XDP on receive
-(unicast fast path, early drop) and tc ingress (flooding, host copies).
+(unicast fast path, early drop), tc ingress (flooding, source copies, host
+copies) and tc egress (host-to-port delivery with --host on).
   --fabric NAME   the fabric's name (default: UPLINK); its pins live in
                   /sys/fs/bpf/vnet/NAME/
+  --host on       the host stack (UPLINK's own addresses) and the ports reach
+                  each other directly, in every mode but private; macvlan
+                  cannot do this without a hairpinning switch. Default off.
   --unknown drop  drop unicast to no port (and not to UPLINK's MAC) in XDP,
                   counted as unknown_dst; default pass hands it to the host
   --xdp-mode      native (driver), generic (skb) or auto (native, else generic)
@@ -59,16 +64,44 @@ Loads the vnet programs and maps for a new fabric on UPLINK: XDP on receive
 
 inline constexpr const char* kPortHelp = R"(usage: vnetctl port add DEV --fabric NAME [OPTIONS]
        vnetctl port add --fabric NAME --netns NS [--ifname IF] [OPTIONS]
+       vnetctl port add --fabric NAME --tap TAP [--user U] [--group G] [OPTIONS]
+       vnetctl port set DEV [--mode M] [--mac MAC] [--hairpin on|off]
+                        [--isolated on|off] [--spoofchk on|off] [--nodst on|off]
        vnetctl port del DEV
 
-port add attaches a veth host end (or tap) DEV; with --netns it first creates
-the pair, moves the peer into NS as IF (default eth0) and brings both up,
-like `ip link add link UPLINK name IF type macvlan mode M; ip link set IF netns NS`.
-It prints the host end's name.
-  --mode bridge|vepa|private   default vepa, as macvlan's
-  --mac MAC        the port's MAC (default: the peer's); set on the peer
-  --spoofchk on|off  drop frames from the port with another source MAC (default on)
-A MAC equal to the uplink's or another port's is refused (address in use).
+port add attaches a veth host end (or a tap) DEV. With --netns it first
+creates the pair, moves the peer into NS as IF (default eth0) and brings both
+up, like `ip link add link UPLINK name IF type macvlan mode M; ip link set IF
+netns NS`. With --tap it creates a persistent tap for a VM (like `ip tuntap
+add TAP mode tap user U group G`), the vnet equivalent of a macvtap device.
+It prints the port's device name.
+options:
+  --mode bridge|vepa|private|passthru|source
+                   default vepa, as macvlan's. passthru: the only port of the
+                   fabric, takes every unicast from the uplink, and inherits the
+                   uplink's MAC. source: receives copies of frames from the MACs
+                   in its source list (and unicast to its own MAC goes to the host).
+  --mac MAC        the port's MAC (default: the veth peer's, or the tap's); set on
+                   the peer. A MAC equal to the uplink's or another port's is
+                   refused (address in use).
+  --source MAC     (repeatable, mode source) initial source list
+  --nodst          (mode source) frames from listed sources go to this port only
+  --hairpin on|off the fabric reflects this port's frames like a hairpinning
+                   switch: vepa ports reach their siblings (and the host) through vnet
+  --isolated on|off  isolated ports never exchange frames with each other
+  --spoofchk on|off  drop frames (and ARP claims) from the port with a source
+                   MAC that is not its own (default on)
+port set changes these at runtime; a change to or from passthru is refused,
+and leaving source mode flushes the source list, as the kernel does.
+)";
+
+inline constexpr const char* kSourceHelp = R"(usage: vnetctl source add DEV MAC
+       vnetctl source del DEV MAC
+       vnetctl source flush DEV
+
+The source list of a source-mode port DEV (macvlan's `macaddr add|del|flush`):
+every frame from the uplink whose source MAC is listed is also copied to DEV;
+with --nodst on DEV, only to DEV. Lists exist only for source-mode ports.
 )";
 
 }  // namespace vnet

@@ -1,11 +1,15 @@
 // vnetctl: a thin command line over libvnet (userspace/fabric). It parses,
 // calls one domain function, and prints; it never touches libbpf itself.
+#include <grp.h>
+#include <pwd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
 #include "fabric/lock.h"
@@ -65,8 +69,9 @@ int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
     if (options.type != "ipvlan")
       return Fail(absl::InvalidArgumentError("attach: --ipvlan-mode/--ipvlan-flag need --type ipvlan"));
   }
-  if (auto s = OnOffOption(*parsed, "--host", options.host); !s.ok()) return Fail(s);
-  if (auto s = OnOffOption(*parsed, "--xdp-redirect", options.xdp_redirect); !s.ok()) return Fail(s);
+  if (auto s = OnOffOption(*parsed, "--host", options.host); !s.ok()) return Fail(Annotate(s, "attach"));
+  if (auto s = OnOffOption(*parsed, "--xdp-redirect", options.xdp_redirect); !s.ok())
+    return Fail(Annotate(s, "attach"));
   if (auto v = parsed->Get("--unknown")) {
     if (*v != "pass" && *v != "drop")
       return Fail(absl::InvalidArgumentError(absl::StrCat("--unknown '", *v, "': want pass or drop")));
@@ -74,12 +79,12 @@ int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
   }
   if (auto v = parsed->Get("--tc-hook")) {
     auto hook = ParseTcHook(*v);
-    if (!hook.ok()) return Fail(hook.status());
+    if (!hook.ok()) return Fail(Annotate(hook.status(), "attach"));
     options.tc_hook = *hook;
   }
   if (auto v = parsed->Get("--xdp-mode")) {
     auto mode = ParseXdpMode(*v);
-    if (!mode.ok()) return Fail(mode.status());
+    if (!mode.ok()) return Fail(Annotate(mode.status(), "attach"));
     options.xdp_mode = *mode;
   }
   auto info = AttachFabric(options);
@@ -100,10 +105,30 @@ int CmdDetach(const Context& ctx, const std::vector<std::string>& args) {
   return 0;
 }
 
+absl::StatusOr<MacAddress> MacOption(absl::string_view command, const std::string& text) {
+  auto mac = MacAddress::Parse(text);
+  if (!mac.ok()) return absl::InvalidArgumentError(absl::StrCat(command, ": ", mac.status().message()));
+  return mac;
+}
+
+absl::StatusOr<unsigned> IdOption(absl::string_view command, absl::string_view option, const std::string& text,
+                                  bool is_group) {
+  unsigned id = 0;
+  if (absl::SimpleAtoi(text, &id)) return id;
+  if (is_group) {
+    if (const struct group* g = getgrnam(text.c_str())) return g->gr_gid;
+  } else if (const struct passwd* p = getpwnam(text.c_str())) {
+    return p->pw_uid;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(command, ": ", option, " '", text, "': no such ",
+                                                 is_group ? "group" : "user"));
+}
+
 int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("port add", args,
-                      {{"--fabric"}, {"--netns"}, {"--ifname"}, {"--mode"}, {"--mac"}, {"--ip", true, true},
-                       {"--hairpin"}, {"--isolated"}, {"--spoofchk"}, {"--nodst", false}},
+                      {{"--fabric"}, {"--netns"}, {"--ifname"}, {"--tap"}, {"--user"}, {"--group"}, {"--mode"},
+                       {"--mac"}, {"--ip", true, true}, {"--source", true, true}, {"--hairpin"}, {"--isolated"},
+                       {"--spoofchk"}, {"--nodst", false}},
                       0, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   PortOptions options;
@@ -112,25 +137,43 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
   if (!fabric) return Fail(absl::InvalidArgumentError("port add: --fabric NAME is required"));
   options.fabric = *fabric;
   options.netns = parsed->Get("--netns").value_or("");
+  options.tap = parsed->Get("--tap").value_or("");
   if (auto v = parsed->Get("--ifname")) {
     if (options.netns.empty()) return Fail(absl::InvalidArgumentError("port add: --ifname needs --netns"));
     options.ifname = *v;
   }
+  if ((parsed->Has("--user") || parsed->Has("--group")) && options.tap.empty())
+    return Fail(absl::InvalidArgumentError("port add: --user and --group need --tap"));
+  if (auto v = parsed->Get("--user")) {
+    auto id = IdOption("port add", "--user", *v, false);
+    if (!id.ok()) return Fail(id.status());
+    options.tap_user = *id;
+  }
+  if (auto v = parsed->Get("--group")) {
+    auto id = IdOption("port add", "--group", *v, true);
+    if (!id.ok()) return Fail(id.status());
+    options.tap_group = *id;
+  }
   if (auto v = parsed->Get("--mode")) {
     auto mode = ParsePortMode(*v);
-    if (!mode.ok()) return Fail(mode.status());
+    if (!mode.ok()) return Fail(Annotate(mode.status(), "port add"));
     options.mode = *mode;
   }
   if (auto v = parsed->Get("--mac")) {
-    auto mac = MacAddress::Parse(*v);
-    if (!mac.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("port add: ", mac.status().message())));
+    auto mac = MacOption("port add", *v);
+    if (!mac.ok()) return Fail(mac.status());
     options.mac = *mac;
+  }
+  for (const auto& text : parsed->GetAll("--source")) {
+    auto mac = MacOption("port add", text);
+    if (!mac.ok()) return Fail(mac.status());
+    options.sources.push_back(*mac);
   }
   if (parsed->Has("--ip"))
     return Fail(absl::UnimplementedError("port add: --ip needs an ipvlan fabric, not implemented yet"));
   for (auto [name, field] : {std::pair{"--hairpin", &options.hairpin}, std::pair{"--isolated", &options.isolated},
                              std::pair{"--spoofchk", &options.spoofchk}})
-    if (auto s = OnOffOption(*parsed, name, *field); !s.ok()) return Fail(s);
+    if (auto s = OnOffOption(*parsed, name, *field); !s.ok()) return Fail(Annotate(s, "port add"));
   options.nodst = parsed->Has("--nodst");
   auto info = AddPort(options);
   if (!info.ok()) return Fail(info.status());
@@ -138,6 +181,62 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
     PrintJson(PortToJson(*info));
   else
     std::printf("%s\n", info->name.c_str());
+  return 0;
+}
+
+int CmdPortSet(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("port set", args,
+                      {{"--mode"}, {"--mac"}, {"--hairpin"}, {"--isolated"}, {"--spoofchk"}, {"--nodst"}}, 1, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  PortChange change;
+  change.dev = parsed->positionals[0];
+  if (parsed->options.empty())
+    return Fail(absl::InvalidArgumentError(absl::StrCat("port set ", change.dev, ": nothing to change")));
+  if (auto v = parsed->Get("--mode")) {
+    auto mode = ParsePortMode(*v);
+    if (!mode.ok()) return Fail(Annotate(mode.status(), "port set"));
+    change.mode = *mode;
+  }
+  if (auto v = parsed->Get("--mac")) {
+    auto mac = MacOption("port set", *v);
+    if (!mac.ok()) return Fail(mac.status());
+    change.mac = *mac;
+  }
+  for (auto [name, field] : {std::pair{"--hairpin", &change.hairpin}, std::pair{"--isolated", &change.isolated},
+                             std::pair{"--spoofchk", &change.spoofchk}, std::pair{"--nodst", &change.nodst}}) {
+    bool value = false;
+    if (!parsed->Has(name)) continue;
+    if (auto s = OnOffOption(*parsed, name, value); !s.ok()) return Fail(Annotate(s, "port set"));
+    *field = value;
+  }
+  auto info = ChangePort(change);
+  if (!info.ok()) return Fail(info.status());
+  if (ctx.json) PrintJson(PortToJson(*info));
+  return 0;
+}
+
+int CmdSource(const Context& ctx, const std::vector<std::string>& args) {
+  if (args.empty())
+    return Fail(absl::InvalidArgumentError("source: want add|del DEV MAC or flush DEV (see vnetctl help source)"));
+  std::string sub = args[0];
+  std::string command = absl::StrCat("source ", sub);
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  bool flush = sub == "flush";
+  if (!flush && sub != "add" && sub != "del")
+    return Fail(absl::InvalidArgumentError(absl::StrCat("source: unknown subcommand '", sub, "' (add, del, flush)")));
+  auto parsed = Parse(command, rest, {}, flush ? 1 : 2, flush ? 1 : 2);
+  if (!parsed.ok()) return Fail(parsed.status());
+  const std::string& dev = parsed->positionals[0];
+  absl::Status status;
+  if (flush) {
+    status = FlushPortSources(dev);
+  } else {
+    auto mac = MacOption(command, parsed->positionals[1]);
+    if (!mac.ok()) return Fail(mac.status());
+    status = sub == "add" ? AddPortSource(dev, *mac) : DeletePortSource(dev, *mac);
+  }
+  if (!status.ok()) return Fail(status);
+  if (ctx.json) PrintJson({{"device", dev}, {"source", sub}});
   return 0;
 }
 
@@ -156,9 +255,8 @@ int CmdPort(const Context& ctx, const std::vector<std::string>& args) {
     if (ctx.json) PrintJson({{"deleted", parsed->positionals[0]}});
     return 0;
   }
-  if (args[0] == "set")
-    return Fail(absl::UnimplementedError("port set: not implemented yet"));
-  return Fail(absl::InvalidArgumentError(absl::StrCat("port: unknown subcommand '", args[0], "' (add, del)")));
+  if (args[0] == "set") return CmdPortSet(ctx, rest);
+  return Fail(absl::InvalidArgumentError(absl::StrCat("port: unknown subcommand '", args[0], "' (add, set, del)")));
 }
 
 int CmdShow(const Context& ctx, const std::vector<std::string>& args) {
@@ -207,6 +305,7 @@ int CmdDown(const Context& ctx, const std::vector<std::string>& args) {
 int Help(const std::vector<std::string>& args) {
   std::string topic = args.empty() ? "" : args[0];
   if (topic == "attach") std::fputs(kAttachHelp, stdout);
+  else if (topic == "source") std::fputs(kSourceHelp, stdout);
   else if (topic == "port") std::fputs(kPortHelp, stdout);
   else std::fputs(kMainHelp, stdout);
   return 0;
@@ -230,7 +329,8 @@ int Run(int argc, char** argv) {
   for (const auto& w : rest)
     if (w == "--help" || w == "-h") return Help({command});
 
-  bool changes_state = command == "attach" || command == "detach" || command == "port" || command == "down";
+  bool changes_state = command == "attach" || command == "detach" || command == "port" || command == "down" ||
+                       command == "source";
   absl::StatusOr<UniqueFd> lock = UniqueFd();
   if (changes_state) {
     lock = AcquireControlLock();
@@ -242,6 +342,7 @@ int Run(int argc, char** argv) {
   if (command == "show") return CmdShow(ctx, rest);
   if (command == "stats") return CmdStats(ctx, rest);
   if (command == "down") return CmdDown(ctx, rest);
+  if (command == "source") return CmdSource(ctx, rest);
   return Fail(absl::InvalidArgumentError(absl::StrCat("unknown command '", command, "' (see vnetctl help)")));
 }
 

@@ -17,6 +17,16 @@ std::vector<std::string> PortFlagNames(std::uint8_t flags) {
   return names;
 }
 
+namespace {
+
+std::vector<std::string> Sources(const PortInfo& port) {
+  std::vector<std::string> out;
+  for (const auto& mac : port.sources) out.push_back(mac.ToString());
+  return out;
+}
+
+}  // namespace
+
 nlohmann::json PortToJson(const PortInfo& port) {
   return {
       {"name", port.name},
@@ -28,6 +38,8 @@ nlohmann::json PortToJson(const PortInfo& port) {
       {"hairpin", (port.flags & VNET_PORT_F_HAIRPIN) != 0},
       {"isolated", (port.flags & VNET_PORT_F_ISOLATED) != 0},
       {"slot", port.slot},
+      {"kind", port.kind},
+      {"sources", Sources(port)},
       {"up", port.up},
       {"carrier", port.carrier},
   };
@@ -90,6 +102,7 @@ std::string FabricsToText(const std::vector<FabricInfo>& fabrics) {
       std::string state = !p.up ? "down" : (p.carrier ? "up" : "no-carrier");
       absl::StrAppendFormat(&out, "  %-15s %-17s %-8s %-5s %s\n", p.name.empty() ? "<gone>" : p.name,
                             p.mac.ToString(), PortModeName(p.mode), state, absl::StrJoin(PortFlagNames(p.flags), ","));
+      if (!p.sources.empty()) absl::StrAppend(&out, "    sources: ", absl::StrJoin(Sources(p), " "), "\n");
     }
   }
   return out;

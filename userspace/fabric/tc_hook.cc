@@ -1,4 +1,4 @@
-#include "fabric/ingress_hook.h"
+#include "fabric/tc_hook.h"
 
 #include "absl/strings/str_cat.h"
 #include "loader/errors.h"
@@ -19,15 +19,17 @@ TcHook ResolveTcHook(TcHook requested) {
   return KernelHasTcx() ? TcHook::kTcx : TcHook::kClsBpf;
 }
 
-absl::Status AttachIngress(TcHook hook, int prog_fd, int ifindex, absl::string_view ifname, const std::string& pin) {
-  if (hook == TcHook::kClsBpf) return AttachClsBpfIngress(prog_fd, ifindex, ifname);
-  VNET_ASSIGN_OR_RETURN(UniqueFd link, AttachTcxIngress(prog_fd, ifindex, ifname));
+absl::Status AttachTc(TcHook hook, TcDirection direction, int prog_fd, int ifindex, absl::string_view ifname,
+                      const std::string& pin) {
+  if (hook == TcHook::kClsBpf) return AttachClsBpf(prog_fd, ifindex, ifname, direction);
+  VNET_ASSIGN_OR_RETURN(UniqueFd link, AttachTcx(prog_fd, ifindex, ifname, direction));
   return PinFd(link.get(), pin);
 }
 
-absl::Status DetachIngress(TcHook hook, int ifindex, absl::string_view ifname, const std::string& pin) {
+absl::Status DetachTc(TcHook hook, TcDirection direction, int ifindex, absl::string_view ifname,
+                      const std::string& pin) {
   if (hook == TcHook::kClsBpf) {
-    VNET_RETURN_IF_ERROR(DetachClsBpfIngress(ifindex, ifname));
+    VNET_RETURN_IF_ERROR(DetachClsBpf(ifindex, ifname, direction));
     return Unpin(pin);  // nothing pinned; harmless if a stale pin exists
   }
   // Unpinning the only reference to a tcx link detaches it.

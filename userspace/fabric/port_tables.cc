@@ -1,0 +1,106 @@
+#include "fabric/port_tables.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "loader/errors.h"
+
+namespace vnet {
+namespace {
+
+absl::Status RebuildFloodList(FabricMaps& maps) {
+  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  std::sort(ports.begin(), ports.end(), [](auto& a, auto& b) { return a.second.slot < b.second.slot; });
+  std::vector<vnet_flood_entry> flood;
+  for (const auto& [ifindex, port] : ports)
+    flood.push_back(vnet_flood_entry{ifindex, port.slot, port.mode, DatapathFlags(port)});
+  return maps.WriteFloodList(flood);
+}
+
+// The config's passthru slot and has-sources flag follow the tables.
+absl::Status RefreshConfig(FabricMaps& maps) {
+  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  VNET_ASSIGN_OR_RETURN(auto sources, maps.ListSources());
+  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  config.passthru_ifindex = 0;
+  config.passthru_slot = 0;
+  config.passthru_flags = 0;
+  for (const auto& [ifindex, port] : ports) {
+    if (port.mode != VNET_MODE_PASSTHRU) continue;
+    config.passthru_ifindex = ifindex;
+    config.passthru_slot = port.slot;
+    config.passthru_flags = DatapathFlags(port);
+  }
+  if (sources.empty())
+    config.flags &= ~VNET_FABRIC_F_HAS_SOURCES;
+  else
+    config.flags |= VNET_FABRIC_F_HAS_SOURCES;
+  return maps.WriteConfig(config);
+}
+
+}  // namespace
+
+absl::Status PublishPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port) {
+  VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
+  if (port.flags & VNET_PORT_F_XDP_TARGET)
+    VNET_RETURN_IF_ERROR(maps.AddTxTarget(ifindex));
+  else
+    VNET_RETURN_IF_ERROR(maps.DeleteTxTarget(ifindex));
+  VNET_RETURN_IF_ERROR(RebuildFloodList(maps));
+  VNET_RETURN_IF_ERROR(RefreshConfig(maps));
+  vnet_mac_entry entry{ifindex, port.slot, port.mode, DatapathFlags(port)};
+  return maps.PutMac(PortMac(port), entry);
+}
+
+absl::Status WithdrawPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port) {
+  VNET_ASSIGN_OR_RETURN(auto entry, maps.LookupMac(PortMac(port)));
+  if (entry && entry->ifindex == ifindex) VNET_RETURN_IF_ERROR(maps.DeleteMac(PortMac(port)));
+  VNET_RETURN_IF_ERROR(FlushSources(maps, ifindex));
+  VNET_RETURN_IF_ERROR(maps.DeleteTxTarget(ifindex));
+  VNET_RETURN_IF_ERROR(maps.DeletePort(ifindex));
+  VNET_RETURN_IF_ERROR(RebuildFloodList(maps));
+  return RefreshConfig(maps);
+}
+
+absl::StatusOr<std::vector<MacAddress>> SourcesOf(const FabricMaps& maps, std::uint32_t ifindex) {
+  VNET_ASSIGN_OR_RETURN(auto sources, maps.ListSources());
+  std::vector<MacAddress> out;
+  for (const auto& [mac, entry] : sources)
+    for (std::uint32_t i = 0; i < entry.count && i < VNET_MAX_SOURCE_PORTS; ++i)
+      if (entry.port[i].ifindex == ifindex) out.push_back(mac);
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.bytes < b.bytes; });
+  return out;
+}
+
+absl::Status AddSource(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port, const MacAddress& source) {
+  VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupSource(source));
+  vnet_source_entry entry = existing.value_or(vnet_source_entry{});
+  for (std::uint32_t i = 0; i < entry.count; ++i)
+    if (entry.port[i].ifindex == ifindex) return absl::OkStatus();  // already listed, as the kernel treats it
+  if (entry.count >= VNET_MAX_SOURCE_PORTS)
+    return absl::ResourceExhaustedError(absl::StrCat("source MAC ", source.ToString(), " is listed by ",
+                                                     VNET_MAX_SOURCE_PORTS, " ports already"));
+  entry.port[entry.count++] = vnet_source_port{ifindex, port.slot, DatapathFlags(port), 0};
+  VNET_RETURN_IF_ERROR(maps.PutSource(source, entry));
+  return RefreshConfig(maps);
+}
+
+absl::Status RemoveSource(FabricMaps& maps, std::uint32_t ifindex, const MacAddress& source) {
+  VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupSource(source));
+  if (!existing) return absl::NotFoundError(absl::StrCat("source MAC ", source.ToString(), " is not listed"));
+  vnet_source_entry entry{};
+  for (std::uint32_t i = 0; i < existing->count && i < VNET_MAX_SOURCE_PORTS; ++i)
+    if (existing->port[i].ifindex != ifindex) entry.port[entry.count++] = existing->port[i];
+  if (entry.count == existing->count)
+    return absl::NotFoundError(absl::StrCat("source MAC ", source.ToString(), " is not listed"));
+  VNET_RETURN_IF_ERROR(entry.count ? maps.PutSource(source, entry) : maps.DeleteSource(source));
+  return RefreshConfig(maps);
+}
+
+absl::Status FlushSources(FabricMaps& maps, std::uint32_t ifindex) {
+  VNET_ASSIGN_OR_RETURN(auto mine, SourcesOf(maps, ifindex));
+  for (const auto& mac : mine) VNET_RETURN_IF_ERROR(RemoveSource(maps, ifindex, mac));
+  return RefreshConfig(maps);
+}
+
+}  // namespace vnet

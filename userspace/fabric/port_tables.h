@@ -1,0 +1,39 @@
+// How one port is published to, and withdrawn from, the datapath's tables.
+// Every change to a port (add, set, del, source lists) goes through here, so
+// the port table, MAC table, flood list, XDP targets, passthru slot and
+// source lists never disagree.
+#ifndef VNET_FABRIC_PORT_TABLES_H
+#define VNET_FABRIC_PORT_TABLES_H
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "maps/fabric_maps.h"
+#include "netlink/mac_address.h"
+
+namespace vnet {
+
+// libvnet created this veth pair or tap (port add --netns/--tap) and deletes
+// it with the port. Kept in vnet_port.flags; the datapath ignores this bit.
+inline constexpr std::uint8_t kPortOwned = 1u << 7;
+
+// The datapath's view of a port's flags (without control-plane-only bits).
+inline std::uint8_t DatapathFlags(const vnet_port& port) { return port.flags & ~kPortOwned; }
+inline MacAddress PortMac(const vnet_port& port) { return MacAddress::FromBytes(port.mac); }
+
+// Writes the port everywhere; the MAC table entry last, since from then on
+// the wire side delivers to it.
+absl::Status PublishPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port);
+// Removes the port everywhere; the MAC table entry first.
+absl::Status WithdrawPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port);
+
+// Source-mode list of one port.
+absl::StatusOr<std::vector<MacAddress>> SourcesOf(const FabricMaps& maps, std::uint32_t ifindex);
+absl::Status AddSource(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port, const MacAddress& source);
+absl::Status RemoveSource(FabricMaps& maps, std::uint32_t ifindex, const MacAddress& source);
+absl::Status FlushSources(FabricMaps& maps, std::uint32_t ifindex);
+
+}  // namespace vnet
+
+#endif
