@@ -97,10 +97,10 @@ std::string FabricsToText(const std::vector<FabricInfo>& fabrics) {
       out += "  no ports\n";
       continue;
     }
-    absl::StrAppendFormat(&out, "  %-15s %-17s %-8s %-5s %s\n", "PORT", "MAC", "MODE", "STATE", "FLAGS");
+    absl::StrAppendFormat(&out, "  %-15s %-17s %-8s %-10s %s\n", "PORT", "MAC", "MODE", "STATE", "FLAGS");
     for (const auto& p : f.ports) {
       std::string state = !p.up ? "down" : (p.carrier ? "up" : "no-carrier");
-      absl::StrAppendFormat(&out, "  %-15s %-17s %-8s %-5s %s\n", p.name.empty() ? "<gone>" : p.name,
+      absl::StrAppendFormat(&out, "  %-15s %-17s %-8s %-10s %s\n", p.name.empty() ? "<gone>" : p.name,
                             p.mac.ToString(), PortModeName(p.mode), state, absl::StrJoin(PortFlagNames(p.flags), ","));
       if (!p.sources.empty()) absl::StrAppend(&out, "    sources: ", absl::StrJoin(Sources(p), " "), "\n");
     }
