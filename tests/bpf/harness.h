@@ -1,0 +1,128 @@
+// BPF_PROG_RUN harness for the datapath programs. The whole binary runs in a
+// private network namespace (see harness.cc), so every veth it creates dies
+// with the process. Each test gets a fresh fabric (its own pinned maps) whose
+// directory is removed whatever happens, an uplink veth, and ports on veths
+// registered the way libvnet registers them.
+#ifndef VNET_TESTS_BPF_HARNESS_H
+#define VNET_TESTS_BPF_HARNESS_H
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "loader/programs.h"
+#include "maps/fabric_maps.h"
+#include "netlink/mac_address.h"
+#include "netlink/rtnl.h"
+#include "vnet/abi.h"
+
+namespace vnet::bpftest {
+
+using Bytes = std::vector<std::uint8_t>;
+using Tags = std::vector<std::uint16_t>;  // TPIDs, outermost first
+
+inline constexpr MacAddress kBroadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+inline constexpr MacAddress kIpv4Multicast{{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}};
+inline constexpr MacAddress kIpv6Multicast{{0x33, 0x33, 0x00, 0x00, 0x00, 0x01}};
+inline constexpr MacAddress kExternal{{0x02, 0xee, 0x00, 0x00, 0x00, 0x01}};  // beyond the uplink
+inline constexpr MacAddress kNobody{{0x02, 0xee, 0x00, 0x00, 0x00, 0x99}};    // in no table
+
+// dst, src, one 4-byte tag per TPID in `tpids` (VID = position + 1), IPv4
+// ethertype and a 46-byte patterned payload.
+Bytes Frame(const MacAddress& dst, const MacAddress& src, const Tags& tpids = {});
+inline Bytes Prefix(const Bytes& frame, std::size_t n) { return Bytes(frame.begin(), frame.begin() + n); }
+
+// What the fabric delivered to one slot.
+struct Delivery {
+  std::uint64_t tx_packets = 0, tx_bytes = 0, flood_packets = 0;
+  bool operator==(const Delivery&) const = default;
+};
+inline Delivery Sent(const Bytes& f) { return {1, f.size(), 0}; }
+inline Delivery Flooded(const Bytes& f) { return {1, f.size(), 1}; }
+std::ostream& operator<<(std::ostream& os, const Delivery& d);
+
+// One non-zero drop counter.
+struct Drop {
+  std::uint16_t slot = 0;
+  int reason = 0;
+  std::uint64_t count = 0;
+  bool operator==(const Drop&) const = default;
+};
+std::ostream& operator<<(std::ostream& os, const Drop& d);
+
+// A program run: err is bpf_prog_test_run_opts' return (0 or -errno).
+struct ProgRun {
+  int err = 0;
+  int verdict = -1;
+  Bytes out;
+};
+
+class FabricTest : public ::testing::Test {
+ protected:
+  struct Port {
+    std::uint32_t ifindex = 0;
+    std::uint16_t slot = 0;
+    MacAddress mac;  // the container-side MAC
+  };
+
+  void SetUp() override;
+  void TearDown() override;
+
+  // A veth pair, both ends up, whose host end becomes a port. Registered in
+  // libvnet's order: vnet_ports, the devmap (XDP_TARGET), flood list, vnet_macs.
+  Port AddPort(std::uint8_t mode, std::uint8_t flags = VNET_PORT_F_SPOOFCHK);
+  // Rewrites the fabric's unknown-destination policy and flags (vnet_fabric_flag).
+  void SetConfig(std::uint8_t unknown_policy, std::uint32_t flags);
+
+  // `linear_len`: only that many bytes in the linear area the program sees
+  // (xdp_md.data_end), the rest of `frame` in a fragment.
+  ProgRun RunXdp(const Bytes& frame, std::optional<std::uint32_t> linear_len = std::nullopt);
+  ProgRun RunTc(int prog_fd, const Bytes& frame, std::uint32_t ifindex);
+  // Verdicts of runs expected to succeed.
+  int XdpVerdict(const Bytes& frame) { return Checked(RunXdp(frame)); }
+  int UplinkTcVerdict(const Bytes& frame) { return Checked(RunTc(programs_->uplink_tc_fd(), frame, uplink_.ifindex)); }
+  int PortTcVerdict(const Port& from, const Bytes& frame) { return Checked(RunTc(programs_->port_tc_fd(), frame, from.ifindex)); }
+
+  vnet_stats Stats(std::uint16_t slot) const;
+  // tx/flood counters of every slot: [0] the uplink, then the ports.
+  std::vector<Delivery> Deliveries() const;
+  // Deliveries() as they should be: `these`, and nothing anywhere else.
+  std::vector<Delivery> Only(std::initializer_list<std::pair<Port, Delivery>> these = {}) const;
+  // Only(): a flooded copy of `f` on each of `ports`.
+  std::vector<Delivery> FloodedTo(const Bytes& f, std::initializer_list<Port> ports) const;
+  std::vector<Drop> Drops() const;
+  bool NothingCounted() const;
+
+  const Port& uplink() const { return uplink_; }
+  FabricPrograms& programs() { return *programs_; }
+  FabricMaps& maps() { return *maps_; }
+
+ private:
+  // Removes the fabric's pin directory on destruction, whatever happened.
+  struct PinDirGuard {
+    std::string fabric;
+    ~PinDirGuard();
+  };
+  static int Checked(const ProgRun& run);
+  // Creates host/peer veths, both up; returns the host end.
+  LinkInfo MakeVeth(const std::optional<MacAddress>& peer_mac);
+
+  PinDirGuard pin_dir_;  // first member: destroyed last
+  std::optional<Rtnl> rtnl_;
+  std::vector<int> veths_;
+  std::optional<FabricPrograms> programs_;
+  std::optional<FabricMaps> maps_;
+  Port uplink_;
+  std::vector<Port> ports_;
+  std::vector<vnet_flood_entry> flood_;
+};
+
+}  // namespace vnet::bpftest
+
+#endif
