@@ -79,7 +79,7 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 		if (dst->mode == VNET_MODE_SOURCE || !(dst->flags & VNET_PORT_F_XDP_TARGET))
 			return XDP_PASS;
 		if (vnet_isolated_pair(dst, frame.eth->h_source))
-			return vnet_drop(dst->slot, VNET_DROP_ISOLATED, XDP_DROP);
+			return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, XDP_DROP);
 		ifindex = dst->ifindex;
 		slot = dst->slot;
 	}
@@ -87,7 +87,7 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 	if (err == XDP_REDIRECT)
 		vnet_count_tx(slot, bytes);
 	else
-		vnet_drop(slot, VNET_DROP_REDIRECT_FAILED, 0);
+		vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_REDIRECT_FAILED, 0);
 	return err;
 }
 
@@ -156,7 +156,7 @@ static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 	if (!dst || dst->mode == VNET_MODE_SOURCE)
 		return TC_ACT_OK;
 	if (vnet_isolated_pair(dst, frame.eth->h_source))
-		return vnet_drop(dst->slot, VNET_DROP_ISOLATED, TC_ACT_SHOT);
+		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, TC_ACT_SHOT);
 	vnet_count_tx(dst->slot, skb->len);
 	return bpf_redirect(dst->ifindex, 0);
 }
