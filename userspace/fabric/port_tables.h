@@ -17,9 +17,11 @@ namespace vnet {
 // libvnet created this veth pair or tap (port add --netns/--tap) and deletes
 // it with the port. Kept in vnet_port.flags; the datapath ignores this bit.
 inline constexpr std::uint8_t kPortOwned = 1u << 7;
+// `vnetctl monitor` took the port down with its uplink and will bring it back.
+inline constexpr std::uint8_t kPortHeldDown = 1u << 6;
 
 // The datapath's view of a port's flags (without control-plane-only bits).
-inline std::uint8_t DatapathFlags(const vnet_port& port) { return port.flags & ~kPortOwned; }
+inline std::uint8_t DatapathFlags(const vnet_port& port) { return port.flags & ~(kPortOwned | kPortHeldDown); }
 inline MacAddress PortMac(const vnet_port& port) { return MacAddress::FromBytes(port.mac); }
 
 // Writes the port everywhere; the MAC table entry last, since from then on

@@ -364,7 +364,7 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
             .status());
   std::memcpy(port.mac, mac.bytes.data(), 6);
   port.mode = static_cast<std::uint8_t>(mode);
-  std::uint8_t keep = old.flags & (VNET_PORT_F_PEER_NETNS | VNET_PORT_F_XDP_TARGET | kPortOwned);
+  std::uint8_t keep = old.flags & (VNET_PORT_F_PEER_NETNS | VNET_PORT_F_XDP_TARGET | kPortOwned | kPortHeldDown);
   port.flags = keep | FlagsFor(change.spoofchk.value_or(old.flags & VNET_PORT_F_SPOOFCHK),
                                change.hairpin.value_or(old.flags & VNET_PORT_F_HAIRPIN),
                                change.isolated.value_or(old.flags & VNET_PORT_F_ISOLATED), nodst);

@@ -29,6 +29,9 @@ commands:
   show [NAME]                     fabrics, uplinks, modes and ports
   stats [DEV]                     per-port rx/tx/flood counters and drops by reason
   down                            remove every fabric in this network namespace
+  monitor [--once]                keep ports in step with their uplinks (carrier, MTU,
+                                  deletion), like macvlan children follow their lower
+                                  device; runs until stopped (vnet-monitor.service)
   help [COMMAND]                  this text, or a command's
 
 -j, --json prints one JSON document with the same fields as the text form.

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
 #include "fabric/lock.h"
+#include "fabric/uplink_state.h"
 #include "loader/errors.h"
 #include "vnetctl/args.h"
 #include "vnetctl/help.h"
@@ -302,6 +303,13 @@ int CmdDown(const Context& ctx, const std::vector<std::string>& args) {
   return 0;
 }
 
+int CmdMonitor(const Context&, const std::vector<std::string>& args) {
+  auto parsed = Parse("monitor", args, {{"--once", false}}, 0, 0);
+  if (!parsed.ok()) return Fail(parsed.status());
+  auto status = MonitorUplinks(parsed->Has("--once"));
+  return status.ok() ? 0 : Fail(Annotate(status, "monitor"));
+}
+
 int Help(const std::vector<std::string>& args) {
   std::string topic = args.empty() ? "" : args[0];
   if (topic == "attach") std::fputs(kAttachHelp, stdout);
@@ -343,6 +351,7 @@ int Run(int argc, char** argv) {
   if (command == "stats") return CmdStats(ctx, rest);
   if (command == "down") return CmdDown(ctx, rest);
   if (command == "source") return CmdSource(ctx, rest);
+  if (command == "monitor") return CmdMonitor(ctx, rest);
   return Fail(absl::InvalidArgumentError(absl::StrCat("unknown command '", command, "' (see vnetctl help)")));
 }
 

@@ -1,0 +1,137 @@
+#include "fabric/uplink_state.h"
+
+#include <linux/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "fabric/lock.h"
+#include "fabric/port_tables.h"
+#include "fabric/registry.h"
+#include "loader/errors.h"
+#include "maps/fabric_maps.h"
+#include "netlink/netns.h"
+#include "netlink/rtnl.h"
+
+namespace vnet {
+namespace {
+
+// Clamps the container side of a veth port to `mtu` (the host end is done by the caller).
+absl::Status ClampPeerMtu(Rtnl& rtnl, const LinkInfo& dev, unsigned mtu) {
+  if (dev.kind != "veth" || !dev.link_ifindex) return absl::OkStatus();
+  if (!dev.link_netnsid) {
+    VNET_ASSIGN_OR_RETURN(LinkInfo peer, rtnl.GetLink(dev.link_ifindex));
+    return peer.mtu > mtu ? rtnl.SetMtu(peer.ifindex, mtu, peer.name) : absl::OkStatus();
+  }
+  VNET_ASSIGN_OR_RETURN(UniqueFd ns, FindNetnsByNsid(rtnl, *dev.link_netnsid));
+  VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns.get(), absl::StrCat("peer of ", dev.name)));
+  VNET_ASSIGN_OR_RETURN(Rtnl inner, Rtnl::Open());
+  VNET_ASSIGN_OR_RETURN(LinkInfo peer, inner.GetLink(dev.link_ifindex));
+  return peer.mtu > mtu ? inner.SetMtu(peer.ifindex, mtu, peer.name) : absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<SyncReport> SyncUplinkState(const std::string& fabric) {
+  SyncReport report{fabric, {}};
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
+  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  auto uplink = rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
+  bool gone = !uplink.ok();
+  bool down = gone || !uplink->admin_up() || !uplink->has_carrier;
+
+  vnet_config next = config;
+  if (gone) next.flags |= VNET_FABRIC_F_DEFUNCT;
+  if (down) next.flags |= VNET_FABRIC_F_UPLINK_DOWN;
+  else next.flags &= ~VNET_FABRIC_F_UPLINK_DOWN;
+  if (next.flags != config.flags) {
+    VNET_RETURN_IF_ERROR(maps.WriteConfig(next));
+    if (gone && !(config.flags & VNET_FABRIC_F_DEFUNCT)) report.changes.push_back("uplink deleted: fabric defunct");
+    else if (down) report.changes.push_back("uplink down: ports stop forwarding");
+    else report.changes.push_back("uplink up: ports forward again");
+  }
+
+  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  for (auto [ifindex, port] : ports) {
+    auto dev = rtnl.GetLink(static_cast<int>(ifindex));
+    if (!dev.ok()) continue;
+    bool held = port.flags & kPortHeldDown;
+    if (down && dev->admin_up()) {
+      // The container side sees no carrier while its host end is down.
+      VNET_RETURN_IF_ERROR(rtnl.SetUp(dev->ifindex, false, dev->name));
+      port.flags |= kPortHeldDown;
+      VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
+      report.changes.push_back(absl::StrCat(dev->name, ": down with its uplink"));
+    } else if (!down && held) {
+      VNET_RETURN_IF_ERROR(rtnl.SetUp(dev->ifindex, true, dev->name));
+      port.flags &= ~kPortHeldDown;
+      VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
+      report.changes.push_back(absl::StrCat(dev->name, ": up with its uplink"));
+    }
+    if (!gone && dev->mtu > uplink->mtu) {
+      VNET_RETURN_IF_ERROR(rtnl.SetMtu(dev->ifindex, uplink->mtu, dev->name));
+      VNET_RETURN_IF_ERROR(ClampPeerMtu(rtnl, *dev, uplink->mtu));
+      report.changes.push_back(absl::StrCat(dev->name, ": MTU clamped to ", uplink->mtu));
+    }
+  }
+  return report;
+}
+
+namespace {
+
+volatile sig_atomic_t stop_requested = 0;
+void OnSignal(int) { stop_requested = 1; }
+
+absl::Status SyncAll() {
+  VNET_ASSIGN_OR_RETURN(UniqueFd lock, AcquireControlLock());
+  for (const auto& fabric : ListLocalFabrics()) {
+    auto report = SyncUplinkState(fabric);
+    if (!report.ok()) {
+      std::fprintf(stderr, "vnetctl: monitor %s: %s\n", fabric.c_str(), std::string(report.status().message()).c_str());
+      continue;
+    }
+    for (const auto& change : report->changes) std::printf("%s: %s\n", fabric.c_str(), change.c_str());
+    std::fflush(stdout);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status MonitorUplinks(bool once) {
+  UniqueFd sock(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
+  if (!sock.valid()) return ErrnoStatus(errno, "open", "rtnetlink monitor socket");
+  sockaddr_nl addr{};
+  addr.nl_family = AF_NETLINK;
+  addr.nl_groups = RTMGRP_LINK;
+  if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    return ErrnoStatus(errno, "subscribe to", "link events");
+  VNET_RETURN_IF_ERROR(SyncAll());  // subscribe first, then sync: no event is missed
+  if (once) return absl::OkStatus();
+
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  std::vector<char> buf(64 * 1024);
+  while (!stop_requested) {
+    pollfd pfd{sock.get(), POLLIN, 0};
+    int n = ::poll(&pfd, 1, 1000);
+    if (n < 0 && errno != EINTR) return ErrnoStatus(errno, "wait for", "link events");
+    if (n <= 0) continue;
+    bool changed = false;
+    while (::recv(sock.get(), buf.data(), buf.size(), 0) > 0) changed = true;
+    if (errno == ENOBUFS) changed = true;  // overflowed: a full sync covers it
+    if (changed) VNET_RETURN_IF_ERROR(SyncAll());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace vnet
