@@ -18,12 +18,13 @@ Checks, in order, on one topology (each reported on its own; all run):
             delivers them to (demux by MAC), still tagged 100;
   vlan-ping eth0.100 in c1, c2 and ext ping each other and the frames reach
             the VLAN devices (skipped where the kernel has no CONFIG_VLAN_8021Q);
-  wire-offload  a known vnet bug, reported and not asserted (see there);
+  wire-offload  TCP ext -> c1 with ext's tx checksum offload on (a veth
+            uplink defaults to the tc path, which keeps pending checksums);
   detach    `vnetctl detach` removes the pins, the XDP and tcx programs on
-            up0, the veth pairs it created and every bpf link it owned.
-The external host runs with tx checksum offload off, like a machine on a real
-wire (see check_wire_offload for why). Known vnet bugs print XFAIL without
-failing the test, and XPASS once fixed. Exit 0 pass, 1 fail, 77 skip (not root).
+            up0, the veth pairs it created and every bpf link it owned;
+  xdp-path  a fresh fabric with --xdp-redirect on: ping, TCP and a tagged
+            frame from ext (as from a real wire) go through XDP_REDIRECT.
+Exit 0 pass, 1 fail, 77 skip (not root).
 """
 import json
 import os
@@ -198,9 +199,7 @@ def check_vlan_frames(topo, fabric, eps):
             send_frames(topo, sender, [(src, dst, 100, 5) for s, src, dst in flows if s == sender])
 
     seen = lc.capture_during(topo, roles, TEST_ETHERTYPE, send)
-    doc = lc.fabric_doc(topo, fabric)
-    xdp_fast_path = doc["xdp_mode"] == "native" and doc["xdp_redirect"]
-    bad, known = [], []
+    bad = []
     for (sender, src, dst), receivers in flows.items():
         got = {role: [v for s, d, v in seen[role] if (s, d) == (src, dst)] for role in roles if role != sender}
         print(f"  vlan 100 {sender} -> {'broadcast' if dst == bcast else [r for r in mac if mac[r] == dst][0]}: "
@@ -211,18 +210,7 @@ def check_vlan_frames(topo, fabric, eps):
             if len(tags) != want:
                 bad.append(f"{sender} {src}->{dst}: {role} got {len(tags)} frames, want {want}")
             elif any(t != 100 for t in tags):
-                problem = f"{sender} {src}->{dst}: {role} got tags {tags}, want 100 on every frame"
-                # KNOWN vnet BUG, reported: the uplink carries the tag of a
-                # received frame as skb metadata (a veth peer's txvlan, a NIC's
-                # rxvlan offload); XDP never sees it and XDP_REDIRECT drops it,
-                # so wire -> port unicast arrives untagged. tc paths keep it.
-                is_known = xdp_fast_path and sender == "ext" and dst != bcast and all(t is None for t in tags)
-                (known if is_known else bad).append(problem)
-    for problem in known:
-        print(f"  XFAIL (known vnet bug: native XDP redirect drops the uplink's offloaded VLAN tag): {problem}")
-    if xdp_fast_path and not known:
-        print("  XPASS: wire -> port unicast kept its VLAN tag on the XDP path: the known bug looks fixed; "
-              "make this check strict")
+                bad.append(f"{sender} {src}->{dst}: {role} got tags {tags}, want 100 on every frame")
     assert not bad, "; ".join(bad)
 
 
@@ -259,28 +247,62 @@ def vlan_rx(topo, role):
     return json.loads(topo.ip(role, "-j", "-s", "link", "show", "eth0.100").stdout)[0]["stats64"]["rx"]["packets"]
 
 
-# -- known bug --------------------------------------------------------------------------
+# -- wire offload and the XDP path ----------------------------------------------------
 def check_wire_offload(topo, fabric, eps):
-    """KNOWN vnet BUG, reported and not asserted: when the far end of the
-    uplink hands it skbs with checksums left to offload (a veth peer with tx
-    offload on, the default), XDP's redirect into the port loses the pending
-    checksum and the port's stack drops every TCP segment (TcpInCsumErrors),
-    so TCP ext -> c1 cannot even connect. Kernel macvlan carries it. Prints
-    XFAIL while the bug stands and XPASS once it is fixed (then make it strict)."""
+    """The far end of a veth uplink hands it skbs with checksums left to
+    offload (a veth peer's default). An XDP redirect would lose that pending
+    checksum (TcpInCsumErrors in the port), so on a veth uplink vnet's default
+    (`--xdp-redirect auto`) takes the tc path, which keeps it: TCP ext -> c1
+    with ext's tx checksum offload on must work, as it does through macvlan."""
+    doc = lc.fabric_doc(topo, fabric)
+    assert doc["xdp_redirect"] is False, f"a veth uplink should default to --xdp-redirect off, show says {doc}"
     topo.exec("ext", "ethtool", "-K", "eth0", "tx", "on")
+    received = iperf(topo, "c1", eps["c1"][2], "ext", seconds=1)["end"]["sum_received"]["bytes"]
+    print(f"  TCP ext -> c1 with ext's tx checksum offload on: {received} bytes")
+    assert received > 0, "no bytes received"
+
+
+def check_xdp_path(topo, fabric, eps):
+    """The XDP fast path end to end (`--xdp-redirect on`), with ext standing
+    for a machine on a real wire (complete checksums, VLAN tags in the frame):
+    ping and TCP ext -> c1, frames visibly redirected by XDP (the uplink's
+    xdp_redirect counter grows), and a tagged frame keeps its tag."""
+    # A switch port hands a NIC tags in the frame; the bridge in sw would
+    # otherwise pass them to the veth as metadata, which XDP cannot see.
+    topo.exec("ext", "ethtool", "-K", "eth0", "tx", "off")
+    topo.exec("sw", "ethtool", "-K", "swup", "txvlan", "off")
     try:
-        try:
-            doc = iperf(topo, "c1", eps["c1"][2], "ext", seconds=1)
-            received = doc["end"]["sum_received"]["bytes"]
-        except AssertionError as e:
-            received, why = 0, str(e)
-        if received > 0:
-            print(f"  XPASS: TCP ext -> c1 with ext's tx checksum offload on carried {received} bytes: "
-                  "the known bug looks fixed; make this check strict")
-        else:
-            print(f"  XFAIL (known vnet bug, XDP redirect drops CHECKSUM_PARTIAL state): {why}")
+        if fabric in [f["name"] for f in topo.vnetctl("show", json_out=True)["fabrics"]]:
+            topo.vnetctl("detach", fabric)  # runs after the detach check normally
+        xdp_fabric = topo.attach("up0", "--xdp-redirect", "on")
+        topo.vnetctl("port", "add", "--fabric", xdp_fabric, "--netns", topo.ns("c1"), "--mode", "bridge")
+        topo.ip("c1", "addr", "add", f"{vt.NET}.11/24", "dev", "eth0")
+        vt.wait_dad(topo, ["c1"])
+        doc = lc.fabric_doc(topo, xdp_fabric)
+        assert doc["xdp_redirect"] is True and doc["xdp_mode"] == "native", doc
+        vt.flush_neighbours(topo, ["ext", "c1"])  # c1's eth0 is a new device with a new MAC
+        before = xdp_redirects(topo)
+        assert ping_all(topo, "ext", eps["c1"][2], 5), "ext -> c1 ping over the XDP path fails"
+        received = iperf(topo, "c1", eps["c1"][2], "ext", seconds=1)["end"]["sum_received"]["bytes"]
+        redirected = xdp_redirects(topo) - before
+        print(f"  XDP path: TCP ext -> c1 {received} bytes, {redirected} frames redirected by XDP on up0")
+        assert received > 0, "no TCP bytes over the XDP path"
+        assert redirected >= 5, f"only {redirected} frames went through XDP_REDIRECT"
+        c1_mac, ext_mac = mac_of(topo, "c1"), mac_of(topo, "ext")
+        seen = lc.capture_during(topo, ["c1"], TEST_ETHERTYPE,
+                                 lambda: send_frames(topo, "ext", [(ext_mac, c1_mac, 100, 5)]))
+        tags = [v for s, d, v in seen["c1"] if (s, d) == (ext_mac, c1_mac)]
+        print(f"  XDP path: tagged ext -> c1 arrived {len(tags)} times with tags {sorted(set(tags), key=str)}")
+        assert len(tags) == 5 and all(t == 100 for t in tags), f"tags {tags}, want five 100s"
     finally:
-        topo.exec("ext", "ethtool", "-K", "eth0", "tx", "off")
+        topo.exec("ext", "ethtool", "-K", "eth0", "tx", "on", check=False)
+        topo.exec("sw", "ethtool", "-K", "swup", "txvlan", "on", check=False)
+
+
+def xdp_redirects(topo):
+    """up0's XDP redirect count (veth's ethtool statistics)."""
+    out = topo.exec("host", "ethtool", "-S", "up0").stdout
+    return sum(int(v) for k, v in re.findall(r"(\S*xdp_redirect\S*):\s+(\d+)", out))
 
 
 # -- detach --------------------------------------------------------------------------------
@@ -356,12 +378,10 @@ def main():
     with vt.Topology(tag="tr") as topo:
         eps = vt.build_l2(topo, "vnet", "bridge", hairpin=False)
         fabric = topo.fabrics[-1]
-        # The external host stands for a machine on a real wire, whose frames
-        # carry complete checksums (check_wire_offload covers the other case).
-        topo.exec("ext", "ethtool", "-K", "eth0", "tx", "off")
         for name, fn in (("persist", check_persist), ("iperf3", check_iperf), ("counters", check_counters),
                          ("spoof", check_spoof), ("vlan-frames", check_vlan_frames), ("vlan-ping", check_vlan_ping),
-                         ("wire-offload (known bug)", check_wire_offload), ("detach", check_detach)):
+                         ("wire-offload", check_wire_offload), ("detach", check_detach),
+                         ("xdp-path", check_xdp_path)):
             checks.run(name, fn, topo, fabric, eps)
     left = lc.leftovers(topo.namespaces, topo.fabrics)
     if left:

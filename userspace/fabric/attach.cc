@@ -74,7 +74,8 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   std::memcpy(config.uplink_mac, uplink.mac->bytes.data(), 6);
   config.unknown_policy = options.unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
   config.netns_ino = CurrentNetnsIno();
-  if (!options.xdp_redirect) config.flags |= VNET_FABRIC_F_NO_XDP_REDIRECT;
+  bool xdp_redirect = options.xdp_redirect.value_or(uplink.kind != "veth");
+  if (!xdp_redirect) config.flags |= VNET_FABRIC_F_NO_XDP_REDIRECT;
   TcHook tc_hook = ResolveTcHook(options.tc_hook);
   if (tc_hook == TcHook::kClsBpf) config.flags |= VNET_FABRIC_F_CLS_BPF;
   if (options.host) config.flags |= VNET_FABRIC_F_HOST;
@@ -121,7 +122,7 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   info.xdp_mode = std::string(XdpModeName(xdp_link.mode));
   info.unknown_drop = options.unknown_drop;
   info.host = options.host;
-  info.xdp_redirect = options.xdp_redirect;
+  info.xdp_redirect = xdp_redirect;
   info.tc_hook = tc_hook == TcHook::kClsBpf ? "cls_bpf" : "tcx";
   return info;
 }

@@ -30,6 +30,14 @@ absl::Status AddPortSource(absl::string_view dev, const MacAddress& mac);
 absl::Status DeletePortSource(absl::string_view dev, const MacAddress& mac);
 absl::Status FlushPortSources(absl::string_view dev);
 
+struct ReloadReport {
+  std::string fabric;
+  int replaced = 0;  // attachments switched to the new programs
+};
+// Replaces the running programs of a fabric with the ones built into this
+// binary, keeping its tables and counters.
+absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name);
+
 // All fabrics, or the one named (by fabric or uplink name).
 absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::string_view> name);
 // Counters of every uplink and port, or of one device.

@@ -42,7 +42,11 @@ struct AttachOptions {
   bool unknown_drop = false;
   bool host = false;
   XdpMode xdp_mode = XdpMode::kAuto;
-  bool xdp_redirect = true;  // off: wire->port unicast goes through tc too
+  // Unicast from the wire to a port by XDP redirect (true) or through tc
+  // (false). Unset: on for NICs, off for a veth uplink, whose peer may hand
+  // over partially checksummed packets and offloaded VLAN tags that an XDP
+  // redirect cannot carry (docs/architecture.md).
+  std::optional<bool> xdp_redirect;
   TcHook tc_hook = TcHook::kAuto;
   bool force = false;
 };

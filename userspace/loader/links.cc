@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "loader/errors.h"
+#include "loader/unique_fd.h"
 
 namespace vnet {
 namespace {
@@ -128,6 +129,31 @@ absl::Status DetachXdpProgram(int ifindex, absl::string_view ifname, const XdpSt
   }
   if (int err = bpf_xdp_detach(ifindex, flags, &opts))
     return ErrnoStatus(err, "remove foreign XDP program from", ifname);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::uint32_t> LinkProgramId(int link_fd, absl::string_view what) {
+  bpf_link_info info{};
+  std::uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(link_fd, &info, &len) != 0) return ErrnoStatus(errno, "inspect link", what);
+  return info.prog_id;
+}
+
+absl::Status ReplaceLinkProgram(int link_fd, int new_prog_fd, absl::string_view what) {
+  VNET_ASSIGN_OR_RETURN(std::uint32_t old_id, LinkProgramId(link_fd, what));
+  UniqueFd old(bpf_prog_get_fd_by_id(old_id));
+  if (!old.valid()) return ErrnoStatus(errno, "open current program of", what);
+  LIBBPF_OPTS(bpf_link_update_opts, opts, .flags = BPF_F_REPLACE, .old_prog_fd = static_cast<std::uint32_t>(old.get()));
+  if (int err = bpf_link_update(link_fd, new_prog_fd, &opts)) return ErrnoStatus(err, "replace program of", what);
+  return absl::OkStatus();
+}
+
+absl::Status ReplaceClsBpf(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = TcPoint(direction));
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE, .handle = kClsBpfHandle,
+              .priority = kClsBpfPriority);
+  if (int err = bpf_tc_attach(&hook, &opts))
+    return ErrnoStatus(err, absl::StrCat("replace cls_bpf ", TcDirectionName(direction), " program on"), ifname);
   return absl::OkStatus();
 }
 

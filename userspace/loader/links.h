@@ -47,6 +47,14 @@ absl::StatusOr<XdpState> QueryXdp(int ifindex, absl::string_view ifname);
 // Removes a netlink-attached XDP program (the foreign one `--force` replaces).
 absl::Status DetachXdpProgram(int ifindex, absl::string_view ifname, const XdpState& state);
 
+// Replaces the program behind a link atomically, only if it still runs the
+// program it ran when we looked (BPF_F_REPLACE): no window without a program.
+absl::Status ReplaceLinkProgram(int link_fd, int new_prog_fd, absl::string_view what);
+// Replaces vnet's cls_bpf filter program in place (BPF_TC_F_REPLACE).
+absl::Status ReplaceClsBpf(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction);
+// The id of the program a link runs.
+absl::StatusOr<std::uint32_t> LinkProgramId(int link_fd, absl::string_view what);
+
 // True when this kernel accepts tcx links.
 bool KernelHasTcx();
 

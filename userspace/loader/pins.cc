@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "loader/errors.h"
@@ -75,6 +76,18 @@ absl::Status RemoveFabricDir(absl::string_view fabric) {
 
 absl::Status PinFd(int fd, const std::string& path) {
   if (bpf_obj_pin(fd, path.c_str()) != 0) return ErrnoStatus(errno, "pin", path);
+  return absl::OkStatus();
+}
+
+absl::Status RepinFd(int fd, const std::string& path) {
+  std::string staging = path + ".new";
+  (void)Unpin(staging);
+  VNET_RETURN_IF_ERROR(PinFd(fd, staging));
+  if (::rename(staging.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    (void)Unpin(staging);
+    return ErrnoStatus(err, "replace pin", path);
+  }
   return absl::OkStatus();
 }
 

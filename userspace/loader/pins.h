@@ -29,6 +29,9 @@ std::vector<std::string> ListFabricDirs();
 std::vector<std::string> ListPins(absl::string_view fabric);
 
 absl::Status PinFd(int fd, const std::string& path);
+// Pins fd at path, replacing whatever is pinned there in one rename: a
+// concurrent reader sees the old object or the new one, never nothing.
+absl::Status RepinFd(int fd, const std::string& path);
 absl::StatusOr<UniqueFd> OpenPinned(const std::string& path);
 absl::Status Unpin(const std::string& path);
 

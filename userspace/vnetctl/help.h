@@ -29,6 +29,8 @@ commands:
   show [NAME]                     fabrics, uplinks, modes and ports
   stats [DEV]                     per-port rx/tx/flood counters and drops by reason
   down                            remove every fabric in this network namespace
+  reload [NAME]                   replace the running programs of NAME (default: all) with
+                                  this build's, atomically, keeping tables and counters
   monitor [--once]                keep ports in step with their uplinks (carrier, MTU,
                                   deletion), like macvlan children follow their lower
                                   device; runs until stopped (vnet-monitor.service)
@@ -41,7 +43,7 @@ status is non-zero, and the system is left as it was.
 
 inline constexpr const char* kAttachHelp = R"(usage: vnetctl attach UPLINK [--fabric NAME] [--type macvlan|ipvlan]
                       [--host on|off] [--unknown pass|drop] [--xdp-mode auto|native|generic]
-                      [--xdp-redirect on|off] [--tc-hook auto|tcx|cls_bpf] [--force]
+                      [--xdp-redirect auto|on|off] [--tc-hook auto|tcx|cls_bpf] [--force]
 
 Loads the vnet programs and maps for a new fabric on UPLINK: XDP on receive
 (unicast fast path, early drop), tc ingress (flooding, source copies, host
@@ -54,10 +56,13 @@ copies) and tc egress (host-to-port delivery with --host on).
   --unknown drop  drop unicast to no port (and not to UPLINK's MAC) in XDP,
                   counted as unknown_dst; default pass hands it to the host
   --xdp-mode      native (driver), generic (skb) or auto (native, else generic)
-  --xdp-redirect on|off
-                  on (default): unicast from the wire to a port is redirected in
-                  XDP; off: it takes the tc path like flooded frames (for NICs
-                  whose XDP redirect misbehaves, and to measure the difference)
+  --xdp-redirect auto|on|off
+                  on: unicast from the wire to a port is redirected in XDP;
+                  off: it takes the tc path like flooded frames. auto (default):
+                  on for a NIC, off for a veth uplink, whose peer may hand over
+                  partially checksummed packets and offloaded VLAN tags that an
+                  XDP redirect cannot carry. With a NIC whose rx VLAN offload is
+                  on, XDP cannot see tags either: `ethtool -K NIC rxvlan off`.
   --tc-hook       how tc programs attach, for the uplink and every port:
                   tcx (Linux 6.6+, pinned links, coexists with other programs),
                   cls_bpf (a filter on the clsact qdisc, for older kernels),

@@ -71,8 +71,13 @@ int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
       return Fail(absl::InvalidArgumentError("attach: --ipvlan-mode/--ipvlan-flag need --type ipvlan"));
   }
   if (auto s = OnOffOption(*parsed, "--host", options.host); !s.ok()) return Fail(Annotate(s, "attach"));
-  if (auto s = OnOffOption(*parsed, "--xdp-redirect", options.xdp_redirect); !s.ok())
-    return Fail(Annotate(s, "attach"));
+  if (auto v = parsed->Get("--xdp-redirect"); v && *v != "auto") {
+    bool on = false;
+    if (auto s = OnOffOption(*parsed, "--xdp-redirect", on); !s.ok())
+      return Fail(Annotate(absl::InvalidArgumentError(absl::StrCat("--xdp-redirect '", *v, "': want auto, on or off")),
+                           "attach"));
+    options.xdp_redirect = on;
+  }
   if (auto v = parsed->Get("--unknown")) {
     if (*v != "pass" && *v != "drop")
       return Fail(absl::InvalidArgumentError(absl::StrCat("--unknown '", *v, "': want pass or drop")));
@@ -303,6 +308,28 @@ int CmdDown(const Context& ctx, const std::vector<std::string>& args) {
   return 0;
 }
 
+int CmdReload(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("reload", args, {}, 0, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  std::vector<std::string> fabrics;
+  if (parsed->positionals.empty()) {
+    auto all = DescribeFabrics(std::nullopt);
+    if (!all.ok()) return Fail(all.status());
+    for (const auto& f : *all) fabrics.push_back(f.name);
+  } else {
+    fabrics.push_back(parsed->positionals[0]);
+  }
+  nlohmann::json doc = nlohmann::json::array();
+  for (const auto& fabric : fabrics) {
+    auto report = ReloadFabric(fabric);
+    if (!report.ok()) return Fail(report.status());
+    doc.push_back({{"fabric", report->fabric}, {"replaced", report->replaced}});
+    if (!ctx.json) std::printf("%s: %d attachments now run this build's programs\n", report->fabric.c_str(), report->replaced);
+  }
+  if (ctx.json) PrintJson({{"reloaded", doc}});
+  return 0;
+}
+
 int CmdMonitor(const Context&, const std::vector<std::string>& args) {
   auto parsed = Parse("monitor", args, {{"--once", false}}, 0, 0);
   if (!parsed.ok()) return Fail(parsed.status());
@@ -338,7 +365,7 @@ int Run(int argc, char** argv) {
     if (w == "--help" || w == "-h") return Help({command});
 
   bool changes_state = command == "attach" || command == "detach" || command == "port" || command == "down" ||
-                       command == "source";
+                       command == "source" || command == "reload";
   absl::StatusOr<UniqueFd> lock = UniqueFd();
   if (changes_state) {
     lock = AcquireControlLock();
@@ -352,6 +379,7 @@ int Run(int argc, char** argv) {
   if (command == "down") return CmdDown(ctx, rest);
   if (command == "source") return CmdSource(ctx, rest);
   if (command == "monitor") return CmdMonitor(ctx, rest);
+  if (command == "reload") return CmdReload(ctx, rest);
   return Fail(absl::InvalidArgumentError(absl::StrCat("unknown command '", command, "' (see vnetctl help)")));
 }
 
