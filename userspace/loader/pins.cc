@@ -80,7 +80,7 @@ absl::Status PinFd(int fd, const std::string& path) {
 }
 
 absl::Status RepinFd(int fd, const std::string& path) {
-  std::string staging = path + ".new";
+  std::string staging = path + "_new";  // bpffs refuses names with dots
   (void)Unpin(staging);
   VNET_RETURN_IF_ERROR(PinFd(fd, staging));
   if (::rename(staging.c_str(), path.c_str()) != 0) {

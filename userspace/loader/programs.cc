@@ -6,7 +6,9 @@
 
 #include <cerrno>
 
+#include "absl/strings/str_cat.h"
 #include "loader/errors.h"
+#include "loader/libbpf_log.h"
 #include "loader/pins.h"
 #include "loader/unique_fd.h"
 #include "vnet/abi.h"
@@ -22,13 +24,27 @@ FabricPrograms::FabricPrograms(FabricPrograms&&) noexcept = default;
 FabricPrograms& FabricPrograms::operator=(FabricPrograms&&) noexcept = default;
 FabricPrograms::~FabricPrograms() = default;
 
+namespace {
+
+// A libbpf failure, with libbpf's own first warning as the cause.
+absl::Status LibbpfError(int err, absl::string_view step, absl::string_view object) {
+  absl::Status status = ErrnoStatus(err, step, object);
+  std::string cause = TakeLibbpfWarning();
+  if (cause.empty()) return status;
+  return absl::Status(status.code(), absl::StrCat(status.message(), " (", cause, ")"));
+}
+
+}  // namespace
+
 absl::StatusOr<FabricPrograms> FabricPrograms::Load(const std::string& fabric) {
+  CaptureLibbpfLog();
+  (void)TakeLibbpfWarning();
   std::string pin_root = FabricPinDir(fabric);
   LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root.c_str());
   FabricPrograms programs;
 
   programs.uplink_.reset(uplink_bpf__open_opts(&opts));
-  if (!programs.uplink_) return ErrnoStatus(errno, "open uplink programs for fabric", fabric);
+  if (!programs.uplink_) return LibbpfError(errno, "open uplink programs for fabric", fabric);
   // The devmap is pinned by hand (see bpf/lib/tx_map.h): reuse it if present.
   std::string tx_pin = FabricPinPath(fabric, VNET_MAP_TX);
   UniqueFd tx_fd(bpf_obj_get(tx_pin.c_str()));
@@ -37,16 +53,16 @@ absl::StatusOr<FabricPrograms> FabricPrograms::Load(const std::string& fabric) {
       return ErrnoStatus(err, "reuse pinned map", tx_pin);
   }
   if (int err = uplink_bpf__load(programs.uplink_.get()))
-    return ErrnoStatus(err, "load uplink programs for fabric", fabric);
+    return LibbpfError(err, "load uplink programs for fabric", fabric);
   if (!tx_fd.valid()) {
     if (int err = bpf_map__pin(programs.uplink_->maps.vnet_tx, tx_pin.c_str()))
       return ErrnoStatus(err, "pin map", tx_pin);
   }
 
   programs.port_.reset(port_bpf__open_opts(&opts));
-  if (!programs.port_) return ErrnoStatus(errno, "open port program for fabric", fabric);
+  if (!programs.port_) return LibbpfError(errno, "open port program for fabric", fabric);
   if (int err = port_bpf__load(programs.port_.get()))
-    return ErrnoStatus(err, "load port program for fabric", fabric);
+    return LibbpfError(err, "load port program for fabric", fabric);
   return programs;
 }
 
