@@ -27,6 +27,7 @@ commands:
   source add|del DEV MAC          a source-mode port's list of source MACs
   source flush DEV
   show [NAME]                     fabrics, uplinks, modes and ports
+  doctor                          what this kernel and these devices support, what will not work
   stats [DEV]                     per-port rx/tx/flood counters and drops by reason
   down                            remove every fabric in this network namespace
   reload [NAME]                   replace the running programs of NAME (default: all) with

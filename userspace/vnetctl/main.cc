@@ -330,6 +330,19 @@ int CmdReload(const Context& ctx, const std::vector<std::string>& args) {
   return 0;
 }
 
+int CmdDoctor(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("doctor", args, {}, 0, 0);
+  if (!parsed.ok()) return Fail(parsed.status());
+  auto report = RunDoctor();
+  if (!report.ok()) return Fail(Annotate(report.status(), "doctor"));
+  if (ctx.json) {
+    PrintJson(DoctorToJson(*report));
+  } else {
+    std::fputs(DoctorToText(*report).c_str(), stdout);
+  }
+  return 0;
+}
+
 int CmdMonitor(const Context&, const std::vector<std::string>& args) {
   auto parsed = Parse("monitor", args, {{"--once", false}}, 0, 0);
   if (!parsed.ok()) return Fail(parsed.status());
@@ -380,6 +393,7 @@ int Run(int argc, char** argv) {
   if (command == "source") return CmdSource(ctx, rest);
   if (command == "monitor") return CmdMonitor(ctx, rest);
   if (command == "reload") return CmdReload(ctx, rest);
+  if (command == "doctor") return CmdDoctor(ctx, rest);
   return Fail(absl::InvalidArgumentError(absl::StrCat("unknown command '", command, "' (see vnetctl help)")));
 }
 

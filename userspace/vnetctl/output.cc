@@ -126,4 +126,43 @@ std::string CountersToText(const std::vector<Counters>& counters) {
   return out;
 }
 
+nlohmann::json DoctorToJson(const DoctorReport& report) {
+  nlohmann::json caps = nlohmann::json::array();
+  for (const auto& c : report.capabilities) caps.push_back({{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
+  nlohmann::json devices = nlohmann::json::array();
+  for (const auto& d : report.devices)
+    devices.push_back({{"name", d.name},
+                       {"ifindex", d.ifindex},
+                       {"kind", d.kind},
+                       {"xdp_features", d.xdp_features},
+                       {"native_xdp", d.native_xdp},
+                       {"xdp_redirect_target", d.redirect_target},
+                       {"xdp_program", d.xdp_program},
+                       {"fabric", d.fabric},
+                       {"role", d.role},
+                       {"notes", d.notes}});
+  return {{"kernel", report.kernel}, {"capabilities", caps}, {"devices", devices}, {"problems", report.problems}};
+}
+
+std::string DoctorToText(const DoctorReport& report) {
+  std::string out = absl::StrCat("kernel: ", report.kernel, "\n");
+  for (const auto& c : report.capabilities)
+    absl::StrAppendFormat(&out, "  %-4s %-24s %s\n", c.ok ? "ok" : "no", c.name, c.detail);
+  out += "devices:\n";
+  for (const auto& d : report.devices) {
+    absl::StrAppendFormat(&out, "  %-15s %-7s xdp: %s%s%s\n", d.name, d.kind,
+                          d.xdp_features.empty() ? "-" : absl::StrJoin(d.xdp_features, ","),
+                          d.xdp_program.empty() ? "" : absl::StrCat("  attached: ", d.xdp_program),
+                          d.fabric.empty() ? "" : absl::StrCat("  ", d.role, " of ", d.fabric));
+    for (const auto& n : d.notes) absl::StrAppend(&out, "      ", n, "\n");
+  }
+  if (report.problems.empty()) {
+    out += "nothing vnet needs is missing\n";
+  } else {
+    out += "will not work here:\n";
+    for (const auto& p : report.problems) absl::StrAppend(&out, "  - ", p, "\n");
+  }
+  return out;
+}
+
 }  // namespace vnet

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fabric/doctor.h"
 #include "fabric/types.h"
 
 namespace vnet {
@@ -19,6 +20,8 @@ nlohmann::json CountersToJson(const Counters& counters);
 std::string FabricsToText(const std::vector<FabricInfo>& fabrics);
 std::string CountersToText(const std::vector<Counters>& counters);
 std::vector<std::string> PortFlagNames(std::uint8_t flags);
+nlohmann::json DoctorToJson(const DoctorReport& report);
+std::string DoctorToText(const DoctorReport& report);
 
 }  // namespace vnet
 

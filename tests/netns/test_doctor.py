@@ -1,0 +1,48 @@
+#!/usr/bin/python3
+"""`vnetctl doctor` reports this kernel's capabilities and each device's XDP
+abilities, as text and JSON with the same content, without changing anything."""
+import json
+import sys
+
+from vnettest import Topology, build_l2, require_root
+
+checks = []
+
+
+def check(name, ok, detail=""):
+    checks.append(ok)
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)}")
+
+
+def main():
+    require_root()
+    with Topology("dr") as t:
+        build_l2(t, "vnet", "bridge", hairpin=False, containers=1)
+        fabric = t.fabrics[0]
+        before = t.ip("host", "-d", "-j", "link").stdout
+        doc = t.vnetctl("doctor", json_out=True)
+        text = t.vnetctl("doctor").stdout
+        caps = {c["name"]: c for c in doc["capabilities"]}
+        check("kernel named", doc["kernel"].startswith("Linux "), doc["kernel"])
+        for name in ("root", "bpffs", "tcx", "bpf_loop", "bpf_redirect_peer", "bpf_redirect_map (XDP)"):
+            check(f"capability {name} probed ok", caps.get(name, {}).get("ok") is True, caps.get(name))
+        check("pktgen reported as the machine has it", "pktgen" in caps)
+        devices = {d["name"]: d for d in doc["devices"]}
+        up0 = devices.get("up0", {})
+        check("uplink listed with its role", up0.get("role") == "uplink" and up0.get("fabric") == fabric, up0)
+        check("uplink's native XDP seen", up0.get("native_xdp") is True and "basic" in up0.get("xdp_features", []), up0)
+        check("uplink's XDP program named", "vnet_uplink_xdp" in up0.get("xdp_program", ""), up0)
+        ports = [d for d in doc["devices"] if d["role"] == "port"]
+        check("port listed with its role", len(ports) == 1 and ports[0]["fabric"] == fabric, ports)
+        check("veth note on the uplink", any("veth" in n for n in up0.get("notes", [])), up0)
+        check("nothing missing on this kernel", doc["problems"] == [], doc["problems"])
+        check("text names the same capabilities and devices",
+              all(c in text for c in caps) and "up0" in text and "nothing vnet needs is missing" in text, text)
+        check("doctor changed nothing", t.ip("host", "-d", "-j", "link").stdout == before)
+    failed = checks.count(False)
+    print(f"{len(checks) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
