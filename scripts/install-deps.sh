@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   meson ninja-build pkg-config g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-  libabsl-dev libgtest-dev libgmock-dev nlohmann-json3-dev
+  libabsl-dev libgtest-dev libgmock-dev nlohmann-json3-dev libtomlplusplus-dev
   # real clients for the namespace tests and the demo
   iproute2 iputils-ping arping ndisc6 iperf3 tcpdump ethtool python3 python3-scapy util-linux
 )

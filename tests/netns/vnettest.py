@@ -105,8 +105,9 @@ class Topology(contextlib.AbstractContextManager):
 
 
 def build_l2(topo, system, mode, hairpin, containers=3):
-    """The standard topology. system: 'vnet' or 'macvlan'. Returns endpoints:
-    {name: (role, ifname, ip)} for c1..cN, ext and host."""
+    """The standard topology. system: 'vnet' or 'macvlan', or 'none' for the
+    namespaces and uplink only (no fabric, containers without eth0). Returns
+    endpoints: {name: (role, ifname, ip)} for c1..cN, ext and host."""
     sw = topo.netns("sw")
     ext = topo.netns("ext")
     host = topo.netns("host")
@@ -133,6 +134,9 @@ def build_l2(topo, system, mode, hairpin, containers=3):
         c = topo.netns(role)
         if system == "vnet":
             topo.vnetctl("port", "add", "--fabric", topo.fabrics[-1], "--netns", c, "--mode", mode)
+        elif system == "none":
+            endpoints[role] = (role, "eth0", f"{NET}.{10 + i}")
+            continue
         elif system == "macvlan":
             tmp = unique("mv")
             topo.ip("host", "link", "add", "link", "up0", "name", tmp, "type", "macvlan", "mode", mode)

@@ -127,11 +127,26 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   return info;
 }
 
+absl::Status SetFabricPolicy(absl::string_view name, bool host, bool unknown_drop) {
+  auto fabric = ResolveFabric(name);
+  if (!fabric.ok()) return Prefix(fabric.status(), "set policy of");
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(*fabric));
+  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  config.flags = host ? (config.flags | VNET_FABRIC_F_HOST) : (config.flags & ~VNET_FABRIC_F_HOST);
+  config.unknown_policy = unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
+  return maps.WriteConfig(config);
+}
+
 absl::Status DetachFabric(absl::string_view name) {
   auto fabric_or = ResolveFabric(name);
   if (!fabric_or.ok()) return Prefix(fabric_or.status(), "detach");
   std::string fabric = *fabric_or;
-  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
+  auto maps_or = FabricMaps::Open(fabric);
+  if (!maps_or.ok()) {
+    // Half-built by an interrupted vnetctl: its pins are all there is to remove.
+    return Annotate(RemoveFabricDir(fabric), absl::StrCat("detach ", fabric));
+  }
+  FabricMaps maps = std::move(*maps_or);
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   // Ports first, so nothing is redirected to a port whose fabric is half gone.
   for (const auto& [ifindex, port] : ports) {
@@ -160,7 +175,7 @@ absl::Status DetachFabric(absl::string_view name) {
 }
 
 absl::StatusOr<std::vector<std::string>> DetachAll() {
-  std::vector<std::string> removed;
+  std::vector<std::string> removed = RemoveIncompleteFabrics();
   for (const auto& fabric : ListLocalFabrics()) {
     VNET_RETURN_IF_ERROR(DetachFabric(fabric));
     removed.push_back(fabric);

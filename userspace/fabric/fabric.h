@@ -18,6 +18,8 @@ namespace vnet {
 absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options);
 // `name` is a fabric name or its uplink's device name.
 absl::Status DetachFabric(absl::string_view name);
+// Changes a live fabric's policies (config flags) in place.
+absl::Status SetFabricPolicy(absl::string_view name, bool host, bool unknown_drop);
 // Removes every fabric; returns the names removed.
 absl::StatusOr<std::vector<std::string>> DetachAll();
 

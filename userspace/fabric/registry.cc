@@ -28,6 +28,17 @@ std::vector<std::string> ListLocalFabrics() {
   return local;
 }
 
+std::vector<std::string> RemoveIncompleteFabrics() {
+  std::vector<std::string> removed;
+  for (const auto& fabric : ListFabricDirs()) {
+    auto maps = FabricMaps::Open(fabric);
+    auto config = maps.ok() ? maps->ReadConfig() : absl::StatusOr<vnet_config>(maps.status());
+    if (config.ok() && config->netns_ino != 0) continue;
+    if (RemoveFabricDir(fabric).ok()) removed.push_back(fabric);
+  }
+  return removed;
+}
+
 std::string PortLinkPin(std::uint32_t ifindex) { return absl::StrCat("link_port_", ifindex); }
 
 absl::StatusOr<std::string> ResolveFabric(absl::string_view name_or_uplink) {

@@ -20,6 +20,11 @@ std::uint64_t CurrentNetnsIno();
 // Fabrics attached in the calling thread's netns, by name.
 std::vector<std::string> ListLocalFabrics();
 
+// Removes fabric directories an interrupted vnetctl left half-built (no
+// readable config, or attached in no netns yet); returns their names. Only
+// call with the control lock held, so no attach is legitimately under way.
+std::vector<std::string> RemoveIncompleteFabrics();
+
 // A fabric name for `name_or_uplink`: the fabric itself, or the one whose uplink has that name.
 absl::StatusOr<std::string> ResolveFabric(absl::string_view name_or_uplink);
 

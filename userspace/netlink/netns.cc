@@ -16,6 +16,16 @@
 
 namespace vnet {
 
+std::vector<std::string> ListNamedNetns() {
+  std::vector<std::string> names;
+  DIR* d = ::opendir("/run/netns");
+  if (!d) return names;
+  while (dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+  ::closedir(d);
+  return names;
+}
+
 absl::StatusOr<UniqueFd> OpenNamedNetns(absl::string_view name) {
   if (name.empty() || name.find('/') != absl::string_view::npos || name == "." || name == "..")
     return absl::InvalidArgumentError(absl::StrCat("netns '", name, "': not a valid namespace name"));

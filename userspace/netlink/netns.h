@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
@@ -12,6 +13,9 @@
 #include "netlink/rtnl.h"
 
 namespace vnet {
+
+// Names under /run/netns, as `ip netns list` shows them.
+std::vector<std::string> ListNamedNetns();
 
 // /run/netns/NAME, as `ip netns add` creates it.
 absl::StatusOr<UniqueFd> OpenNamedNetns(absl::string_view name);

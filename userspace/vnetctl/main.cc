@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "fabric/apply.h"
 #include "fabric/fabric.h"
 #include "fabric/lock.h"
 #include "fabric/uplink_state.h"
@@ -343,6 +344,22 @@ int CmdDoctor(const Context& ctx, const std::vector<std::string>& args) {
   return 0;
 }
 
+int CmdApply(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("apply", args, {{"--dry-run", false}}, 1, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  auto desired = LoadConfigFile(parsed->positionals[0]);
+  if (!desired.ok()) return Fail(Prefix(desired.status(), "apply"));
+  bool dry_run = parsed->Has("--dry-run");
+  auto report = Apply(*desired, dry_run, [&](const std::string& action) {
+    if (!ctx.json) std::printf("%s%s\n", dry_run ? "would " : "", action.c_str());
+    std::fflush(stdout);
+  });
+  if (!report.ok()) return Fail(report.status());
+  if (ctx.json) PrintJson({{"dry_run", dry_run}, {"actions", report->actions}});
+  else if (report->actions.empty()) std::printf("nothing to change\n");
+  return 0;
+}
+
 int CmdMonitor(const Context&, const std::vector<std::string>& args) {
   auto parsed = Parse("monitor", args, {{"--once", false}}, 0, 0);
   if (!parsed.ok()) return Fail(parsed.status());
@@ -378,7 +395,7 @@ int Run(int argc, char** argv) {
     if (w == "--help" || w == "-h") return Help({command});
 
   bool changes_state = command == "attach" || command == "detach" || command == "port" || command == "down" ||
-                       command == "source" || command == "reload";
+                       command == "source" || command == "reload" || command == "apply";
   absl::StatusOr<UniqueFd> lock = UniqueFd();
   if (changes_state) {
     lock = AcquireControlLock();
@@ -394,6 +411,7 @@ int Run(int argc, char** argv) {
   if (command == "monitor") return CmdMonitor(ctx, rest);
   if (command == "reload") return CmdReload(ctx, rest);
   if (command == "doctor") return CmdDoctor(ctx, rest);
+  if (command == "apply") return CmdApply(ctx, rest);
   return Fail(absl::InvalidArgumentError(absl::StrCat("unknown command '", command, "' (see vnetctl help)")));
 }
 

@@ -1,0 +1,236 @@
+#include "fabric/apply.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "fabric/fabric.h"
+#include "fabric/port_tables.h"
+#include "fabric/registry.h"
+#include "loader/errors.h"
+#include "loader/pins.h"
+#include "maps/fabric_maps.h"
+#include "netlink/netns.h"
+#include "netlink/rtnl.h"
+
+namespace vnet {
+namespace {
+
+// A running port, as apply sees it.
+struct RunningPort {
+  PortInfo info;
+  std::string identity;  // same form as DesiredPort::Identity()
+  bool healthy = true;   // fully published and attached
+};
+
+struct RunningFabric {
+  FabricInfo info;
+  std::vector<RunningPort> ports;
+  bool healthy = true;
+};
+
+// "netns NAME/IFNAME" of an owned veth's peer, searched among named netns.
+std::string NetnsIdentity(Rtnl& rtnl, const LinkInfo& dev) {
+  if (!dev.link_netnsid) return "";
+  for (const auto& entry : ListNamedNetns()) {
+    auto fd = OpenNamedNetns(entry);
+    if (!fd.ok()) continue;
+    auto nsid = rtnl.GetNsid(fd->get());
+    if (!nsid.ok() || *nsid != *dev.link_netnsid) continue;
+    auto inside = ScopedNetns::Enter(fd->get(), entry);
+    if (!inside.ok()) return "";
+    auto inner = Rtnl::Open();
+    if (!inner.ok()) return "";
+    auto peer = inner->GetLink(dev.link_ifindex);
+    return peer.ok() ? absl::StrCat("netns ", entry, "/", peer->name) : "";
+  }
+  return "";
+}
+
+absl::StatusOr<std::vector<RunningFabric>> ReadRunning(Rtnl& rtnl) {
+  VNET_ASSIGN_OR_RETURN(auto fabrics, DescribeFabrics(std::nullopt));
+  std::vector<RunningFabric> running;
+  for (auto& info : fabrics) {
+    RunningFabric f;
+    for (const char* pin : {kUplinkXdpLinkPin, kPortProgPin})
+      if (!OpenPinned(FabricPinPath(info.name, pin)).ok()) f.healthy = false;
+    f.healthy = f.healthy && !info.defunct;
+    VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(info.name));
+    for (auto& port : info.ports) {
+      RunningPort p;
+      p.info = port;
+      auto dev = rtnl.GetLink(static_cast<int>(port.ifindex));
+      VNET_ASSIGN_OR_RETURN(auto raw, maps.LookupPort(port.ifindex));
+      bool owned = raw && (raw->flags & kPortOwned);
+      if (!dev.ok()) {
+        p.healthy = false;
+      } else if (!owned) {
+        p.identity = absl::StrCat("device ", dev->name);
+      } else if (dev->kind == "tun") {
+        p.identity = absl::StrCat("tap ", dev->name);
+      } else {
+        p.identity = NetnsIdentity(rtnl, *dev);
+      }
+      // Published: its MAC leads to it. Attached: its link is pinned (tcx).
+      VNET_ASSIGN_OR_RETURN(auto entry, maps.LookupMac(port.mac));
+      if (!entry || entry->ifindex != port.ifindex) p.healthy = false;
+      if (info.tc_hook == "tcx" && !OpenPinned(FabricPinPath(info.name, PortLinkPin(port.ifindex))).ok())
+        p.healthy = false;
+      f.ports.push_back(std::move(p));
+    }
+    f.info = std::move(info);
+    running.push_back(std::move(f));
+  }
+  return running;
+}
+
+// Attach-time choices that can only change by attaching again.
+bool SameAttachment(const AttachOptions& want, const FabricInfo& have, const LinkInfo& uplink) {
+  if (want.uplink != have.uplink) return false;
+  if (want.xdp_mode != XdpMode::kAuto && XdpModeName(want.xdp_mode) != have.xdp_mode) return false;
+  if (want.tc_hook == TcHook::kTcx && have.tc_hook != "tcx") return false;
+  if (want.tc_hook == TcHook::kClsBpf && have.tc_hook != "cls_bpf") return false;
+  return want.xdp_redirect.value_or(uplink.kind != "veth") == have.xdp_redirect;
+}
+
+// What `port set` must change to make `have` into `want`, if it can.
+std::optional<PortChange> Difference(const DesiredPort& want, const PortInfo& have) {
+  const PortOptions& o = want.options;
+  PortChange change;
+  change.dev = have.name;
+  if (o.mode != have.mode) change.mode = o.mode;
+  if (o.mac && *o.mac != have.mac) change.mac = o.mac;
+  auto flag = [&](bool wanted, std::uint8_t bit, std::optional<bool>& field) {
+    if (wanted != static_cast<bool>(have.flags & bit)) field = wanted;
+  };
+  flag(o.hairpin, VNET_PORT_F_HAIRPIN, change.hairpin);
+  flag(o.isolated, VNET_PORT_F_ISOLATED, change.isolated);
+  flag(o.spoofchk, VNET_PORT_F_SPOOFCHK, change.spoofchk);
+  flag(o.nodst, VNET_PORT_F_NODST, change.nodst);
+  if (!change.mode && !change.mac && !change.hairpin && !change.isolated && !change.spoofchk && !change.nodst)
+    return std::nullopt;
+  return change;
+}
+
+// Everything that can be checked against the system before changing it.
+absl::Status Preflight(Rtnl& rtnl, const DesiredState& desired) {
+  for (const auto& fabric : desired.fabrics) {
+    if (!rtnl.GetLink(fabric.attach.uplink).ok())
+      return absl::NotFoundError(absl::StrCat("apply ", fabric.where, ": fabric.", fabric.attach.fabric,
+                                              ".uplink: device ", fabric.attach.uplink, " does not exist"));
+    for (const auto& port : fabric.ports) {
+      const PortOptions& o = port.options;
+      if (port.origin == PortOrigin::kNetns && !OpenNamedNetns(o.netns).ok())
+        return absl::NotFoundError(
+            absl::StrCat("apply ", port.where, ": ", port.field, ".netns: no network namespace ", o.netns));
+      if (port.origin == PortOrigin::kDevice && !rtnl.GetLink(o.dev).ok())
+        return absl::NotFoundError(
+            absl::StrCat("apply ", port.where, ": ", port.field, ".device: device ", o.dev, " does not exist"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
+                                  const std::function<void(const std::string&)>& progress) {
+  ApplyReport report;
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  VNET_RETURN_IF_ERROR(Preflight(rtnl, desired));
+  auto act = [&](const std::string& action, const std::function<absl::Status()>& fn) -> absl::Status {
+    report.actions.push_back(action);
+    if (progress) progress(action);
+    if (dry_run) return absl::OkStatus();
+    return Annotate(fn(), absl::StrCat("apply: ", action));
+  };
+
+  if (!dry_run)
+    for (const auto& fabric : RemoveIncompleteFabrics())
+      report.actions.push_back(absl::StrCat("removed half-built fabric ", fabric));
+  VNET_ASSIGN_OR_RETURN(auto running, ReadRunning(rtnl));
+  std::map<std::string, const DesiredFabric*> wanted;
+  for (const auto& f : desired.fabrics) wanted[f.attach.fabric] = &f;
+
+  // 1. Fabrics that must go: not in the file, broken, or attached differently.
+  std::set<std::string> keep;
+  for (const auto& have : running) {
+    auto it = wanted.find(have.info.name);
+    bool same = false;
+    if (it != wanted.end() && have.healthy) {
+      auto uplink = rtnl.GetLink(it->second->attach.uplink);
+      same = uplink.ok() && SameAttachment(it->second->attach, have.info, *uplink);
+    }
+    if (same) {
+      keep.insert(have.info.name);
+      continue;
+    }
+    VNET_RETURN_IF_ERROR(act(absl::StrCat("detach fabric ", have.info.name), [&] { return DetachFabric(have.info.name); }));
+  }
+
+  for (const auto& want : desired.fabrics) {
+    const std::string& name = want.attach.fabric;
+    const RunningFabric* have = nullptr;
+    for (const auto& r : running)
+      if (r.info.name == name && keep.count(name)) have = &r;
+    // 2. The fabric itself.
+    if (!have) {
+      VNET_RETURN_IF_ERROR(act(absl::StrCat("attach fabric ", name, " to ", want.attach.uplink),
+                               [&] { return AttachFabric(want.attach).status(); }));
+    } else if (have->info.host != want.attach.host || have->info.unknown_drop != want.attach.unknown_drop) {
+      VNET_RETURN_IF_ERROR(act(absl::StrCat("set policies of fabric ", name), [&] {
+        return SetFabricPolicy(name, want.attach.host, want.attach.unknown_drop);
+      }));
+    }
+    // 3. Ports: remove what is not wanted or cannot be changed in place, then
+    // change and add. Removals first, so a MAC can move between ports.
+    std::map<std::string, const DesiredPort*> want_ports;
+    for (const auto& p : want.ports) want_ports[p.Identity()] = &p;
+    std::set<std::string> present;
+    std::vector<std::pair<const DesiredPort*, PortChange>> changes;
+    if (have) {
+      for (const auto& port : have->ports) {
+        auto it = want_ports.find(port.identity);
+        bool passthru_flip = it != want_ports.end() &&
+                             (it->second->options.mode == PortMode::kPassthru) != (port.info.mode == PortMode::kPassthru);
+        if (it == want_ports.end() || !port.healthy || passthru_flip) {
+          VNET_RETURN_IF_ERROR(act(absl::StrCat("remove port ", port.info.name, " (", port.identity, ") from ", name),
+                                   [&] { return DeletePort(port.info.name); }));
+          continue;
+        }
+        present.insert(port.identity);
+        if (auto change = Difference(*it->second, port.info)) changes.emplace_back(it->second, *change);
+        std::set<std::string> have_sources, want_sources;
+        for (const auto& m : port.info.sources) have_sources.insert(m.ToString());
+        for (const auto& m : it->second->options.sources) want_sources.insert(m.ToString());
+        if (have_sources != want_sources && it->second->options.mode == PortMode::kSource) {
+          PortChange resync;  // sources are replaced after the mode is right
+          resync.dev = port.info.name;
+          changes.emplace_back(it->second, resync);
+        }
+      }
+    }
+    for (const auto& [port, change] : changes) {
+      bool sources_only = !change.mode && !change.mac && !change.hairpin && !change.isolated && !change.spoofchk &&
+                          !change.nodst;
+      if (!sources_only)
+        VNET_RETURN_IF_ERROR(act(absl::StrCat("change port ", change.dev, " (", port->Identity(), ")"),
+                                 [&] { return ChangePort(change).status(); }));
+      if (port->options.mode == PortMode::kSource)
+        VNET_RETURN_IF_ERROR(act(absl::StrCat("set sources of port ", change.dev), [&]() -> absl::Status {
+          VNET_RETURN_IF_ERROR(FlushPortSources(change.dev));
+          for (const auto& m : port->options.sources) VNET_RETURN_IF_ERROR(AddPortSource(change.dev, m));
+          return absl::OkStatus();
+        }));
+    }
+    for (const auto& port : want.ports) {
+      if (present.count(port.Identity())) continue;
+      VNET_RETURN_IF_ERROR(act(absl::StrCat("add port ", port.Identity(), " to ", name),
+                               [&] { return AddPort(port.options).status(); }));
+    }
+  }
+  return report;
+}
+
+}  // namespace vnet

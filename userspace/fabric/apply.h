@@ -1,0 +1,27 @@
+// `vnetctl apply FILE`: makes the running fabrics of this netns equal to a
+// configuration file. Idempotent; a file with any error (syntax, values,
+// missing devices or namespaces) changes nothing; an apply interrupted at any
+// point (even SIGKILL) is completed by the next one.
+#ifndef VNET_FABRIC_APPLY_H
+#define VNET_FABRIC_APPLY_H
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "fabric/config_file.h"
+
+namespace vnet {
+
+struct ApplyReport {
+  std::vector<std::string> actions;  // what was (or, dry run, would be) done
+};
+
+// `progress` is called with each action as it starts.
+absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
+                                  const std::function<void(const std::string&)>& progress);
+
+}  // namespace vnet
+
+#endif

@@ -1,0 +1,236 @@
+#include "fabric/config_file.h"
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "loader/errors.h"
+
+namespace vnet {
+namespace {
+
+std::string_view Std(absl::string_view s) { return {s.data(), s.size()}; }
+
+// Errors carry "FILE:LINE: FIELD: problem".
+class Checker {
+ public:
+  explicit Checker(absl::string_view file) : file_(file) {}
+
+  absl::Status Error(const toml::node* node, absl::string_view field, absl::string_view problem) const {
+    int line = node ? static_cast<int>(node->source().begin.line) : 0;
+    return absl::InvalidArgumentError(absl::StrCat(file_, ":", line, ": ", field, ": ", problem));
+  }
+  std::string Where(const toml::node& node) const { return absl::StrCat(file_, ":", node.source().begin.line); }
+
+  absl::Status OnlyKeys(const toml::table& table, absl::string_view context, const std::set<std::string>& allowed) const {
+    for (const auto& [key, value] : table)
+      if (!allowed.count(std::string(key.str())))
+        return Error(&value, absl::StrCat(context, ".", std::string(key.str())),
+                     absl::StrCat("unknown key (want one of ", absl::StrJoin(allowed, ", "), ")"));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::optional<std::string>> String(const toml::table& table, absl::string_view context,
+                                                   absl::string_view key) const {
+    const toml::node* node = table.get(Std(key));
+    if (!node) return std::optional<std::string>();
+    if (!node->is_string()) return Error(node, absl::StrCat(context, ".", key), "must be a string");
+    return std::optional<std::string>(node->as_string()->get());
+  }
+
+  absl::StatusOr<std::optional<bool>> Bool(const toml::table& table, absl::string_view context,
+                                           absl::string_view key) const {
+    const toml::node* node = table.get(Std(key));
+    if (!node) return std::optional<bool>();
+    if (!node->is_boolean()) return Error(node, absl::StrCat(context, ".", key), "must be true or false");
+    return std::optional<bool>(node->as_boolean()->get());
+  }
+
+  // A string value checked by `parse`, whose error message is wrapped with the location.
+  template <typename T, typename Parse>
+  absl::StatusOr<std::optional<T>> Value(const toml::table& table, absl::string_view context, absl::string_view key,
+                                         Parse parse) const {
+    VNET_ASSIGN_OR_RETURN(auto text, String(table, context, key));
+    if (!text) return std::optional<T>();
+    auto value = parse(*text);
+    if (!value.ok()) return Error(table.get(Std(key)), absl::StrCat(context, ".", key), value.status().message());
+    return std::optional<T>(*value);
+  }
+
+ private:
+  std::string file_;
+};
+
+absl::StatusOr<DesiredPort> ParsePort(const Checker& c, const toml::table& t, const std::string& fabric,
+                                      const std::string& context) {
+  VNET_RETURN_IF_ERROR(c.OnlyKeys(t, context,
+                                  {"device", "netns", "ifname", "tap", "user", "group", "mode", "mac", "hairpin",
+                                   "isolated", "spoofchk", "nodst", "sources"}));
+  DesiredPort port;
+  port.where = c.Where(t);
+  port.field = context;
+  PortOptions& o = port.options;
+  o.fabric = fabric;
+  VNET_ASSIGN_OR_RETURN(auto device, c.String(t, context, "device"));
+  VNET_ASSIGN_OR_RETURN(auto netns, c.String(t, context, "netns"));
+  VNET_ASSIGN_OR_RETURN(auto tap, c.String(t, context, "tap"));
+  int forms = device.has_value() + netns.has_value() + tap.has_value();
+  if (forms != 1) return c.Error(&t, context, "give exactly one of device, netns or tap");
+  if (device) {
+    port.origin = PortOrigin::kDevice;
+    o.dev = *device;
+  } else if (netns) {
+    port.origin = PortOrigin::kNetns;
+    o.netns = *netns;
+    VNET_ASSIGN_OR_RETURN(auto ifname, c.String(t, context, "ifname"));
+    if (ifname) o.ifname = *ifname;
+  } else {
+    port.origin = PortOrigin::kTap;
+    o.tap = *tap;
+  }
+  if (!netns && t.get("ifname")) return c.Error(t.get("ifname"), absl::StrCat(context, ".ifname"), "needs netns");
+  if (!tap && (t.get("user") || t.get("group")))
+    return c.Error(t.get("user") ? t.get("user") : t.get("group"), context, "user and group need tap");
+  for (const char* key : {"user", "group"}) {
+    const toml::node* node = t.get(key);
+    if (!node) continue;
+    if (!node->is_integer() || node->as_integer()->get() < 0)
+      return c.Error(node, absl::StrCat(context, ".", key), "must be a numeric id");
+    (key[0] == 'u' ? o.tap_user : o.tap_group) = static_cast<unsigned>(node->as_integer()->get());
+  }
+  VNET_ASSIGN_OR_RETURN(auto mode, c.Value<PortMode>(t, context, "mode", ParsePortMode));
+  if (mode) o.mode = *mode;
+  VNET_ASSIGN_OR_RETURN(auto mac, c.Value<MacAddress>(t, context, "mac", MacAddress::Parse));
+  if (mac && !mac->IsValidUnicast()) return c.Error(t.get("mac"), absl::StrCat(context, ".mac"), "not a unicast MAC");
+  o.mac = mac;
+  VNET_ASSIGN_OR_RETURN(auto hairpin, c.Bool(t, context, "hairpin"));
+  VNET_ASSIGN_OR_RETURN(auto isolated, c.Bool(t, context, "isolated"));
+  VNET_ASSIGN_OR_RETURN(auto spoofchk, c.Bool(t, context, "spoofchk"));
+  VNET_ASSIGN_OR_RETURN(auto nodst, c.Bool(t, context, "nodst"));
+  o.hairpin = hairpin.value_or(false);
+  o.isolated = isolated.value_or(false);
+  o.spoofchk = spoofchk.value_or(true);
+  o.nodst = nodst.value_or(false);
+  if (const toml::node* sources = t.get("sources")) {
+    if (!sources->is_array()) return c.Error(sources, absl::StrCat(context, ".sources"), "must be an array of MACs");
+    for (const auto& item : *sources->as_array()) {
+      if (!item.is_string()) return c.Error(&item, absl::StrCat(context, ".sources"), "must be an array of MACs");
+      auto source = MacAddress::Parse(item.as_string()->get());
+      if (!source.ok()) return c.Error(&item, absl::StrCat(context, ".sources"), source.status().message());
+      o.sources.push_back(*source);
+    }
+  }
+  if (o.nodst && o.mode != PortMode::kSource)
+    return c.Error(t.get("nodst"), absl::StrCat(context, ".nodst"), "needs mode = \"source\"");
+  if (!o.sources.empty() && o.mode != PortMode::kSource)
+    return c.Error(t.get("sources"), absl::StrCat(context, ".sources"), "needs mode = \"source\"");
+  return port;
+}
+
+absl::StatusOr<DesiredFabric> ParseFabric(const Checker& c, const std::string& name, const toml::table& t) {
+  std::string context = absl::StrCat("fabric.", name);
+  if (auto s = ValidateFabricName(name); !s.ok()) return c.Error(&t, context, s.message());
+  VNET_RETURN_IF_ERROR(c.OnlyKeys(t, context, {"uplink", "type", "host", "unknown", "xdp_mode", "xdp_redirect",
+                                               "tc_hook", "port"}));
+  DesiredFabric fabric;
+  fabric.where = c.Where(t);
+  AttachOptions& a = fabric.attach;
+  a.fabric = name;
+  VNET_ASSIGN_OR_RETURN(auto uplink, c.String(t, context, "uplink"));
+  if (!uplink) return c.Error(&t, absl::StrCat(context, ".uplink"), "missing (the uplink device)");
+  a.uplink = *uplink;
+  VNET_ASSIGN_OR_RETURN(auto type, c.String(t, context, "type"));
+  if (type && *type != "macvlan")
+    return c.Error(t.get("type"), absl::StrCat(context, ".type"), "only \"macvlan\" is implemented");
+  VNET_ASSIGN_OR_RETURN(auto host, c.Bool(t, context, "host"));
+  a.host = host.value_or(false);
+  VNET_ASSIGN_OR_RETURN(auto unknown, c.String(t, context, "unknown"));
+  if (unknown && *unknown != "pass" && *unknown != "drop")
+    return c.Error(t.get("unknown"), absl::StrCat(context, ".unknown"), "want \"pass\" or \"drop\"");
+  a.unknown_drop = unknown && *unknown == "drop";
+  VNET_ASSIGN_OR_RETURN(auto xdp_mode, c.Value<XdpMode>(t, context, "xdp_mode", ParseXdpMode));
+  if (xdp_mode) a.xdp_mode = *xdp_mode;
+  VNET_ASSIGN_OR_RETURN(auto redirect, c.String(t, context, "xdp_redirect"));
+  if (redirect && *redirect != "auto" && *redirect != "on" && *redirect != "off")
+    return c.Error(t.get("xdp_redirect"), absl::StrCat(context, ".xdp_redirect"), "want \"auto\", \"on\" or \"off\"");
+  if (redirect && *redirect != "auto") a.xdp_redirect = *redirect == "on";
+  VNET_ASSIGN_OR_RETURN(auto hook, c.Value<TcHook>(t, context, "tc_hook", ParseTcHook));
+  if (hook) a.tc_hook = *hook;
+
+  if (const toml::node* ports = t.get("port")) {
+    if (!ports->is_array_of_tables())
+      return c.Error(ports, absl::StrCat(context, ".port"), absl::StrCat("must be [[fabric.", name, ".port]] tables"));
+    int i = 0;
+    bool passthru = false;
+    std::set<std::string> macs;
+    for (const auto& item : *ports->as_array()) {
+      std::string port_context = absl::StrCat(context, ".port[", i++, "]");
+      VNET_ASSIGN_OR_RETURN(DesiredPort port, ParsePort(c, *item.as_table(), name, port_context));
+      passthru |= port.options.mode == PortMode::kPassthru;
+      if (port.options.mac && !macs.insert(port.options.mac->ToString()).second)
+        return c.Error(&item, absl::StrCat(port_context, ".mac"), "used by another port of this fabric");
+      fabric.ports.push_back(std::move(port));
+    }
+    if (passthru && fabric.ports.size() > 1)
+      return c.Error(ports, absl::StrCat(context, ".port"), "a passthru port must be the fabric's only port");
+  }
+  return fabric;
+}
+
+}  // namespace
+
+std::string DesiredPort::Identity() const {
+  switch (origin) {
+    case PortOrigin::kDevice: return absl::StrCat("device ", options.dev);
+    case PortOrigin::kNetns: return absl::StrCat("netns ", options.netns, "/", options.ifname);
+    case PortOrigin::kTap: return absl::StrCat("tap ", options.tap);
+  }
+  return "?";
+}
+
+absl::StatusOr<DesiredState> ParseConfig(absl::string_view text, absl::string_view file_name) {
+  Checker c(file_name);
+  toml::table root;
+  try {
+    root = toml::parse(std::string_view(text.data(), text.size()), std::string_view(file_name.data(), file_name.size()));
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_name, ":", e.source().begin.line, ": syntax: ", std::string(e.description())));
+  }
+  VNET_RETURN_IF_ERROR(c.OnlyKeys(root, "(top level)", {"fabric"}));
+  DesiredState state;
+  const toml::node* fabrics = root.get("fabric");
+  if (!fabrics) return state;  // an empty file: no fabrics
+  if (!fabrics->is_table()) return c.Error(fabrics, "fabric", "must be tables [fabric.NAME]");
+  std::map<std::string, std::string> uplinks, identities;
+  for (const auto& [key, value] : *fabrics->as_table()) {
+    std::string name(key.str());
+    if (!value.is_table()) return c.Error(&value, absl::StrCat("fabric.", name), "must be a table");
+    VNET_ASSIGN_OR_RETURN(DesiredFabric fabric, ParseFabric(c, name, *value.as_table()));
+    if (auto [it, fresh] = uplinks.emplace(fabric.attach.uplink, name); !fresh)
+      return c.Error(value.as_table()->get("uplink"), absl::StrCat("fabric.", name, ".uplink"),
+                     absl::StrCat("already the uplink of fabric ", it->second));
+    for (const auto& port : fabric.ports)
+      if (auto [it, fresh] = identities.emplace(port.Identity(), name); !fresh)
+        return absl::InvalidArgumentError(
+            absl::StrCat(port.where, ": fabric.", name, ".port: ", port.Identity(), " is already a port of fabric ",
+                         it->second));
+    state.fabrics.push_back(std::move(fabric));
+  }
+  return state;
+}
+
+absl::StatusOr<DesiredState> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read the file"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path);
+}
+
+}  // namespace vnet
