@@ -8,8 +8,10 @@
  *  - `host on`: frames for the uplink's MAC (and a copy of group frames) go
  *    up the host stack through the uplink's ingress, marked so the uplink
  *    program passes them untouched; private ports excluded.
- *  - hairpin: the port's frames for local destinations are reflected into the
- *    uplink's ingress, exactly as a hairpinning switch would send them back.
+ *  - hairpin: vnet is the reflective relay for the port: its frames for local
+ *    destinations come back in through the uplink's ingress, exactly as from
+ *    a hairpinning switch, and frames other ports send it are delivered
+ *    locally instead of being lost on a non-reflecting wire.
  *  - isolated ports never deliver to isolated ports.
  *
  * Why tc and not XDP here: containers hand us GSO super-packets with partial
@@ -115,11 +117,21 @@ static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
 	hairpin = port->flags & VNET_PORT_F_HAIRPIN;
 
 	if (vnet_mac_is_group(frame.eth->h_dest)) {
+		__u8 isolated = port->flags & VNET_PORT_F_ISOLATED;
+
 		if (port->mode == VNET_MODE_BRIDGE)
-			vnet_flood_copies(skb, cfg, VNET_MODE_BRIDGE, ifindex, port->flags & VNET_PORT_F_ISOLATED);
-		/* A reflection also reaches the host stack: one copy, not two. */
-		if (hairpin || host)
-			vnet_copy_to_uplink_ingress(skb, cfg, !hairpin);
+			vnet_flood_copies(skb, cfg, VNET_MODE_BRIDGE, ifindex, isolated);
+		/* The reflection reaches every port the rules allow (and the
+		 * host, unless `host on` gives it its own copy below); without
+		 * one, hairpin receivers still get what a reflecting switch
+		 * would send them. */
+		if (hairpin)
+			vnet_copy_to_uplink_ingress(skb, cfg, 0);
+		else if (cfg->flags & VNET_FABRIC_F_HAS_HAIRPIN)
+			vnet_flood_only(skb, cfg, vnet_reflected_modes(port->mode), ifindex, isolated,
+					VNET_PORT_F_HAIRPIN);
+		if (host)
+			vnet_copy_to_uplink_ingress(skb, cfg, 1);
 		return vnet_to_uplink(skb, cfg);
 	}
 
@@ -135,7 +147,7 @@ static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
 	if ((dst->flags & VNET_PORT_F_ISOLATED) && (port->flags & VNET_PORT_F_ISOLATED))
 		return vnet_drop(port->slot, VNET_DROP_ISOLATED, TC_ACT_SHOT);
 	if ((port->mode == VNET_MODE_BRIDGE && dst->mode == VNET_MODE_BRIDGE) ||
-	    (hairpin && dst->mode != VNET_MODE_SOURCE))
+	    ((hairpin || (dst->flags & VNET_PORT_F_HAIRPIN)) && dst->mode != VNET_MODE_SOURCE))
 		return vnet_deliver_local(skb, dst);
 	return vnet_to_uplink(skb, cfg);
 }

@@ -20,8 +20,6 @@
 #include "source.h"
 #include "tx_map.h"
 
-#define VNET_FLOOD_FROM_WIRE (VNET_MODE_PRIVATE | VNET_MODE_VEPA | VNET_MODE_PASSTHRU | VNET_MODE_BRIDGE)
-
 /* Isolated ports never reach each other, even through a reflecting switch. */
 static __always_inline int vnet_isolated_pair(const struct vnet_mac_entry *dst, const __u8 *src_mac)
 {
@@ -58,11 +56,9 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 	if (vnet_mac_is_group(frame.eth->h_dest) ||
 	    ((cfg->flags & VNET_FABRIC_F_HAS_SOURCES) && vnet_source_lookup(cfg, frame.eth->h_source)))
 		return XDP_PASS;
-	if (cfg->flags & VNET_FABRIC_F_NO_XDP_REDIRECT)
-		return XDP_PASS;
 
 	if (cfg->passthru_ifindex) {
-		if (!(cfg->passthru_flags & VNET_PORT_F_XDP_TARGET))
+		if (!(cfg->passthru_flags & VNET_PORT_F_XDP_TARGET) || (cfg->flags & VNET_FABRIC_F_NO_XDP_REDIRECT))
 			return XDP_PASS;
 		ifindex = cfg->passthru_ifindex;
 		slot = cfg->passthru_slot;
@@ -70,13 +66,15 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 		key = vnet_mac_key_of(frame.eth->h_dest);
 		dst = bpf_map_lookup_elem(&vnet_macs, &key);
 		if (!dst) {
+			/* Dropped here whichever path delivers to ports. */
 			if (cfg->unknown_policy == VNET_UNKNOWN_DROP &&
 			    !vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac))
 				return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_UNKNOWN_DST, XDP_DROP);
 			return XDP_PASS;
 		}
 		/* A source-mode port's own MAC belongs to the host stack (kernel rule). */
-		if (dst->mode == VNET_MODE_SOURCE || !(dst->flags & VNET_PORT_F_XDP_TARGET))
+		if (dst->mode == VNET_MODE_SOURCE || !(dst->flags & VNET_PORT_F_XDP_TARGET) ||
+		    (cfg->flags & VNET_FABRIC_F_NO_XDP_REDIRECT))
 			return XDP_PASS;
 		if (vnet_isolated_pair(dst, frame.eth->h_source))
 			return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, XDP_DROP);
@@ -100,7 +98,10 @@ static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct v
 	__u8 modes;
 
 	if (!src) {
-		vnet_flood_copies(skb, cfg, VNET_FLOOD_FROM_WIRE, 0, 0);
+		/* With `host on` the ports already have the host's own group
+		 * frames; a reflecting switch must not deliver them twice. */
+		if (!((cfg->flags & VNET_FABRIC_F_HOST) && vnet_mac_equal(eth->h_source, cfg->uplink_mac)))
+			vnet_flood_copies(skb, cfg, VNET_FLOOD_FROM_WIRE, 0, 0);
 		return TC_ACT_OK;
 	}
 	if (src->mode != VNET_MODE_VEPA && src->mode != VNET_MODE_BRIDGE) {
@@ -109,10 +110,10 @@ static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct v
 		vnet_count_tx(src->slot, skb->len);
 		return bpf_redirect(src->ifindex, 0);
 	}
-	/* Bridge siblings already got a bridge port's frame on the way out. */
-	modes = src->mode == VNET_MODE_VEPA ? (VNET_MODE_VEPA | VNET_MODE_BRIDGE) : VNET_MODE_VEPA;
+	modes = vnet_reflected_modes(src->mode);
 	vnet_flood_copies(skb, cfg, modes, src->ifindex, src->flags & VNET_PORT_F_ISOLATED);
-	return TC_ACT_OK;
+	/* With `host on` the host got its copy straight from the port. */
+	return (cfg->flags & VNET_FABRIC_F_HOST) ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 static __always_inline int vnet_wire_tc(struct __sk_buff *skb)

@@ -29,7 +29,7 @@ typedef __u64 vnet_u64;
 #endif
 
 /* ABI version: bumped whenever a struct or map below changes shape. */
-#define VNET_ABI_VERSION 1
+#define VNET_ABI_VERSION 2
 
 /* Where a fabric's state lives: VNET_PIN_ROOT "/" <fabric> "/" <map or link>. */
 #define VNET_PIN_ROOT "/sys/fs/bpf/vnet"
@@ -87,6 +87,8 @@ enum vnet_fabric_flag {
 	VNET_FABRIC_F_CLS_BPF = 1u << 3, /* tc programs on cls_bpf (no tcx in this kernel) */
 	VNET_FABRIC_F_HAS_SOURCES = 1u << 4, /* vnet_sources is not empty: check source MACs */
 	VNET_FABRIC_F_UPLINK_DOWN = 1u << 5, /* uplink has no carrier: ports forward nothing */
+	VNET_FABRIC_F_HAS_HAIRPIN = 1u << 6, /* some port has VNET_PORT_F_HAIRPIN */
+	VNET_FABRIC_F_SET_PROMISC = 1u << 7, /* control plane: vnet made the uplink promiscuous */
 };
 
 /*
@@ -98,7 +100,6 @@ enum vnet_drop_reason {
 	VNET_DROP_TRUNCATED_VLAN,    /* VLAN TPID with no room for the tag */
 	VNET_DROP_VLAN_DEPTH,        /* more stacked tags than the parser walks */
 	VNET_DROP_UNKNOWN_DST,       /* unicast to no port, policy drop */
-	VNET_DROP_PORT_DOWN,         /* destination port is administratively down */
 	VNET_DROP_SPOOFED_SRC,       /* source MAC is not the sending port's */
 	VNET_DROP_NOT_A_PORT,        /* program ran on a device the fabric does not know */
 	VNET_DROP_ISOLATED,          /* isolated port to isolated port */

@@ -2,6 +2,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_arp.h>
+#include <linux/if.h>
 #include <linux/if_link.h>
 
 #include <cstring>
@@ -110,6 +111,14 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
       bpf_xdp_attach(uplink.ifindex, foreign.get(), flags, nullptr);
     });
   }
+  // Like macvlan, the NIC must accept frames for the ports' MACs: vnet makes
+  // it promiscuous (undone at detach) unless someone already did.
+  if (!(uplink.flags & IFF_PROMISC)) {
+    VNET_RETURN_IF_ERROR(rtnl.SetPromisc(uplink.ifindex, true, uplink.name));
+    undo.Push([&rtnl, &uplink] { (void)rtnl.SetPromisc(uplink.ifindex, false, uplink.name); });
+    config.flags |= VNET_FABRIC_F_SET_PROMISC;
+    VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
+  }
   VNET_ASSIGN_OR_RETURN(XdpAttachment xdp_link, AttachXdp(programs.uplink_xdp_fd(), uplink.ifindex, uplink.name, options.xdp_mode));
   VNET_RETURN_IF_ERROR(PinFd(xdp_link.link.get(), FabricPinPath(fabric, kUplinkXdpLinkPin)));
 
@@ -169,6 +178,10 @@ absl::Status DetachFabric(absl::string_view name) {
   if (config.flags & VNET_FABRIC_F_CLS_BPF) {
     (void)DetachClsBpf(static_cast<int>(config.uplink_ifindex), fabric, TcDirection::kIngress);
     (void)DetachClsBpf(static_cast<int>(config.uplink_ifindex), fabric, TcDirection::kEgress);
+  }
+  if (config.flags & VNET_FABRIC_F_SET_PROMISC) {
+    auto rtnl = Rtnl::Open();
+    if (rtnl.ok()) (void)rtnl->SetPromisc(static_cast<int>(config.uplink_ifindex), false, fabric);
   }
   VNET_RETURN_IF_ERROR(Annotate(RemoveFabricDir(fabric), absl::StrCat("detach ", fabric)));
   return absl::OkStatus();

@@ -25,7 +25,9 @@ absl::Status RefreshConfig(FabricMaps& maps) {
   config.passthru_ifindex = 0;
   config.passthru_slot = 0;
   config.passthru_flags = 0;
+  config.flags &= ~VNET_FABRIC_F_HAS_HAIRPIN;
   for (const auto& [ifindex, port] : ports) {
+    if (port.flags & VNET_PORT_F_HAIRPIN) config.flags |= VNET_FABRIC_F_HAS_HAIRPIN;
     if (port.mode != VNET_MODE_PASSTHRU) continue;
     config.passthru_ifindex = ifindex;
     config.passthru_slot = port.slot;

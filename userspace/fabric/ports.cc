@@ -271,10 +271,11 @@ absl::StatusOr<PortInfo> AddTapPort(Rtnl& rtnl, const PortOptions& options) {
   if (!fabric.ok()) return Annotate(fabric.status(), what);
   if (rtnl.GetLink(options.tap).ok())
     return absl::AlreadyExistsError(absl::StrCat(what, ": a device by that name exists"));
-  VNET_RETURN_IF_ERROR(Annotate(CreatePersistentTap(options.tap, options.tap_user, options.tap_group), "port add"));
-  Undo undo;
-  undo.Push([name = options.tap] { (void)DeletePersistentTap(name); });
+  VNET_RETURN_IF_ERROR(Annotate(
+      CreatePersistentTap(options.tap, options.tap_user, options.tap_group, options.tap_multi_queue), "port add"));
   VNET_ASSIGN_OR_RETURN(LinkInfo tap, rtnl.GetLink(options.tap));
+  Undo undo;
+  undo.Push([&rtnl, ifindex = tap.ifindex, name = options.tap] { (void)rtnl.DeleteLink(ifindex, name); });
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(*fabric));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
   VNET_ASSIGN_OR_RETURN(LinkInfo uplink, rtnl.GetLink(static_cast<int>(config.uplink_ifindex)));
@@ -328,10 +329,8 @@ absl::Status DeletePort(absl::string_view dev_name) {
   TcHook hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? TcHook::kClsBpf : TcHook::kTcx;
   VNET_RETURN_IF_ERROR(DetachTc(hook, TcDirection::kIngress, found.dev.ifindex, found.dev.name,
                                 FabricPinPath(found.fabric, PortLinkPin(ifindex))));
-  if (found.port.flags & kPortOwned) {
-    if (found.dev.kind == "tun") return DeletePersistentTap(found.dev.name);
-    return rtnl.DeleteLink(found.dev.ifindex, found.dev.name);
-  }
+  // RTM_DELLINK works for taps too, even while a VM holds them (as for macvtap).
+  if (found.port.flags & kPortOwned) return rtnl.DeleteLink(found.dev.ifindex, found.dev.name);
   return absl::OkStatus();
 }
 

@@ -54,6 +54,11 @@ absl::StatusOr<std::string> ResolveFabric(absl::string_view name_or_uplink) {
       if (config.ok() && config->uplink_ifindex == ifindex) return fabric;
     }
   }
+  // A fabric whose maps this vnetctl cannot read (another version, or
+  // half-built) can still be named, so that detach can remove it.
+  if (ValidateFabricName(name_or_uplink).ok() && FabricDirExists(name_or_uplink) &&
+      !FabricMaps::Open(std::string(name_or_uplink)).ok())
+    return std::string(name_or_uplink);
   return absl::NotFoundError(absl::StrCat(name_or_uplink, ": no fabric by that name or uplink"));
 }
 

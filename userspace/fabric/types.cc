@@ -55,7 +55,6 @@ absl::string_view DropReasonName(int reason) {
     case VNET_DROP_TRUNCATED_VLAN: return "truncated_vlan";
     case VNET_DROP_VLAN_DEPTH: return "vlan_depth";
     case VNET_DROP_UNKNOWN_DST: return "unknown_dst";
-    case VNET_DROP_PORT_DOWN: return "port_down";
     case VNET_DROP_SPOOFED_SRC: return "spoofed_src";
     case VNET_DROP_NOT_A_PORT: return "not_a_port";
     case VNET_DROP_ISOLATED: return "isolated";

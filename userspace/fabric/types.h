@@ -59,6 +59,7 @@ struct PortOptions {
   std::string tap;     // create a persistent tap with this name (a VM's port)
   std::optional<unsigned> tap_user;
   std::optional<unsigned> tap_group;
+  bool tap_multi_queue = false;
   std::vector<MacAddress> sources;  // source mode: the initial source list
   PortMode mode = PortMode::kVepa;
   std::optional<MacAddress> mac;

@@ -29,19 +29,28 @@ int NumCpus() {
 absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
   FabricMaps maps;
   maps.fabric_ = fabric;
-  auto open = [&](const char* name, UniqueFd& out) -> absl::Status {
+  // A map pinned by another vnet version may have other layouts: reading it
+  // with this one's structs would corrupt memory, so check before any use.
+  auto open = [&](const char* name, UniqueFd& out, std::uint32_t key_size, std::uint32_t value_size) -> absl::Status {
     auto fd = OpenPinned(FabricPinPath(fabric, name));
     if (!fd.ok()) return fd.status();
+    bpf_map_info info{};
+    std::uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd->get(), &info, &len) != 0) return ErrnoStatus(errno, "inspect map", name);
+    if (info.key_size != key_size || info.value_size != value_size)
+      return absl::FailedPreconditionError(absl::StrCat(
+          "fabric ", fabric, ": map ", name, " has the layout of another vnet version (value size ", info.value_size,
+          ", this vnetctl (ABI ", VNET_ABI_VERSION, ") expects ", value_size, ")"));
     out = std::move(*fd);
     return absl::OkStatus();
   };
-  VNET_RETURN_IF_ERROR(open(VNET_MAP_CONFIG, maps.config_));
-  VNET_RETURN_IF_ERROR(open(VNET_MAP_MACS, maps.macs_));
-  VNET_RETURN_IF_ERROR(open(VNET_MAP_PORTS, maps.ports_));
-  VNET_RETURN_IF_ERROR(open(VNET_MAP_FLOOD, maps.flood_));
-  VNET_RETURN_IF_ERROR(open(VNET_MAP_TX, maps.tx_));
-  VNET_RETURN_IF_ERROR(open(VNET_MAP_STATS, maps.stats_));
-  VNET_RETURN_IF_ERROR(open(VNET_MAP_SOURCES, maps.sources_));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_CONFIG, maps.config_, 4, sizeof(vnet_config)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_MACS, maps.macs_, sizeof(vnet_mac_key), sizeof(vnet_mac_entry)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_PORTS, maps.ports_, 4, sizeof(vnet_port)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_FLOOD, maps.flood_, 4, sizeof(vnet_flood_entry)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_TX, maps.tx_, 4, 4));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_STATS, maps.stats_, 4, sizeof(vnet_stats)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_SOURCES, maps.sources_, sizeof(vnet_mac_key), sizeof(vnet_source_entry)));
   return maps;
 }
 

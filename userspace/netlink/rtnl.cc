@@ -213,6 +213,17 @@ absl::Status Rtnl::SetUp(int ifindex, bool up, absl::string_view name_for_errors
   return Transact(msg.Finish(), up ? "bring up" : "bring down", name_for_errors);
 }
 
+absl::Status Rtnl::SetPromisc(int ifindex, bool on, absl::string_view name_for_errors) {
+  Message msg(RTM_NEWLINK, 0);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = ifindex;
+  ifi.ifi_change = IFF_PROMISC;
+  ifi.ifi_flags = on ? IFF_PROMISC : 0;
+  msg.Put(ifi);
+  return Transact(msg.Finish(), on ? "make promiscuous" : "end promiscuous mode of", name_for_errors);
+}
+
 absl::Status Rtnl::SetMac(int ifindex, const MacAddress& mac, absl::string_view name_for_errors) {
   Message msg(RTM_NEWLINK, 0);
   ifinfomsg ifi{};

@@ -50,6 +50,7 @@ class Rtnl {
   absl::Status SetMtu(int ifindex, unsigned mtu, absl::string_view name_for_errors);
   absl::Status DeleteLink(int ifindex, absl::string_view name_for_errors);
   absl::Status SetUp(int ifindex, bool up, absl::string_view name_for_errors);
+  absl::Status SetPromisc(int ifindex, bool on, absl::string_view name_for_errors);
   absl::Status SetMac(int ifindex, const MacAddress& mac, absl::string_view name_for_errors);
   // The nsid this netns gives `netns_fd`; -1 when it has none yet.
   absl::StatusOr<int> GetNsid(int netns_fd);

@@ -31,20 +31,15 @@ absl::StatusOr<UniqueFd> OpenTap(absl::string_view name, short extra_flags) {
 
 }  // namespace
 
-absl::Status CreatePersistentTap(absl::string_view name, std::optional<unsigned> user, std::optional<unsigned> group) {
-  // TUN_TAP_DEV exclusivity: refuse to adopt an existing device by that name.
-  VNET_ASSIGN_OR_RETURN(UniqueFd fd, OpenTap(name, IFF_TUN_EXCL));
+absl::Status CreatePersistentTap(absl::string_view name, std::optional<unsigned> user, std::optional<unsigned> group,
+                                 bool multi_queue) {
+  // IFF_TUN_EXCL: refuse to adopt an existing device by that name.
+  VNET_ASSIGN_OR_RETURN(UniqueFd fd, OpenTap(name, IFF_TUN_EXCL | (multi_queue ? IFF_MULTI_QUEUE : 0)));
   if (user && ::ioctl(fd.get(), TUNSETOWNER, static_cast<unsigned long>(*user)) != 0)
     return ErrnoStatus(errno, "set owner of tap", name);
   if (group && ::ioctl(fd.get(), TUNSETGROUP, static_cast<unsigned long>(*group)) != 0)
     return ErrnoStatus(errno, "set group of tap", name);
   if (::ioctl(fd.get(), TUNSETPERSIST, 1UL) != 0) return ErrnoStatus(errno, "make persistent tap", name);
-  return absl::OkStatus();
-}
-
-absl::Status DeletePersistentTap(absl::string_view name) {
-  VNET_ASSIGN_OR_RETURN(UniqueFd fd, OpenTap(name, 0));
-  if (::ioctl(fd.get(), TUNSETPERSIST, 0UL) != 0) return ErrnoStatus(errno, "delete tap", name);
   return absl::OkStatus();
 }
 

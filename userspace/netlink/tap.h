@@ -10,8 +10,10 @@
 
 namespace vnet {
 
-absl::Status CreatePersistentTap(absl::string_view name, std::optional<unsigned> user, std::optional<unsigned> group);
-absl::Status DeletePersistentTap(absl::string_view name);
+// `multi_queue`: for VM managers that open several queues (QEMU queues=N);
+// they must then attach with IFF_MULTI_QUEUE too. Delete with RTM_DELLINK.
+absl::Status CreatePersistentTap(absl::string_view name, std::optional<unsigned> user, std::optional<unsigned> group,
+                                 bool multi_queue);
 
 }  // namespace vnet
 

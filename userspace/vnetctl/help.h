@@ -75,7 +75,7 @@ copies) and tc egress (host-to-port delivery with --host on).
 
 inline constexpr const char* kPortHelp = R"(usage: vnetctl port add DEV --fabric NAME [OPTIONS]
        vnetctl port add --fabric NAME --netns NS [--ifname IF] [OPTIONS]
-       vnetctl port add --fabric NAME --tap TAP [--user U] [--group G] [OPTIONS]
+       vnetctl port add --fabric NAME --tap TAP [--user U] [--group G] [--multi-queue] [OPTIONS]
        vnetctl port set DEV [--mode M] [--mac MAC] [--hairpin on|off]
                         [--isolated on|off] [--spoofchk on|off] [--nodst on|off]
        vnetctl port del DEV
@@ -85,7 +85,8 @@ creates the pair, moves the peer into NS as IF (default eth0) and brings both
 up, like `ip link add link UPLINK name IF type macvlan mode M; ip link set IF
 netns NS`. With --tap it creates a persistent tap for a VM (like `ip tuntap
 add TAP mode tap user U group G`), the vnet equivalent of a macvtap device.
-It prints the port's device name.
+--multi-queue makes a tap a VM manager opens with several queues (QEMU
+queues=N, which then needs IFF_MULTI_QUEUE too). It prints the port's device name.
 options:
   --mode bridge|vepa|private|passthru|source
                    default vepa, as macvlan's. passthru: the only port of the

@@ -133,7 +133,7 @@ absl::StatusOr<unsigned> IdOption(absl::string_view command, absl::string_view o
 
 int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("port add", args,
-                      {{"--fabric"}, {"--netns"}, {"--ifname"}, {"--tap"}, {"--user"}, {"--group"}, {"--mode"},
+                      {{"--fabric"}, {"--netns"}, {"--ifname"}, {"--tap"}, {"--user"}, {"--group"}, {"--multi-queue", false}, {"--mode"},
                        {"--mac"}, {"--ip", true, true}, {"--source", true, true}, {"--hairpin"}, {"--isolated"},
                        {"--spoofchk"}, {"--nodst", false}},
                       0, 1);
@@ -149,8 +149,9 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
     if (options.netns.empty()) return Fail(absl::InvalidArgumentError("port add: --ifname needs --netns"));
     options.ifname = *v;
   }
-  if ((parsed->Has("--user") || parsed->Has("--group")) && options.tap.empty())
-    return Fail(absl::InvalidArgumentError("port add: --user and --group need --tap"));
+  if ((parsed->Has("--user") || parsed->Has("--group") || parsed->Has("--multi-queue")) && options.tap.empty())
+    return Fail(absl::InvalidArgumentError("port add: --user, --group and --multi-queue need --tap"));
+  options.tap_multi_queue = parsed->Has("--multi-queue");
   if (auto v = parsed->Get("--user")) {
     auto id = IdOption("port add", "--user", *v, false);
     if (!id.ok()) return Fail(id.status());
