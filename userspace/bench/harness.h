@@ -1,0 +1,140 @@
+// vnet-bench's building blocks: running commands, the benchmark's BPF helpers
+// (receivers that count, the floor), and the topologies, each built from
+// fresh, uniquely named namespaces and removed whatever happens.
+#ifndef VNET_BENCH_HARNESS_H
+#define VNET_BENCH_HARNESS_H
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "loader/unique_fd.h"
+#include "netlink/mac_address.h"
+
+struct pktgen_bpf;
+
+namespace vnet::bench {
+
+// Set by SIGINT/SIGTERM: every loop checks it and unwinds (teardown runs).
+extern std::atomic<bool> g_stop;
+
+// ---- commands -------------------------------------------------------------
+struct ExecResult {
+  int status = -1;  // exit code, or -1 when it could not run / was killed
+  std::string output;  // stdout and stderr together
+};
+ExecResult Exec(const std::vector<std::string>& argv, double timeout_s = 120);
+// Exec, and an error naming the command and its output unless it exits 0.
+absl::StatusOr<std::string> Run(const std::vector<std::string>& argv, double timeout_s = 120);
+
+// ---- BPF helpers ------------------------------------------------------------
+struct SkelDeleter {
+  void operator()(pktgen_bpf* s) const;
+};
+using PktgenSkel = std::unique_ptr<pktgen_bpf, SkelDeleter>;
+
+// Counts and drops every frame reaching DEV's tc ingress (tcx).
+class Sink {
+ public:
+  static absl::StatusOr<std::unique_ptr<Sink>> Attach(const std::string& netns, const std::string& dev);
+  std::uint64_t Packets() const;
+
+ private:
+  PktgenSkel skel_;
+  UniqueFd link_;
+};
+
+// The floor and the injector: a bare redirect with no lookup.
+enum class FloorKind { kXdp, kTcEgress, kTcPeer };
+class Redirect {
+ public:
+  // kXdp: XDP on DEV (native) -> bpf_redirect(target); kTc*: tcx ingress on DEV.
+  static absl::StatusOr<std::unique_ptr<Redirect>> Attach(const std::string& netns, const std::string& dev,
+                                                          FloorKind kind, std::uint32_t target_ifindex);
+
+ private:
+  PktgenSkel skel_;
+  UniqueFd link_;
+};
+
+// ---- topology ---------------------------------------------------------------
+// kVnetTc: vnet attached with --xdp-redirect off (wire->port unicast on the
+// tc path). kFloorTc: the tc floor, a bare bpf_redirect_peer from the
+// uplink's tc ingress into the port's netns.
+enum class System { kVnet, kMacvlan, kBridge, kFloor, kVnetTc, kFloorTc };
+inline bool IsVnet(System s) { return s == System::kVnet || s == System::kVnetTc; }
+inline bool IsFloor(System s) { return s == System::kFloor || s == System::kFloorTc; }
+const char* SystemName(System s);
+
+struct TopoOptions {
+  int ports = 2;              // containers c1..cN
+  bool unknown_drop = false;  // vnet: attach --unknown drop
+  bool injector = false;      // generator veth pair gi/go in c1, go redirects to c1's eth0
+  FloorKind floor = FloorKind::kXdp;  // which floor program (kFloor only)
+  bool threaded_napi = false; // NAPI of every veth in a kthread pinned to napi_cpu
+  int napi_cpu = 1;
+};
+
+struct Device {
+  std::string netns, name;
+  std::uint32_t ifindex = 0;
+  MacAddress mac;
+};
+
+//   ext: wire (198.18.0.100) ==veth== host: up0 (the uplink)
+//   host: vnet fabric | macvlan children | bridge br0 (up0 + vhI) | floor (vhI)
+//   cI:  eth0 (198.18.0.1I): vnet port, macvlan child, or the veth peer of vhI
+class Topology {
+ public:
+  static absl::StatusOr<std::unique_ptr<Topology>> Build(System system, const TopoOptions& options,
+                                                         const std::string& vnetctl, const std::string& tag);
+  ~Topology();
+
+  System system() const { return system_; }
+  const Device& wire() const { return wire_; }
+  const Device& uplink() const { return uplink_; }
+  const Device& container(int i) const { return containers_[i]; }  // eth0 in cI, 0-based
+  const Device& host_end(int i) const { return host_ends_[i]; }    // vhI / the vnet port (not macvlan)
+  const Device& injector() const { return injector_; }             // gi in c1
+  const std::string& fabric() const { return fabric_; }
+  const std::string& host_ns() const { return host_; }
+
+  // Fills the forwarding table with `n` MACs base+0..n-1, all leading to c1:
+  // vnet_macs entries (libvnet FabricMaps::PutMac), static bridge FDB entries;
+  // for macvlan, n-1 extra macvlan devices on up0 (one MAC each; frames still
+  // go to c1's own MAC). Returns what was done, for the report.
+  absl::StatusOr<std::string> FillMacs(const MacAddress& base, std::uint32_t n);
+
+  absl::StatusOr<Sink*> AddSink(const Device& dev);
+  absl::Status AddFloor(FloorKind kind, const Device& on, std::uint32_t target);
+  // vnet: unknown-destination drops counted on the uplink slot.
+  std::uint64_t VnetUnknownDrops() const;
+
+  // Runs a command in one of this topology's namespaces.
+  absl::StatusOr<std::string> In(const std::string& netns, std::vector<std::string> argv, double timeout_s = 120);
+
+ private:
+  explicit Topology(System system) : system_(system) {}
+  absl::Status AddNetns(const std::string& name);
+  absl::StatusOr<Device> Describe(const std::string& netns, const std::string& dev);
+  absl::Status ThreadNapi(const std::vector<Device>& devs, int cpu);
+
+  System system_;
+  std::string vnetctl_, host_, ext_, fabric_;
+  std::vector<std::string> namespaces_;
+  std::vector<std::string> cns_;
+  Device wire_, uplink_, injector_;
+  std::vector<Device> containers_, host_ends_;
+  std::vector<std::unique_ptr<Sink>> sinks_;
+  std::vector<std::unique_ptr<Redirect>> redirects_;
+};
+
+// Everything created that still exists, for the exit path (signals, errors).
+void CleanupAll();
+
+}  // namespace vnet::bench
+
+#endif
