@@ -28,6 +28,7 @@ import argparse
 import fcntl
 import ipaddress
 import json
+import errno
 import os
 import select
 import signal
@@ -132,8 +133,15 @@ class Vm:
                     frame = os.read(self.fd, 65536)
                 except BlockingIOError:
                     break
+                except OSError as e:
+                    if e.errno == errno.EBADFD:  # the tap was deleted under us: the VM's NIC is gone
+                        self.device_gone = True
+                        return until()
+                    raise
                 self.handle(frame)
         return until()
+
+    device_gone = False
 
     def handle(self, frame):
         self.rx_frames += 1

@@ -313,27 +313,16 @@ def macvtap_vepa_rows():
 def check_vepa(t):
     vnet = vnet_vepa_rows(t)
     kernel = macvtap_vepa_rows()
-    bad, known = [], []
+    bad = []
     for case in VEPA_CASES:
         print(f"  vepa tap, {case:25}: vnet {vnet[case]}  kernel macvtap {kernel.get(case, '(no such setting)')}")
         if case in kernel and kernel[case] != VEPA_WANT[case]:
             bad.append(f"kernel macvtap, {case}: {kernel[case]} (the expectation or the harness is wrong)")
-        if vnet[case] == VEPA_WANT[case]:
-            continue
-        # KNOWN vnet BUG, reported: hairpin on a vepa port only reflects what
-        # that port sends. c1's replies to it are not delivered locally (a
-        # hairpinning switch would return them): they leave by the wire and
-        # are lost, so it cannot talk to a bridge sibling whose port lacks hairpin.
-        if case == "port hairpin on" and vnet[case] == VEPA_WANT["no hairpin"]:
-            known.append(f"{case}: {vnet[case]}")
-        else:
+        # Hairpin on the vepa tap alone makes vnet its reflective relay both
+        # ways: c1's replies to it are delivered locally, as a switch would.
+        if vnet[case] != VEPA_WANT[case]:
             bad.append(f"vnet, {case}: {vnet[case]}, want {VEPA_WANT[case]}")
-    assert not bad, "; ".join(bad + known)
-    if not known:
-        print("  XPASS: hairpin on the vepa tap alone reaches c1: the known bug looks fixed; make this check strict")
-    if known:
-        raise Known("hairpin on a vepa tap alone does not let it reach a bridge sibling (replies leave by the wire): "
-                    + "; ".join(known))
+    assert not bad, "; ".join(bad)
 
 
 def attach_as(t, tap, uid, gid):
@@ -394,46 +383,31 @@ def check_port_del(t):
 
 def check_deleted_outside(t):
     """A tap deleted with `ip link del` (as a VM manager may do) leaves the
-    fabric: its MAC can be given to a new tap."""
+    fabric: its MAC can be given to a new tap, and no stale port remains."""
     mac = "02:76:6d:00:00:54"
     tap = tap_add(t.topo, t.fabric, mac)
     t.topo.ip("host", "link", "del", tap)
-    stale = [p for p in shown_ports(t.topo, t.fabric).values() if p["mac"].lower() == mac]
     again = vt.unique("vmtap")
     p = t.topo.vnetctl("port", "add", "--fabric", t.fabric, "--tap", again, "--mac", mac, check=False)
-    print(f"  after ip link del {tap}: show lists {[(s['name'], s['mac']) for s in stale]}; "
-          f"port add --tap {again} --mac {mac}: exit {p.returncode} {p.stderr.strip()!r}")
     if p.returncode == 0:
         t.extra_taps.append(again)
-    if p.returncode == 0 and not stale:
-        print("  XPASS: the fabric forgets a tap deleted with ip link del: the known bug looks fixed; "
-              "make this check strict")
-        return
-    # KNOWN vnet BUG, reported: nothing removes the port of a device deleted
-    # outside vnetctl (`vnetctl monitor` does not either); it stays as <gone>
-    # holding its MAC until `vnetctl detach`.
-    if p.returncode != 0 and "in use" in p.stderr and [s["name"] for s in stale] == [""]:
-        raise Known(f"the port of a tap deleted with ip link del stays (<gone>) and keeps {mac}")
-    raise AssertionError(f"after ip link del {tap}: show {stale}; re-adding {mac}: exit {p.returncode} {p.stderr}")
+    shown = [(s["name"], s["mac"]) for s in shown_ports(t.topo, t.fabric).values() if s["mac"].lower() == mac]
+    print(f"  after ip link del {tap}: port add --tap {again} --mac {mac}: exit {p.returncode} "
+          f"{p.stderr.strip()!r}; show lists {shown}")
+    assert p.returncode == 0, f"re-adding {mac}: {p.stderr}"
+    assert shown == [(again, mac)], f"show lists {shown}, want only {again}"
 
 
 def check_port_del_attached(t):
+    """port del removes a tap a VM holds (as `ip link del` does a macvtap's)."""
     vm = Vm(t.topo, t.tap, VM_MAC, VM_IP)
     p = t.topo.vnetctl("port", "del", t.tap, check=False)
     exists, shown = link_exists(t.topo, "host", t.tap), t.tap in shown_ports(t.topo, t.fabric)
-    report = vm.report()
+    vm.report()
     print(f"  port del {t.tap} with a VM attached: exit {p.returncode} {p.stderr.strip()!r}; "
-          f"device exists {exists}, shown {shown}; endpoint ended {report['ended']}")
-    if p.returncode == 0 and not exists and not shown:
-        print("  XPASS: port del removes a tap a VM holds: the known bug looks fixed; make this check strict")
-        return
-    # KNOWN vnet BUG, reported: DeletePort withdraws the port and detaches tc,
-    # then DeletePersistentTap's TUNSETIFF fails with EBUSY while a VM holds
-    # the tap: the command fails ("create tap ...") having changed the
-    # system, and the tap stays behind, attached to no fabric.
-    if p.returncode != 0 and "busy" in p.stderr and exists and not shown:
-        raise Known("port del of a tap a VM holds fails with EBUSY after withdrawing the port; the tap stays")
-    raise AssertionError(f"port del with a VM attached: exit {p.returncode}, device exists {exists}, shown {shown}")
+          f"device exists {exists}, shown {shown}")
+    assert p.returncode == 0 and not exists and not shown, \
+        f"port del with a VM attached: exit {p.returncode} {p.stderr}, device exists {exists}, shown {shown}"
 
 
 # -- running -------------------------------------------------------------------------

@@ -37,7 +37,7 @@ namespace {
 using nlohmann::json;
 
 constexpr char kUsage[] = R"(usage: vnet-bench [--quick] [--reps N] [--duration SECONDS] [--json FILE] [--plot FILE.png]
-                  [--paths LIST] [--sizes LIST] [--macs LIST] [--no-tcp]
+                  [--paths LIST] [--sizes LIST] [--macs LIST] [--systems LIST] [--no-tcp]
                   [--cpu-mode split|shared] [--generator xdp|pktgen] [--vnetctl PATH]
 
 Builds each topology in fresh namespaces for vnet, kernel macvlan (bridge
@@ -53,6 +53,8 @@ interleaved repetitions with the vnet/peer ratio computed run by run.
   --paths LIST     wire-port,port-port,port-wire,broadcast,unknown,macs (default all)
   --sizes LIST     frame sizes (default 64,1500)
   --macs LIST      MAC table sizes (default 1,100,10000,100000)
+  --systems LIST   only these: vnet,vnet-tc,macvlan,bridge,floor,floor-tc
+                   (e.g. to profile one system while it runs)
   --no-tcp         skip iperf3 throughput and ping latency
   --cpu-mode M     split (default): generator on CPU 0, the receive side's
                    NAPI threads pinned to CPU 1; shared: all on CPU 0.
@@ -69,6 +71,7 @@ struct Config {
   std::vector<std::string> paths = {"wire-port", "port-port", "port-wire", "broadcast", "unknown", "macs"};
   std::vector<std::uint32_t> sizes = {64, 1500};
   std::vector<std::uint32_t> macs = {1, 100, 10000, 100000};
+  std::vector<std::string> systems;  // empty: all
   bool tcp = true;
   double tcp_seconds = 3;
   int ping_count = 200;
@@ -442,7 +445,7 @@ json RunTcp(const Config& cfg, int& seq) {
   };
   std::vector<Sys> systems;
   systems.push_back({System::kVnet, nullptr, {}, {}, {}});
-  systems.push_back({System::kMacvlan, nullptr, {}, {}, {}});
+  systems.push_back({System::kMacvlan, nullptr, {}, {}, {}});  // [0] vnet, [1] macvlan: the ratio below
   json out{{"tcp_seconds", cfg.tcp_seconds}, {"ping_count", cfg.ping_count}};
   auto stop_servers = [&](Sys& s) {
     for (const auto& f : s.pidfiles) {
@@ -693,6 +696,8 @@ int main(int argc, char** argv) {
     } else if (a == "--macs") {
       const char* v = value();
       if (!list_u32(v, cfg.macs)) bad(v);
+    } else if (a == "--systems") {
+      cfg.systems = absl::StrSplit(value(), ',', absl::SkipEmpty());
     } else if (a == "--no-tcp") {
       cfg.tcp = false;
     } else if (a == "--cpu-mode") {
@@ -759,6 +764,10 @@ int main(int argc, char** argv) {
 
   // Cases.
   auto want = [&](const char* p) { return std::find(cfg.paths.begin(), cfg.paths.end(), p) != cfg.paths.end(); };
+  auto want_system = [&](System s) {
+    return cfg.systems.empty() ||
+           std::find(cfg.systems.begin(), cfg.systems.end(), SystemName(s)) != cfg.systems.end();
+  };
   const std::vector<System> all = {System::kVnet, System::kMacvlan, System::kBridge, System::kFloor};
   const std::vector<System> no_floor = {System::kVnet, System::kMacvlan, System::kBridge};
   std::vector<Case> cases;
@@ -766,8 +775,9 @@ int main(int argc, char** argv) {
     if (!want(key)) return;
     for (auto size : cfg.sizes) {
       Case c{path, size, {}};
-      for (auto s : systems) c.variants.push_back({s, 0});
-      cases.push_back(c);
+      for (auto s : systems)
+        if (want_system(s)) c.variants.push_back({s, 0});
+      if (!c.variants.empty()) cases.push_back(c);
     }
   };
   // wire->port also runs vnet's tc path and the tc floor (redirect_peer):
@@ -782,8 +792,8 @@ int main(int argc, char** argv) {
     Case c{"macs", 64, {}};
     for (auto s : {System::kVnet, System::kBridge, System::kMacvlan})
       for (auto n : cfg.macs)
-        if (s != System::kMacvlan || n <= cfg.macvlan_max_macs) c.variants.push_back({s, n});
-    cases.push_back(c);
+        if ((s != System::kMacvlan || n <= cfg.macvlan_max_macs) && want_system(s)) c.variants.push_back({s, n});
+    if (!c.variants.empty()) cases.push_back(c);
   }
 
   utsname u{};

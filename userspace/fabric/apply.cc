@@ -5,6 +5,8 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "fabric/fabric.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
@@ -134,6 +136,23 @@ absl::Status Preflight(Rtnl& rtnl, const DesiredState& desired) {
 
 }  // namespace
 
+absl::Status WaitForDevices(const DesiredState& desired, int seconds) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  std::vector<std::string> names;
+  for (const auto& fabric : desired.fabrics) {
+    names.push_back(fabric.attach.uplink);
+    for (const auto& port : fabric.ports)
+      if (port.origin == PortOrigin::kDevice) names.push_back(port.options.dev);
+  }
+  auto deadline = absl::Now() + absl::Seconds(seconds);
+  for (;;) {
+    bool all = true;
+    for (const auto& name : names) all = all && rtnl.GetLink(name).ok();
+    if (all || absl::Now() >= deadline) return absl::OkStatus();
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
 absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
                                   const std::function<void(const std::string&)>& progress) {
   ApplyReport report;
@@ -149,6 +168,11 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
   if (!dry_run)
     for (const auto& fabric : RemoveIncompleteFabrics())
       report.actions.push_back(absl::StrCat("removed half-built fabric ", fabric));
+  if (!dry_run)
+    for (const auto& fabric : ListLocalFabrics()) {
+      VNET_ASSIGN_OR_RETURN(int pruned, PruneGonePorts(fabric));
+      if (pruned) report.actions.push_back(absl::StrCat("forgot ", pruned, " deleted port(s) of ", fabric));
+    }
   VNET_ASSIGN_OR_RETURN(auto running, ReadRunning(rtnl));
   std::map<std::string, const DesiredFabric*> wanted;
   for (const auto& f : desired.fabrics) wanted[f.attach.fabric] = &f;

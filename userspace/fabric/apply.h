@@ -18,6 +18,11 @@ struct ApplyReport {
   std::vector<std::string> actions;  // what was (or, dry run, would be) done
 };
 
+// Waits up to `seconds` for every uplink and device port the state names to
+// exist (devices appear late at boot); then returns, whatever is missing:
+// Apply reports it.
+absl::Status WaitForDevices(const DesiredState& desired, int seconds);
+
 // `progress` is called with each action as it starts.
 absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
                                   const std::function<void(const std::string&)>& progress);

@@ -26,6 +26,9 @@ absl::StatusOr<std::vector<std::string>> DetachAll();
 absl::StatusOr<PortInfo> AddPort(const PortOptions& options);
 absl::Status DeletePort(absl::string_view dev);
 absl::StatusOr<PortInfo> ChangePort(const PortChange& change);
+// Forgets ports whose device was deleted behind vnet's back (`ip link del`),
+// freeing their MACs and slots; returns how many.
+absl::StatusOr<int> PruneGonePorts(const std::string& fabric);
 
 // Source-mode lists (macvlan `macaddr add|del|flush`).
 absl::Status AddPortSource(absl::string_view dev, const MacAddress& mac);

@@ -171,10 +171,14 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   if (!options.sources.empty() && options.mode != PortMode::kSource)
     return absl::InvalidArgumentError(absl::StrCat(what, ": --source needs --mode source"));
 
+  VNET_RETURN_IF_ERROR(PruneGonePorts(fabric).status());  // their MACs and slots are free again
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
-  VNET_ASSIGN_OR_RETURN(LinkInfo uplink, rtnl.GetLink(static_cast<int>(config.uplink_ifindex)));
+  auto uplink_or = rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
+  if (!uplink_or.ok() || (config.flags & VNET_FABRIC_F_DEFUNCT))
+    return absl::FailedPreconditionError(absl::StrCat(what, ": fabric ", fabric, "'s uplink is gone; detach it"));
+  LinkInfo uplink = std::move(*uplink_or);
   auto ifindex = static_cast<std::uint32_t>(dev.ifindex);
 
   std::optional<MacAddress> want_mac = options.mac;
@@ -306,6 +310,21 @@ absl::StatusOr<FoundPort> FindPort(Rtnl& rtnl, absl::string_view dev_name, absl:
 }
 
 }  // namespace
+
+absl::StatusOr<int> PruneGonePorts(const std::string& fabric) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
+  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  int pruned = 0;
+  for (const auto& [ifindex, port] : ports) {
+    if (rtnl.GetLink(static_cast<int>(ifindex)).ok()) continue;
+    // The device took its tc attachment with it; only vnet's records remain.
+    VNET_RETURN_IF_ERROR(WithdrawPort(maps, ifindex, port));
+    VNET_RETURN_IF_ERROR(Unpin(FabricPinPath(fabric, PortLinkPin(ifindex))));
+    ++pruned;
+  }
+  return pruned;
+}
 
 absl::StatusOr<PortInfo> AddPort(const PortOptions& options) {
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());

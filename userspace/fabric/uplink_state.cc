@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "fabric/fabric.h"
 #include "fabric/lock.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
@@ -40,6 +41,8 @@ absl::Status ClampPeerMtu(Rtnl& rtnl, const LinkInfo& dev, unsigned mtu) {
 
 absl::StatusOr<SyncReport> SyncUplinkState(const std::string& fabric) {
   SyncReport report{fabric, {}};
+  VNET_ASSIGN_OR_RETURN(int pruned, PruneGonePorts(fabric));
+  if (pruned) report.changes.push_back(absl::StrCat(pruned, " port(s) deleted outside vnet forgotten"));
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());

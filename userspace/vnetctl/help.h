@@ -30,8 +30,10 @@ commands:
   doctor                          what this kernel and these devices support, what will not work
   stats [DEV]                     per-port rx/tx/flood counters and drops by reason
   down                            remove every fabric in this network namespace
-  apply FILE [--dry-run]          make the running fabrics equal to FILE (docs/config.md);
-                                  idempotent, used at boot by vnet.service
+  apply FILE [--dry-run] [--wait SECONDS]
+                                  make the running fabrics equal to FILE (docs/config.md);
+                                  idempotent, used at boot by vnet.service; --wait lets
+                                  late uplinks appear first
   reload [NAME]                   replace the running programs of NAME (default: all) with
                                   this build's, atomically, keeping tables and counters
   monitor [--once]                keep ports in step with their uplinks (carrier, MTU,

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "fabric/apply.h"
+#include "fabric/config_file.h"
 #include "fabric/fabric.h"
 #include "fabric/lock.h"
 #include "fabric/uplink_state.h"
@@ -346,11 +347,17 @@ int CmdDoctor(const Context& ctx, const std::vector<std::string>& args) {
 }
 
 int CmdApply(const Context& ctx, const std::vector<std::string>& args) {
-  auto parsed = Parse("apply", args, {{"--dry-run", false}}, 1, 1);
+  auto parsed = Parse("apply", args, {{"--dry-run", false}, {"--wait"}}, 1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   auto desired = LoadConfigFile(parsed->positionals[0]);
   if (!desired.ok()) return Fail(Prefix(desired.status(), "apply"));
   bool dry_run = parsed->Has("--dry-run");
+  if (auto v = parsed->Get("--wait")) {
+    int seconds = 0;
+    if (!absl::SimpleAtoi(*v, &seconds) || seconds < 0)
+      return Fail(absl::InvalidArgumentError(absl::StrCat("apply: --wait '", *v, "': want a number of seconds")));
+    if (auto s = WaitForDevices(*desired, seconds); !s.ok()) return Fail(s);
+  }
   auto report = Apply(*desired, dry_run, [&](const std::string& action) {
     if (!ctx.json) std::printf("%s%s\n", dry_run ? "would " : "", action.c_str());
     std::fflush(stdout);
