@@ -38,7 +38,9 @@ have_fs:
 
 absl::Status MakeFabricDir(absl::string_view fabric) {
   std::string dir = FabricPinDir(fabric);
-  if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoStatus(errno, "create pin directory", dir);
+  // VNET_PIN_ROOT goes when its last fabric does: make it again if needed.
+  if (::mkdir(dir.c_str(), 0700) != 0 && (errno != ENOENT || !EnsureBpffs().ok() || ::mkdir(dir.c_str(), 0700) != 0))
+    return ErrnoStatus(errno, "create pin directory", dir);
   return absl::OkStatus();
 }
 
@@ -71,6 +73,7 @@ absl::Status RemoveFabricDir(absl::string_view fabric) {
   std::string dir = FabricPinDir(fabric);
   for (const auto& name : ListDir(dir)) VNET_RETURN_IF_ERROR(Unpin(absl::StrCat(dir, "/", name)));
   if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "remove", dir);
+  ::rmdir(VNET_PIN_ROOT);  // the last fabric gone leaves nothing of vnet behind (fails while others exist)
   return absl::OkStatus();
 }
 
