@@ -64,11 +64,12 @@ def write(text):
     return path
 
 
-def snapshot(t):
-    """What apply may change: vnet's view, the pins, the links of every namespace."""
+def snapshot(t, fabric):
+    """What apply may change: vnet's view, the fabric's pins (other tests run
+    beside this one), the links of every namespace."""
     links = {role: sorted(l["ifname"] for l in json.loads(t.ip(role, "-j", "link").stdout))
              for role in ("host", "c1", "c2", "c3")}
-    pins = sorted(os.listdir(PIN_ROOT)) if os.path.isdir(PIN_ROOT) else []
+    pins = sorted(os.listdir(f"{PIN_ROOT}/{fabric}")) if os.path.isdir(f"{PIN_ROOT}/{fabric}") else []
     return t.vnetctl("show", json_out=True), links, pins
 
 
@@ -145,12 +146,12 @@ def main():
             for name, (text, expect) in bad_files.items():
                 path = write(text)
                 try:
-                    before = snapshot(t)
+                    before = snapshot(t, fabric)
                     r = t.vnetctl("apply", path, check=False)
                     line_ok = r.stderr.startswith(f"vnetctl: apply {path}:") and r.stderr.count("\n") == 1
                     check(f"bad file ({name}): refused, names file, line and field, changes nothing",
                           r.returncode != 0 and line_ok and expect in r.stderr and r.stdout == ""
-                          and snapshot(t) == before, r.stderr)
+                          and snapshot(t, fabric) == before, r.stderr)
                 finally:
                     os.unlink(path)
 
