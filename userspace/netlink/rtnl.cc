@@ -193,53 +193,45 @@ absl::Status Rtnl::CreateVeth(absl::string_view name, absl::string_view peer_nam
   return Transact(msg.Finish(), "create veth pair", absl::StrCat(name, "/", peer_name));
 }
 
-absl::Status Rtnl::DeleteLink(int ifindex, absl::string_view name_for_errors) {
-  Message msg(RTM_DELLINK, 0);
+namespace {
+
+// An RTM_NEWLINK/RTM_DELLINK request for one existing link, to add attributes to.
+Message LinkRequest(std::uint16_t type, int ifindex, unsigned change = 0, unsigned flags = 0) {
+  Message msg(type, 0);
   ifinfomsg ifi{};
   ifi.ifi_family = AF_UNSPEC;
   ifi.ifi_index = ifindex;
+  ifi.ifi_change = change;
+  ifi.ifi_flags = flags;
   msg.Put(ifi);
+  return msg;
+}
+
+}  // namespace
+
+absl::Status Rtnl::DeleteLink(int ifindex, absl::string_view name_for_errors) {
+  Message msg = LinkRequest(RTM_DELLINK, ifindex);
   return Transact(msg.Finish(), "delete device", name_for_errors);
 }
 
 absl::Status Rtnl::SetUp(int ifindex, bool up, absl::string_view name_for_errors) {
-  Message msg(RTM_NEWLINK, 0);
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  ifi.ifi_index = ifindex;
-  ifi.ifi_change = IFF_UP;
-  ifi.ifi_flags = up ? IFF_UP : 0;
-  msg.Put(ifi);
+  Message msg = LinkRequest(RTM_NEWLINK, ifindex, IFF_UP, up ? IFF_UP : 0);
   return Transact(msg.Finish(), up ? "bring up" : "bring down", name_for_errors);
 }
 
 absl::Status Rtnl::SetPromisc(int ifindex, bool on, absl::string_view name_for_errors) {
-  Message msg(RTM_NEWLINK, 0);
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  ifi.ifi_index = ifindex;
-  ifi.ifi_change = IFF_PROMISC;
-  ifi.ifi_flags = on ? IFF_PROMISC : 0;
-  msg.Put(ifi);
+  Message msg = LinkRequest(RTM_NEWLINK, ifindex, IFF_PROMISC, on ? IFF_PROMISC : 0);
   return Transact(msg.Finish(), on ? "make promiscuous" : "end promiscuous mode of", name_for_errors);
 }
 
 absl::Status Rtnl::SetMac(int ifindex, const MacAddress& mac, absl::string_view name_for_errors) {
-  Message msg(RTM_NEWLINK, 0);
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  ifi.ifi_index = ifindex;
-  msg.Put(ifi);
+  Message msg = LinkRequest(RTM_NEWLINK, ifindex);
   msg.Attr(IFLA_ADDRESS, mac.bytes.data(), 6);
   return Transact(msg.Finish(), "set MAC address of", name_for_errors);
 }
 
 absl::Status Rtnl::SetMtu(int ifindex, unsigned mtu, absl::string_view name_for_errors) {
-  Message msg(RTM_NEWLINK, 0);
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  ifi.ifi_index = ifindex;
-  msg.Put(ifi);
+  Message msg = LinkRequest(RTM_NEWLINK, ifindex);
   msg.AttrU32(IFLA_MTU, mtu);
   return Transact(msg.Finish(), "set MTU of", name_for_errors);
 }
