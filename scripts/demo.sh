@@ -6,6 +6,9 @@
 #                                                     | vnet fabric
 #                    c1 bridge .11   c2 bridge .12   c3 vepa .13   c4 private .14
 #
+# It shows the macvlan modes behaving as macvlan's (with and without a
+# hairpinning switch), then what macvlan cannot do (per-port hairpin, the host
+# stack as a member), anti-spoofing and early drop, and `show` and `stats`.
 # Usage: scripts/demo.sh [--keep]   (--keep leaves the topology up to play with)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +27,7 @@ sw=${p}sw ext=${p}ext host=${p}host
 containers=(c1 c2 c3 c4)
 modes=(bridge bridge vepa private)
 fabric=demo$$
+devs=()
 
 hostctl() { nsenter --net="/run/netns/$host" "$vnetctl" "$@"; }
 cleanup() {
@@ -64,6 +68,7 @@ for i in "${!containers[@]}"; do
   c=$p${containers[$i]}
   ip netns add "$c"
   dev=$(hostctl port add --fabric "$fabric" --netns "$c" --mode "${modes[$i]}")
+  devs[$i]=$dev
   ip -n "$c" addr add "198.18.0.1$((i + 1))/24" dev eth0
   echo "  port $dev -> $c eth0, mode ${modes[$i]}, 198.18.0.1$((i + 1))"
 done
@@ -85,6 +90,21 @@ for c in "${containers[@]/#/$p}"; do ip -n "$c" neigh flush all; done
 try "c3 -> c1   vepa via the hairpin"            ok    "${p}c3" $(ping1 198.18.0.11)
 try "c4 -> c1   private: never reaches siblings" fails "${p}c4" $(ping1 198.18.0.11)
 try "c1 -> host via the hairpin"                 ok    "${p}c1" $(ping1 198.18.0.1)
+
+step "vnet goes further: what macvlan cannot do (switch hairpin off again)"
+ip -n "$sw" link set swup type bridge_slave hairpin off
+for c in "${containers[@]/#/$p}"; do ip -n "$c" neigh flush all; done
+try "c3 -> c1   vepa, no hairpinning switch"     fails "${p}c3" $(ping1 198.18.0.11)
+c3dev=${devs[2]}
+echo "  vnetctl port set $c3dev --hairpin on     (vnet is c3's reflective relay)"
+hostctl port set "$c3dev" --hairpin on
+try "c3 -> c1   vepa through vnet's own hairpin" ok    "${p}c3" $(ping1 198.18.0.11)
+try "c1 -> host still no host path"              fails "${p}c1" $(ping1 198.18.0.1)
+echo "  vnetctl fabric set $fabric --host on       (the host stack joins the fabric)"
+hostctl fabric set "$fabric" --host on
+try "c1 -> host with host on"                    ok    "${p}c1" $(ping1 198.18.0.1)
+try "host -> c3 with host on"                    ok    "$host"  $(ping1 198.18.0.13)
+try "host -> c4 private stays private"           fails "$host"  $(ping1 198.18.0.14)
 
 step "spoofing and unknown destinations are dropped and counted"
 ip netns exec "${p}c1" ip link set eth0 address 02:00:00:00:0b:ad

@@ -17,6 +17,8 @@ commands:
   attach UPLINK [--fabric NAME] [--host on|off] [--unknown pass|drop] ...
                                   put a fabric on UPLINK (vnetctl help attach)
   detach UPLINK|NAME              remove a fabric, its programs, pins and the ports vnet created
+  fabric set NAME [--host on|off] [--unknown pass|drop]
+                                  change a live fabric's policies
   port add DEV --fabric NAME [OPTIONS]
   port add --fabric NAME --netns NS [--ifname IF] [OPTIONS]
   port add --fabric NAME --tap TAP [--user U] [--group G] [OPTIONS]

@@ -368,6 +368,29 @@ int CmdApply(const Context& ctx, const std::vector<std::string>& args) {
   return 0;
 }
 
+int CmdFabric(const Context& ctx, const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "set")
+    return Fail(absl::InvalidArgumentError("fabric: want `fabric set NAME [--host on|off] [--unknown pass|drop]`"));
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  auto parsed = Parse("fabric set", rest, {{"--host"}, {"--unknown"}}, 1, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  const std::string& name = parsed->positionals[0];
+  auto fabrics = DescribeFabrics(name);
+  if (!fabrics.ok()) return Fail(Prefix(fabrics.status(), "fabric set"));
+  bool host = (*fabrics)[0].host, unknown_drop = (*fabrics)[0].unknown_drop;
+  if (auto s = OnOffOption(*parsed, "--host", host); !s.ok()) return Fail(Annotate(s, "fabric set"));
+  if (auto v = parsed->Get("--unknown")) {
+    if (*v != "pass" && *v != "drop")
+      return Fail(absl::InvalidArgumentError(absl::StrCat("fabric set: --unknown '", *v, "': want pass or drop")));
+    unknown_drop = *v == "drop";
+  }
+  if (!parsed->Has("--host") && !parsed->Has("--unknown"))
+    return Fail(absl::InvalidArgumentError(absl::StrCat("fabric set ", name, ": nothing to change")));
+  if (auto s = SetFabricPolicy(name, host, unknown_drop); !s.ok()) return Fail(s);
+  if (ctx.json) PrintJson({{"fabric", (*fabrics)[0].name}, {"host", host}, {"unknown", unknown_drop ? "drop" : "pass"}});
+  return 0;
+}
+
 int CmdMonitor(const Context&, const std::vector<std::string>& args) {
   auto parsed = Parse("monitor", args, {{"--once", false}}, 0, 0);
   if (!parsed.ok()) return Fail(parsed.status());
@@ -403,7 +426,7 @@ int Run(int argc, char** argv) {
     if (w == "--help" || w == "-h") return Help({command});
 
   bool changes_state = command == "attach" || command == "detach" || command == "port" || command == "down" ||
-                       command == "source" || command == "reload" || command == "apply";
+                       command == "source" || command == "reload" || command == "apply" || command == "fabric";
   absl::StatusOr<UniqueFd> lock = UniqueFd();
   if (changes_state) {
     lock = AcquireControlLock();
@@ -420,6 +443,7 @@ int Run(int argc, char** argv) {
   if (command == "reload") return CmdReload(ctx, rest);
   if (command == "doctor") return CmdDoctor(ctx, rest);
   if (command == "apply") return CmdApply(ctx, rest);
+  if (command == "fabric") return CmdFabric(ctx, rest);
   return Fail(absl::InvalidArgumentError(absl::StrCat("unknown command '", command, "' (see vnetctl help)")));
 }
 
