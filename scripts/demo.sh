@@ -74,7 +74,7 @@ for i in "${!containers[@]}"; do
 done
 sleep 0.5
 
-ping1() { echo ping -c 1 -W 1 "$1"; }
+ping1() { echo ping -c 2 -i 0.2 -W 1 "$1"; }
 step "traffic, switch without hairpin (the common case)"
 try "c1 -> c2   bridge to bridge, stays local"   ok    "${p}c1" $(ping1 198.18.0.12)
 try "c1 -> ext  bridge out the uplink"           ok    "${p}c1" $(ping1 198.18.0.100)
@@ -102,6 +102,7 @@ try "c3 -> c1   vepa through vnet's own hairpin" ok    "${p}c3" $(ping1 198.18.0
 try "c1 -> host still no host path"              fails "${p}c1" $(ping1 198.18.0.1)
 echo "  vnetctl fabric set $fabric --host on       (the host stack joins the fabric)"
 hostctl fabric set "$fabric" --host on
+for n in "${p}c1" "$host"; do ip -n "$n" neigh flush all; done
 try "c1 -> host with host on"                    ok    "${p}c1" $(ping1 198.18.0.1)
 try "host -> c3 with host on"                    ok    "$host"  $(ping1 198.18.0.13)
 try "host -> c4 private stays private"           fails "$host"  $(ping1 198.18.0.14)
