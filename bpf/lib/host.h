@@ -39,15 +39,18 @@ static __always_inline int vnet_host_tc_egress(struct __sk_buff *skb)
 	if (vnet_mac_is_group(frame.eth->h_dest)) {
 		if (host)
 			vnet_flood_copies(skb, cfg, VNET_MODE_VEPA | VNET_MODE_BRIDGE | VNET_MODE_PASSTHRU, 0, 0);
-		else
-			vnet_flood_only(skb, cfg, VNET_FLOOD_FROM_WIRE, 0, 0, VNET_PORT_F_HAIRPIN);
+		/* Hairpin ports get what a reflecting switch would bring back to
+		 * them: with `host on`, only private ones are still missing it. */
+		if (cfg->flags & VNET_FABRIC_F_HAS_HAIRPIN)
+			vnet_flood_only(skb, cfg, host ? VNET_MODE_PRIVATE : VNET_FLOOD_FROM_WIRE, 0, 0,
+					VNET_PORT_F_HAIRPIN);
 		return TC_ACT_OK;
 	}
 	key = vnet_mac_key_of(frame.eth->h_dest);
 	dst = bpf_map_lookup_elem(&vnet_macs, &key);
 	if (!dst || dst->mode == VNET_MODE_SOURCE)
 		return TC_ACT_OK;
-	if (host ? dst->mode == VNET_MODE_PRIVATE : !(dst->flags & VNET_PORT_F_HAIRPIN))
+	if (!(dst->flags & VNET_PORT_F_HAIRPIN) && (!host || dst->mode == VNET_MODE_PRIVATE))
 		return TC_ACT_OK;
 	vnet_count_tx(dst->slot, skb->len);
 	return bpf_redirect(dst->ifindex, 0);

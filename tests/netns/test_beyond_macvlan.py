@@ -386,24 +386,18 @@ def check_hairpin_off(topo, eps, ports):
 
 
 def check_hairpin_host(topo, eps, ports):
-    """KNOWN vnet BUG, reported and not asserted: spec item 2 says a hairpin
-    port makes the fabric do what a hairpinning switch does, and `help port`
-    says hairpin vepa ports reach "their siblings (and the host)"; through a
-    hairpinning switch a vepa port and the host reach each other (macvlan
-    too). With --host off vnet reflects the port's frames (the host stack gets
-    them) but the host's replies leave through the wire and never come back,
-    so c1 <-> host fails both ways. Prints XFAIL while it stands, XPASS once
-    fixed (then make it strict)."""
+    """Spec item 2: a hairpin port makes the fabric do what a hairpinning
+    switch does, and through one a vepa port and the host reach each other
+    (macvlan too): with --host off, c1 (vepa, hairpin) <-> host works both
+    ways, because vnet reflects the host's frames to hairpin ports as well."""
     topo.vnetctl("port", "set", ports["c1"]["name"], "--hairpin", "on")
     try:
         got = {(src, dst): reaches(topo, eps, src, dst) for src, dst in (("c1", "host"), ("host", "c1"))}
     finally:
         topo.vnetctl("port", "set", ports["c1"]["name"], "--hairpin", "off")
     text = ", ".join(f"ping {s} -> {d} {'ok' if ok else 'fails'}" for (s, d), ok in got.items())
-    if all(got.values()):
-        print(f"  XPASS: hairpin vepa port <-> host with host off: {text}; the known bug looks fixed, make this strict")
-    else:
-        print(f"  XFAIL (known vnet bug: hairpin does not reflect the host's frames to the port): {text}")
+    print(f"  hairpin vepa port <-> host with host off: {text}")
+    assert all(got.values()), text
 
 
 # -- isolation -----------------------------------------------------------------------------
@@ -581,7 +575,7 @@ PARTS = [
                             ("spoof: spoofchk off delivers", check_spoof_off)]),
     ("hof", HOST_OFF, False, [("host-off", check_host_off)]),
     ("hp", HAIRPIN, False, [("hairpin on", check_hairpin_on), ("hairpin broadcast", check_hairpin_broadcast),
-                            ("hairpin off", check_hairpin_off), ("hairpin <-> host (known bug)", check_hairpin_host)]),
+                            ("hairpin off", check_hairpin_off), ("hairpin <-> host", check_hairpin_host)]),
     ("iso", ISOLATED, False, [("isolated unicast", check_isolated_unicast),
                               ("isolated broadcast", check_isolated_broadcast),
                               ("isolated, switch hairpin on", check_isolated_reflected)]),

@@ -76,7 +76,7 @@ def main():
             check("no vnet state before boot", not os.path.exists(f"{PIN_ROOT}/{fabric}"))
 
             def run_line(key):
-                argv = shlex.split(directive(service, key)[0].replace("/etc/vnet/vnet.conf", conf.name))
+                argv = [conf.name if a.endswith("/vnet/vnet.conf") else a for a in shlex.split(directive(service, key)[0])]
                 argv[0] = os.path.abspath(VNETCTL)
                 return subprocess.run(["nsenter", f"--net=/run/netns/{t.host}", *argv], capture_output=True, text=True)
 

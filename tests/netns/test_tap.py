@@ -32,14 +32,12 @@ VM_IP. Checks, each reported on its own (all run):
                   namespace), and decide which unprivileged user may attach;
                   without them both read -1; `--user` without `--tap` is refused;
   deleted-outside  a tap deleted with `ip link del` leaves the fabric, so its
-                  MAC can go to a new tap: a known vnet bug, XFAIL while it stands;
+                  MAC can go to a new tap and no stale port is shown;
   port-del        `vnetctl port del` removes a tap vnet created (device gone,
                   no longer shown);
-  port-del-attached  the same with a VM attached (macvtap's `ip link del`
-                  works then): a known vnet bug, XFAIL while it stands.
-Known bugs print XFAIL and count neither way; once fixed they pass and say
-XPASS (then make them strict). Exit 0 if none failed, 1 if any did, 77 if not
-root. Last line: "N passed, N failed".
+  port-del-attached  the same with a VM attached (as macvtap's `ip link del`
+                  works then).
+Exit 0 if none failed, 1 if any did, 77 if not root. Last line: "N passed, N failed".
 """
 import grp
 import json

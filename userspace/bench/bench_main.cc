@@ -578,7 +578,7 @@ void Plot(const json& pps, const std::string& png) {
   std::string dat = png + ".dat", gp = png + ".gp";
   {
     std::ofstream f(dat);
-    f << "case vnet macvlan bridge floor vnet-tc floor-tc\n";
+    f << "# case vnet macvlan bridge floor vnet-tc floor-tc\n";
     for (const auto& c : pps) {
       // One row per case and table size; columns per system.
       std::map<std::uint32_t, std::map<std::string, double>> rows;
@@ -602,7 +602,8 @@ void Plot(const json& pps, const std::string& png) {
       << "set output '" << png << "'\n"
       << "set title 'vnet-bench: delivered Mpps per path (unknown: absorbed), median'\n"
       << "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
-      << "set boxwidth 0.9\nset ylabel 'Mpps'\nset xtics rotate by -30\nset grid ytics\nset key top right\n"
+      << "set boxwidth 0.9\nset ylabel 'Mpps'\nset xtics rotate by -30 offset -1,0\nset bmargin 7\nset rmargin 6\n"
+      << "set grid ytics\nset key top right\n"
       << "plot '" << dat << "' using 2:xtic(1) title 'vnet', '' using 3 title 'macvlan', "
       << "'' using 4 title 'bridge', '' using 5 title 'floor', '' using 6 title 'vnet-tc', "
       << "'' using 7 title 'floor-tc'\n";

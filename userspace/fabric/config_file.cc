@@ -92,6 +92,7 @@ absl::StatusOr<DesiredPort> ParsePort(const Checker& c, const toml::table& t, co
   } else {
     port.origin = PortOrigin::kTap;
     o.tap = *tap;
+    o.adopt_orphan = true;  // finishing an interrupted apply
   }
   if (!netns && t.get("ifname")) return c.Error(t.get("ifname"), absl::StrCat(context, ".ifname"), "needs netns");
   if (!tap && (t.get("user") || t.get("group")))

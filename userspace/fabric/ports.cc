@@ -230,6 +230,26 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   return info;
 }
 
+// A veth pair vnet created for a port but never recorded (vnetctl killed in
+// between) holds the container-side name; it is vnet's to remove: a vnp*
+// host end here, in no fabric, whose peer is `ifname` in the port's netns.
+absl::Status RemoveOrphanPair(Rtnl& rtnl, int netns_fd, const std::string& netns, const std::string& ifname) {
+  int peer_ifindex = 0, inner_ifindex = 0;
+  {
+    VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(netns_fd, netns));
+    VNET_ASSIGN_OR_RETURN(Rtnl inner, Rtnl::Open());
+    auto dev = inner.GetLink(ifname);
+    if (!dev.ok() || dev->kind != "veth" || !dev->link_netnsid) return absl::OkStatus();
+    peer_ifindex = dev->link_ifindex;
+    inner_ifindex = dev->ifindex;
+  }
+  auto host_end = rtnl.GetLink(peer_ifindex);
+  if (!host_end.ok() || host_end->name.rfind("vnp", 0) != 0 || host_end->link_ifindex != inner_ifindex ||
+      FindMembership(static_cast<std::uint32_t>(peer_ifindex)))
+    return absl::OkStatus();
+  return rtnl.DeleteLink(host_end->ifindex, host_end->name);
+}
+
 absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) {
   std::string what = absl::StrCat("port add --netns ", options.netns);
   auto fabric = ResolveFabric(options.fabric);
@@ -246,6 +266,7 @@ absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) 
   std::optional<MacAddress> mac = options.mac;
   if (options.mode == PortMode::kPassthru && !mac) mac = uplink.mac;
 
+  VNET_RETURN_IF_ERROR(Annotate(RemoveOrphanPair(rtnl, ns->get(), options.netns, options.ifname), what));
   std::string host_name = RandomPortName();
   // Like a macvlan child, the port starts with the uplink's MTU.
   auto created = rtnl.CreateVeth(host_name, options.ifname, ns->get(), mac, uplink.mtu);
@@ -273,10 +294,16 @@ absl::StatusOr<PortInfo> AddTapPort(Rtnl& rtnl, const PortOptions& options) {
   std::string what = absl::StrCat("port add --tap ", options.tap);
   auto fabric = ResolveFabric(options.fabric);
   if (!fabric.ok()) return Annotate(fabric.status(), what);
-  if (rtnl.GetLink(options.tap).ok())
+  auto existing = rtnl.GetLink(options.tap);
+  // apply adopts a tap in no fabric by the configured name: vnet made it and
+  // was interrupted before recording it. The CLI refuses to take it over.
+  bool adopt = existing.ok() && options.adopt_orphan && existing->kind == "tun" &&
+               !FindMembership(static_cast<std::uint32_t>(existing->ifindex));
+  if (existing.ok() && !adopt)
     return absl::AlreadyExistsError(absl::StrCat(what, ": a device by that name exists"));
-  VNET_RETURN_IF_ERROR(Annotate(
-      CreatePersistentTap(options.tap, options.tap_user, options.tap_group, options.tap_multi_queue), "port add"));
+  if (!adopt)
+    VNET_RETURN_IF_ERROR(Annotate(
+        CreatePersistentTap(options.tap, options.tap_user, options.tap_group, options.tap_multi_queue), "port add"));
   VNET_ASSIGN_OR_RETURN(LinkInfo tap, rtnl.GetLink(options.tap));
   Undo undo;
   undo.Push([&rtnl, ifindex = tap.ifindex, name = options.tap] { (void)rtnl.DeleteLink(ifindex, name); });
@@ -389,8 +416,13 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
 
   // Publish the new state over the old: a changed MAC gets its new entry
   // before the old one goes, so the port is never unreachable in between.
+  VNET_ASSIGN_OR_RETURN(auto old_sources, SourcesOf(found.maps, ifindex));
+  undo.Push([&found, ifindex, old, old_sources] {
+    (void)FlushSources(found.maps, ifindex);
+    (void)PublishPort(found.maps, ifindex, old);
+    for (const auto& source : old_sources) (void)AddSource(found.maps, ifindex, old, source);
+  });
   VNET_RETURN_IF_ERROR(FlushSources(found.maps, ifindex));
-  undo.Push([&found, ifindex, old] { (void)PublishPort(found.maps, ifindex, old); });
   VNET_RETURN_IF_ERROR(PublishPort(found.maps, ifindex, port));
   if (PortMac(old) != mac) VNET_RETURN_IF_ERROR(found.maps.DeleteMac(PortMac(old)));
   for (const auto& source : sources) VNET_RETURN_IF_ERROR(AddSource(found.maps, ifindex, port, source));

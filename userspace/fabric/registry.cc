@@ -32,6 +32,8 @@ std::vector<std::string> RemoveIncompleteFabrics() {
   std::vector<std::string> removed;
   for (const auto& fabric : ListFabricDirs()) {
     auto maps = FabricMaps::Open(fabric);
+    // Another vnet version's fabric is not half-built: leave it to that version.
+    if (!maps.ok() && absl::IsFailedPrecondition(maps.status())) continue;
     auto config = maps.ok() ? maps->ReadConfig() : absl::StatusOr<vnet_config>(maps.status());
     if (config.ok() && config->netns_ino != 0) continue;
     if (RemoveFabricDir(fabric).ok()) removed.push_back(fabric);

@@ -20,8 +20,9 @@ std::uint64_t CurrentNetnsIno();
 // Fabrics attached in the calling thread's netns, by name.
 std::vector<std::string> ListLocalFabrics();
 
-// Removes fabric directories an interrupted vnetctl left half-built (no
-// readable config, or attached in no netns yet); returns their names. Only
+// Removes fabric directories an interrupted vnetctl left half-built (maps
+// missing, or attached in no netns yet); fabrics of another vnet version are
+// left alone. Returns their names. Only
 // call with the control lock held, so no attach is legitimately under way.
 std::vector<std::string> RemoveIncompleteFabrics();
 

@@ -60,6 +60,7 @@ struct PortOptions {
   std::optional<unsigned> tap_user;
   std::optional<unsigned> tap_group;
   bool tap_multi_queue = false;
+  bool adopt_orphan = false;  // apply: take over a tap by that name in no fabric
   std::vector<MacAddress> sources;  // source mode: the initial source list
   PortMode mode = PortMode::kVepa;
   std::optional<MacAddress> mac;

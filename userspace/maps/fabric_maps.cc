@@ -51,6 +51,12 @@ absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
   VNET_RETURN_IF_ERROR(open(VNET_MAP_TX, maps.tx_, 4, 4));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_STATS, maps.stats_, 4, sizeof(vnet_stats)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_SOURCES, maps.sources_, sizeof(vnet_mac_key), sizeof(vnet_source_entry)));
+  // Same sizes can still mean other meanings: the config says which ABI wrote it
+  // (0: being attached right now, written just after this open).
+  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  if (config.abi_version != 0 && config.abi_version != VNET_ABI_VERSION)
+    return absl::FailedPreconditionError(absl::StrCat("fabric ", fabric, " was made by vnet ABI ", config.abi_version,
+                                                      ", this vnetctl speaks ABI ", VNET_ABI_VERSION));
   return maps;
 }
 
