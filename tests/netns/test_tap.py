@@ -22,11 +22,9 @@ VM_IP. Checks, each reported on its own (all run):
                   arrive;
   vepa            a vepa-mode tap reaches the wire but not a bridge-mode
                   container, until a hairpinning switch, or `port set
-                  --hairpin on` on the tap (and on c1's port) reflects it; the
-                  rows with no hairpin and with the switch's are measured on a
-                  kernel macvtap (vepa) beside macvlan containers too, and
-                  must match. Hairpin on the tap alone is a known vnet bug
-                  (XFAIL while it stands: c1's replies leave by the wire);
+                  --hairpin on` on the tap alone, reflects it; the rows with
+                  no hairpin and with the switch's are measured on a kernel
+                  macvtap (vepa) beside macvlan containers too, and must match;
   owner           `--user`/`--group` (ids or names) become the tap's owner and
                   group (/sys/class/net/TAP/owner|group read inside the host
                   namespace), and decide which unprivileged user may attach;
