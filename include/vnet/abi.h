@@ -5,9 +5,9 @@
  * two sides can never disagree about a layout. Sizes and offsets are checked by
  * static asserts at the bottom, in both compilers.
  *
- * Changing a struct here changes the pinned maps' value sizes: libbpf then
- * refuses to reuse an old pin, which is exactly the signal `vnetctl reload`
- * needs to migrate instead of silently misreading memory.
+ * Changing a struct or a meaning here means bumping VNET_ABI_VERSION: libvnet
+ * (FabricMaps) then refuses another version's pinned maps, and `vnetctl
+ * reload` refuses to take over such a fabric, instead of misreading memory.
  */
 #ifndef VNET_ABI_H
 #define VNET_ABI_H
@@ -45,8 +45,9 @@ typedef __u64 vnet_u64;
 
 /* skb->mark vnet puts on a frame it hands to the host stack through the
  * uplink's ingress (`host on`), so the uplink program passes it up untouched
- * and clears the mark. Frames from ports carry no mark: veth scrubs it when
- * they cross from the container's netns. */
+ * and clears the mark. Frames from containers carry no mark of their own: veth
+ * scrubs it when they cross netns (a port whose peer shares the host's netns
+ * could forge it, and only reach the host stack with it). */
 #define VNET_SKB_MARK_TO_HOST 0x766e6574u
 
 /* Capacities. Slot 0 of the stats table is the uplink itself. */

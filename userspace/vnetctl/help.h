@@ -48,13 +48,14 @@ Errors go to stderr as one line naming the object and the cause, the exit
 status is non-zero, and the system is left as it was.
 )";
 
-inline constexpr const char* kAttachHelp = R"(usage: vnetctl attach UPLINK [--fabric NAME] [--type macvlan|ipvlan]
+inline constexpr const char* kAttachHelp = R"(usage: vnetctl attach UPLINK [--fabric NAME] [--type macvlan]
                       [--host on|off] [--unknown pass|drop] [--xdp-mode auto|native|generic]
                       [--xdp-redirect auto|on|off] [--tc-hook auto|tcx|cls_bpf] [--force]
 
 Loads the vnet programs and maps for a new fabric on UPLINK: XDP on receive
 (unicast fast path, early drop), tc ingress (flooding, source copies, host
-copies) and tc egress (host-to-port delivery with --host on).
+copies) and tc egress (host-to-port delivery with --host on, and to hairpin
+ports). --type ipvlan (IP demultiplexing) is not implemented yet.
   --fabric NAME   the fabric's name (default: UPLINK); its pins live in
                   /sys/fs/bpf/vnet/NAME/
   --host on       the host stack (UPLINK's own addresses) and the ports reach
@@ -119,6 +120,81 @@ The source list of a source-mode port DEV (macvlan's `macaddr add|del|flush`):
 every frame from the uplink whose source MAC is listed is also copied to DEV;
 with --nodst on DEV, only to DEV. Lists exist only for source-mode ports.
 )";
+
+// Short pages for the commands without a long one: `vnetctl help COMMAND`.
+struct CommandHelp {
+  const char* command;
+  const char* text;
+};
+inline constexpr CommandHelp kCommandHelp[] = {
+    {"detach", R"(usage: vnetctl detach UPLINK|NAME
+
+Removes a fabric: every port's program (and the veth pairs and taps vnet
+created for ports), the uplink's XDP and tc programs, promiscuous mode if vnet
+set it, and every pin under /sys/fs/bpf/vnet/NAME. Devices vnet did not
+create stay. Works on a defunct fabric (uplink deleted) and on one made by
+another vnet version.
+)"},
+    {"show", R"(usage: vnetctl [-j] show [NAME]
+
+Fabrics of this network namespace (or the one named, by fabric or uplink):
+uplink, XDP mode and whether unicast from the wire is redirected in XDP, the
+tc hook, policies (unknown, host), and each port's device, MAC, mode, state
+(up, down, no-carrier) and flags; source-mode ports list their sources.
+DEFUNCT marks a fabric whose uplink is gone.
+)"},
+    {"stats", R"(usage: vnetctl [-j] stats [DEV|NAME]
+
+Counters of every uplink and port (or of one device, or one fabric's): rx is
+what the fabric received from the device, tx what it delivered to it, flooded
+the copies among tx; dropped, with the reason of each drop (see
+docs/operations.md for what each reason means).
+)"},
+    {"doctor", R"(usage: vnetctl [-j] doctor
+
+What this kernel offers vnet (bpffs, BTF, tcx, the helpers vnet uses, pktgen),
+probed rather than inferred from the version; each Ethernet device's XDP
+features (native XDP, redirect target) and what is attached to it; and what
+will not work here. Changes nothing.
+)"},
+    {"apply", R"(usage: vnetctl [-j] apply FILE [--dry-run] [--wait SECONDS]
+
+Makes this namespace's fabrics equal to FILE (TOML, docs/config.md): creates
+what is missing, changes what differs (in place where it can), removes
+fabrics and ports vnet runs that FILE lacks. Idempotent. A file with any
+error (syntax, value, missing device or namespace) changes nothing, and the
+error names the file, line and field. An interrupted apply is finished by the
+next. --dry-run prints the plan; --wait lets late devices appear first.
+)"},
+    {"reload", R"(usage: vnetctl [-j] reload [NAME]
+
+Replaces the running programs of NAME (default: every fabric here) with the
+ones built into this vnetctl: all new programs are loaded against the pinned
+maps first (tables and counters carry over), then each attachment is switched
+atomically (bpf_link_update with BPF_F_REPLACE, or BPF_TC_F_REPLACE for
+cls_bpf). If anything cannot load, nothing live is touched.
+)"},
+    {"down", R"(usage: vnetctl [-j] down
+
+Removes every fabric of this network namespace (as detach does), and what an
+interrupted vnetctl left half-built. Nothing vnet did not create is touched.
+)"},
+    {"monitor", R"(usage: vnetctl monitor [--once]
+
+Keeps ports in step with their uplinks, as macvlan children follow their lower
+device: uplink without carrier -> ports lose carrier and forward nothing;
+uplink back -> ports back; uplink MTU lowered -> port MTUs clamped; uplink
+deleted -> fabric defunct; port devices deleted behind vnet's back are
+forgotten. Prints each change; runs until SIGTERM (vnet-monitor.service), or
+one pass with --once.
+)"},
+    {"fabric", R"(usage: vnetctl [-j] fabric set NAME [--host on|off] [--unknown pass|drop]
+
+Changes a live fabric's policies without touching its ports: --host (the host
+stack as a member of the fabric), --unknown (unicast to no port: to the host
+stack, or dropped in XDP).
+)"},
+};
 
 }  // namespace vnet
 

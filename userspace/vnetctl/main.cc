@@ -400,11 +400,13 @@ int CmdMonitor(const Context&, const std::vector<std::string>& args) {
 
 int Help(const std::vector<std::string>& args) {
   std::string topic = args.empty() ? "" : args[0];
-  if (topic == "attach") std::fputs(kAttachHelp, stdout);
-  else if (topic == "source") std::fputs(kSourceHelp, stdout);
-  else if (topic == "port") std::fputs(kPortHelp, stdout);
-  else std::fputs(kMainHelp, stdout);
-  return 0;
+  if (topic == "attach") return std::fputs(kAttachHelp, stdout), 0;
+  if (topic == "source") return std::fputs(kSourceHelp, stdout), 0;
+  if (topic == "port") return std::fputs(kPortHelp, stdout), 0;
+  for (const auto& page : kCommandHelp)
+    if (topic == page.command) return std::fputs(page.text, stdout), 0;
+  std::fputs(kMainHelp, stdout);
+  return topic.empty() ? 0 : 2;
 }
 
 int Run(int argc, char** argv) {
