@@ -56,8 +56,8 @@ interleaved repetitions with the vnet/peer ratio computed run by run.
   --systems LIST   only these: vnet,vnet-tc,macvlan,bridge,floor,floor-tc
                    (e.g. to profile one system while it runs)
   --no-tcp         skip iperf3 throughput and ping latency
-  --cpu-mode M     split (default): generator on CPU 0, the receive side's
-                   NAPI threads pinned to CPU 1; shared: all on CPU 0.
+  --cpu-mode M     split (default): generator on CPU 0, the uplink's NAPI
+                   thread (threaded NAPI) pinned to CPU 1; shared: all on CPU 0.
                    Port-originated paths always run shared (see the doc).
   --json FILE      write every run, the medians and the target checks
   --plot FILE      PNG of pps per path per system (gnuplot; default: the
@@ -811,9 +811,10 @@ int main(int argc, char** argv) {
            {"duration_s", cfg.duration},
            {"quick", cfg.quick},
            {"cpu_mode", cfg.split ? "split" : "shared"},
-           {"cpu_layout", cfg.split ? absl::StrFormat("generator on CPU %d; NAPI threads of every veth of the "
-                                                      "topology pinned to CPU %d (wire-originated paths); "
-                                                      "port-originated paths: all on CPU %d",
+           {"cpu_layout", cfg.split ? absl::StrFormat("generator on CPU %d; the uplink's NAPI thread (and "
+                                                      "all the softirq work it triggers) on CPU %d "
+                                                      "(wire-originated paths); port-originated paths: all "
+                                                      "on CPU %d",
                                                       cfg.gen_cpu, cfg.rx_cpu, cfg.gen_cpu)
                                     : absl::StrFormat("generator and datapath on CPU %d", cfg.gen_cpu)},
            {"loadavg_before", ReadFirstLine("/proc/loadavg")}};
