@@ -8,7 +8,9 @@
  *    `unknown drop`; malformed frames are dropped. Everything else is passed.
  *  - vnet_wire_tc(): the skb path for what XDP passed: source-mode copies,
  *    group frames flooded by the sender/receiver mode rules, unicast to ports
- *    XDP could not reach, and what is the host stack's stays with it.
+ *    XDP could not reach, and what is the host stack's stays with it. Where no
+ *    XDP program is attached (a veth uplink) it also counts, checks and drops
+ *    as the XDP stage would.
  */
 #ifndef VNET_BPF_WIRE_H
 #define VNET_BPF_WIRE_H
@@ -124,6 +126,7 @@ static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 	struct vnet_frame frame;
 	struct vnet_mac_key key;
 	void *data, *data_end;
+	int no_xdp, err;
 
 	if (skb->mark == VNET_SKB_MARK_TO_HOST) {
 		/* A port's frame for the host stack (`host on`): deliver it as is. */
@@ -133,9 +136,12 @@ static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 	if (!cfg || (cfg->flags & VNET_FABRIC_F_DEFUNCT))
 		return TC_ACT_OK;
 	vnet_skb_window(skb, &data, &data_end);
-	/* XDP has already counted and dropped malformed frames. */
-	if (vnet_parse_l2(data, data_end, &frame) >= 0)
-		return TC_ACT_OK;
+	no_xdp = cfg->flags & VNET_FABRIC_F_NO_XDP;
+	err = vnet_parse_l2(data, data_end, &frame);
+	if (err >= 0) /* XDP, when attached, has counted and dropped it already */
+		return no_xdp ? vnet_drop(VNET_UPLINK_SLOT, err, TC_ACT_SHOT) : TC_ACT_OK;
+	if (no_xdp)
+		vnet_count_rx(VNET_UPLINK_SLOT, skb->len);
 
 	sources = vnet_source_lookup(cfg, frame.eth->h_source);
 	if (sources && vnet_source_copies(skb, sources))
@@ -154,11 +160,18 @@ static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 	}
 	key = vnet_mac_key_of(frame.eth->h_dest);
 	dst = bpf_map_lookup_elem(&vnet_macs, &key);
+	if (!dst && no_xdp && cfg->unknown_policy == VNET_UNKNOWN_DROP &&
+	    !vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac))
+		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_UNKNOWN_DST, TC_ACT_SHOT);
 	if (!dst || dst->mode == VNET_MODE_SOURCE)
 		return TC_ACT_OK;
 	if (vnet_isolated_pair(dst, frame.eth->h_source))
 		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, TC_ACT_SHOT);
 	vnet_count_tx(dst->slot, skb->len);
+	/* Straight into the container's netns: no second trip through the
+	 * veth pair (docs/benchmarks.md measured the difference). */
+	if (dst->flags & VNET_PORT_F_PEER_NETNS)
+		return bpf_redirect_peer(dst->ifindex, 0);
 	return bpf_redirect(dst->ifindex, 0);
 }
 

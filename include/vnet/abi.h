@@ -90,6 +90,7 @@ enum vnet_fabric_flag {
 	VNET_FABRIC_F_UPLINK_DOWN = 1u << 5, /* uplink has no carrier: ports forward nothing */
 	VNET_FABRIC_F_HAS_HAIRPIN = 1u << 6, /* some port has VNET_PORT_F_HAIRPIN */
 	VNET_FABRIC_F_SET_PROMISC = 1u << 7, /* control plane: vnet made the uplink promiscuous */
+	VNET_FABRIC_F_NO_XDP = 1u << 8, /* no XDP on the uplink: tc also counts, checks and drops */
 };
 
 /*

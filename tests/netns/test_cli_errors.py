@@ -190,10 +190,18 @@ def foreign_xdp(env):
     assert foreign[0] and foreign[0] == foreign[1], f"foreign XDP not attached to up2: {foreign}"
 
     fabric = env.fabric_name()
-    refused(env, ["attach", "up2", "--fabric", fabric], "up2", "foreign_pass", "--force")
+    # Without XDP of its own (the default on a veth uplink) vnet shares the
+    # uplink with the foreign program: it stays, and vnet works in tc.
+    p = env.vnetctl("attach", "up2", "--fabric", fabric)
+    assert p.returncode == 0, f"attach (tc only) beside a foreign XDP program: {p.returncode} {p.stderr!r}"
+    assert xdp_on(env, "up2") == foreign, "the foreign program must stay when vnet needs no XDP"
+    env.vnetctl("detach", fabric)
+    assert xdp_on(env, "up2") == foreign, "detach must leave the foreign program alone"
+
+    refused(env, ["attach", "up2", "--fabric", fabric, "--xdp-mode", "native"], "up2", "foreign_pass", "--force")
     assert xdp_on(env, "up2") == foreign, "the foreign program must stay after a refusal"
 
-    p = env.vnetctl("attach", "up2", "--fabric", fabric, "--force")
+    p = env.vnetctl("attach", "up2", "--fabric", fabric, "--xdp-mode", "native", "--force")
     assert p.returncode == 0, f"attach --force: {p.returncode} {p.stderr!r}"
     shown = {f["name"]: f for f in env.topo.vnetctl("show", json_out=True)["fabrics"]}
     assert fabric in shown and shown[fabric]["uplink"] == "up2", f"show after --force: {sorted(shown)}"

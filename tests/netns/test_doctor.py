@@ -19,6 +19,8 @@ def main():
     with Topology("dr") as t:
         build_l2(t, "vnet", "bridge", hairpin=False, containers=1)
         fabric = t.fabrics[0]
+        t.ip("host", "link", "add", "up1", "type", "veth", "peer", "name", "up1p")
+        t.ip("host", "link", "set", "up1", "up")
         before = t.ip("host", "-d", "-j", "link").stdout
         doc = t.vnetctl("doctor", json_out=True)
         text = t.vnetctl("doctor").stdout
@@ -31,13 +33,20 @@ def main():
         up0 = devices.get("up0", {})
         check("uplink listed with its role", up0.get("role") == "uplink" and up0.get("fabric") == fabric, up0)
         check("uplink's native XDP seen", up0.get("native_xdp") is True and "basic" in up0.get("xdp_features", []), up0)
-        check("uplink's XDP program named", "vnet_uplink_xdp" in up0.get("xdp_program", ""), up0)
+        # A veth uplink runs vnet without XDP by default; with --xdp-mode native it is named.
+        check("no XDP on a veth uplink by default", up0.get("xdp_program") == "", up0)
+        xdp_fabric = t.attach("up1", "--xdp-mode", "native")
+        up1 = {d["name"]: d for d in t.vnetctl("doctor", json_out=True)["devices"]}.get("up1", {})
+        check("an uplink's XDP program named", "vnet_uplink_xdp" in up1.get("xdp_program", "")
+              and up1.get("fabric") == xdp_fabric, up1)
         ports = [d for d in doc["devices"] if d["role"] == "port"]
         check("port listed with its role", len(ports) == 1 and ports[0]["fabric"] == fabric, ports)
         check("veth note on the uplink", any("veth" in n for n in up0.get("notes", [])), up0)
         check("nothing missing on this kernel", doc["problems"] == [], doc["problems"])
         check("text names the same capabilities and devices",
               all(c in text for c in caps) and "up0" in text and "nothing vnet needs is missing" in text, text)
+        before = t.ip("host", "-d", "-j", "link").stdout
+        t.vnetctl("doctor")
         check("doctor changed nothing", t.ip("host", "-d", "-j", "link").stdout == before)
     failed = checks.count(False)
     print(f"{len(checks) - failed} passed, {failed} failed")

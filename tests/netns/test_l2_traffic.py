@@ -332,7 +332,9 @@ def check_detach(topo, fabric, eps):
     print(f"  before: pinned links {pins}; up0 tcx {hooks['tcx_progs']}; "
           f"{len(live_before)} vnet links of this test live")
     # Positive controls: the checks below would see vnet if it were there.
-    assert hooks["ip_xdp"] and "vnet_uplink_xdp" in hooks["bpftool_net"], f"no XDP on up0 before detach: {hooks}"
+    # A veth uplink gets no XDP by default (--xdp-mode auto): vnet is all tc there.
+    assert lc.fabric_doc(topo, fabric)["xdp_mode"] == "none" and not hooks["ip_xdp"], \
+        f"XDP on a veth uplink by default: {hooks}"
     tcx = "vnet_uplink_tc" in hooks["tcx_progs"]
     assert tcx or "vnet_" in hooks["tc_filters"], f"no tc program on up0 before detach: {hooks}"
     want = 1 + (1 + len(host_ends) if tcx else 0)  # XDP, and tcx on up0 and every port (cls_bpf has no links)

@@ -56,7 +56,8 @@ absl::StatusOr<std::vector<RunningFabric>> ReadRunning(Rtnl& rtnl) {
   for (auto& info : fabrics) {
     RunningFabric f;
     for (const char* pin : {kUplinkXdpLinkPin, kPortProgPin})
-      if (!OpenPinned(FabricPinPath(info.name, pin)).ok()) f.healthy = false;
+      if (!OpenPinned(FabricPinPath(info.name, pin)).ok() && !(pin == kUplinkXdpLinkPin && info.xdp_mode == "none"))
+        f.healthy = false;
     f.healthy = f.healthy && !info.defunct;
     VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(info.name));
     for (auto& port : info.ports) {

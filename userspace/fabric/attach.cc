@@ -56,7 +56,18 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   if (FabricDirExists(fabric))
     return absl::AlreadyExistsError(absl::StrCat(what, ": fabric ", fabric, " already exists"));
 
-  VNET_ASSIGN_OR_RETURN(XdpState xdp, QueryXdp(uplink.ifindex, uplink.name));
+  // On a veth uplink frames are skbs already, and an XDP program there would
+  // take GSO from the veth's peer (TCP from the wire fell to a third): auto
+  // leaves XDP off, and the tc program does its checks and drops.
+  XdpMode xdp_mode = options.xdp_mode;
+  if (xdp_mode == XdpMode::kAuto && uplink.kind == "veth" && !options.xdp_redirect.value_or(false))
+    xdp_mode = XdpMode::kNone;
+  if (xdp_mode == XdpMode::kNone && options.xdp_redirect.value_or(false))
+    return absl::InvalidArgumentError(absl::StrCat(what, ": --xdp-redirect on needs XDP (--xdp-mode is none)"));
+  XdpState xdp;
+  if (xdp_mode != XdpMode::kNone) {
+    VNET_ASSIGN_OR_RETURN(xdp, QueryXdp(uplink.ifindex, uplink.name));
+  }
   if (xdp.prog_id && !options.force)
     return absl::FailedPreconditionError(absl::StrCat(
         what, ": XDP program '", xdp.prog_name, "' (id ", xdp.prog_id,
@@ -75,8 +86,9 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   std::memcpy(config.uplink_mac, uplink.mac->bytes.data(), 6);
   config.unknown_policy = options.unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
   config.netns_ino = CurrentNetnsIno();
-  bool xdp_redirect = options.xdp_redirect.value_or(uplink.kind != "veth");
+  bool xdp_redirect = xdp_mode != XdpMode::kNone && options.xdp_redirect.value_or(uplink.kind != "veth");
   if (!xdp_redirect) config.flags |= VNET_FABRIC_F_NO_XDP_REDIRECT;
+  if (xdp_mode == XdpMode::kNone) config.flags |= VNET_FABRIC_F_NO_XDP;
   TcHook tc_hook = ResolveTcHook(options.tc_hook);
   if (tc_hook == TcHook::kClsBpf) config.flags |= VNET_FABRIC_F_CLS_BPF;
   if (options.host) config.flags |= VNET_FABRIC_F_HOST;
@@ -119,8 +131,11 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
     config.flags |= VNET_FABRIC_F_SET_PROMISC;
     VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
   }
-  VNET_ASSIGN_OR_RETURN(XdpAttachment xdp_link, AttachXdp(programs.uplink_xdp_fd(), uplink.ifindex, uplink.name, options.xdp_mode));
-  VNET_RETURN_IF_ERROR(PinFd(xdp_link.link.get(), FabricPinPath(fabric, kUplinkXdpLinkPin)));
+  XdpAttachment xdp_link{UniqueFd(), XdpMode::kNone};
+  if (xdp_mode != XdpMode::kNone) {
+    VNET_ASSIGN_OR_RETURN(xdp_link, AttachXdp(programs.uplink_xdp_fd(), uplink.ifindex, uplink.name, xdp_mode));
+    VNET_RETURN_IF_ERROR(PinFd(xdp_link.link.get(), FabricPinPath(fabric, kUplinkXdpLinkPin)));
+  }
 
   undo.Commit();
   FabricInfo info;

@@ -87,7 +87,7 @@ absl::StatusOr<DoctorReport> RunDoctor() {
     }
     if (features.ok() && !dev.native_xdp) dev.notes.push_back("no native XDP: as an uplink it runs generic XDP");
     if (dev.kind == "veth")
-      dev.notes.push_back("veth: as an uplink, wire->port goes through tc by default (--xdp-redirect auto)");
+      dev.notes.push_back("veth: as an uplink, vnet runs in tc only by default (--xdp-mode auto): frames are skbs already");
     if (!dev.xdp_program.empty() && dev.role != "uplink")
       dev.notes.push_back("carries a foreign XDP program: attach needs --force to replace it");
     report.devices.push_back(std::move(dev));

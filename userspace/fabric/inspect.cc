@@ -32,6 +32,8 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
     auto xdp = QueryXdp(uplink->ifindex, uplink->name);
     if (xdp.ok() && xdp->prog_id) info.xdp_mode = std::string(XdpModeName(xdp->mode));
   }
+  bool no_xdp = config.flags & VNET_FABRIC_F_NO_XDP;
+  if (no_xdp && uplink.ok()) info.xdp_mode = "none";
   info.defunct = !uplink.ok() || info.xdp_mode.empty() || (config.flags & VNET_FABRIC_F_DEFUNCT);
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   for (const auto& [ifindex, port] : ports) {

@@ -198,6 +198,9 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   if (peer.napi) flags |= VNET_PORT_F_XDP_TARGET;
 
   (void)DisableIpv6(dev.name);
+  // NAPI on the host end too: what the container sends is taken from the
+  // veth's ring and GRO-merged, instead of queued to the backlog per packet.
+  if (dev.kind == "veth") (void)SetGro(dev.name, true);
   if (!dev.admin_up()) {
     VNET_RETURN_IF_ERROR(Annotate(rtnl.SetUp(dev.ifindex, true, dev.name), what));
     undo.Push([&rtnl, &dev] { (void)rtnl.SetUp(dev.ifindex, false, dev.name); });

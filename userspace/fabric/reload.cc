@@ -61,9 +61,13 @@ absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name) {
                               TcDirection::kIngress, kUplinkTcLinkPin));
   VNET_RETURN_IF_ERROR(SwapTc(fabric, cls_bpf, programs->uplink_egress_fd(), uplink.ifindex, uplink.name,
                               TcDirection::kEgress, kUplinkEgressLinkPin));
-  VNET_ASSIGN_OR_RETURN(UniqueFd xdp_link, OpenPinned(FabricPinPath(fabric, kUplinkXdpLinkPin)));
-  VNET_RETURN_IF_ERROR(ReplaceLinkProgram(xdp_link.get(), programs->uplink_xdp_fd(), absl::StrCat("XDP on ", uplink.name)));
-  report.replaced += 3;
+  report.replaced += 2;
+  if (!(config.flags & VNET_FABRIC_F_NO_XDP)) {
+    VNET_ASSIGN_OR_RETURN(UniqueFd xdp_link, OpenPinned(FabricPinPath(fabric, kUplinkXdpLinkPin)));
+    VNET_RETURN_IF_ERROR(
+        ReplaceLinkProgram(xdp_link.get(), programs->uplink_xdp_fd(), absl::StrCat("XDP on ", uplink.name)));
+    ++report.replaced;
+  }
   return report;
 }
 

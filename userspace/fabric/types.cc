@@ -37,7 +37,8 @@ absl::StatusOr<XdpMode> ParseXdpMode(absl::string_view text) {
   if (text == "auto") return XdpMode::kAuto;
   if (text == "native") return XdpMode::kNative;
   if (text == "generic") return XdpMode::kGeneric;
-  return absl::InvalidArgumentError(absl::StrCat("--xdp-mode '", text, "': want auto, native or generic"));
+  if (text == "none") return XdpMode::kNone;
+  return absl::InvalidArgumentError(absl::StrCat("--xdp-mode '", text, "': want auto, native, generic or none"));
 }
 
 absl::Status ValidateFabricName(absl::string_view name) {

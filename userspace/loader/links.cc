@@ -36,6 +36,7 @@ absl::string_view XdpModeName(XdpMode mode) {
     case XdpMode::kAuto: return "auto";
     case XdpMode::kNative: return "native";
     case XdpMode::kGeneric: return "generic";
+    case XdpMode::kNone: return "none";
   }
   return "?";
 }

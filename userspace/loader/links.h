@@ -14,7 +14,7 @@
 
 namespace vnet {
 
-enum class XdpMode { kAuto, kNative, kGeneric };
+enum class XdpMode { kAuto, kNative, kGeneric, kNone };
 absl::string_view XdpModeName(XdpMode mode);
 
 struct XdpAttachment {

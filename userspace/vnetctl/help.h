@@ -49,7 +49,7 @@ status is non-zero, and the system is left as it was.
 )";
 
 inline constexpr const char* kAttachHelp = R"(usage: vnetctl attach UPLINK [--fabric NAME] [--type macvlan]
-                      [--host on|off] [--unknown pass|drop] [--xdp-mode auto|native|generic]
+                      [--host on|off] [--unknown pass|drop] [--xdp-mode auto|native|generic|none]
                       [--xdp-redirect auto|on|off] [--tc-hook auto|tcx|cls_bpf] [--force]
 
 Loads the vnet programs and maps for a new fabric on UPLINK: XDP on receive
@@ -63,7 +63,9 @@ ports). --type ipvlan (IP demultiplexing) is not implemented yet.
                   cannot do this without a hairpinning switch. Default off.
   --unknown drop  drop unicast to no port (and not to UPLINK's MAC) in XDP,
                   counted as unknown_dst; default pass hands it to the host
-  --xdp-mode      native (driver), generic (skb) or auto (native, else generic)
+  --xdp-mode      native (driver), generic (skb), none (tc only), or auto: none
+                  on a veth uplink (its frames are skbs already, and XDP there
+                  would take GSO from its peer), else native, else generic
   --xdp-redirect auto|on|off
                   on: unicast from the wire to a port is redirected in XDP;
                   off: it takes the tc path like flooded frames. auto (default):
