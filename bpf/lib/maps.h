@@ -19,10 +19,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vnet_config SEC(".maps");
 
+/* Preallocated (about 8 MB per fabric): at 100,000 entries a lookup costs
+ * ~130 ns less than with per-element allocation (docs/benchmarks.md). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, VNET_MAX_MACS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct vnet_mac_key);
 	__type(value, struct vnet_mac_entry);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
