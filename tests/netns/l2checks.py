@@ -294,6 +294,19 @@ def wait_until(predicate, timeout=3.0, interval=0.05):
         time.sleep(interval)
 
 
+def interrupt(proc, timeout=10):
+    """SIGINT to a running tool (tcpdump, ping) so it prints its summary;
+    returns its stdout, killing it if it does not end in time."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
 class Capture:
     """tcpdump on a namespace's eth0, incoming frames of one ethertype, tagged
     (802.1Q) or not. stop() returns [(src MAC, dst MAC, VLAN id or None)]."""
@@ -313,12 +326,7 @@ class Capture:
         raise AssertionError(f"tcpdump in {role} did not start: {''.join(seen)}")
 
     def stop(self):
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            out, _ = self.proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, _ = self.proc.communicate()
+        out = interrupt(self.proc)
         frames = []
         for line in out.splitlines():
             words = line.split()

@@ -26,7 +26,6 @@ Exit 0 pass, 1 fail, 77 skip (not root). Prints "N passed, N failed".
 """
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -53,13 +52,7 @@ class Pinger:
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            out, _ = self.proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, _ = self.proc.communicate()
+        out = lc.interrupt(self.proc)
         m = re.search(r"(\d+) packets transmitted", out)
         sent = int(m.group(1)) if m else 0
         answered = {int(seq) for seq in re.findall(r"icmp_seq=(\d+) ttl=", out)}
