@@ -1,7 +1,6 @@
 #!/usr/bin/python3
 """`vnetctl doctor` reports this kernel's capabilities and each device's XDP
 abilities, as text and JSON with the same content, without changing anything."""
-import json
 import sys
 
 from vnettest import Topology, build_l2, require_root

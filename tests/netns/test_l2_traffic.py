@@ -29,7 +29,6 @@ Exit 0 pass, 1 fail, 77 skip (not root).
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time

@@ -79,7 +79,7 @@ def main():
             eps = build_l2(t, "vnet", "bridge", hairpin=False, containers=2)
             fabric = t.fabrics[0]
             c1, c2 = eps["c1"][2], eps["c2"][2]
-            ext = eps["ext"][2]
+
             assert ping(t, "c1", c2) and ping(t, "ext", c1)
             stats_before = {s["device"]: s for s in t.vnetctl("stats", json_out=True)["stats"]}
             ids_before = program_ids(fabric)

@@ -65,7 +65,7 @@ def main():
 
     # The boot path, for real, in the test's own "host" namespace.
     with Topology("sd") as t:
-        eps = build_l2(t, "none", "bridge", hairpin=False, containers=2)
+        build_l2(t, "none", "bridge", hairpin=False, containers=2)
         fabric = unique("sdf")
         t.fabrics.append(fabric)
         conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)

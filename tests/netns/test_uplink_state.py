@@ -38,7 +38,7 @@ def main():
     with Topology("us") as t:
         eps = build_l2(t, "vnet", "bridge", hairpin=False, containers=2)
         fabric = t.fabrics[0]
-        c1, c2, ext = eps["c1"][2], eps["c2"][2], eps["ext"][2]
+        c1, c2 = eps["c1"][2], eps["c2"][2]
         monitor = subprocess.Popen(["nsenter", f"--net=/run/netns/{t.host}", VNETCTL, "monitor"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:

@@ -109,7 +109,7 @@ def build_l2(topo, system, mode, hairpin, containers=3):
     namespaces and uplink only (no fabric, containers without eth0). Returns
     endpoints: {name: (role, ifname, ip)} for c1..cN, ext and host."""
     sw = topo.netns("sw")
-    ext = topo.netns("ext")
+    topo.netns("ext")
     host = topo.netns("host")
     topo.host = host
     topo.ip("sw", "link", "add", "br0", "type", "bridge")
