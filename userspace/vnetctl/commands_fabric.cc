@@ -1,0 +1,102 @@
+// vnetctl attach, detach, fabric set, down: whole fabrics.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "fabric/fabric.h"
+#include "loader/errors.h"
+#include "vnetctl/cli.h"
+#include "vnetctl/output.h"
+
+namespace vnet {
+
+int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("attach", args,
+                      {{"--fabric"}, {"--type"}, {"--ipvlan-mode"}, {"--ipvlan-flag"}, {"--host"},
+                       {"--unknown"}, {"--xdp-mode"}, {"--xdp-redirect"}, {"--tc-hook"}, {"--force", false}},
+                      1, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  AttachOptions options;
+  options.uplink = parsed->positionals[0];
+  options.fabric = parsed->Get("--fabric").value_or("");
+  options.type = parsed->Get("--type").value_or("macvlan");
+  options.force = parsed->Has("--force");
+  if (parsed->Has("--ipvlan-mode") || parsed->Has("--ipvlan-flag")) {
+    if (options.type != "ipvlan")
+      return Fail(absl::InvalidArgumentError("attach: --ipvlan-mode/--ipvlan-flag need --type ipvlan"));
+  }
+  if (auto s = OnOffOption(*parsed, "--host", options.host); !s.ok()) return Fail(Annotate(s, "attach"));
+  if (auto v = parsed->Get("--xdp-redirect"); v && *v != "auto") {
+    bool on = false;
+    if (auto s = OnOffOption(*parsed, "--xdp-redirect", on); !s.ok())
+      return Fail(Annotate(absl::InvalidArgumentError(absl::StrCat("--xdp-redirect '", *v, "': want auto, on or off")),
+                           "attach"));
+    options.xdp_redirect = on;
+  }
+  if (auto v = parsed->Get("--unknown")) {
+    if (*v != "pass" && *v != "drop")
+      return Fail(absl::InvalidArgumentError(absl::StrCat("--unknown '", *v, "': want pass or drop")));
+    options.unknown_drop = *v == "drop";
+  }
+  if (auto v = parsed->Get("--tc-hook")) {
+    auto hook = ParseTcHook(*v);
+    if (!hook.ok()) return Fail(Annotate(hook.status(), "attach"));
+    options.tc_hook = *hook;
+  }
+  if (auto v = parsed->Get("--xdp-mode")) {
+    auto mode = ParseXdpMode(*v);
+    if (!mode.ok()) return Fail(Annotate(mode.status(), "attach"));
+    options.xdp_mode = *mode;
+  }
+  auto info = AttachFabric(options);
+  if (!info.ok()) return Fail(info.status());
+  if (ctx.json)
+    PrintJson(FabricToJson(*info));
+  else
+    std::printf("fabric %s attached to %s (xdp %s)\n", info->name.c_str(), info->uplink.c_str(), info->xdp_mode.c_str());
+  return 0;
+}
+
+int CmdDetach(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("detach", args, {}, 1, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  auto status = DetachFabric(parsed->positionals[0]);
+  if (!status.ok()) return Fail(status);
+  if (ctx.json) PrintJson({{"detached", parsed->positionals[0]}});
+  return 0;
+}
+
+int CmdDown(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("down", args, {}, 0, 0);
+  if (!parsed.ok()) return Fail(parsed.status());
+  auto removed = DetachAll();
+  if (!removed.ok()) return Fail(removed.status());
+  if (ctx.json) PrintJson({{"removed", *removed}});
+  return 0;
+}
+
+int CmdFabric(const Context& ctx, const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "set")
+    return Fail(absl::InvalidArgumentError("fabric: want `fabric set NAME [--host on|off] [--unknown pass|drop]`"));
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  auto parsed = Parse("fabric set", rest, {{"--host"}, {"--unknown"}}, 1, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  const std::string& name = parsed->positionals[0];
+  auto fabrics = DescribeFabrics(name);
+  if (!fabrics.ok()) return Fail(Prefix(fabrics.status(), "fabric set"));
+  bool host = (*fabrics)[0].host, unknown_drop = (*fabrics)[0].unknown_drop;
+  if (auto s = OnOffOption(*parsed, "--host", host); !s.ok()) return Fail(Annotate(s, "fabric set"));
+  if (auto v = parsed->Get("--unknown")) {
+    if (*v != "pass" && *v != "drop")
+      return Fail(absl::InvalidArgumentError(absl::StrCat("fabric set: --unknown '", *v, "': want pass or drop")));
+    unknown_drop = *v == "drop";
+  }
+  if (!parsed->Has("--host") && !parsed->Has("--unknown"))
+    return Fail(absl::InvalidArgumentError(absl::StrCat("fabric set ", name, ": nothing to change")));
+  if (auto s = SetFabricPolicy(name, host, unknown_drop); !s.ok()) return Fail(s);
+  if (ctx.json) PrintJson({{"fabric", (*fabrics)[0].name}, {"host", host}, {"unknown", unknown_drop ? "drop" : "pass"}});
+  return 0;
+}
+
+}  // namespace vnet

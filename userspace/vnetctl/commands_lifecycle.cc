@@ -1,0 +1,69 @@
+// vnetctl reload, apply, monitor: running vnet over time.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
+#include "fabric/apply.h"
+#include "fabric/config_file.h"
+#include "fabric/fabric.h"
+#include "fabric/uplink_state.h"
+#include "loader/errors.h"
+#include "vnetctl/cli.h"
+#include "vnetctl/output.h"
+
+namespace vnet {
+
+int CmdReload(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("reload", args, {}, 0, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  std::vector<std::string> fabrics;
+  if (parsed->positionals.empty()) {
+    auto all = DescribeFabrics(std::nullopt);
+    if (!all.ok()) return Fail(all.status());
+    for (const auto& f : *all) fabrics.push_back(f.name);
+  } else {
+    fabrics.push_back(parsed->positionals[0]);
+  }
+  nlohmann::json doc = nlohmann::json::array();
+  for (const auto& fabric : fabrics) {
+    auto report = ReloadFabric(fabric);
+    if (!report.ok()) return Fail(report.status());
+    doc.push_back({{"fabric", report->fabric}, {"replaced", report->replaced}});
+    if (!ctx.json) std::printf("%s: %d attachments now run this build's programs\n", report->fabric.c_str(), report->replaced);
+  }
+  if (ctx.json) PrintJson({{"reloaded", doc}});
+  return 0;
+}
+
+int CmdApply(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("apply", args, {{"--dry-run", false}, {"--wait"}}, 1, 1);
+  if (!parsed.ok()) return Fail(parsed.status());
+  auto desired = LoadConfigFile(parsed->positionals[0]);
+  if (!desired.ok()) return Fail(Prefix(desired.status(), "apply"));
+  bool dry_run = parsed->Has("--dry-run");
+  if (auto v = parsed->Get("--wait")) {
+    int seconds = 0;
+    if (!absl::SimpleAtoi(*v, &seconds) || seconds < 0)
+      return Fail(absl::InvalidArgumentError(absl::StrCat("apply: --wait '", *v, "': want a number of seconds")));
+    if (auto s = WaitForDevices(*desired, seconds); !s.ok()) return Fail(s);
+  }
+  auto report = Apply(*desired, dry_run, [&](const std::string& action) {
+    if (!ctx.json) std::printf("%s%s\n", dry_run ? "would " : "", action.c_str());
+    std::fflush(stdout);
+  });
+  if (!report.ok()) return Fail(report.status());
+  if (ctx.json) PrintJson({{"dry_run", dry_run}, {"actions", report->actions}});
+  else if (report->actions.empty()) std::printf("nothing to change\n");
+  return 0;
+}
+
+int CmdMonitor(const Context&, const std::vector<std::string>& args) {
+  auto parsed = Parse("monitor", args, {{"--once", false}}, 0, 0);
+  if (!parsed.ok()) return Fail(parsed.status());
+  auto status = MonitorUplinks(parsed->Has("--once"));
+  return status.ok() ? 0 : Fail(Annotate(status, "monitor"));
+}
+
+}  // namespace vnet
