@@ -1,0 +1,228 @@
+// port add: putting a veth host end or a tap on a fabric, or creating one
+// (--netns, --tap) first, with macvlan's rules for modes and addresses.
+#include <linux/if_arp.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "fabric/fabric.h"
+#include "fabric/port_helpers.h"
+#include "fabric/port_tables.h"
+#include "fabric/registry.h"
+#include "fabric/tc_hook.h"
+#include "fabric/undo.h"
+#include "loader/errors.h"
+#include "loader/links.h"
+#include "loader/pins.h"
+#include "maps/fabric_maps.h"
+#include "netlink/device_tuning.h"
+#include "netlink/netns.h"
+#include "netlink/rtnl.h"
+#include "netlink/tap.h"
+
+namespace vnet {
+namespace {
+
+absl::StatusOr<std::uint16_t> FreeSlot(const std::vector<std::pair<std::uint32_t, vnet_port>>& ports) {
+  std::vector<bool> used(VNET_MAX_PORTS, false);
+  used[VNET_UPLINK_SLOT] = true;
+  for (const auto& [ifindex, port] : ports) used[port.slot % VNET_MAX_PORTS] = true;
+  for (std::uint16_t slot = 1; slot < VNET_MAX_PORTS; ++slot)
+    if (!used[slot]) return slot;
+  return absl::ResourceExhaustedError(absl::StrCat("fabric is full (", VNET_MAX_PORTS - 1, " ports)"));
+}
+
+std::string RandomPortName() {
+  std::uint32_t r = 0;
+  if (getrandom(&r, sizeof(r), 0) != sizeof(r)) r = static_cast<std::uint32_t>(getpid()) * 2654435761u;
+  return absl::StrFormat("vnp%08x", r);
+}
+
+// Attaches an existing device as a port. `owned`: vnet created it and deletes
+// it with the port.
+// `what` names the command in errors ("port add vnp1234", "port add --netns web").
+absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortOptions& options, bool owned,
+                                    const std::string& what) {
+  if (dev.kind != "veth" && dev.kind != "tun")
+    return absl::InvalidArgumentError(absl::StrCat(what, ": not a veth or tap device"));
+  if (dev.type != ARPHRD_ETHER) return absl::InvalidArgumentError(absl::StrCat(what, ": not an Ethernet device"));
+  if (auto m = FindMembership(dev.ifindex))
+    return absl::AlreadyExistsError(absl::StrCat(
+        what, m->as_uplink ? ": is the uplink of fabric " : ": already a port of fabric ", m->fabric));
+  auto fabric_or = ResolveFabric(options.fabric);
+  if (!fabric_or.ok()) return Annotate(fabric_or.status(), what);
+  std::string fabric = *fabric_or;
+  if (options.nodst && options.mode != PortMode::kSource)
+    return absl::InvalidArgumentError(absl::StrCat(what, ": --nodst needs --mode source"));
+  if (!options.sources.empty() && options.mode != PortMode::kSource)
+    return absl::InvalidArgumentError(absl::StrCat(what, ": --source needs --mode source"));
+
+  VNET_RETURN_IF_ERROR(PruneGonePorts(fabric).status());  // their MACs and slots are free again
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
+  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  auto uplink_or = rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
+  if (!uplink_or.ok() || (config.flags & VNET_FABRIC_F_DEFUNCT))
+    return absl::FailedPreconditionError(absl::StrCat(what, ": fabric ", fabric, "'s uplink is gone; detach it"));
+  LinkInfo uplink = std::move(*uplink_or);
+  auto ifindex = static_cast<std::uint32_t>(dev.ifindex);
+
+  std::optional<MacAddress> want_mac = options.mac;
+  if (options.mode == PortMode::kPassthru && !want_mac) want_mac = uplink.mac;  // kernel: inherits the lower MAC
+  Undo undo;
+  VNET_ASSIGN_OR_RETURN(PeerFacts peer, PreparePeer(rtnl, dev, want_mac, what, undo, [&](const MacAddress& mac) {
+                          return CheckPortRules(maps, config, ports, ifindex, options.mode, mac, what);
+                        }));
+  unsigned mtu = std::max(peer.mtu, dev.mtu);
+  if (mtu > uplink.mtu)
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": MTU ", mtu, " exceeds the uplink ", uplink.name, "'s ", uplink.mtu));
+  VNET_ASSIGN_OR_RETURN(std::uint16_t slot, FreeSlot(ports));
+
+  std::uint8_t flags = FlagsFor(options.spoofchk, options.hairpin, options.isolated, options.nodst);
+  if (peer.other_netns) flags |= VNET_PORT_F_PEER_NETNS;
+  if (peer.napi) flags |= VNET_PORT_F_XDP_TARGET;
+
+  (void)DisableIpv6(dev.name);
+  // NAPI on the host end too: what the container sends is taken from the
+  // veth's ring and GRO-merged, instead of queued to the backlog per packet.
+  if (dev.kind == "veth") (void)SetGro(dev.name, true);
+  if (!dev.admin_up()) {
+    VNET_RETURN_IF_ERROR(Annotate(rtnl.SetUp(dev.ifindex, true, dev.name), what));
+    undo.Push([&rtnl, &dev] { (void)rtnl.SetUp(dev.ifindex, false, dev.name); });
+  }
+
+  VNET_RETURN_IF_ERROR(maps.ClearStats(slot));
+  vnet_port port{};
+  std::memcpy(port.mac, peer.mac.bytes.data(), 6);
+  port.slot = slot;
+  port.mode = static_cast<std::uint8_t>(options.mode);
+  port.flags = flags | (owned ? kPortOwned : 0);
+  // The port program must know its port before it sees the first frame.
+  VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
+  undo.Push([&maps, ifindex, port] { (void)WithdrawPort(maps, ifindex, port); });
+
+  VNET_ASSIGN_OR_RETURN(UniqueFd prog, OpenPinned(FabricPinPath(fabric, kPortProgPin)));
+  TcHook hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? TcHook::kClsBpf : TcHook::kTcx;
+  std::string link_pin = FabricPinPath(fabric, PortLinkPin(ifindex));
+  VNET_RETURN_IF_ERROR(AttachTc(hook, TcDirection::kIngress, prog.get(), dev.ifindex, dev.name, link_pin));
+  undo.Push([hook, &dev, link_pin] { (void)DetachTc(hook, TcDirection::kIngress, dev.ifindex, dev.name, link_pin); });
+
+  for (const auto& source : options.sources) VNET_RETURN_IF_ERROR(AddSource(maps, ifindex, port, source));
+  // Last: from here on the wire side delivers to this port.
+  VNET_RETURN_IF_ERROR(PublishPort(maps, ifindex, port));
+
+  undo.Commit();
+  PortInfo info = Describe(dev, ifindex, port);
+  info.up = true;
+  info.sources = options.sources;
+  return info;
+}
+
+// A veth pair vnet created for a port but never recorded (vnetctl killed in
+// between) holds the container-side name; it is vnet's to remove: a vnp*
+// host end here, in no fabric, whose peer is `ifname` in the port's netns.
+absl::Status RemoveOrphanPair(Rtnl& rtnl, int netns_fd, const std::string& netns, const std::string& ifname) {
+  int peer_ifindex = 0, inner_ifindex = 0;
+  {
+    VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(netns_fd, netns));
+    VNET_ASSIGN_OR_RETURN(Rtnl inner, Rtnl::Open());
+    auto dev = inner.GetLink(ifname);
+    if (!dev.ok() || dev->kind != "veth" || !dev->link_netnsid) return absl::OkStatus();
+    peer_ifindex = dev->link_ifindex;
+    inner_ifindex = dev->ifindex;
+  }
+  auto host_end = rtnl.GetLink(peer_ifindex);
+  if (!host_end.ok() || host_end->name.rfind("vnp", 0) != 0 || host_end->link_ifindex != inner_ifindex ||
+      FindMembership(static_cast<std::uint32_t>(peer_ifindex)))
+    return absl::OkStatus();
+  return rtnl.DeleteLink(host_end->ifindex, host_end->name);
+}
+
+absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) {
+  std::string what = absl::StrCat("port add --netns ", options.netns);
+  auto fabric = ResolveFabric(options.fabric);
+  if (!fabric.ok()) return Annotate(fabric.status(), what);
+  if (options.ifname.empty() || options.ifname.size() >= IFNAMSIZ || options.ifname.find('/') != std::string::npos)
+    return absl::InvalidArgumentError(absl::StrCat(what, ": --ifname '", options.ifname, "' is not a valid device name"));
+  if (options.mac && !options.mac->IsValidUnicast())
+    return absl::InvalidArgumentError(absl::StrCat(what, ": MAC ", options.mac->ToString(), " is not a unicast address"));
+  auto ns = OpenNamedNetns(options.netns);
+  if (!ns.ok()) return Prefix(ns.status(), "port add");
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(*fabric));
+  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  VNET_ASSIGN_OR_RETURN(LinkInfo uplink, rtnl.GetLink(static_cast<int>(config.uplink_ifindex)));
+  std::optional<MacAddress> mac = options.mac;
+  if (options.mode == PortMode::kPassthru && !mac) mac = uplink.mac;
+
+  VNET_RETURN_IF_ERROR(Annotate(RemoveOrphanPair(rtnl, ns->get(), options.netns, options.ifname), what));
+  std::string host_name = RandomPortName();
+  // Like a macvlan child, the port starts with the uplink's MTU.
+  auto created = rtnl.CreateVeth(host_name, options.ifname, ns->get(), mac, uplink.mtu);
+  if (absl::IsAlreadyExists(created))
+    return absl::AlreadyExistsError(absl::StrCat(what, ": ", options.ifname, " already exists in netns ", options.netns));
+  VNET_RETURN_IF_ERROR(Annotate(created, what));
+  VNET_ASSIGN_OR_RETURN(LinkInfo host, rtnl.GetLink(host_name));
+  Undo undo;
+  undo.Push([&rtnl, &host] { (void)rtnl.DeleteLink(host.ifindex, host.name); });
+  {
+    VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns->get(), options.netns));
+    VNET_ASSIGN_OR_RETURN(Rtnl inner, Rtnl::Open());
+    VNET_ASSIGN_OR_RETURN(LinkInfo peer, inner.GetLink(options.ifname));
+    VNET_RETURN_IF_ERROR(Annotate(inner.SetUp(peer.ifindex, true, peer.name), what));
+  }
+  VNET_ASSIGN_OR_RETURN(host, rtnl.GetLink(host_name));  // now with its peer's netns id
+  PortOptions attach = options;
+  attach.mac = mac;
+  VNET_ASSIGN_OR_RETURN(PortInfo info, AttachPort(rtnl, host, attach, /*owned=*/true, what));
+  undo.Commit();
+  return info;
+}
+
+absl::StatusOr<PortInfo> AddTapPort(Rtnl& rtnl, const PortOptions& options) {
+  std::string what = absl::StrCat("port add --tap ", options.tap);
+  auto fabric = ResolveFabric(options.fabric);
+  if (!fabric.ok()) return Annotate(fabric.status(), what);
+  auto existing = rtnl.GetLink(options.tap);
+  // apply adopts a tap in no fabric by the configured name: vnet made it and
+  // was interrupted before recording it. The CLI refuses to take it over.
+  bool adopt = existing.ok() && options.adopt_orphan && existing->kind == "tun" &&
+               !FindMembership(static_cast<std::uint32_t>(existing->ifindex));
+  if (existing.ok() && !adopt)
+    return absl::AlreadyExistsError(absl::StrCat(what, ": a device by that name exists"));
+  if (!adopt)
+    VNET_RETURN_IF_ERROR(Annotate(
+        CreatePersistentTap(options.tap, options.tap_user, options.tap_group, options.tap_multi_queue), "port add"));
+  VNET_ASSIGN_OR_RETURN(LinkInfo tap, rtnl.GetLink(options.tap));
+  Undo undo;
+  undo.Push([&rtnl, ifindex = tap.ifindex, name = options.tap] { (void)rtnl.DeleteLink(ifindex, name); });
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(*fabric));
+  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  VNET_ASSIGN_OR_RETURN(LinkInfo uplink, rtnl.GetLink(static_cast<int>(config.uplink_ifindex)));
+  if (tap.mtu > uplink.mtu) VNET_RETURN_IF_ERROR(rtnl.SetMtu(tap.ifindex, uplink.mtu, tap.name));
+  VNET_ASSIGN_OR_RETURN(tap, rtnl.GetLink(options.tap));
+  VNET_ASSIGN_OR_RETURN(PortInfo info, AttachPort(rtnl, tap, options, /*owned=*/true, what));
+  undo.Commit();
+  return info;
+}
+
+}  // namespace
+
+absl::StatusOr<PortInfo> AddPort(const PortOptions& options) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  int forms = !options.dev.empty() + !options.netns.empty() + !options.tap.empty();
+  if (forms > 1) return absl::InvalidArgumentError("port add: give one of DEV, --netns NS or --tap NAME");
+  if (!options.netns.empty()) return AddPortInNetns(rtnl, options);
+  if (!options.tap.empty()) return AddTapPort(rtnl, options);
+  if (options.dev.empty()) return absl::InvalidArgumentError("port add: missing DEV (or --netns NS, --tap NAME)");
+  auto dev = rtnl.GetLink(options.dev);
+  if (!dev.ok()) return Prefix(dev.status(), "port add");
+  return AttachPort(rtnl, *dev, options, /*owned=*/false, absl::StrCat("port add ", dev->name));
+}
+
+}  // namespace vnet

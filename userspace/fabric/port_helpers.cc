@@ -1,0 +1,126 @@
+#include <linux/if_arp.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "fabric/port_helpers.h"
+#include "fabric/port_tables.h"
+#include "fabric/registry.h"
+#include "fabric/tc_hook.h"
+#include "fabric/undo.h"
+#include "loader/errors.h"
+#include "loader/links.h"
+#include "loader/pins.h"
+#include "maps/fabric_maps.h"
+#include "netlink/device_tuning.h"
+#include "netlink/netns.h"
+#include "netlink/rtnl.h"
+#include "netlink/tap.h"
+
+namespace vnet {
+namespace {
+
+// Runs `fn(rtnl, peer)` on a veth's peer, entering the peer's netns if needed.
+template <typename Fn>
+absl::Status WithVethPeer(Rtnl& rtnl, const LinkInfo& dev, absl::string_view what, bool* other_netns, Fn fn) {
+  if (!dev.link_ifindex) return absl::FailedPreconditionError(absl::StrCat(what, ": veth has no peer"));
+  *other_netns = dev.link_netnsid.has_value();
+  if (!dev.link_netnsid) {
+    VNET_ASSIGN_OR_RETURN(LinkInfo peer, rtnl.GetLink(dev.link_ifindex));
+    return fn(rtnl, peer);
+  }
+  auto ns = FindNetnsByNsid(rtnl, *dev.link_netnsid);
+  if (!ns.ok())
+    return absl::FailedPreconditionError(absl::StrCat(what, ": cannot find the peer's network namespace"));
+  VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns->get(), absl::StrCat("peer of ", dev.name)));
+  VNET_ASSIGN_OR_RETURN(Rtnl peer_rtnl, Rtnl::Open());
+  VNET_ASSIGN_OR_RETURN(LinkInfo peer, peer_rtnl.GetLink(dev.link_ifindex));
+  return fn(peer_rtnl, peer);
+}
+
+}  // namespace
+
+absl::StatusOr<PeerFacts> PreparePeer(Rtnl& rtnl, const LinkInfo& dev, const std::optional<MacAddress>& want_mac,
+                                      absl::string_view what, Undo& undo, const MacCheck& check) {
+  PeerFacts facts;
+  if (dev.kind == "tun") {
+    // A tap: the VM behind it owns its MAC; frames reach it through tc.
+    facts.mac = want_mac ? *want_mac : *dev.mac;
+    facts.mtu = dev.mtu;
+    VNET_RETURN_IF_ERROR(check(facts.mac));
+    return facts;
+  }
+  VNET_RETURN_IF_ERROR(WithVethPeer(rtnl, dev, what, &facts.other_netns, [&](Rtnl& r, const LinkInfo& peer) {
+    facts.mac = want_mac.value_or(*peer.mac);
+    facts.mtu = peer.mtu;
+    VNET_RETURN_IF_ERROR(check(facts.mac));
+    if (want_mac && *want_mac != *peer.mac) {
+      VNET_RETURN_IF_ERROR(Annotate(r.SetMac(peer.ifindex, *want_mac, peer.name), what));
+      MacAddress old = *peer.mac;
+      LinkInfo dev_copy = dev;
+      undo.Push([&rtnl, dev_copy, old, what = std::string(what)] {
+        bool ignored;
+        (void)WithVethPeer(rtnl, dev_copy, what, &ignored,
+                           [&](Rtnl& rr, const LinkInfo& p) { return rr.SetMac(p.ifindex, old, p.name); });
+      });
+    }
+    facts.napi = SetGro(peer.name, true).ok();
+    return absl::OkStatus();
+  }));
+  return facts;
+}
+
+absl::Status CheckPortRules(const FabricMaps& maps, const vnet_config& config,
+                            const std::vector<std::pair<std::uint32_t, vnet_port>>& ports, std::uint32_t self,
+                            PortMode mode, const MacAddress& mac, absl::string_view what) {
+  if (!mac.IsValidUnicast())
+    return absl::InvalidArgumentError(absl::StrCat(what, ": MAC ", mac.ToString(), " is not a unicast address"));
+  bool others = false;
+  for (const auto& [ifindex, port] : ports) {
+    if (ifindex == self) continue;
+    others = true;
+    if (port.mode == VNET_MODE_PASSTHRU)
+      return absl::InvalidArgumentError(absl::StrCat(what, ": the fabric has a passthru port, which takes it alone"));
+  }
+  if (mode == PortMode::kPassthru) {
+    if (others)
+      return absl::InvalidArgumentError(absl::StrCat(what, ": a passthru port must be the fabric's only port"));
+    return absl::OkStatus();  // passthru inherits the uplink's MAC
+  }
+  if (mac == MacAddress::FromBytes(config.uplink_mac))
+    return absl::AlreadyExistsError(absl::StrCat(what, ": MAC ", mac.ToString(), " is the uplink's (address in use)"));
+  VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupMac(mac));
+  if (existing && existing->ifindex != self)
+    return absl::AlreadyExistsError(absl::StrCat(what, ": MAC ", mac.ToString(), " is in use by another port"));
+  return absl::OkStatus();
+}
+
+std::uint8_t FlagsFor(bool spoofchk, bool hairpin, bool isolated, bool nodst) {
+  std::uint8_t flags = 0;
+  if (spoofchk) flags |= VNET_PORT_F_SPOOFCHK;
+  if (hairpin) flags |= VNET_PORT_F_HAIRPIN;
+  if (isolated) flags |= VNET_PORT_F_ISOLATED;
+  if (nodst) flags |= VNET_PORT_F_NODST;
+  return flags;
+}
+
+PortInfo Describe(const LinkInfo& dev, std::uint32_t ifindex, const vnet_port& port) {
+  PortInfo info;
+  info.name = dev.name;
+  info.ifindex = ifindex;
+  info.mac = PortMac(port);
+  info.mode = static_cast<PortMode>(port.mode);
+  info.flags = DatapathFlags(port);
+  info.slot = port.slot;
+  info.up = dev.admin_up();
+  info.carrier = dev.has_carrier;
+  info.kind = dev.kind;
+  return info;
+}
+
+}  // namespace vnet
