@@ -24,6 +24,44 @@ int NumCpus() {
   return n > 0 ? n : 1;
 }
 
+// Typed wrappers around the map syscalls: each accessor below names only its
+// map, its key and what to call the object in an error.
+template <typename V, typename K>
+absl::StatusOr<std::optional<V>> Lookup(int fd, const K& key, absl::string_view what, absl::string_view object) {
+  V value{};
+  if (bpf_map_lookup_elem(fd, &key, &value) == 0) return value;
+  if (errno == ENOENT) return std::nullopt;
+  return ErrnoStatus(errno, what, object);
+}
+
+template <typename K, typename V>
+absl::Status Put(int fd, const K& key, const V& value, absl::string_view what, absl::string_view object) {
+  if (bpf_map_update_elem(fd, &key, &value, BPF_ANY) != 0) return ErrnoStatus(errno, what, object);
+  return absl::OkStatus();
+}
+
+template <typename K>
+absl::Status Delete(int fd, const K& key, absl::string_view what, absl::string_view object) {
+  if (bpf_map_delete_elem(fd, &key) != 0 && errno != ENOENT) return ErrnoStatus(errno, what, object);
+  return absl::OkStatus();
+}
+
+// Every (key, value) of a hash map; entries deleted meanwhile are skipped.
+template <typename K, typename V>
+absl::StatusOr<std::vector<std::pair<K, V>>> List(int fd, absl::string_view what, absl::string_view object) {
+  std::vector<std::pair<K, V>> out;
+  K key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    V value{};
+    if (bpf_map_lookup_elem(fd, &next, &value) == 0) out.emplace_back(next, value);
+    key = next;
+    prev = &key;
+  }
+  if (errno != ENOENT) return ErrnoStatus(errno, what, object);
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
@@ -76,58 +114,31 @@ absl::Status FabricMaps::WriteConfig(const vnet_config& config) {
 }
 
 absl::StatusOr<std::optional<vnet_mac_entry>> FabricMaps::LookupMac(const MacAddress& mac) const {
-  vnet_mac_key key = KeyOf(mac);
-  vnet_mac_entry entry{};
-  if (bpf_map_lookup_elem(macs_.get(), &key, &entry) == 0) return entry;
-  if (errno == ENOENT) return std::nullopt;
-  return ErrnoStatus(errno, "look up MAC", mac.ToString());
+  return Lookup<vnet_mac_entry>(macs_.get(), KeyOf(mac), "look up MAC", mac.ToString());
 }
 
 absl::Status FabricMaps::PutMac(const MacAddress& mac, const vnet_mac_entry& entry) {
-  vnet_mac_key key = KeyOf(mac);
-  if (bpf_map_update_elem(macs_.get(), &key, &entry, BPF_ANY) != 0)
-    return ErrnoStatus(errno, "add MAC", mac.ToString());
-  return absl::OkStatus();
+  return Put(macs_.get(), KeyOf(mac), entry, "add MAC", mac.ToString());
 }
 
 absl::Status FabricMaps::DeleteMac(const MacAddress& mac) {
-  vnet_mac_key key = KeyOf(mac);
-  if (bpf_map_delete_elem(macs_.get(), &key) != 0 && errno != ENOENT)
-    return ErrnoStatus(errno, "remove MAC", mac.ToString());
-  return absl::OkStatus();
+  return Delete(macs_.get(), KeyOf(mac), "remove MAC", mac.ToString());
 }
 
 absl::StatusOr<std::optional<vnet_port>> FabricMaps::LookupPort(std::uint32_t ifindex) const {
-  vnet_port port{};
-  if (bpf_map_lookup_elem(ports_.get(), &ifindex, &port) == 0) return port;
-  if (errno == ENOENT) return std::nullopt;
-  return ErrnoStatus(errno, "look up port", absl::StrCat("ifindex ", ifindex));
+  return Lookup<vnet_port>(ports_.get(), ifindex, "look up port", absl::StrCat("ifindex ", ifindex));
 }
 
 absl::Status FabricMaps::PutPort(std::uint32_t ifindex, const vnet_port& port) {
-  if (bpf_map_update_elem(ports_.get(), &ifindex, &port, BPF_ANY) != 0)
-    return ErrnoStatus(errno, "add port", absl::StrCat("ifindex ", ifindex));
-  return absl::OkStatus();
+  return Put(ports_.get(), ifindex, port, "add port", absl::StrCat("ifindex ", ifindex));
 }
 
 absl::Status FabricMaps::DeletePort(std::uint32_t ifindex) {
-  if (bpf_map_delete_elem(ports_.get(), &ifindex) != 0 && errno != ENOENT)
-    return ErrnoStatus(errno, "remove port", absl::StrCat("ifindex ", ifindex));
-  return absl::OkStatus();
+  return Delete(ports_.get(), ifindex, "remove port", absl::StrCat("ifindex ", ifindex));
 }
 
 absl::StatusOr<std::vector<std::pair<std::uint32_t, vnet_port>>> FabricMaps::ListPorts() const {
-  std::vector<std::pair<std::uint32_t, vnet_port>> out;
-  std::uint32_t key = 0, next = 0;
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(ports_.get(), prev, &next) == 0) {
-    vnet_port port{};
-    if (bpf_map_lookup_elem(ports_.get(), &next, &port) == 0) out.emplace_back(next, port);
-    key = next;
-    prev = &key;
-  }
-  if (errno != ENOENT) return ErrnoStatus(errno, "list ports of fabric", fabric_);
-  return out;
+  return List<std::uint32_t, vnet_port>(ports_.get(), "list ports of fabric", fabric_);
 }
 
 absl::Status FabricMaps::WriteFloodList(const std::vector<vnet_flood_entry>& entries) {
@@ -146,51 +157,31 @@ absl::Status FabricMaps::WriteFloodList(const std::vector<vnet_flood_entry>& ent
 }
 
 absl::StatusOr<std::optional<vnet_source_entry>> FabricMaps::LookupSource(const MacAddress& mac) const {
-  vnet_mac_key key = KeyOf(mac);
-  vnet_source_entry entry{};
-  if (bpf_map_lookup_elem(sources_.get(), &key, &entry) == 0) return entry;
-  if (errno == ENOENT) return std::nullopt;
-  return ErrnoStatus(errno, "look up source MAC", mac.ToString());
+  return Lookup<vnet_source_entry>(sources_.get(), KeyOf(mac), "look up source MAC", mac.ToString());
 }
 
 absl::Status FabricMaps::PutSource(const MacAddress& mac, const vnet_source_entry& entry) {
-  vnet_mac_key key = KeyOf(mac);
-  if (bpf_map_update_elem(sources_.get(), &key, &entry, BPF_ANY) != 0)
-    return ErrnoStatus(errno, "add source MAC", mac.ToString());
-  return absl::OkStatus();
+  return Put(sources_.get(), KeyOf(mac), entry, "add source MAC", mac.ToString());
 }
 
 absl::Status FabricMaps::DeleteSource(const MacAddress& mac) {
-  vnet_mac_key key = KeyOf(mac);
-  if (bpf_map_delete_elem(sources_.get(), &key) != 0 && errno != ENOENT)
-    return ErrnoStatus(errno, "remove source MAC", mac.ToString());
-  return absl::OkStatus();
+  return Delete(sources_.get(), KeyOf(mac), "remove source MAC", mac.ToString());
 }
 
 absl::StatusOr<std::vector<std::pair<MacAddress, vnet_source_entry>>> FabricMaps::ListSources() const {
+  VNET_ASSIGN_OR_RETURN(auto raw, (List<vnet_mac_key, vnet_source_entry>(sources_.get(), "list source MACs of fabric",
+                                                                          fabric_)));
   std::vector<std::pair<MacAddress, vnet_source_entry>> out;
-  vnet_mac_key key{}, next{};
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(sources_.get(), prev, &next) == 0) {
-    vnet_source_entry entry{};
-    if (bpf_map_lookup_elem(sources_.get(), &next, &entry) == 0) out.emplace_back(MacAddress::FromBytes(next.addr), entry);
-    key = next;
-    prev = &key;
-  }
-  if (errno != ENOENT) return ErrnoStatus(errno, "list source MACs of fabric", fabric_);
+  for (const auto& [key, entry] : raw) out.emplace_back(MacAddress::FromBytes(key.addr), entry);
   return out;
 }
 
 absl::Status FabricMaps::AddTxTarget(std::uint32_t ifindex) {
-  if (bpf_map_update_elem(tx_.get(), &ifindex, &ifindex, BPF_ANY) != 0)
-    return ErrnoStatus(errno, "add XDP redirect target", absl::StrCat("ifindex ", ifindex));
-  return absl::OkStatus();
+  return Put(tx_.get(), ifindex, ifindex, "add XDP redirect target", absl::StrCat("ifindex ", ifindex));
 }
 
 absl::Status FabricMaps::DeleteTxTarget(std::uint32_t ifindex) {
-  if (bpf_map_delete_elem(tx_.get(), &ifindex) != 0 && errno != ENOENT)
-    return ErrnoStatus(errno, "remove XDP redirect target", absl::StrCat("ifindex ", ifindex));
-  return absl::OkStatus();
+  return Delete(tx_.get(), ifindex, "remove XDP redirect target", absl::StrCat("ifindex ", ifindex));
 }
 
 absl::StatusOr<vnet_stats> FabricMaps::ReadStats(std::uint32_t slot) const {
