@@ -12,38 +12,37 @@
 
 namespace vnet {
 
-int CmdShow(const Context& ctx, const std::vector<std::string>& args) {
-  auto parsed = Parse("show", args, {}, 0, 1);
+namespace {
+
+// show and stats: an optional name, a list read from libvnet, printed as one
+// JSON array under `key` or as text.
+template <typename Read, typename ToJson, typename ToText>
+int ListCommand(const Context& ctx, const std::vector<std::string>& args, absl::string_view command, const char* key,
+                Read read, ToJson to_json, ToText to_text) {
+  auto parsed = Parse(command, args, {}, 0, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   std::optional<absl::string_view> name;
   if (!parsed->positionals.empty()) name = parsed->positionals[0];
-  auto fabrics = DescribeFabrics(name);
-  if (!fabrics.ok()) return Fail(fabrics.status());
+  auto items = read(name);
+  if (!items.ok()) return Fail(items.status());
   if (ctx.json) {
     nlohmann::json doc = nlohmann::json::array();
-    for (const auto& f : *fabrics) doc.push_back(FabricToJson(f));
-    PrintJson({{"fabrics", doc}});
+    for (const auto& item : *items) doc.push_back(to_json(item));
+    PrintJson({{key, doc}});
   } else {
-    std::fputs(FabricsToText(*fabrics).c_str(), stdout);
+    std::fputs(to_text(*items).c_str(), stdout);
   }
   return 0;
 }
 
+}  // namespace
+
+int CmdShow(const Context& ctx, const std::vector<std::string>& args) {
+  return ListCommand(ctx, args, "show", "fabrics", DescribeFabrics, FabricToJson, FabricsToText);
+}
+
 int CmdStats(const Context& ctx, const std::vector<std::string>& args) {
-  auto parsed = Parse("stats", args, {}, 0, 1);
-  if (!parsed.ok()) return Fail(parsed.status());
-  std::optional<absl::string_view> dev;
-  if (!parsed->positionals.empty()) dev = parsed->positionals[0];
-  auto counters = ReadCounters(dev);
-  if (!counters.ok()) return Fail(counters.status());
-  if (ctx.json) {
-    nlohmann::json doc = nlohmann::json::array();
-    for (const auto& c : *counters) doc.push_back(CountersToJson(c));
-    PrintJson({{"stats", doc}});
-  } else {
-    std::fputs(CountersToText(*counters).c_str(), stdout);
-  }
-  return 0;
+  return ListCommand(ctx, args, "stats", "stats", ReadCounters, CountersToJson, CountersToText);
 }
 
 int CmdDoctor(const Context& ctx, const std::vector<std::string>& args) {
