@@ -63,6 +63,33 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vnet_sources SEC(".maps");
 
+/* Preallocated for the same reason as vnet_macs (the benchmark's ipvlan rows). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VNET_MAX_IPS);
+	__type(key, struct vnet_ip_key);
+	__type(value, struct vnet_ip_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_ips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VNET_MAX_IP_NETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vnet_ip_net_key);
+	__type(value, struct vnet_ip_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_ip_nets SEC(".maps");
+
+/* Open DHCP transactions of the fabric's l2 ports; old ones age out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VNET_MAX_DHCP);
+	__type(key, __u32); /* xid as on the wire */
+	__type(value, struct vnet_ip_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_dhcp SEC(".maps");
+
 static __always_inline struct vnet_config *vnet_get_config(void)
 {
 	__u32 zero = 0;

@@ -23,20 +23,10 @@
 #include <linux/pkt_cls.h>
 #include "ctx.h"
 #include "eth.h"
+#include "deliver.h"
 #include "flood.h"
-
-/* ARP for Ethernet/IPv4 (linux/if_arp.h drags in libc headers). */
-struct vnet_arp_eth {
-	__be16 hrd;
-	__be16 pro;
-	__u8 hln;
-	__u8 pln;
-	__be16 op;
-	__u8 sha[6];
-	__u8 sip[4];
-	__u8 tha[6];
-	__u8 tip[4];
-} __attribute__((packed));
+#include "ipvlan_port.h"
+#include "l3.h"
 
 /* Anti-spoofing: the Ethernet source, and an ARP sender's hardware address,
  * must be the port's own MAC. */
@@ -53,37 +43,6 @@ static __always_inline int vnet_spoofed(const struct vnet_frame *frame, void *da
 	if ((void *)(arp + 1) > data_end || arp->hln != 6)
 		return 0; /* not an Ethernet/IPv4 ARP we can read: not a claim */
 	return !vnet_mac_equal(arp->sha, port->mac);
-}
-
-static __always_inline int vnet_deliver_local(struct __sk_buff *skb, const struct vnet_mac_entry *dst)
-{
-	vnet_count_tx(dst->slot, skb->len);
-	if (dst->flags & VNET_PORT_F_PEER_NETNS)
-		return bpf_redirect_peer(dst->ifindex, 0);
-	return bpf_redirect(dst->ifindex, 0);
-}
-
-static __always_inline int vnet_to_uplink(struct __sk_buff *skb, const struct vnet_config *cfg)
-{
-	vnet_count_tx(VNET_UPLINK_SLOT, skb->len);
-	return bpf_redirect(cfg->uplink_ifindex, 0);
-}
-
-/* Into the uplink's ingress: for the host stack (marked) or as a reflection. */
-static __always_inline int vnet_to_uplink_ingress(struct __sk_buff *skb, const struct vnet_config *cfg, int to_host)
-{
-	if (to_host)
-		skb->mark = VNET_SKB_MARK_TO_HOST;
-	return bpf_redirect(cfg->uplink_ifindex, BPF_F_INGRESS);
-}
-
-static __always_inline void vnet_copy_to_uplink_ingress(struct __sk_buff *skb, const struct vnet_config *cfg,
-							int to_host)
-{
-	if (to_host)
-		skb->mark = VNET_SKB_MARK_TO_HOST;
-	bpf_clone_redirect(skb, cfg->uplink_ifindex, BPF_F_INGRESS);
-	skb->mark = 0;
 }
 
 static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
@@ -112,6 +71,9 @@ static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
 		return vnet_drop(port->slot, VNET_DROP_DEFUNCT, TC_ACT_SHOT);
 	if (cfg->flags & VNET_FABRIC_F_UPLINK_DOWN)
 		return vnet_drop(port->slot, VNET_DROP_UPLINK_DOWN, TC_ACT_SHOT);
+
+	if (port->mode == VNET_MODE_IPVLAN)
+		return vnet_ipvlan_port_tc(skb, cfg, port, ifindex);
 
 	host = (cfg->flags & VNET_FABRIC_F_HOST) && port->mode != VNET_MODE_PRIVATE;
 	hairpin = port->flags & VNET_PORT_F_HAIRPIN;

@@ -19,6 +19,7 @@
 #include "ctx.h"
 #include "eth.h"
 #include "flood.h"
+#include "ipvlan_wire.h"
 #include "source.h"
 #include "tx_map.h"
 
@@ -59,6 +60,10 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 	    ((cfg->flags & VNET_FABRIC_F_HAS_SOURCES) && vnet_source_lookup(cfg, frame.eth->h_source)))
 		return XDP_PASS;
 
+	/* IP-demux ports share the uplink's MAC. */
+	if ((cfg->flags & VNET_FABRIC_F_HAS_IP_PORTS) && vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac))
+		return vnet_ipvlan_wire_xdp(data, data_end, cfg, &frame, bytes);
+
 	if (cfg->passthru_ifindex) {
 		if (!(cfg->passthru_flags & VNET_PORT_F_XDP_TARGET) || (cfg->flags & VNET_FABRIC_F_NO_XDP_REDIRECT))
 			return XDP_PASS;
@@ -93,7 +98,7 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 
 /* Group frame on the uplink: who gets a copy depends on who sent it. */
 static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct vnet_config *cfg,
-					   const struct ethhdr *eth)
+					   const struct ethhdr *eth, __u8 ip_modes)
 {
 	struct vnet_mac_key key = vnet_mac_key_of(eth->h_source);
 	struct vnet_mac_entry *src = bpf_map_lookup_elem(&vnet_macs, &key);
@@ -103,7 +108,7 @@ static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct v
 		/* With `host on` the ports already have the host's own group
 		 * frames; a reflecting switch must not deliver them twice. */
 		if (!((cfg->flags & VNET_FABRIC_F_HOST) && vnet_mac_equal(eth->h_source, cfg->uplink_mac)))
-			vnet_flood_copies(skb, cfg, VNET_FLOOD_FROM_WIRE, 0, 0);
+			vnet_flood_copies(skb, cfg, VNET_FLOOD_FROM_WIRE | ip_modes, 0, 0);
 		return TC_ACT_OK;
 	}
 	if (src->mode != VNET_MODE_VEPA && src->mode != VNET_MODE_BRIDGE) {
@@ -126,6 +131,7 @@ static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 	struct vnet_frame frame;
 	struct vnet_mac_key key;
 	void *data, *data_end;
+	__u8 flood_ip = 0;
 	int no_xdp, err;
 
 	if (skb->mark == VNET_SKB_MARK_TO_HOST) {
@@ -151,8 +157,16 @@ static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 	if (vnet_parse_l2(data, data_end, &frame) >= 0)
 		return TC_ACT_OK;
 
+	if (cfg->flags & VNET_FABRIC_F_HAS_IP_PORTS) {
+		err = vnet_ipvlan_wire_tc(skb, cfg, &flood_ip);
+		if (err != VNET_IPV_CONTINUE)
+			return err;
+		vnet_skb_window(skb, &data, &data_end);
+		if (vnet_parse_l2(data, data_end, &frame) >= 0)
+			return TC_ACT_OK;
+	}
 	if (vnet_mac_is_group(frame.eth->h_dest))
-		return vnet_wire_flood(skb, cfg, frame.eth);
+		return vnet_wire_flood(skb, cfg, frame.eth, flood_ip ? VNET_MODE_IPVLAN : 0);
 
 	if (cfg->passthru_ifindex) {
 		vnet_count_tx(cfg->passthru_slot, skb->len);

@@ -29,7 +29,7 @@ typedef __u64 vnet_u64;
 #endif
 
 /* ABI version: bumped whenever a struct or map below changes shape. */
-#define VNET_ABI_VERSION 2
+#define VNET_ABI_VERSION 3
 
 /* Where a fabric's state lives: VNET_PIN_ROOT "/" <fabric> "/" <map or link>. */
 #define VNET_PIN_ROOT "/sys/fs/bpf/vnet"
@@ -42,6 +42,9 @@ typedef __u64 vnet_u64;
 #define VNET_MAP_TX "vnet_tx"
 #define VNET_MAP_STATS "vnet_stats"
 #define VNET_MAP_SOURCES "vnet_sources"
+#define VNET_MAP_IPS "vnet_ips"         /* port address -> IP-demux port */
+#define VNET_MAP_IP_NETS "vnet_ip_nets" /* port prefix -> IP-demux port (LPM) */
+#define VNET_MAP_DHCP "vnet_dhcp"       /* DHCP transaction id -> client port */
 
 /* skb->mark vnet puts on a frame it hands to the host stack through the
  * uplink's ingress (`host on`), so the uplink program passes it up untouched
@@ -54,6 +57,9 @@ typedef __u64 vnet_u64;
 #define VNET_MAX_MACS 131072
 #define VNET_MAX_PORTS 1024
 #define VNET_UPLINK_SLOT 0
+#define VNET_MAX_IPS 131072
+#define VNET_MAX_IP_NETS 16384
+#define VNET_MAX_DHCP 4096
 
 /* Port modes: the values match the kernel's enum macvlan_mode bit values, so a
  * mode set ("deliver to vepa or bridge ports") is a plain bit mask. */
@@ -63,6 +69,24 @@ enum vnet_mode {
 	VNET_MODE_BRIDGE = 4,
 	VNET_MODE_PASSTHRU = 8,
 	VNET_MODE_SOURCE = 16,
+	/* Not a macvlan mode: an IP-demux (ipvlan family) port. It shares the
+	 * uplink's MAC on the wire; how it talks to its siblings is the fabric's
+	 * ipvlan_mode and ipvlan_flags. */
+	VNET_MODE_IPVLAN = 32,
+};
+
+/* ipvlan modes and flags (struct vnet_config.ipvlan_mode / ipvlan_flags); the
+ * flag values match the kernel's IPVLAN_F_PRIVATE and IPVLAN_F_VEPA. */
+enum vnet_ipvlan_mode {
+	VNET_IPVLAN_L2 = 0,  /* ports do their own ARP/ND; group frames reach them */
+	VNET_IPVLAN_L3 = 1,  /* vnet answers ARP/ND, routes by IP, no group frames */
+	VNET_IPVLAN_L3S = 2, /* as l3, routed through the host stack (netfilter) */
+};
+
+enum vnet_ipvlan_flag {
+	VNET_IPVLAN_F_BRIDGE = 0,  /* ports talk to each other locally */
+	VNET_IPVLAN_F_PRIVATE = 1, /* ports never talk to each other */
+	VNET_IPVLAN_F_VEPA = 2,    /* port to port goes out of the uplink */
 };
 
 /* Per-port flags (struct vnet_port.flags, struct vnet_mac_entry.flags). */
@@ -91,6 +115,10 @@ enum vnet_fabric_flag {
 	VNET_FABRIC_F_HAS_HAIRPIN = 1u << 6, /* some port has VNET_PORT_F_HAIRPIN */
 	VNET_FABRIC_F_SET_PROMISC = 1u << 7, /* control plane: vnet made the uplink promiscuous */
 	VNET_FABRIC_F_NO_XDP = 1u << 8, /* no XDP on the uplink: tc also counts, checks and drops */
+	VNET_FABRIC_F_IPVLAN = 1u << 9, /* control plane: `--type ipvlan`, ports demux by IP by default */
+	VNET_FABRIC_F_HAS_IP_PORTS = 1u << 10, /* some port has VNET_MODE_IPVLAN */
+	VNET_FABRIC_F_HAS_IP_NETS = 1u << 11,  /* vnet_ip_nets is not empty: try prefixes too */
+	VNET_FABRIC_F_SET_FORWARDING = 1u << 12, /* control plane: l3s turned on forwarding */
 };
 
 /*
@@ -109,6 +137,11 @@ enum vnet_drop_reason {
 	VNET_DROP_DEFUNCT,           /* fabric's uplink has gone */
 	VNET_DROP_UPLINK_DOWN,       /* uplink has no carrier */
 	VNET_DROP_SOURCE_NODST,      /* taken by a source-mode port with nodst */
+	VNET_DROP_SPOOFED_IP,        /* IP-demux port sent from an address not its own */
+	VNET_DROP_TRUNCATED_L3,      /* IP-demux needs an IPv4/IPv6/ARP header that is cut short or bad */
+	VNET_DROP_PRIVATE,           /* ipvlan private: port to port */
+	VNET_DROP_L3_GROUP,          /* ipvlan l3/l3s: a port sent a group or non-IP frame (no ARP/ND there) */
+	VNET_DROP_NO_ROUTE,          /* ipvlan l3: the host has no route for the destination */
 	VNET_DROP__MAX,
 };
 
@@ -159,13 +192,46 @@ struct vnet_source_entry {
 	struct vnet_source_port port[VNET_MAX_SOURCE_PORTS];
 };
 
+/* vnet_ips: a port address (IPv4 in addr[0..3], the rest zero) -> its port.
+ * vnet_ip_nets: the same for prefixes, an LPM trie whose key covers the
+ * family byte too (prefixlen = 8 + prefix length). */
+enum vnet_ip_family {
+	VNET_IP4 = 4,
+	VNET_IP6 = 6,
+};
+
+struct vnet_ip_key {
+	vnet_u8 family; /* enum vnet_ip_family */
+	vnet_u8 pad[3]; /* always 0 */
+	vnet_u8 addr[16];
+};
+
+struct vnet_ip_net_key {
+	vnet_u32 prefixlen; /* 8 + prefix length */
+	vnet_u8 family;
+	vnet_u8 addr[16];
+	vnet_u8 pad[3];
+};
+
+enum vnet_ip_flag {
+	VNET_IP_F_LEARNED = 1u << 0,    /* learned from a DHCP ACK the port received */
+	VNET_IP_F_LINK_LOCAL = 1u << 1, /* the IPv6 link-local address vnet gave the port */
+};
+
+struct vnet_ip_entry {
+	vnet_u32 ifindex; /* host end of the port */
+	vnet_u16 slot;
+	vnet_u8 flags;    /* enum vnet_port_flag of the port */
+	vnet_u8 ip_flags; /* enum vnet_ip_flag */
+};
+
 /* vnet_config: a single entry, index 0. */
 struct vnet_config {
 	vnet_u32 abi_version;
 	vnet_u32 uplink_ifindex;
 	vnet_u8 uplink_mac[6];
 	vnet_u8 unknown_policy; /* enum vnet_unknown_policy */
-	vnet_u8 pad0;
+	vnet_u8 ipvlan_mode;    /* enum vnet_ipvlan_mode, for the fabric's IP-demux ports */
 	vnet_u32 flags;         /* enum vnet_fabric_flag */
 	vnet_u32 nr_flood;      /* valid entries in vnet_flood */
 	/* Nonzero while a passthru port exists: every unicast from the wire goes
@@ -173,7 +239,7 @@ struct vnet_config {
 	vnet_u32 passthru_ifindex;
 	vnet_u16 passthru_slot;
 	vnet_u8 passthru_flags;
-	vnet_u8 pad1;
+	vnet_u8 ipvlan_flags;   /* enum vnet_ipvlan_flag */
 	/* Control plane only: inode of the network namespace the fabric was
 	 * attached in. Ifindexes are per netns, so a vnetctl only acts on the
 	 * fabrics of its own netns. */
@@ -199,6 +265,9 @@ VNET_STATIC_ASSERT(sizeof(struct vnet_flood_entry) == 8, "vnet_flood_entry layou
 VNET_STATIC_ASSERT(sizeof(struct vnet_config) == 40, "vnet_config layout");
 VNET_STATIC_ASSERT(__builtin_offsetof(struct vnet_config, nr_flood) == 20, "vnet_config.nr_flood");
 VNET_STATIC_ASSERT(__builtin_offsetof(struct vnet_config, netns_ino) == 32, "vnet_config.netns_ino");
+VNET_STATIC_ASSERT(sizeof(struct vnet_ip_key) == 20, "vnet_ip_key layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_ip_net_key) == 24, "vnet_ip_net_key layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_ip_entry) == 8, "vnet_ip_entry layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_source_entry) == 8 + 8 * VNET_MAX_SOURCE_PORTS, "vnet_source_entry layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_stats) == 8 * (5 + VNET_DROP__MAX), "vnet_stats layout");
 
