@@ -9,6 +9,8 @@ packages=(
   libabsl-dev libgtest-dev libgmock-dev nlohmann-json3-dev libtomlplusplus-dev
   # real clients for the namespace tests and the demo
   iproute2 iputils-ping arping ndisc6 iperf3 tcpdump ethtool python3 python3-scapy util-linux
+  # the ipvlan tests: netfilter on l3s, a real DHCP server and client
+  nftables conntrack dnsmasq-base isc-dhcp-client
   # systemd-analyze verify, run on the units by the test suite
   systemd
 )
