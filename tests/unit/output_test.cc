@@ -46,5 +46,55 @@ TEST(Output, FabricJsonAndTextCarryTheSameFields) {
   EXPECT_EQ(FabricsToText({}), "no fabrics\n");
 }
 
+TEST(Output, IpvlanPortHasTypeAddressesAndNoMode) {
+  FabricInfo f;
+  f.name = "ipf";
+  f.type = PortKind::kIpvlan;
+  f.ipvlan_mode = IpvlanMode::kL3s;
+  f.ipvlan_flag = IpvlanFlag::kPrivate;
+  PortInfo p;
+  p.name = "vnp2";
+  p.type = PortKind::kIpvlan;
+  p.addresses.push_back(PortAddress{IpPrefix{*IpAddress::Parse("198.18.0.5"), 32}, false, false});
+  p.addresses.push_back(PortAddress{IpPrefix{*IpAddress::Parse("198.18.5.0"), 24}, false, false});
+  p.addresses.push_back(PortAddress{IpPrefix{*IpAddress::Parse("198.18.0.9"), 32}, true, false});
+  p.addresses.push_back(PortAddress{IpPrefix{*IpAddress::Parse("fe80::1"), 128}, false, true});
+  f.ports.push_back(p);
+  PortInfo m;
+  m.name = "vnp3";
+  m.mode = PortMode::kBridge;
+  f.ports.push_back(m);
+  auto j = FabricToJson(f);
+  EXPECT_EQ(j["type"], "ipvlan");
+  EXPECT_EQ(j["ipvlan_mode"], "l3s");
+  EXPECT_EQ(j["ipvlan_flag"], "private");
+  const auto& port = j["ports"][0];
+  EXPECT_EQ(port["type"], "ipvlan");
+  EXPECT_TRUE(port["mode"].is_null());
+  ASSERT_EQ(port["addresses"].size(), 4u);
+  EXPECT_EQ(port["addresses"][0], (nlohmann::json{{"address", "198.18.0.5/32"}, {"learned", false}, {"link_local", false}}));
+  EXPECT_EQ(port["addresses"][1]["address"], "198.18.5.0/24");
+  EXPECT_EQ(port["addresses"][2]["learned"], true);
+  EXPECT_EQ(port["addresses"][3]["link_local"], true);
+  EXPECT_EQ(j["ports"][1]["type"], "macvlan");
+  EXPECT_EQ(j["ports"][1]["mode"], "bridge");
+  EXPECT_FALSE(j["ports"][1].contains("addresses"));
+  std::string text = FabricsToText({f});
+  EXPECT_NE(text.find("type ipvlan ipvlan l3s/private"), std::string::npos) << text;
+  EXPECT_NE(text.find("198.18.5.0/24"), std::string::npos);
+  EXPECT_NE(text.find("198.18.0.9/32 (learned)"), std::string::npos);
+  EXPECT_NE(text.find("fe80::1/128 (link-local)"), std::string::npos);
+}
+
+TEST(Output, CountersNameTheIpvlanDrops) {
+  Counters c{"f", "vnp1", false, {}};
+  c.stats.drops[VNET_DROP_NO_ROUTE] = 4;
+  auto j = CountersToJson(c);
+  for (const char* name : {"spoofed_ip", "truncated_l3", "private", "l3_group", "no_route"})
+    EXPECT_TRUE(j["drops"].contains(name)) << name;
+  EXPECT_EQ(j["drops"]["no_route"], 4);
+  EXPECT_NE(CountersToText({c}).find("no_route=4"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vnet

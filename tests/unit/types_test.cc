@@ -45,6 +45,30 @@ TEST(FabricName, AllowsOnlySafeDirectoryNames) {
     EXPECT_FALSE(ValidateFabricName(bad).ok()) << bad;
 }
 
+TEST(Ipvlan, KindsModesAndFlagsRoundTrip) {
+  for (const char* name : {"macvlan", "ipvlan"}) EXPECT_EQ(PortKindName(*ParsePortKind(name)), name);
+  for (const char* name : {"l2", "l3", "l3s"}) EXPECT_EQ(IpvlanModeName(*ParseIpvlanMode(name)), name);
+  for (const char* name : {"bridge", "private", "vepa"}) EXPECT_EQ(IpvlanFlagName(*ParseIpvlanFlag(name)), name);
+  EXPECT_EQ(ParsePortKind("macvtap").status().message(), "type 'macvtap': want macvlan or ipvlan");
+  EXPECT_EQ(ParseIpvlanMode("L3").status().message(), "ipvlan mode 'L3': want l2, l3 or l3s");
+  EXPECT_EQ(ParseIpvlanFlag("").status().message(), "ipvlan flag '': want bridge, private or vepa");
+}
+
+TEST(Ipvlan, ModeAndFlagValuesAreTheAbis) {
+  EXPECT_EQ(static_cast<int>(IpvlanMode::kL2), VNET_IPVLAN_L2);
+  EXPECT_EQ(static_cast<int>(IpvlanMode::kL3s), VNET_IPVLAN_L3S);
+  EXPECT_EQ(static_cast<int>(IpvlanFlag::kPrivate), VNET_IPVLAN_F_PRIVATE);
+  EXPECT_EQ(static_cast<int>(IpvlanFlag::kVepa), VNET_IPVLAN_F_VEPA);
+}
+
+TEST(DropReasons, IpvlanReasonsHaveTheirNames) {
+  EXPECT_EQ(DropReasonName(VNET_DROP_SPOOFED_IP), "spoofed_ip");
+  EXPECT_EQ(DropReasonName(VNET_DROP_TRUNCATED_L3), "truncated_l3");
+  EXPECT_EQ(DropReasonName(VNET_DROP_PRIVATE), "private");
+  EXPECT_EQ(DropReasonName(VNET_DROP_L3_GROUP), "l3_group");
+  EXPECT_EQ(DropReasonName(VNET_DROP_NO_ROUTE), "no_route");
+}
+
 TEST(DropReasons, EveryReasonHasADistinctName) {
   std::set<std::string> names;
   for (int r = 0; r < VNET_DROP__MAX; ++r) {

@@ -75,9 +75,11 @@ absl::StatusOr<std::vector<RunningFabric>> ReadRunning(Rtnl& rtnl) {
       } else {
         p.identity = NetnsIdentity(rtnl, *dev);
       }
-      // Published: its MAC leads to it. Attached: its link is pinned (tcx).
+      // Published: its MAC leads to it (an ipvlan port: its addresses,
+      // checked by the comparison of address lists). Attached: its link is
+      // pinned (tcx).
       VNET_ASSIGN_OR_RETURN(auto entry, maps.LookupMac(port.mac));
-      if (!entry || entry->ifindex != port.ifindex) p.healthy = false;
+      if (port.type == PortKind::kMacvlan && (!entry || entry->ifindex != port.ifindex)) p.healthy = false;
       if (info.tc_hook == "tcx" && !OpenPinned(FabricPinPath(info.name, PortLinkPin(port.ifindex))).ok())
         p.healthy = false;
       f.ports.push_back(std::move(p));
@@ -90,7 +92,7 @@ absl::StatusOr<std::vector<RunningFabric>> ReadRunning(Rtnl& rtnl) {
 
 // Attach-time choices that can only change by attaching again.
 bool SameAttachment(const AttachOptions& want, const FabricInfo& have, const LinkInfo& uplink) {
-  if (want.uplink != have.uplink) return false;
+  if (want.uplink != have.uplink || want.type != have.type) return false;
   if (want.xdp_mode != XdpMode::kAuto && XdpModeName(want.xdp_mode) != have.xdp_mode) return false;
   if (want.tc_hook == TcHook::kTcx && have.tc_hook != "tcx") return false;
   if (want.tc_hook == TcHook::kClsBpf && have.tc_hook != "cls_bpf") return false;
@@ -102,8 +104,9 @@ std::optional<PortChange> Difference(const DesiredPort& want, const PortInfo& ha
   const PortOptions& o = want.options;
   PortChange change;
   change.dev = have.name;
-  if (o.mode != have.mode) change.mode = o.mode;
-  if (o.mac && *o.mac != have.mac) change.mac = o.mac;
+  bool ipvlan = have.type == PortKind::kIpvlan;  // the kinds agree here
+  if (!ipvlan && o.mode != have.mode) change.mode = o.mode;
+  if (!ipvlan && o.mac && *o.mac != have.mac) change.mac = o.mac;
   auto flag = [&](bool wanted, std::uint8_t bit, std::optional<bool>& field) {
     if (wanted != static_cast<bool>(have.flags & bit)) field = wanted;
   };
@@ -114,6 +117,27 @@ std::optional<PortChange> Difference(const DesiredPort& want, const PortInfo& ha
   if (!change.mode && !change.mac && !change.hairpin && !change.isolated && !change.spoofchk && !change.nodst)
     return std::nullopt;
   return change;
+}
+
+// An ipvlan port's addresses that differ from the file's: what to remove and
+// what to add (learned and link-local ones are not the file's business).
+struct IpDiff {
+  std::vector<PortIp> remove, add;
+};
+
+IpDiff DiffIps(const DesiredPort& want, const PortInfo& have) {
+  std::set<std::string> want_owned, have_owned;
+  for (const auto& ip : want.options.ips) want_owned.insert(ip.Owned());
+  IpDiff diff;
+  for (const auto& a : have.addresses) {
+    if (a.learned || a.link_local) continue;
+    PortIp ip{a.prefix, a.prefix.plen != a.prefix.address.MaxPrefix()};
+    have_owned.insert(ip.Owned());
+    if (!want_owned.count(ip.Owned())) diff.remove.push_back(ip);
+  }
+  for (const auto& ip : want.options.ips)
+    if (!have_owned.count(ip.Owned())) diff.add.push_back(ip);
+  return diff;
 }
 
 // Everything that can be checked against the system before changing it.
@@ -203,10 +227,11 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
     if (!have) {
       VNET_RETURN_IF_ERROR(act(absl::StrCat("attach fabric ", name, " to ", want.attach.uplink),
                                [&] { return AttachFabric(want.attach).status(); }));
-    } else if (have->info.host != want.attach.host || have->info.unknown_drop != want.attach.unknown_drop) {
-      VNET_RETURN_IF_ERROR(act(absl::StrCat("set policies of fabric ", name), [&] {
-        return SetFabricPolicy(name, want.attach.host, want.attach.unknown_drop);
-      }));
+    } else if (have->info.host != want.attach.host || have->info.unknown_drop != want.attach.unknown_drop ||
+               have->info.ipvlan_mode != want.attach.ipvlan_mode || have->info.ipvlan_flag != want.attach.ipvlan_flag) {
+      FabricPolicy policy{want.attach.host, want.attach.unknown_drop, want.attach.ipvlan_mode, want.attach.ipvlan_flag};
+      VNET_RETURN_IF_ERROR(
+          act(absl::StrCat("set policies of fabric ", name), [&] { return SetFabricPolicy(name, policy); }));
     }
     // 3. Ports: remove what is not wanted or cannot be changed in place, then
     // change and add. Removals first, so a MAC can move between ports.
@@ -214,18 +239,25 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
     for (const auto& p : want.ports) want_ports[p.Identity()] = &p;
     std::set<std::string> present;
     std::vector<std::pair<const DesiredPort*, PortChange>> changes;
+    std::vector<std::pair<std::string, IpDiff>> ip_changes;
     if (have) {
       for (const auto& port : have->ports) {
         auto it = want_ports.find(port.identity);
         bool passthru_flip = it != want_ports.end() &&
                              (it->second->options.mode == PortMode::kPassthru) != (port.info.mode == PortMode::kPassthru);
-        if (it == want_ports.end() || !port.healthy || passthru_flip) {
+        // A port of the other kind is made again rather than converted: its
+        // container side differs (MAC, addresses).
+        bool kind_flip = it != want_ports.end() &&
+                         it->second->options.type.value_or(want.attach.type) != port.info.type;
+        if (it == want_ports.end() || !port.healthy || passthru_flip || kind_flip) {
           VNET_RETURN_IF_ERROR(act(absl::StrCat("remove port ", port.info.name, " (", port.identity, ") from ", name),
                                    [&] { return DeletePort(port.info.name); }));
           continue;
         }
         present.insert(port.identity);
         if (auto change = Difference(*it->second, port.info)) changes.emplace_back(it->second, *change);
+        if (IpDiff diff = DiffIps(*it->second, port.info); !diff.remove.empty() || !diff.add.empty())
+          ip_changes.emplace_back(port.info.name, std::move(diff));
         std::set<std::string> have_sources, want_sources;
         for (const auto& m : port.info.sources) have_sources.insert(m.ToString());
         for (const auto& m : it->second->options.sources) want_sources.insert(m.ToString());
@@ -249,6 +281,15 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
           return absl::OkStatus();
         }));
     }
+    // Addresses: every removal before any addition, so one can move between ports.
+    for (const auto& [dev, diff] : ip_changes)
+      for (const auto& ip : diff.remove)
+        VNET_RETURN_IF_ERROR(act(absl::StrCat("remove address ", ip.Owned(), " from port ", dev),
+                                 [&] { return DeletePortAddress(dev, ip, /*plen_given=*/false); }));
+    for (const auto& [dev, diff] : ip_changes)
+      for (const auto& ip : diff.add)
+        VNET_RETURN_IF_ERROR(act(absl::StrCat("add address ", ip.ToString(), " to port ", dev),
+                                 [&] { return AddPortAddress(dev, ip); }));
     for (const auto& port : want.ports) {
       if (present.count(port.Identity())) continue;
       VNET_RETURN_IF_ERROR(act(absl::StrCat("add port ", port.Identity(), " to ", name),

@@ -10,6 +10,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
+#include "fabric/ipvlan_peer.h"
+#include "fabric/l3s.h"
 #include "fabric/tc_hook.h"
 #include "fabric/registry.h"
 #include "fabric/undo.h"
@@ -25,7 +27,7 @@ namespace {
 
 constexpr const char* kOurXdpProgram = "vnet_uplink_xdp";
 
-absl::Status CheckUplink(const LinkInfo& uplink, const AttachOptions& options) {
+absl::Status CheckUplink(const LinkInfo& uplink) {
   std::string what = absl::StrCat("attach ", uplink.name);
   if (uplink.type != ARPHRD_ETHER || !uplink.mac)
     return absl::InvalidArgumentError(absl::StrCat(what, ": not an Ethernet device"));
@@ -34,10 +36,6 @@ absl::Status CheckUplink(const LinkInfo& uplink, const AttachOptions& options) {
       return absl::AlreadyExistsError(absl::StrCat(what, ": already the uplink of fabric ", m->fabric));
     return absl::AlreadyExistsError(absl::StrCat(what, ": is a port of fabric ", m->fabric));
   }
-  if (options.type == "ipvlan")
-    return absl::UnimplementedError(absl::StrCat(what, ": --type ipvlan is not implemented yet"));
-  if (options.type != "macvlan")
-    return absl::InvalidArgumentError(absl::StrCat(what, ": --type '", options.type, "': want macvlan or ipvlan"));
   return absl::OkStatus();
 }
 
@@ -51,7 +49,7 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   std::string fabric = options.fabric.empty() ? uplink.name : options.fabric;
   std::string what = absl::StrCat("attach ", uplink.name);
   VNET_RETURN_IF_ERROR(Annotate(ValidateFabricName(fabric), what));
-  VNET_RETURN_IF_ERROR(CheckUplink(uplink, options));
+  VNET_RETURN_IF_ERROR(CheckUplink(uplink));
   VNET_RETURN_IF_ERROR(Annotate(EnsureBpffs(), what));
   if (FabricDirExists(fabric))
     return absl::AlreadyExistsError(absl::StrCat(what, ": fabric ", fabric, " already exists"));
@@ -92,6 +90,9 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   TcHook tc_hook = ResolveTcHook(options.tc_hook);
   if (tc_hook == TcHook::kClsBpf) config.flags |= VNET_FABRIC_F_CLS_BPF;
   if (options.host) config.flags |= VNET_FABRIC_F_HOST;
+  if (options.type == PortKind::kIpvlan) config.flags |= VNET_FABRIC_F_IPVLAN;
+  config.ipvlan_mode = static_cast<std::uint8_t>(options.ipvlan_mode);
+  config.ipvlan_flags = static_cast<std::uint8_t>(options.ipvlan_flag);
   VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
   VNET_RETURN_IF_ERROR(maps.ClearStats(VNET_UPLINK_SLOT));
 
@@ -131,6 +132,11 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
     config.flags |= VNET_FABRIC_F_SET_PROMISC;
     VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
   }
+  if (options.ipvlan_mode == IpvlanMode::kL3s) {
+    VNET_RETURN_IF_ERROR(Annotate(EnableUplinkForwarding(config, uplink.name), what));
+    undo.Push([&config, &uplink] { RestoreUplinkForwarding(config, uplink.name); });
+    VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
+  }
   XdpAttachment xdp_link{UniqueFd(), XdpMode::kNone};
   if (xdp_mode != XdpMode::kNone) {
     VNET_ASSIGN_OR_RETURN(xdp_link, AttachXdp(programs.uplink_xdp_fd(), uplink.ifindex, uplink.name, xdp_mode));
@@ -148,17 +154,43 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   info.host = options.host;
   info.xdp_redirect = xdp_redirect;
   info.tc_hook = tc_hook == TcHook::kClsBpf ? "cls_bpf" : "tcx";
+  info.type = options.type;
+  info.ipvlan_mode = options.ipvlan_mode;
+  info.ipvlan_flag = options.ipvlan_flag;
   return info;
 }
 
-absl::Status SetFabricPolicy(absl::string_view name, bool host, bool unknown_drop) {
+absl::Status SetFabricPolicy(absl::string_view name, const FabricPolicy& policy) {
   auto fabric = ResolveFabric(name);
   if (!fabric.ok()) return Prefix(fabric.status(), "set policy of");
+  std::string what = absl::StrCat("fabric set ", *fabric);
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(*fabric));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
-  config.flags = host ? (config.flags | VNET_FABRIC_F_HOST) : (config.flags & ~VNET_FABRIC_F_HOST);
-  config.unknown_policy = unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
-  return maps.WriteConfig(config);
+  vnet_config old = config;
+  config.flags = policy.host ? (config.flags | VNET_FABRIC_F_HOST) : (config.flags & ~VNET_FABRIC_F_HOST);
+  config.unknown_policy = policy.unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
+  config.ipvlan_flags = static_cast<std::uint8_t>(policy.ipvlan_flag);
+  auto from = static_cast<IpvlanMode>(old.ipvlan_mode);
+  if (from != policy.ipvlan_mode) {
+    // The host side first: in l3s the datapath relies on the host's routes,
+    // so they exist before it switches, and go only after it left.
+    if (policy.ipvlan_mode == IpvlanMode::kL3s) {
+      auto status = EnterL3s(rtnl, maps, config);
+      if (!status.ok()) {
+        LeaveL3s(rtnl, maps, config);
+        return Annotate(status, what);
+      }
+    }
+    VNET_RETURN_IF_ERROR(Annotate(SetIpvlanPeersMode(rtnl, maps, policy.ipvlan_mode), what));
+  }
+  config.ipvlan_mode = static_cast<std::uint8_t>(policy.ipvlan_mode);
+  VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
+  if (from == IpvlanMode::kL3s && policy.ipvlan_mode != IpvlanMode::kL3s) {
+    LeaveL3s(rtnl, maps, config);
+    VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status DetachFabric(absl::string_view name) {
@@ -194,9 +226,12 @@ absl::Status DetachFabric(absl::string_view name) {
     (void)DetachClsBpf(static_cast<int>(config.uplink_ifindex), fabric, TcDirection::kIngress);
     (void)DetachClsBpf(static_cast<int>(config.uplink_ifindex), fabric, TcDirection::kEgress);
   }
-  if (config.flags & VNET_FABRIC_F_SET_PROMISC) {
+  if (config.flags & (VNET_FABRIC_F_SET_PROMISC | VNET_FABRIC_F_SET_FORWARDING)) {
     auto rtnl = Rtnl::Open();
-    if (rtnl.ok()) (void)rtnl->SetPromisc(static_cast<int>(config.uplink_ifindex), false, fabric);
+    auto uplink = rtnl.ok() ? rtnl->GetLink(static_cast<int>(config.uplink_ifindex)) : absl::StatusOr<LinkInfo>();
+    if (uplink.ok() && (config.flags & VNET_FABRIC_F_SET_PROMISC))
+      (void)rtnl->SetPromisc(uplink->ifindex, false, fabric);
+    if (uplink.ok()) RestoreUplinkForwarding(config, uplink->name);
   }
   VNET_RETURN_IF_ERROR(Annotate(RemoveFabricDir(fabric), absl::StrCat("detach ", fabric)));
   return absl::OkStatus();

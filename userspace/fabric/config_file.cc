@@ -66,11 +66,43 @@ class Checker {
   std::string file_;
 };
 
+// `ips = ["198.18.0.5/24", ...]` of an ipvlan port.
+absl::Status ParseIps(const Checker& c, const toml::table& t, const std::string& context, std::vector<PortIp>& out) {
+  const toml::node* ips = t.get("ips");
+  if (!ips) return absl::OkStatus();
+  std::string field = absl::StrCat(context, ".ips");
+  if (!ips->is_array()) return c.Error(ips, field, "must be an array of addresses (\"ADDR[/PLEN]\")");
+  std::set<std::string> seen;
+  for (const auto& item : *ips->as_array()) {
+    if (!item.is_string()) return c.Error(&item, field, "must be an array of addresses (\"ADDR[/PLEN]\")");
+    auto ip = PortIp::Parse(item.as_string()->get());
+    if (!ip.ok()) return c.Error(&item, field, ip.status().message());
+    if (!seen.insert(ip->Owned()).second) return c.Error(&item, field, absl::StrCat(ip->Owned(), " is given twice"));
+    out.push_back(*ip);
+  }
+  return absl::OkStatus();
+}
+
+// An ipvlan port refuses macvlan's keys, a macvlan port refuses ips.
+absl::Status CheckPortKind(const Checker& c, const toml::table& t, const std::string& context, PortKind fabric_type,
+                           PortOptions& o) {
+  for (const char* key : {"mode", "mac", "hairpin", "nodst", "sources"})
+    if (t.get(key)) o.macvlan_options.push_back(key);
+  PortKind kind = o.type.value_or(o.ips.empty() ? fabric_type : PortKind::kIpvlan);
+  if (kind == PortKind::kIpvlan && !o.macvlan_options.empty())
+    return c.Error(t.get(o.macvlan_options[0]), absl::StrCat(context, ".", o.macvlan_options[0]),
+                   "ipvlan ports share the uplink's MAC; their mode is the fabric's ipvlan_flag");
+  if (kind == PortKind::kMacvlan && !o.ips.empty())
+    return c.Error(t.get("ips"), absl::StrCat(context, ".ips"), "needs an ipvlan port (type = \"ipvlan\")");
+  o.type = kind;  // settled here, so apply compares like with like
+  return absl::OkStatus();
+}
+
 absl::StatusOr<DesiredPort> ParsePort(const Checker& c, const toml::table& t, const std::string& fabric,
-                                      const std::string& context) {
+                                      PortKind fabric_type, const std::string& context) {
   VNET_RETURN_IF_ERROR(c.OnlyKeys(t, context,
-                                  {"device", "netns", "ifname", "tap", "user", "group", "mode", "mac", "hairpin",
-                                   "isolated", "spoofchk", "nodst", "sources"}));
+                                  {"device", "netns", "ifname", "tap", "user", "group", "type", "ips", "mode", "mac",
+                                   "hairpin", "isolated", "spoofchk", "nodst", "sources"}));
   DesiredPort port;
   port.where = c.Where(t);
   port.field = context;
@@ -104,6 +136,9 @@ absl::StatusOr<DesiredPort> ParsePort(const Checker& c, const toml::table& t, co
       return c.Error(node, absl::StrCat(context, ".", key), "must be a numeric id");
     (key[0] == 'u' ? o.tap_user : o.tap_group) = static_cast<unsigned>(node->as_integer()->get());
   }
+  VNET_ASSIGN_OR_RETURN(o.type, c.Value<PortKind>(t, context, "type", ParsePortKind));
+  VNET_RETURN_IF_ERROR(ParseIps(c, t, context, o.ips));
+  VNET_RETURN_IF_ERROR(CheckPortKind(c, t, context, fabric_type, o));
   VNET_ASSIGN_OR_RETURN(auto mode, c.Value<PortMode>(t, context, "mode", ParsePortMode));
   if (mode) o.mode = *mode;
   VNET_ASSIGN_OR_RETURN(auto mac, c.Value<MacAddress>(t, context, "mac", MacAddress::Parse));
@@ -136,8 +171,8 @@ absl::StatusOr<DesiredPort> ParsePort(const Checker& c, const toml::table& t, co
 absl::StatusOr<DesiredFabric> ParseFabric(const Checker& c, const std::string& name, const toml::table& t) {
   std::string context = absl::StrCat("fabric.", name);
   if (auto s = ValidateFabricName(name); !s.ok()) return c.Error(&t, context, s.message());
-  VNET_RETURN_IF_ERROR(c.OnlyKeys(t, context, {"uplink", "type", "host", "unknown", "xdp_mode", "xdp_redirect",
-                                               "tc_hook", "port"}));
+  VNET_RETURN_IF_ERROR(c.OnlyKeys(t, context, {"uplink", "type", "ipvlan_mode", "ipvlan_flag", "host", "unknown",
+                                               "xdp_mode", "xdp_redirect", "tc_hook", "port"}));
   DesiredFabric fabric;
   fabric.where = c.Where(t);
   AttachOptions& a = fabric.attach;
@@ -145,9 +180,12 @@ absl::StatusOr<DesiredFabric> ParseFabric(const Checker& c, const std::string& n
   VNET_ASSIGN_OR_RETURN(auto uplink, c.String(t, context, "uplink"));
   if (!uplink) return c.Error(&t, absl::StrCat(context, ".uplink"), "missing (the uplink device)");
   a.uplink = *uplink;
-  VNET_ASSIGN_OR_RETURN(auto type, c.String(t, context, "type"));
-  if (type && *type != "macvlan")
-    return c.Error(t.get("type"), absl::StrCat(context, ".type"), "only \"macvlan\" is implemented");
+  VNET_ASSIGN_OR_RETURN(auto type, c.Value<PortKind>(t, context, "type", ParsePortKind));
+  if (type) a.type = *type;
+  VNET_ASSIGN_OR_RETURN(auto ipvlan_mode, c.Value<IpvlanMode>(t, context, "ipvlan_mode", ParseIpvlanMode));
+  if (ipvlan_mode) a.ipvlan_mode = *ipvlan_mode;
+  VNET_ASSIGN_OR_RETURN(auto ipvlan_flag, c.Value<IpvlanFlag>(t, context, "ipvlan_flag", ParseIpvlanFlag));
+  if (ipvlan_flag) a.ipvlan_flag = *ipvlan_flag;
   VNET_ASSIGN_OR_RETURN(auto host, c.Bool(t, context, "host"));
   a.host = host.value_or(false);
   VNET_ASSIGN_OR_RETURN(auto unknown, c.String(t, context, "unknown"));
@@ -171,7 +209,7 @@ absl::StatusOr<DesiredFabric> ParseFabric(const Checker& c, const std::string& n
     std::set<std::string> macs;
     for (const auto& item : *ports->as_array()) {
       std::string port_context = absl::StrCat(context, ".port[", i++, "]");
-      VNET_ASSIGN_OR_RETURN(DesiredPort port, ParsePort(c, *item.as_table(), name, port_context));
+      VNET_ASSIGN_OR_RETURN(DesiredPort port, ParsePort(c, *item.as_table(), name, a.type, port_context));
       passthru |= port.options.mode == PortMode::kPassthru;
       if (port.options.mac && !macs.insert(port.options.mac->ToString()).second)
         return c.Error(&item, absl::StrCat(port_context, ".mac"), "used by another port of this fabric");
@@ -208,7 +246,7 @@ absl::StatusOr<DesiredState> ParseConfig(absl::string_view text, absl::string_vi
   const toml::node* fabrics = root.get("fabric");
   if (!fabrics) return state;  // an empty file: no fabrics
   if (!fabrics->is_table()) return c.Error(fabrics, "fabric", "must be tables [fabric.NAME]");
-  std::map<std::string, std::string> uplinks, identities;
+  std::map<std::string, std::string> uplinks, identities, ips;
   for (const auto& [key, value] : *fabrics->as_table()) {
     std::string name(key.str());
     if (!value.is_table()) return c.Error(&value, absl::StrCat("fabric.", name), "must be a table");
@@ -221,6 +259,11 @@ absl::StatusOr<DesiredState> ParseConfig(absl::string_view text, absl::string_vi
         return absl::InvalidArgumentError(
             absl::StrCat(port.where, ": fabric.", name, ".port: ", port.Identity(), " is already a port of fabric ",
                          it->second));
+    for (const auto& port : fabric.ports)
+      for (const auto& ip : port.options.ips)
+        if (auto [it, fresh] = ips.emplace(ip.Owned(), port.field); !fresh)
+          return absl::InvalidArgumentError(absl::StrCat(port.where, ": ", port.field, ".ips: ", ip.Owned(),
+                                                         " is already an address of ", it->second));
     state.fabrics.push_back(std::move(fabric));
   }
   return state;

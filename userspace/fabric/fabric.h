@@ -18,8 +18,10 @@ namespace vnet {
 absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options);
 // `name` is a fabric name or its uplink's device name.
 absl::Status DetachFabric(absl::string_view name);
-// Changes a live fabric's policies (config flags) in place.
-absl::Status SetFabricPolicy(absl::string_view name, bool host, bool unknown_drop);
+// Changes a live fabric's policies in place; a change of ipvlan mode also
+// moves the host side (l3s routes, forwarding) and the containers' side
+// (NOARP, default routes) of its ipvlan ports.
+absl::Status SetFabricPolicy(absl::string_view name, const FabricPolicy& policy);
 // Removes every fabric; returns the names removed.
 absl::StatusOr<std::vector<std::string>> DetachAll();
 
@@ -29,6 +31,12 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change);
 // Forgets ports whose device was deleted behind vnet's back (`ip link del`),
 // freeing their MACs and slots; returns how many.
 absl::StatusOr<int> PruneGonePorts(const std::string& fabric);
+
+// Addresses of ipvlan ports (`vnetctl ip add|del|flush`). `plen_given`:
+// whether the address came with /PLEN (a delete without it matches any).
+absl::Status AddPortAddress(absl::string_view dev, const PortIp& ip);
+absl::Status DeletePortAddress(absl::string_view dev, const PortIp& ip, bool plen_given);
+absl::Status FlushPortAddresses(absl::string_view dev);
 
 // Source-mode lists (macvlan `macaddr add|del|flush`).
 absl::Status AddPortSource(absl::string_view dev, const MacAddress& mac);

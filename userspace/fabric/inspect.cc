@@ -4,6 +4,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
+#include "fabric/ip_ports.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
 #include "loader/errors.h"
@@ -26,6 +27,9 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   info.host = config.flags & VNET_FABRIC_F_HOST;
   info.xdp_redirect = !(config.flags & VNET_FABRIC_F_NO_XDP_REDIRECT);
   info.tc_hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? "cls_bpf" : "tcx";
+  info.type = (config.flags & VNET_FABRIC_F_IPVLAN) ? PortKind::kIpvlan : PortKind::kMacvlan;
+  info.ipvlan_mode = static_cast<IpvlanMode>(config.ipvlan_mode);
+  info.ipvlan_flag = static_cast<IpvlanFlag>(config.ipvlan_flags);
   auto uplink = rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
   if (uplink.ok()) {
     info.uplink = uplink->name;
@@ -36,11 +40,17 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   if (no_xdp && uplink.ok()) info.xdp_mode = "none";
   info.defunct = !uplink.ok() || info.xdp_mode.empty() || (config.flags & VNET_FABRIC_F_DEFUNCT);
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  VNET_ASSIGN_OR_RETURN(auto addresses, AddressesByPort(maps));
   for (const auto& [ifindex, port] : ports) {
     PortInfo p;
     p.ifindex = ifindex;
     p.mac = MacAddress::FromBytes(port.mac);
-    p.mode = static_cast<PortMode>(port.mode);
+    if (port.mode == VNET_MODE_IPVLAN) {
+      p.type = PortKind::kIpvlan;
+      p.addresses = addresses[ifindex];
+    } else {
+      p.mode = static_cast<PortMode>(port.mode);
+    }
     p.flags = port.flags;
     p.slot = port.slot;
     if (port.mode == VNET_MODE_SOURCE) {

@@ -11,6 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "fabric/fabric.h"
+#include "fabric/ip_ports.h"
+#include "fabric/ipvlan_peer.h"
+#include "fabric/l3s.h"
 #include "fabric/port_helpers.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
@@ -44,10 +47,11 @@ std::string RandomPortName() {
 }
 
 // Attaches an existing device as a port. `owned`: vnet created it and deletes
-// it with the port.
+// it with the port. `link_local`: register the link-local vnet gives the
+// container side of an ipvlan port (port add --netns).
 // `what` names the command in errors ("port add vnp1234", "port add --netns web").
 absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortOptions& options, bool owned,
-                                    const std::string& what) {
+                                    const std::string& what, bool link_local = false) {
   if (dev.kind != "veth" && dev.kind != "tun")
     return absl::InvalidArgumentError(absl::StrCat(what, ": not a veth or tap device"));
   if (dev.type != ARPHRD_ETHER) return absl::InvalidArgumentError(absl::StrCat(what, ": not an Ethernet device"));
@@ -57,14 +61,18 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   auto fabric_or = ResolveFabric(options.fabric);
   if (!fabric_or.ok()) return Annotate(fabric_or.status(), what);
   std::string fabric = *fabric_or;
-  if (options.nodst && options.mode != PortMode::kSource)
-    return absl::InvalidArgumentError(absl::StrCat(what, ": --nodst needs --mode source"));
-  if (!options.sources.empty() && options.mode != PortMode::kSource)
-    return absl::InvalidArgumentError(absl::StrCat(what, ": --source needs --mode source"));
 
   VNET_RETURN_IF_ERROR(PruneGonePorts(fabric).status());  // their MACs and slots are free again
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  VNET_ASSIGN_OR_RETURN(PortKind kind, ResolvePortKind(options, config, what));
+  bool ipvlan = kind == PortKind::kIpvlan;
+  if (options.nodst && options.mode != PortMode::kSource)
+    return absl::InvalidArgumentError(absl::StrCat(what, ": --nodst needs --mode source"));
+  if (!options.sources.empty() && options.mode != PortMode::kSource)
+    return absl::InvalidArgumentError(absl::StrCat(what, ": --source needs --mode source"));
+  VNET_RETURN_IF_ERROR(CheckIpsFree(options.ips, what));
+  bool l3s = ipvlan && config.ipvlan_mode == VNET_IPVLAN_L3S;
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   auto uplink_or = rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
   if (!uplink_or.ok() || (config.flags & VNET_FABRIC_F_DEFUNCT))
@@ -76,6 +84,7 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   if (options.mode == PortMode::kPassthru && !want_mac) want_mac = uplink.mac;  // kernel: inherits the lower MAC
   Undo undo;
   VNET_ASSIGN_OR_RETURN(PeerFacts peer, PreparePeer(rtnl, dev, want_mac, what, undo, [&](const MacAddress& mac) {
+                          if (ipvlan) return CheckNoPassthru(ports, ifindex, what);
                           return CheckPortRules(maps, config, ports, ifindex, options.mode, mac, what);
                         }));
   unsigned mtu = std::max(peer.mtu, dev.mtu);
@@ -88,7 +97,11 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   if (peer.other_netns) flags |= VNET_PORT_F_PEER_NETNS;
   if (peer.napi) flags |= VNET_PORT_F_XDP_TARGET;
 
-  (void)DisableIpv6(dev.name);
+  // l3s routes port traffic through the host end, which then needs IPv6.
+  if (l3s)
+    VNET_RETURN_IF_ERROR(Annotate(PrepareL3sHostEnd(dev.name), what));
+  else
+    (void)DisableIpv6(dev.name);
   // NAPI on the host end too: what the container sends is taken from the
   // veth's ring and GRO-merged, instead of queued to the backlog per packet.
   if (dev.kind == "veth") (void)SetGro(dev.name, true);
@@ -101,7 +114,7 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   vnet_port port{};
   std::memcpy(port.mac, peer.mac.bytes.data(), 6);
   port.slot = slot;
-  port.mode = static_cast<std::uint8_t>(options.mode);
+  port.mode = ipvlan ? std::uint8_t{VNET_MODE_IPVLAN} : static_cast<std::uint8_t>(options.mode);
   port.flags = flags | (owned ? kPortOwned : 0);
   // The port program must know its port before it sees the first frame.
   VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
@@ -114,13 +127,25 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   undo.Push([hook, &dev, link_pin] { (void)DetachTc(hook, TcDirection::kIngress, dev.ifindex, dev.name, link_pin); });
 
   for (const auto& source : options.sources) VNET_RETURN_IF_ERROR(AddSource(maps, ifindex, port, source));
+  if (link_local) {
+    PortIp ll{IpPrefix{PortLinkLocal(*uplink.mac, slot), 128}, false};
+    VNET_RETURN_IF_ERROR(AddPortIp(maps, ifindex, port, ll, VNET_IP_F_LINK_LOCAL, undo));
+  }
+  for (const auto& ip : options.ips) VNET_RETURN_IF_ERROR(AddPortIp(maps, ifindex, port, ip, 0, undo));
   // Last: from here on the wire side delivers to this port.
   VNET_RETURN_IF_ERROR(PublishPort(maps, ifindex, port));
+  VNET_ASSIGN_OR_RETURN(auto addresses, AddressesOf(maps, ifindex));
+  if (l3s) {
+    auto entries = L3sEntriesFor(dev.ifindex, addresses);
+    undo.Push([&rtnl, &dev, entries] { RemoveL3sEntries(rtnl, dev, entries); });
+    VNET_RETURN_IF_ERROR(Annotate(AddL3sEntries(rtnl, dev, peer.mac, entries), what));
+  }
 
   undo.Commit();
   PortInfo info = Describe(dev, ifindex, port);
   info.up = true;
   info.sources = options.sources;
+  info.addresses = std::move(addresses);
   return info;
 }
 
@@ -157,8 +182,14 @@ absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) 
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(*fabric));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
   VNET_ASSIGN_OR_RETURN(LinkInfo uplink, rtnl.GetLink(static_cast<int>(config.uplink_ifindex)));
+  // Refusals that need no device come before the veth pair exists.
+  VNET_ASSIGN_OR_RETURN(PortKind kind, ResolvePortKind(options, config, what));
+  bool ipvlan = kind == PortKind::kIpvlan;
+  VNET_RETURN_IF_ERROR(CheckIpsFree(options.ips, what));
+  auto ipvlan_mode = static_cast<IpvlanMode>(config.ipvlan_mode);
   std::optional<MacAddress> mac = options.mac;
-  if (options.mode == PortMode::kPassthru && !mac) mac = uplink.mac;
+  // An ipvlan slave has its lower device's MAC; so does the container side here.
+  if ((options.mode == PortMode::kPassthru || ipvlan) && !mac) mac = uplink.mac;
 
   VNET_RETURN_IF_ERROR(Annotate(RemoveOrphanPair(rtnl, ns->get(), options.netns, options.ifname), what));
   std::string host_name = RandomPortName();
@@ -174,12 +205,22 @@ absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) 
     VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns->get(), options.netns));
     VNET_ASSIGN_OR_RETURN(Rtnl inner, Rtnl::Open());
     VNET_ASSIGN_OR_RETURN(LinkInfo peer, inner.GetLink(options.ifname));
+    if (ipvlan) VNET_RETURN_IF_ERROR(Annotate(PrepareIpvlanPeer(inner, peer, ipvlan_mode), what));
     VNET_RETURN_IF_ERROR(Annotate(inner.SetUp(peer.ifindex, true, peer.name), what));
   }
   VNET_ASSIGN_OR_RETURN(host, rtnl.GetLink(host_name));  // now with its peer's netns id
   PortOptions attach = options;
   attach.mac = mac;
-  VNET_ASSIGN_OR_RETURN(PortInfo info, AttachPort(rtnl, host, attach, /*owned=*/true, what));
+  attach.type = kind;
+  VNET_ASSIGN_OR_RETURN(PortInfo info, AttachPort(rtnl, host, attach, /*owned=*/true, what, /*link_local=*/ipvlan));
+  if (ipvlan) {
+    undo.Push([host_name] { (void)DeletePort(host_name); });  // its tables, then the pair
+    VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns->get(), options.netns));
+    VNET_ASSIGN_OR_RETURN(Rtnl inner, Rtnl::Open());
+    VNET_ASSIGN_OR_RETURN(LinkInfo peer, inner.GetLink(options.ifname));
+    VNET_RETURN_IF_ERROR(Annotate(
+        ConfigureIpvlanPeer(inner, peer, PortLinkLocal(*uplink.mac, info.slot), options.ips, ipvlan_mode), what));
+  }
   undo.Commit();
   return info;
 }

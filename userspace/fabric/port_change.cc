@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "fabric/fabric.h"
+#include "fabric/ip_ports.h"
+#include "fabric/l3s.h"
 #include "fabric/port_helpers.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
@@ -25,28 +27,6 @@
 #include "netlink/tap.h"
 
 namespace vnet {
-namespace {
-
-struct FoundPort {
-  LinkInfo dev;
-  std::string fabric;
-  FabricMaps maps;
-  vnet_port port;
-};
-
-absl::StatusOr<FoundPort> FindPort(Rtnl& rtnl, absl::string_view dev_name, absl::string_view what) {
-  auto dev = rtnl.GetLink(dev_name);
-  if (!dev.ok()) return Prefix(dev.status(), what);
-  auto ifindex = static_cast<std::uint32_t>(dev->ifindex);
-  auto m = FindMembership(ifindex);
-  if (!m || m->as_uplink) return absl::NotFoundError(absl::StrCat(what, " ", dev_name, ": not a port of any fabric"));
-  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(m->fabric));
-  VNET_ASSIGN_OR_RETURN(auto port, maps.LookupPort(ifindex));
-  if (!port) return absl::NotFoundError(absl::StrCat(what, " ", dev_name, ": not a port of any fabric"));
-  return FoundPort{std::move(*dev), m->fabric, std::move(maps), *port};
-}
-
-}  // namespace
 
 absl::StatusOr<int> PruneGonePorts(const std::string& fabric) {
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
@@ -67,9 +47,13 @@ absl::Status DeletePort(absl::string_view dev_name) {
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindPort(rtnl, dev_name, "port del"));
   auto ifindex = static_cast<std::uint32_t>(found.dev.ifindex);
+  VNET_ASSIGN_OR_RETURN(vnet_config config, found.maps.ReadConfig());
+  if (found.port.mode == VNET_MODE_IPVLAN && config.ipvlan_mode == VNET_IPVLAN_L3S) {
+    VNET_ASSIGN_OR_RETURN(auto addresses, AddressesOf(found.maps, ifindex));
+    RemoveL3sEntries(rtnl, found.dev, L3sEntriesFor(found.dev.ifindex, addresses));
+  }
   // Stop delivering to it first, then stop listening to it.
   VNET_RETURN_IF_ERROR(WithdrawPort(found.maps, ifindex, found.port));
-  VNET_ASSIGN_OR_RETURN(vnet_config config, found.maps.ReadConfig());
   TcHook hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? TcHook::kClsBpf : TcHook::kTcx;
   VNET_RETURN_IF_ERROR(DetachTc(hook, TcDirection::kIngress, found.dev.ifindex, found.dev.name,
                                 FabricPinPath(found.fabric, PortLinkPin(ifindex))));
@@ -78,6 +62,33 @@ absl::Status DeletePort(absl::string_view dev_name) {
   return absl::OkStatus();
 }
 
+namespace {
+
+PortKind KindOf(const vnet_port& port) {
+  return port.mode == VNET_MODE_IPVLAN ? PortKind::kIpvlan : PortKind::kMacvlan;
+}
+
+// `port set --type`: what the kind change needs checked before anything moves.
+absl::Status CheckKindChange(const FoundPort& found, const PortChange& change, PortKind from, PortKind to,
+                             absl::string_view what) {
+  if (to == PortKind::kIpvlan && (change.mode || change.mac || change.hairpin || change.nodst))
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": --mode, --mac, --hairpin, --nodst: ipvlan ports share the uplink's MAC; their mode is the fabric's "
+              "--ipvlan-flag"));
+  if (from == PortKind::kIpvlan && to == PortKind::kMacvlan) {
+    VNET_ASSIGN_OR_RETURN(auto addresses, AddressesOf(found.maps, static_cast<std::uint32_t>(found.dev.ifindex)));
+    auto n = std::count_if(addresses.begin(), addresses.end(), [](const PortAddress& a) { return !a.link_local; });
+    if (n)
+      return absl::FailedPreconditionError(absl::StrCat(what, ": would orphan ", n, " addresses; vnetctl ip flush ",
+                                                        found.dev.name, " first"));
+  }
+  if (from == PortKind::kMacvlan && to == PortKind::kIpvlan && found.port.mode == VNET_MODE_PASSTHRU)
+    return absl::InvalidArgumentError(absl::StrCat(what, ": cannot change a port to or from passthru mode"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
   std::string what = absl::StrCat("port set ", change.dev);
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
@@ -85,19 +96,26 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
   auto ifindex = static_cast<std::uint32_t>(found.dev.ifindex);
   vnet_port old = found.port;
   vnet_port port = old;
-  auto old_mode = static_cast<PortMode>(old.mode);
+  PortKind from = KindOf(old), to = change.type.value_or(from);
+  bool ipvlan = to == PortKind::kIpvlan;
+  VNET_RETURN_IF_ERROR(CheckKindChange(found, change, from, to, what));
+  // An ipvlan port has no macvlan mode: one that becomes macvlan starts at vepa.
+  auto old_mode = from == PortKind::kIpvlan ? PortMode::kVepa : static_cast<PortMode>(old.mode);
   PortMode mode = change.mode.value_or(old_mode);
   if ((mode == PortMode::kPassthru) != (old_mode == PortMode::kPassthru))
     return absl::InvalidArgumentError(absl::StrCat(what, ": cannot change a port to or from passthru mode"));
-  bool nodst = change.nodst.value_or(old.flags & VNET_PORT_F_NODST);
+  bool nodst = !ipvlan && change.nodst.value_or(old.flags & VNET_PORT_F_NODST);
   if (nodst && mode != PortMode::kSource)
     return absl::InvalidArgumentError(absl::StrCat(what, ": --nodst needs mode source"));
   VNET_ASSIGN_OR_RETURN(vnet_config config, found.maps.ReadConfig());
   VNET_ASSIGN_OR_RETURN(auto ports, found.maps.ListPorts());
   MacAddress mac = change.mac.value_or(PortMac(old));
-  VNET_RETURN_IF_ERROR(CheckPortRules(found.maps, config, ports, ifindex, mode, mac, what));
+  if (ipvlan)
+    VNET_RETURN_IF_ERROR(CheckNoPassthru(ports, ifindex, what));
+  else
+    VNET_RETURN_IF_ERROR(CheckPortRules(found.maps, config, ports, ifindex, mode, mac, what));
   VNET_ASSIGN_OR_RETURN(auto sources, SourcesOf(found.maps, ifindex));
-  if (mode != PortMode::kSource && !sources.empty() && old_mode == PortMode::kSource && change.mode)
+  if (mode != PortMode::kSource && !sources.empty() && old_mode == PortMode::kSource && (change.mode || ipvlan))
     sources.clear();  // leaving source mode drops the list, as the kernel flushes it
 
   Undo undo;
@@ -106,10 +124,10 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
         PreparePeer(rtnl, found.dev, change.mac, what, undo, [](const MacAddress&) { return absl::OkStatus(); })
             .status());
   std::memcpy(port.mac, mac.bytes.data(), 6);
-  port.mode = static_cast<std::uint8_t>(mode);
+  port.mode = ipvlan ? std::uint8_t{VNET_MODE_IPVLAN} : static_cast<std::uint8_t>(mode);
   std::uint8_t keep = old.flags & (VNET_PORT_F_PEER_NETNS | VNET_PORT_F_XDP_TARGET | kPortOwned | kPortHeldDown);
   port.flags = keep | FlagsFor(change.spoofchk.value_or(old.flags & VNET_PORT_F_SPOOFCHK),
-                               change.hairpin.value_or(old.flags & VNET_PORT_F_HAIRPIN),
+                               !ipvlan && change.hairpin.value_or(old.flags & VNET_PORT_F_HAIRPIN),
                                change.isolated.value_or(old.flags & VNET_PORT_F_ISOLATED), nodst);
 
   // Publish the new state over the old: a changed MAC gets its new entry
@@ -121,12 +139,25 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
     for (const auto& source : old_sources) (void)AddSource(found.maps, ifindex, old, source);
   });
   VNET_RETURN_IF_ERROR(FlushSources(found.maps, ifindex));
+  if (from != to && to == PortKind::kIpvlan && config.ipvlan_mode == VNET_IPVLAN_L3S)
+    VNET_RETURN_IF_ERROR(Annotate(PrepareL3sHostEnd(found.dev.name), what));
   VNET_RETURN_IF_ERROR(PublishPort(found.maps, ifindex, port));
-  if (PortMac(old) != mac) VNET_RETURN_IF_ERROR(found.maps.DeleteMac(PortMac(old)));
+  // Its old MAC entry goes when the MAC changed or the port now demuxes by IP.
+  if (PortMac(old) != mac || (ipvlan && from == PortKind::kMacvlan)) {
+    VNET_ASSIGN_OR_RETURN(auto entry, found.maps.LookupMac(PortMac(old)));
+    if (entry && entry->ifindex == ifindex) VNET_RETURN_IF_ERROR(found.maps.DeleteMac(PortMac(old)));
+  }
   for (const auto& source : sources) VNET_RETURN_IF_ERROR(AddSource(found.maps, ifindex, port, source));
+  // A former ipvlan port keeps nothing of its addresses (its link-local,
+  // learned ones, DHCP transactions).
+  if (from == PortKind::kIpvlan && !ipvlan) {
+    VNET_RETURN_IF_ERROR(ForgetPortIps(found.maps, ifindex));
+    VNET_RETURN_IF_ERROR(RefreshFabricFlags(found.maps));
+  }
   undo.Commit();
   PortInfo info = Describe(found.dev, ifindex, port);
   info.sources = sources;
+  VNET_ASSIGN_OR_RETURN(info.addresses, AddressesOf(found.maps, ifindex));
   return info;
 }
 

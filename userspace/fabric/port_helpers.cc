@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "fabric/port_helpers.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
@@ -23,27 +24,6 @@
 #include "netlink/tap.h"
 
 namespace vnet {
-namespace {
-
-// Runs `fn(rtnl, peer)` on a veth's peer, entering the peer's netns if needed.
-template <typename Fn>
-absl::Status WithVethPeer(Rtnl& rtnl, const LinkInfo& dev, absl::string_view what, bool* other_netns, Fn fn) {
-  if (!dev.link_ifindex) return absl::FailedPreconditionError(absl::StrCat(what, ": veth has no peer"));
-  *other_netns = dev.link_netnsid.has_value();
-  if (!dev.link_netnsid) {
-    VNET_ASSIGN_OR_RETURN(LinkInfo peer, rtnl.GetLink(dev.link_ifindex));
-    return fn(rtnl, peer);
-  }
-  auto ns = FindNetnsByNsid(rtnl, *dev.link_netnsid);
-  if (!ns.ok())
-    return absl::FailedPreconditionError(absl::StrCat(what, ": cannot find the peer's network namespace"));
-  VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns->get(), absl::StrCat("peer of ", dev.name)));
-  VNET_ASSIGN_OR_RETURN(Rtnl peer_rtnl, Rtnl::Open());
-  VNET_ASSIGN_OR_RETURN(LinkInfo peer, peer_rtnl.GetLink(dev.link_ifindex));
-  return fn(peer_rtnl, peer);
-}
-
-}  // namespace
 
 absl::StatusOr<PeerFacts> PreparePeer(Rtnl& rtnl, const LinkInfo& dev, const std::optional<MacAddress>& want_mac,
                                       absl::string_view what, Undo& undo, const MacCheck& check) {
@@ -80,13 +60,8 @@ absl::Status CheckPortRules(const FabricMaps& maps, const vnet_config& config,
                             PortMode mode, const MacAddress& mac, absl::string_view what) {
   if (!mac.IsValidUnicast())
     return absl::InvalidArgumentError(absl::StrCat(what, ": MAC ", mac.ToString(), " is not a unicast address"));
-  bool others = false;
-  for (const auto& [ifindex, port] : ports) {
-    if (ifindex == self) continue;
-    others = true;
-    if (port.mode == VNET_MODE_PASSTHRU)
-      return absl::InvalidArgumentError(absl::StrCat(what, ": the fabric has a passthru port, which takes it alone"));
-  }
+  VNET_RETURN_IF_ERROR(CheckNoPassthru(ports, self, what));
+  bool others = std::any_of(ports.begin(), ports.end(), [self](const auto& p) { return p.first != self; });
   if (mode == PortMode::kPassthru) {
     if (others)
       return absl::InvalidArgumentError(absl::StrCat(what, ": a passthru port must be the fabric's only port"));
@@ -97,6 +72,40 @@ absl::Status CheckPortRules(const FabricMaps& maps, const vnet_config& config,
   VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupMac(mac));
   if (existing && existing->ifindex != self)
     return absl::AlreadyExistsError(absl::StrCat(what, ": MAC ", mac.ToString(), " is in use by another port"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FoundPort> FindPort(Rtnl& rtnl, absl::string_view dev_name, absl::string_view what) {
+  auto dev = rtnl.GetLink(dev_name);
+  if (!dev.ok()) return Prefix(dev.status(), what);
+  auto ifindex = static_cast<std::uint32_t>(dev->ifindex);
+  auto m = FindMembership(ifindex);
+  if (!m || m->as_uplink) return absl::NotFoundError(absl::StrCat(what, " ", dev_name, ": not a port of any fabric"));
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(m->fabric));
+  VNET_ASSIGN_OR_RETURN(auto port, maps.LookupPort(ifindex));
+  if (!port) return absl::NotFoundError(absl::StrCat(what, " ", dev_name, ": not a port of any fabric"));
+  return FoundPort{std::move(*dev), m->fabric, std::move(maps), *port};
+}
+
+absl::StatusOr<PortKind> ResolvePortKind(const PortOptions& options, const vnet_config& config,
+                                         absl::string_view what) {
+  PortKind fabric_kind = (config.flags & VNET_FABRIC_F_IPVLAN) ? PortKind::kIpvlan : PortKind::kMacvlan;
+  PortKind kind = options.type.value_or(options.ips.empty() ? fabric_kind : PortKind::kIpvlan);
+  if (kind == PortKind::kIpvlan && !options.macvlan_options.empty())
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", absl::StrJoin(options.macvlan_options, ", "),
+                                                   ": ipvlan ports share the uplink's MAC; their mode is the "
+                                                   "fabric's --ipvlan-flag"));
+  if (kind == PortKind::kMacvlan && !options.ips.empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": --ip needs an ipvlan port (a macvlan port is found by its MAC)"));
+  return kind;
+}
+
+absl::Status CheckNoPassthru(const std::vector<std::pair<std::uint32_t, vnet_port>>& ports, std::uint32_t self,
+                                  absl::string_view what) {
+  for (const auto& [ifindex, port] : ports)
+    if (ifindex != self && port.mode == VNET_MODE_PASSTHRU)
+      return absl::InvalidArgumentError(absl::StrCat(what, ": the fabric has a passthru port, which takes it alone"));
   return absl::OkStatus();
 }
 
@@ -114,7 +123,8 @@ PortInfo Describe(const LinkInfo& dev, std::uint32_t ifindex, const vnet_port& p
   info.name = dev.name;
   info.ifindex = ifindex;
   info.mac = PortMac(port);
-  info.mode = static_cast<PortMode>(port.mode);
+  info.type = port.mode == VNET_MODE_IPVLAN ? PortKind::kIpvlan : PortKind::kMacvlan;
+  if (info.type == PortKind::kMacvlan) info.mode = static_cast<PortMode>(port.mode);
   info.flags = DatapathFlags(port);
   info.slot = port.slot;
   info.up = dev.admin_up();

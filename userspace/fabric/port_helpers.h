@@ -1,5 +1,5 @@
 // Helpers shared by the port operations (port_add.cc, port_change.cc):
-// finding a veth's peer, macvlan's port rules, and finding a port by device.
+// reaching a veth's peer (in its netns), macvlan's port rules, and finding a port by device.
 #ifndef VNET_FABRIC_PORT_HELPERS_H
 #define VNET_FABRIC_PORT_HELPERS_H
 
@@ -12,12 +12,44 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "fabric/types.h"
 #include "fabric/undo.h"
+#include "absl/strings/str_cat.h"
+#include "fabric/types.h"
+#include "loader/errors.h"
 #include "maps/fabric_maps.h"
+#include "netlink/netns.h"
 #include "netlink/rtnl.h"
 
 namespace vnet {
+
+// Runs `fn(rtnl, peer)` on a veth's peer, entering the peer's netns if needed.
+template <typename Fn>
+absl::Status WithVethPeer(Rtnl& rtnl, const LinkInfo& dev, absl::string_view what, bool* other_netns, Fn fn) {
+  if (!dev.link_ifindex) return absl::FailedPreconditionError(absl::StrCat(what, ": veth has no peer"));
+  *other_netns = dev.link_netnsid.has_value();
+  if (!dev.link_netnsid) {
+    VNET_ASSIGN_OR_RETURN(LinkInfo peer, rtnl.GetLink(dev.link_ifindex));
+    return fn(rtnl, peer);
+  }
+  auto ns = FindNetnsByNsid(rtnl, *dev.link_netnsid);
+  if (!ns.ok())
+    return absl::FailedPreconditionError(absl::StrCat(what, ": cannot find the peer's network namespace"));
+  VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns->get(), absl::StrCat("peer of ", dev.name)));
+  VNET_ASSIGN_OR_RETURN(Rtnl peer_rtnl, Rtnl::Open());
+  VNET_ASSIGN_OR_RETURN(LinkInfo peer, peer_rtnl.GetLink(dev.link_ifindex));
+  return fn(peer_rtnl, peer);
+}
+
+// A port found by its device, with its fabric's tables open.
+struct FoundPort {
+  LinkInfo dev;
+  std::string fabric;
+  FabricMaps maps;
+  vnet_port port;
+};
+
+// `what` is the command ("port set"); NotFound when DEV is in no fabric.
+absl::StatusOr<FoundPort> FindPort(Rtnl& rtnl, absl::string_view dev_name, absl::string_view what);
 
 // What libvnet learns about the far end of a port (the container side of a
 // veth; for a tap, the tap itself).
@@ -39,6 +71,15 @@ absl::StatusOr<PeerFacts> PreparePeer(Rtnl& rtnl, const LinkInfo& dev, const std
 absl::Status CheckPortRules(const FabricMaps& maps, const vnet_config& config,
                             const std::vector<std::pair<std::uint32_t, vnet_port>>& ports, std::uint32_t self,
                             PortMode mode, const MacAddress& mac, absl::string_view what);
+// The kind of a new port: --type, else ipvlan when it has --ip, else the
+// fabric's type; refuses macvlan-only options on an ipvlan port and --ip on a
+// macvlan one.
+absl::StatusOr<PortKind> ResolvePortKind(const PortOptions& options, const vnet_config& config,
+                                         absl::string_view what);
+// A passthru port takes the fabric alone (the one rule an ipvlan port, which
+// shares the uplink's MAC, is subject to).
+absl::Status CheckNoPassthru(const std::vector<std::pair<std::uint32_t, vnet_port>>& ports, std::uint32_t self,
+                                  absl::string_view what);
 std::uint8_t FlagsFor(bool spoofchk, bool hairpin, bool isolated, bool nodst);
 PortInfo Describe(const LinkInfo& dev, std::uint32_t ifindex, const vnet_port& port);
 

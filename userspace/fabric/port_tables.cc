@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "fabric/ip_ports.h"
 #include "loader/errors.h"
 
 namespace vnet {
@@ -17,17 +18,22 @@ absl::Status RebuildFloodList(FabricMaps& maps) {
   return maps.WriteFloodList(flood);
 }
 
-// The config's passthru slot and has-sources flag follow the tables.
-absl::Status RefreshConfig(FabricMaps& maps) {
+}  // namespace
+
+// The config's passthru slot and has-* flags follow the tables.
+absl::Status RefreshFabricFlags(FabricMaps& maps) {
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   VNET_ASSIGN_OR_RETURN(auto sources, maps.ListSources());
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
   config.passthru_ifindex = 0;
   config.passthru_slot = 0;
   config.passthru_flags = 0;
-  config.flags &= ~VNET_FABRIC_F_HAS_HAIRPIN;
+  VNET_ASSIGN_OR_RETURN(bool has_nets, maps.HasIpNets());
+  config.flags &= ~(VNET_FABRIC_F_HAS_HAIRPIN | VNET_FABRIC_F_HAS_IP_PORTS | VNET_FABRIC_F_HAS_IP_NETS);
+  if (has_nets) config.flags |= VNET_FABRIC_F_HAS_IP_NETS;
   for (const auto& [ifindex, port] : ports) {
     if (port.flags & VNET_PORT_F_HAIRPIN) config.flags |= VNET_FABRIC_F_HAS_HAIRPIN;
+    if (port.mode == VNET_MODE_IPVLAN) config.flags |= VNET_FABRIC_F_HAS_IP_PORTS;
     if (port.mode != VNET_MODE_PASSTHRU) continue;
     config.passthru_ifindex = ifindex;
     config.passthru_slot = port.slot;
@@ -40,8 +46,6 @@ absl::Status RefreshConfig(FabricMaps& maps) {
   return maps.WriteConfig(config);
 }
 
-}  // namespace
-
 absl::Status PublishPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port) {
   VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
   if (port.flags & VNET_PORT_F_XDP_TARGET)
@@ -49,7 +53,10 @@ absl::Status PublishPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_por
   else
     VNET_RETURN_IF_ERROR(maps.DeleteTxTarget(ifindex));
   VNET_RETURN_IF_ERROR(RebuildFloodList(maps));
-  VNET_RETURN_IF_ERROR(RefreshConfig(maps));
+  VNET_RETURN_IF_ERROR(RefreshFabricFlags(maps));
+  // An IP-demux port is found by its addresses, never by its MAC (which it
+  // shares with the uplink and its siblings).
+  if (port.mode == VNET_MODE_IPVLAN) return RefreshPortIps(maps, ifindex, port);
   vnet_mac_entry entry{ifindex, port.slot, port.mode, DatapathFlags(port)};
   return maps.PutMac(PortMac(port), entry);
 }
@@ -57,11 +64,12 @@ absl::Status PublishPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_por
 absl::Status WithdrawPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port) {
   VNET_ASSIGN_OR_RETURN(auto entry, maps.LookupMac(PortMac(port)));
   if (entry && entry->ifindex == ifindex) VNET_RETURN_IF_ERROR(maps.DeleteMac(PortMac(port)));
+  VNET_RETURN_IF_ERROR(ForgetPortIps(maps, ifindex));
   VNET_RETURN_IF_ERROR(FlushSources(maps, ifindex));
   VNET_RETURN_IF_ERROR(maps.DeleteTxTarget(ifindex));
   VNET_RETURN_IF_ERROR(maps.DeletePort(ifindex));
   VNET_RETURN_IF_ERROR(RebuildFloodList(maps));
-  return RefreshConfig(maps);
+  return RefreshFabricFlags(maps);
 }
 
 absl::StatusOr<std::vector<MacAddress>> SourcesOf(const FabricMaps& maps, std::uint32_t ifindex) {
@@ -84,7 +92,7 @@ absl::Status AddSource(FabricMaps& maps, std::uint32_t ifindex, const vnet_port&
                                                      VNET_MAX_SOURCE_PORTS, " ports already"));
   entry.port[entry.count++] = vnet_source_port{ifindex, port.slot, DatapathFlags(port), 0};
   VNET_RETURN_IF_ERROR(maps.PutSource(source, entry));
-  return RefreshConfig(maps);
+  return RefreshFabricFlags(maps);
 }
 
 absl::Status RemoveSource(FabricMaps& maps, std::uint32_t ifindex, const MacAddress& source) {
@@ -96,13 +104,13 @@ absl::Status RemoveSource(FabricMaps& maps, std::uint32_t ifindex, const MacAddr
   if (entry.count == existing->count)
     return absl::NotFoundError(absl::StrCat("source MAC ", source.ToString(), " is not listed"));
   VNET_RETURN_IF_ERROR(entry.count ? maps.PutSource(source, entry) : maps.DeleteSource(source));
-  return RefreshConfig(maps);
+  return RefreshFabricFlags(maps);
 }
 
 absl::Status FlushSources(FabricMaps& maps, std::uint32_t ifindex) {
   VNET_ASSIGN_OR_RETURN(auto mine, SourcesOf(maps, ifindex));
   for (const auto& mac : mine) VNET_RETURN_IF_ERROR(RemoveSource(maps, ifindex, mac));
-  return RefreshConfig(maps);
+  return RefreshFabricFlags(maps);
 }
 
 }  // namespace vnet

@@ -25,10 +25,16 @@ inline std::uint8_t DatapathFlags(const vnet_port& port) { return port.flags & ~
 inline MacAddress PortMac(const vnet_port& port) { return MacAddress::FromBytes(port.mac); }
 
 // Writes the port everywhere; the MAC table entry last, since from then on
-// the wire side delivers to it.
+// the wire side delivers to it. An ipvlan port has no MAC entry: its
+// address entries are rewritten instead (they carry its slot and flags).
 absl::Status PublishPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port);
-// Removes the port everywhere; the MAC table entry first.
+// Removes the port everywhere (addresses and DHCP transactions too); the MAC
+// table entry first.
 absl::Status WithdrawPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port);
+
+// Recomputes the config flags that follow the tables (HAS_IP_NETS after an
+// address change, HAS_SOURCES, HAS_HAIRPIN, HAS_IP_PORTS, passthru).
+absl::Status RefreshFabricFlags(FabricMaps& maps);
 
 // Source-mode list of one port.
 absl::StatusOr<std::vector<MacAddress>> SourcesOf(const FabricMaps& maps, std::uint32_t ifindex);

@@ -6,6 +6,46 @@
 
 namespace vnet {
 
+absl::StatusOr<PortKind> ParsePortKind(absl::string_view text) {
+  if (text == "macvlan") return PortKind::kMacvlan;
+  if (text == "ipvlan") return PortKind::kIpvlan;
+  return absl::InvalidArgumentError(absl::StrCat("type '", text, "': want macvlan or ipvlan"));
+}
+
+absl::string_view PortKindName(PortKind kind) { return kind == PortKind::kIpvlan ? "ipvlan" : "macvlan"; }
+
+absl::StatusOr<IpvlanMode> ParseIpvlanMode(absl::string_view text) {
+  if (text == "l2") return IpvlanMode::kL2;
+  if (text == "l3") return IpvlanMode::kL3;
+  if (text == "l3s") return IpvlanMode::kL3s;
+  return absl::InvalidArgumentError(absl::StrCat("ipvlan mode '", text, "': want l2, l3 or l3s"));
+}
+
+absl::string_view IpvlanModeName(IpvlanMode mode) {
+  switch (mode) {
+    case IpvlanMode::kL2: return "l2";
+    case IpvlanMode::kL3: return "l3";
+    case IpvlanMode::kL3s: return "l3s";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<IpvlanFlag> ParseIpvlanFlag(absl::string_view text) {
+  if (text == "bridge") return IpvlanFlag::kBridge;
+  if (text == "private") return IpvlanFlag::kPrivate;
+  if (text == "vepa") return IpvlanFlag::kVepa;
+  return absl::InvalidArgumentError(absl::StrCat("ipvlan flag '", text, "': want bridge, private or vepa"));
+}
+
+absl::string_view IpvlanFlagName(IpvlanFlag flag) {
+  switch (flag) {
+    case IpvlanFlag::kBridge: return "bridge";
+    case IpvlanFlag::kPrivate: return "private";
+    case IpvlanFlag::kVepa: return "vepa";
+  }
+  return "unknown";
+}
+
 absl::StatusOr<PortMode> ParsePortMode(absl::string_view text) {
   if (text == "private") return PortMode::kPrivate;
   if (text == "vepa") return PortMode::kVepa;
@@ -63,6 +103,11 @@ absl::string_view DropReasonName(int reason) {
     case VNET_DROP_DEFUNCT: return "defunct";
     case VNET_DROP_UPLINK_DOWN: return "uplink_down";
     case VNET_DROP_SOURCE_NODST: return "source_nodst";
+    case VNET_DROP_SPOOFED_IP: return "spoofed_ip";
+    case VNET_DROP_TRUNCATED_L3: return "truncated_l3";
+    case VNET_DROP_PRIVATE: return "private";
+    case VNET_DROP_L3_GROUP: return "l3_group";
+    case VNET_DROP_NO_ROUTE: return "no_route";
     default: return "unknown";
   }
 }

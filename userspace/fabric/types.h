@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "fabric/tc_hook.h"
 #include "loader/links.h"
+#include "netlink/ip_address.h"
 #include "netlink/mac_address.h"
 #include "vnet/abi.h"
 
@@ -26,6 +27,27 @@ enum class PortMode : std::uint8_t {
   kSource = VNET_MODE_SOURCE,
 };
 
+// How a port demultiplexes: by MAC (macvlan family) or by IP (ipvlan family,
+// VNET_MODE_IPVLAN). A fabric's type is the kind its ports get by default.
+enum class PortKind : std::uint8_t { kMacvlan, kIpvlan };
+enum class IpvlanMode : std::uint8_t {
+  kL2 = VNET_IPVLAN_L2,
+  kL3 = VNET_IPVLAN_L3,
+  kL3s = VNET_IPVLAN_L3S,
+};
+enum class IpvlanFlag : std::uint8_t {
+  kBridge = VNET_IPVLAN_F_BRIDGE,
+  kPrivate = VNET_IPVLAN_F_PRIVATE,
+  kVepa = VNET_IPVLAN_F_VEPA,
+};
+
+absl::StatusOr<PortKind> ParsePortKind(absl::string_view text);
+absl::string_view PortKindName(PortKind kind);
+absl::StatusOr<IpvlanMode> ParseIpvlanMode(absl::string_view text);
+absl::string_view IpvlanModeName(IpvlanMode mode);
+absl::StatusOr<IpvlanFlag> ParseIpvlanFlag(absl::string_view text);
+absl::string_view IpvlanFlagName(IpvlanFlag flag);
+
 absl::StatusOr<PortMode> ParsePortMode(absl::string_view text);
 absl::string_view PortModeName(PortMode mode);
 absl::StatusOr<bool> ParseOnOff(absl::string_view option, absl::string_view text);
@@ -38,7 +60,9 @@ absl::string_view DropReasonName(int reason);
 struct AttachOptions {
   std::string uplink;
   std::string fabric;  // empty: the uplink's name
-  std::string type = "macvlan";
+  PortKind type = PortKind::kMacvlan;
+  IpvlanMode ipvlan_mode = IpvlanMode::kL3;  // the kernel's defaults
+  IpvlanFlag ipvlan_flag = IpvlanFlag::kBridge;
   bool unknown_drop = false;
   bool host = false;
   XdpMode xdp_mode = XdpMode::kAuto;
@@ -62,6 +86,12 @@ struct PortOptions {
   bool tap_multi_queue = false;
   bool adopt_orphan = false;  // apply: take over a tap by that name in no fabric
   std::vector<MacAddress> sources;  // source mode: the initial source list
+  // Unset: ipvlan when `ips` is given, else the fabric's type.
+  std::optional<PortKind> type;
+  std::vector<PortIp> ips;
+  // The macvlan-only options the caller gave ("--mode", "--mac", ...): an
+  // ipvlan port refuses them, since defaults cannot tell "given" apart.
+  std::vector<std::string> macvlan_options;
   PortMode mode = PortMode::kVepa;
   std::optional<MacAddress> mac;
   bool hairpin = false;
@@ -73,6 +103,7 @@ struct PortOptions {
 // `port set`: only what is given changes.
 struct PortChange {
   std::string dev;
+  std::optional<PortKind> type;
   std::optional<PortMode> mode;
   std::optional<MacAddress> mac;
   std::optional<bool> hairpin;
@@ -81,8 +112,16 @@ struct PortChange {
   std::optional<bool> nodst;
 };
 
+// An address or prefix of an ipvlan port, as `show` lists it.
+struct PortAddress {
+  IpPrefix prefix;  // ADDR/32|128 for an address, NET/PLEN for a routed prefix
+  bool learned = false;     // from a DHCP ACK the port received
+  bool link_local = false;  // the IPv6 link-local address vnet gave the port
+};
+
 struct PortInfo {
   std::string name;
+  PortKind type = PortKind::kMacvlan;  // kIpvlan: `mode` does not apply
   std::uint32_t ifindex = 0;
   MacAddress mac;
   PortMode mode = PortMode::kVepa;
@@ -92,6 +131,7 @@ struct PortInfo {
   bool carrier = false;
   std::string kind;  // "veth" or "tun"
   std::vector<MacAddress> sources;
+  std::vector<PortAddress> addresses;  // ipvlan ports
 };
 
 struct FabricInfo {
@@ -105,7 +145,18 @@ struct FabricInfo {
   bool unknown_drop = false;
   bool host = false;
   bool defunct = false;
+  PortKind type = PortKind::kMacvlan;
+  IpvlanMode ipvlan_mode = IpvlanMode::kL3;
+  IpvlanFlag ipvlan_flag = IpvlanFlag::kBridge;
   std::vector<PortInfo> ports;
+};
+
+// `fabric set`: a live fabric's policies, all of them (unchanged ones as read).
+struct FabricPolicy {
+  bool host = false;
+  bool unknown_drop = false;
+  IpvlanMode ipvlan_mode = IpvlanMode::kL3;
+  IpvlanFlag ipvlan_flag = IpvlanFlag::kBridge;
 };
 
 struct Counters {

@@ -19,6 +19,22 @@ vnet_mac_key KeyOf(const MacAddress& mac) {
   return key;
 }
 
+vnet_ip_key KeyOf(const IpAddress& ip) {
+  vnet_ip_key key{};
+  key.family = static_cast<std::uint8_t>(ip.family);
+  std::memcpy(key.addr, ip.bytes.data(), 16);
+  return key;
+}
+
+// LPM key: the family byte is part of the match, so prefixlen counts it.
+vnet_ip_net_key KeyOf(const IpPrefix& net) {
+  vnet_ip_net_key key{};
+  key.prefixlen = 8 + static_cast<std::uint32_t>(net.plen);
+  key.family = static_cast<std::uint8_t>(net.address.family);
+  std::memcpy(key.addr, net.address.bytes.data(), 16);
+  return key;
+}
+
 int NumCpus() {
   static const int n = libbpf_num_possible_cpus();
   return n > 0 ? n : 1;
@@ -89,6 +105,9 @@ absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
   VNET_RETURN_IF_ERROR(open(VNET_MAP_TX, maps.tx_, 4, 4));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_STATS, maps.stats_, 4, sizeof(vnet_stats)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_SOURCES, maps.sources_, sizeof(vnet_mac_key), sizeof(vnet_source_entry)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_IPS, maps.ips_, sizeof(vnet_ip_key), sizeof(vnet_ip_entry)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_IP_NETS, maps.ip_nets_, sizeof(vnet_ip_net_key), sizeof(vnet_ip_entry)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_DHCP, maps.dhcp_, 4, sizeof(vnet_ip_entry)));
   // Same sizes can still mean other meanings: the config says which ABI wrote it
   // (0: being attached right now, written just after this open).
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
@@ -174,6 +193,57 @@ absl::StatusOr<std::vector<std::pair<MacAddress, vnet_source_entry>>> FabricMaps
   std::vector<std::pair<MacAddress, vnet_source_entry>> out;
   for (const auto& [key, entry] : raw) out.emplace_back(MacAddress::FromBytes(key.addr), entry);
   return out;
+}
+
+absl::StatusOr<std::optional<vnet_ip_entry>> FabricMaps::LookupIp(const IpAddress& ip) const {
+  return Lookup<vnet_ip_entry>(ips_.get(), KeyOf(ip), "look up address", ip.ToString());
+}
+
+absl::Status FabricMaps::PutIp(const IpAddress& ip, const vnet_ip_entry& entry) {
+  return Put(ips_.get(), KeyOf(ip), entry, "add address", ip.ToString());
+}
+
+absl::Status FabricMaps::DeleteIp(const IpAddress& ip) {
+  return Delete(ips_.get(), KeyOf(ip), "remove address", ip.ToString());
+}
+
+absl::StatusOr<std::vector<std::pair<IpAddress, vnet_ip_entry>>> FabricMaps::ListIps() const {
+  VNET_ASSIGN_OR_RETURN(auto raw, (List<vnet_ip_key, vnet_ip_entry>(ips_.get(), "list addresses of fabric", fabric_)));
+  std::vector<std::pair<IpAddress, vnet_ip_entry>> out;
+  for (const auto& [key, entry] : raw) out.emplace_back(IpAddress::FromBytes(key.family, key.addr), entry);
+  return out;
+}
+
+absl::Status FabricMaps::PutIpNet(const IpPrefix& net, const vnet_ip_entry& entry) {
+  return Put(ip_nets_.get(), KeyOf(net), entry, "add prefix", net.ToString());
+}
+
+absl::Status FabricMaps::DeleteIpNet(const IpPrefix& net) {
+  return Delete(ip_nets_.get(), KeyOf(net), "remove prefix", net.ToString());
+}
+
+absl::StatusOr<std::vector<std::pair<IpPrefix, vnet_ip_entry>>> FabricMaps::ListIpNets() const {
+  VNET_ASSIGN_OR_RETURN(auto raw,
+                        (List<vnet_ip_net_key, vnet_ip_entry>(ip_nets_.get(), "list prefixes of fabric", fabric_)));
+  std::vector<std::pair<IpPrefix, vnet_ip_entry>> out;
+  for (const auto& [key, entry] : raw)
+    out.emplace_back(IpPrefix{IpAddress::FromBytes(key.family, key.addr), static_cast<int>(key.prefixlen) - 8}, entry);
+  return out;
+}
+
+absl::StatusOr<bool> FabricMaps::HasIpNets() const {
+  vnet_ip_net_key first{};
+  if (bpf_map_get_next_key(ip_nets_.get(), nullptr, &first) == 0) return true;
+  if (errno == ENOENT) return false;
+  return ErrnoStatus(errno, "list prefixes of fabric", fabric_);
+}
+
+absl::StatusOr<std::vector<std::pair<std::uint32_t, vnet_ip_entry>>> FabricMaps::ListDhcp() const {
+  return List<std::uint32_t, vnet_ip_entry>(dhcp_.get(), "list DHCP transactions of fabric", fabric_);
+}
+
+absl::Status FabricMaps::DeleteDhcp(std::uint32_t xid) {
+  return Delete(dhcp_.get(), xid, "forget DHCP transaction", absl::StrCat(xid));
 }
 
 absl::Status FabricMaps::AddTxTarget(std::uint32_t ifindex) {

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "loader/unique_fd.h"
+#include "netlink/ip_address.h"
 #include "netlink/mac_address.h"
 #include "vnet/abi.h"
 
@@ -42,6 +43,19 @@ class FabricMaps {
   absl::Status DeleteSource(const MacAddress& mac);
   absl::StatusOr<std::vector<std::pair<MacAddress, vnet_source_entry>>> ListSources() const;
 
+  // IP-demux tables. vnet_ip_nets is keyed exactly here (the datapath does
+  // the longest-prefix match); vnet_dhcp maps a DHCP xid to its client port.
+  absl::StatusOr<std::optional<vnet_ip_entry>> LookupIp(const IpAddress& ip) const;
+  absl::Status PutIp(const IpAddress& ip, const vnet_ip_entry& entry);
+  absl::Status DeleteIp(const IpAddress& ip);
+  absl::StatusOr<std::vector<std::pair<IpAddress, vnet_ip_entry>>> ListIps() const;
+  absl::Status PutIpNet(const IpPrefix& net, const vnet_ip_entry& entry);
+  absl::Status DeleteIpNet(const IpPrefix& net);
+  absl::StatusOr<std::vector<std::pair<IpPrefix, vnet_ip_entry>>> ListIpNets() const;
+  absl::StatusOr<bool> HasIpNets() const;
+  absl::StatusOr<std::vector<std::pair<std::uint32_t, vnet_ip_entry>>> ListDhcp() const;
+  absl::Status DeleteDhcp(std::uint32_t xid);
+
   absl::Status AddTxTarget(std::uint32_t ifindex);
   absl::Status DeleteTxTarget(std::uint32_t ifindex);
 
@@ -52,7 +66,7 @@ class FabricMaps {
  private:
   FabricMaps() = default;
   std::string fabric_;
-  UniqueFd config_, macs_, ports_, flood_, tx_, stats_, sources_;
+  UniqueFd config_, macs_, ports_, flood_, tx_, stats_, sources_, ips_, ip_nets_, dhcp_;
 };
 
 }  // namespace vnet

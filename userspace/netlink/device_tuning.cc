@@ -34,16 +34,51 @@ absl::Status SetGro(absl::string_view ifname, bool on) {
   return absl::OkStatus();
 }
 
-absl::Status DisableIpv6(absl::string_view ifname) {
-  std::string path = absl::StrCat("/proc/sys/net/ipv6/conf/", ifname, "/disable_ipv6");
+namespace {
+
+// /proc/sys/net/... as the calling thread's netns sees it. NotFound when the
+// file is missing (a kernel without IPv6).
+absl::Status WriteSysctl(const std::string& path, absl::string_view value, absl::string_view step,
+                         absl::string_view ifname) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::OkStatus();  // kernel without IPv6
-    return ErrnoStatus(errno, "disable IPv6 on", ifname);
-  }
+  if (fd < 0) return errno == ENOENT ? absl::NotFoundError(path) : ErrnoStatus(errno, step, ifname);
   UniqueFd owned(fd);
-  if (::write(fd, "1", 1) != 1) return ErrnoStatus(errno, "disable IPv6 on", ifname);
+  if (::write(fd, value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+    return ErrnoStatus(errno, step, ifname);
   return absl::OkStatus();
+}
+
+std::string ReadSysctl(const std::string& path) {
+  char buf[16] = {};
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid() || ::read(fd.get(), buf, sizeof(buf) - 1) <= 0) return "";
+  return std::string(buf, strnlen(buf, sizeof(buf))).substr(0, 1);
+}
+
+absl::Status SetIpv6Disabled(absl::string_view ifname, bool disabled) {
+  auto status = WriteSysctl(absl::StrCat("/proc/sys/net/ipv6/conf/", ifname, "/disable_ipv6"), disabled ? "1" : "0",
+                            disabled ? "disable IPv6 on" : "enable IPv6 on", ifname);
+  return absl::IsNotFound(status) ? absl::OkStatus() : status;  // kernel without IPv6
+}
+
+}  // namespace
+
+absl::Status DisableIpv6(absl::string_view ifname) { return SetIpv6Disabled(ifname, true); }
+
+absl::Status EnableIpv6(absl::string_view ifname) { return SetIpv6Disabled(ifname, false); }
+
+absl::StatusOr<bool> SetForwarding(absl::string_view ifname, bool on) {
+  bool changed = false;
+  for (const char* family : {"ipv4", "ipv6"}) {
+    std::string path = absl::StrCat("/proc/sys/net/", family, "/conf/", ifname, "/forwarding");
+    std::string want = on ? "1" : "0";
+    if (ReadSysctl(path) == want) continue;
+    auto status = WriteSysctl(path, want, absl::StrCat("set ", family, " forwarding on"), ifname);
+    if (absl::IsNotFound(status)) continue;
+    VNET_RETURN_IF_ERROR(status);
+    changed = true;
+  }
+  return changed;
 }
 
 }  // namespace vnet

@@ -7,6 +7,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace vnet {
 
@@ -16,6 +17,12 @@ absl::Status SetGro(absl::string_view ifname, bool on);
 // A port's host end is plumbing, not a host interface: no IPv6 autoconf, no
 // router solicitations leaking into the container.
 absl::Status DisableIpv6(absl::string_view ifname);
+// ipvlan l3s routes through the host end, which then needs IPv6 back.
+absl::Status EnableIpv6(absl::string_view ifname);
+
+// net.ipv4.conf.IF.forwarding and net.ipv6.conf.IF.forwarding; returns
+// whether either changed.
+absl::StatusOr<bool> SetForwarding(absl::string_view ifname, bool on);
 
 }  // namespace vnet
 

@@ -138,34 +138,42 @@ absl::StatusOr<LinkInfo> Rtnl::GetLink(absl::string_view name) {
 
 absl::StatusOr<LinkInfo> Rtnl::GetLink(int ifindex) { return GetLinkBy(ifindex, ""); }
 
-absl::StatusOr<std::vector<LinkInfo>> Rtnl::ListLinks() {
-  Message msg(RTM_GETLINK, NLM_F_DUMP);
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  msg.Put(ifi);
-  auto& req = msg.Finish();
-  auto* h = reinterpret_cast<nlmsghdr*>(req.data());
+absl::Status Rtnl::Dump(std::vector<std::uint8_t>& request, absl::string_view step, absl::string_view object,
+                        const std::function<void(const nlmsghdr*)>& fn) {
+  auto* h = reinterpret_cast<nlmsghdr*>(request.data());
   h->nlmsg_flags &= ~NLM_F_ACK;
   h->nlmsg_seq = ++seq_;
-  if (::send(fd_.get(), req.data(), req.size(), 0) < 0) return ErrnoStatus(errno, "list", "links");
-  std::vector<LinkInfo> links;
+  if (::send(fd_.get(), request.data(), request.size(), 0) < 0) return ErrnoStatus(errno, step, object);
   std::vector<std::uint8_t> buf(256 * 1024);
   for (;;) {
     ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "list", "links");
+      return ErrnoStatus(errno, step, object);
     }
     for (auto* m = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(m, static_cast<unsigned>(n));
          m = NLMSG_NEXT(m, n)) {
-      if (m->nlmsg_type == NLMSG_DONE) return links;
+      if (m->nlmsg_seq != seq_) continue;
+      if (m->nlmsg_type == NLMSG_DONE) return absl::OkStatus();
       if (m->nlmsg_type == NLMSG_ERROR) {
         auto* e = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(m));
-        return ErrnoStatus(e->error, "list", "links");
+        return ErrnoStatus(e->error, step, object);
       }
-      if (m->nlmsg_type == RTM_NEWLINK) links.push_back(ParseLink(m));
+      fn(m);
     }
   }
+}
+
+absl::StatusOr<std::vector<LinkInfo>> Rtnl::ListLinks() {
+  Message msg(RTM_GETLINK, NLM_F_DUMP);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  msg.Put(ifi);
+  std::vector<LinkInfo> links;
+  VNET_RETURN_IF_ERROR(Dump(msg.Finish(), "list", "links", [&](const nlmsghdr* m) {
+    if (m->nlmsg_type == RTM_NEWLINK) links.push_back(ParseLink(m));
+  }));
+  return links;
 }
 
 absl::Status Rtnl::CreateVeth(absl::string_view name, absl::string_view peer_name, int peer_netns_fd,
@@ -222,6 +230,22 @@ absl::Status Rtnl::SetUp(int ifindex, bool up, absl::string_view name_for_errors
 absl::Status Rtnl::SetPromisc(int ifindex, bool on, absl::string_view name_for_errors) {
   Message msg = LinkRequest(RTM_NEWLINK, ifindex, IFF_PROMISC, on ? IFF_PROMISC : 0);
   return Transact(msg.Finish(), on ? "make promiscuous" : "end promiscuous mode of", name_for_errors);
+}
+
+absl::Status Rtnl::SetNoArp(int ifindex, bool on, absl::string_view name_for_errors) {
+  Message msg = LinkRequest(RTM_NEWLINK, ifindex, IFF_NOARP, on ? IFF_NOARP : 0);
+  return Transact(msg.Finish(), on ? "turn off ARP on" : "turn on ARP on", name_for_errors);
+}
+
+absl::Status Rtnl::SetAddrGenModeNone(int ifindex, absl::string_view name_for_errors) {
+  Message msg = LinkRequest(RTM_NEWLINK, ifindex);
+  auto spec = msg.Begin(IFLA_AF_SPEC);
+  auto inet6 = msg.Begin(AF_INET6);
+  std::uint8_t mode = IN6_ADDR_GEN_MODE_NONE;
+  msg.Attr(IFLA_INET6_ADDR_GEN_MODE, &mode, 1);
+  msg.End(inet6);
+  msg.End(spec);
+  return Transact(msg.Finish(), "set IPv6 addr_gen_mode none on", name_for_errors);
 }
 
 absl::Status Rtnl::SetMac(int ifindex, const MacAddress& mac, absl::string_view name_for_errors) {

@@ -6,6 +6,7 @@
 #define VNET_NETLINK_RTNL_H
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,7 +16,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "loader/unique_fd.h"
+#include "netlink/ip_address.h"
 #include "netlink/mac_address.h"
+
+struct nlmsghdr;
 
 namespace vnet {
 
@@ -33,6 +37,16 @@ struct LinkInfo {
 
   bool admin_up() const;
 };
+
+// A route vnet adds: to `dst` out of `oif`, through `gateway` when given.
+// vnet's routes carry RTPROT_STATIC and kVnetRouteMetric, so they can be told
+// apart from (and never replace) the operator's.
+struct Route {
+  IpPrefix dst;  // plen 0: the default route
+  int oif = 0;
+  std::optional<IpAddress> gateway;
+};
+inline constexpr std::uint32_t kVnetRouteMetric = 1001;
 
 class Rtnl {
  public:
@@ -52,6 +66,20 @@ class Rtnl {
   absl::Status SetUp(int ifindex, bool up, absl::string_view name_for_errors);
   absl::Status SetPromisc(int ifindex, bool on, absl::string_view name_for_errors);
   absl::Status SetMac(int ifindex, const MacAddress& mac, absl::string_view name_for_errors);
+  absl::Status SetNoArp(int ifindex, bool on, absl::string_view name_for_errors);
+  // IPv6 addr_gen_mode none: no automatic link-local (vnet chooses it).
+  absl::Status SetAddrGenModeNone(int ifindex, absl::string_view name_for_errors);
+  // Addresses, routes and neighbours (netlink/addr_route.cc). Addresses: `flags` are IFA_F_* (IFA_F_NODAD for vnet's link-local).
+  absl::Status AddAddress(int ifindex, const IpPrefix& address, std::uint32_t flags, absl::string_view name_for_errors);
+  absl::Status DeleteAddress(int ifindex, const IpPrefix& address, absl::string_view name_for_errors);
+  absl::StatusOr<std::vector<IpPrefix>> ListAddresses(int ifindex, absl::string_view name_for_errors);
+  // AlreadyExists when the same route is there.
+  absl::Status AddRoute(const Route& route, absl::string_view name_for_errors);
+  absl::Status DeleteRoute(const Route& route, absl::string_view name_for_errors);
+  // A permanent neighbour entry (ip neigh replace ... nud permanent).
+  absl::Status SetNeighbour(int ifindex, const IpAddress& ip, const MacAddress& mac, absl::string_view name_for_errors);
+  absl::Status DeleteNeighbour(int ifindex, const IpAddress& ip, absl::string_view name_for_errors);
+
   // The nsid this netns gives `netns_fd`; -1 when it has none yet.
   absl::StatusOr<int> GetNsid(int netns_fd);
 
@@ -61,6 +89,9 @@ class Rtnl {
   // receives the payloads of a non-dump reply.
   absl::Status Transact(std::vector<std::uint8_t>& request, absl::string_view step,
                         absl::string_view object, std::vector<std::uint8_t>* reply = nullptr);
+  // Sends a dump request; `fn` sees every message of the answer.
+  absl::Status Dump(std::vector<std::uint8_t>& request, absl::string_view step, absl::string_view object,
+                    const std::function<void(const nlmsghdr*)>& fn);
   absl::StatusOr<LinkInfo> GetLinkBy(int ifindex, absl::string_view name);
 
   UniqueFd fd_;

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "netlink/mac_address.h"
 #include "vnetctl/args.h"
@@ -28,6 +29,17 @@ absl::StatusOr<ParsedArgs> Parse(absl::string_view command, const std::vector<st
                                  std::vector<OptionSpec> specs, std::size_t min_pos, std::size_t max_pos);
 // Sets `out` from an on|off option when it was given.
 absl::Status OnOffOption(const ParsedArgs& args, absl::string_view name, bool& out);
+// Sets `out` from an option parsed by `parse` when it was given; the parser's
+// message names the value ("ipvlan mode 'l4': want l2, l3 or l3s").
+template <typename T, typename ParseFn>
+absl::Status ParsedOption(const ParsedArgs& args, absl::string_view name, ParseFn parse, T& out) {
+  auto text = args.Get(name);
+  if (!text) return absl::OkStatus();
+  auto value = parse(*text);
+  if (!value.ok()) return absl::InvalidArgumentError(absl::StrCat(name, ": ", value.status().message()));
+  out = *value;
+  return absl::OkStatus();
+}
 absl::StatusOr<MacAddress> MacOption(absl::string_view command, const std::string& text);
 // A user or group by number or name.
 absl::StatusOr<unsigned> IdOption(absl::string_view command, absl::string_view option, const std::string& text,
@@ -38,6 +50,7 @@ int CmdAttach(const Context&, const std::vector<std::string>&);
 int CmdDetach(const Context&, const std::vector<std::string>&);
 int CmdFabric(const Context&, const std::vector<std::string>&);
 int CmdPort(const Context&, const std::vector<std::string>&);
+int CmdIp(const Context&, const std::vector<std::string>&);
 int CmdSource(const Context&, const std::vector<std::string>&);
 int CmdShow(const Context&, const std::vector<std::string>&);
 int CmdStats(const Context&, const std::vector<std::string>&);

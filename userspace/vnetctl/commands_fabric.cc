@@ -20,12 +20,13 @@ int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
   AttachOptions options;
   options.uplink = parsed->positionals[0];
   options.fabric = parsed->Get("--fabric").value_or("");
-  options.type = parsed->Get("--type").value_or("macvlan");
   options.force = parsed->Has("--force");
-  if (parsed->Has("--ipvlan-mode") || parsed->Has("--ipvlan-flag")) {
-    if (options.type != "ipvlan")
-      return Fail(absl::InvalidArgumentError("attach: --ipvlan-mode/--ipvlan-flag need --type ipvlan"));
-  }
+  // The ipvlan mode and flag apply to the fabric's IP-demux ports whatever its type.
+  if (auto s = ParsedOption(*parsed, "--type", ParsePortKind, options.type); !s.ok()) return Fail(Annotate(s, "attach"));
+  if (auto s = ParsedOption(*parsed, "--ipvlan-mode", ParseIpvlanMode, options.ipvlan_mode); !s.ok())
+    return Fail(Annotate(s, "attach"));
+  if (auto s = ParsedOption(*parsed, "--ipvlan-flag", ParseIpvlanFlag, options.ipvlan_flag); !s.ok())
+    return Fail(Annotate(s, "attach"));
   if (auto s = OnOffOption(*parsed, "--host", options.host); !s.ok()) return Fail(Annotate(s, "attach"));
   if (auto v = parsed->Get("--xdp-redirect"); v && *v != "auto") {
     bool on = false;
@@ -78,24 +79,35 @@ int CmdDown(const Context& ctx, const std::vector<std::string>& args) {
 
 int CmdFabric(const Context& ctx, const std::vector<std::string>& args) {
   if (args.empty() || args[0] != "set")
-    return Fail(absl::InvalidArgumentError("fabric: want `fabric set NAME [--host on|off] [--unknown pass|drop]`"));
+    return Fail(absl::InvalidArgumentError(
+        "fabric: want `fabric set NAME [--host on|off] [--unknown pass|drop] [--ipvlan-mode M] [--ipvlan-flag F]`"));
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  auto parsed = Parse("fabric set", rest, {{"--host"}, {"--unknown"}}, 1, 1);
+  auto parsed = Parse("fabric set", rest, {{"--host"}, {"--unknown"}, {"--ipvlan-mode"}, {"--ipvlan-flag"}}, 1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   const std::string& name = parsed->positionals[0];
   auto fabrics = DescribeFabrics(name);
   if (!fabrics.ok()) return Fail(Prefix(fabrics.status(), "fabric set"));
-  bool host = (*fabrics)[0].host, unknown_drop = (*fabrics)[0].unknown_drop;
-  if (auto s = OnOffOption(*parsed, "--host", host); !s.ok()) return Fail(Annotate(s, "fabric set"));
+  const FabricInfo& have = (*fabrics)[0];
+  FabricPolicy policy{have.host, have.unknown_drop, have.ipvlan_mode, have.ipvlan_flag};
+  if (auto s = OnOffOption(*parsed, "--host", policy.host); !s.ok()) return Fail(Annotate(s, "fabric set"));
   if (auto v = parsed->Get("--unknown")) {
     if (*v != "pass" && *v != "drop")
       return Fail(absl::InvalidArgumentError(absl::StrCat("fabric set: --unknown '", *v, "': want pass or drop")));
-    unknown_drop = *v == "drop";
+    policy.unknown_drop = *v == "drop";
   }
-  if (!parsed->Has("--host") && !parsed->Has("--unknown"))
+  if (auto s = ParsedOption(*parsed, "--ipvlan-mode", ParseIpvlanMode, policy.ipvlan_mode); !s.ok())
+    return Fail(Annotate(s, "fabric set"));
+  if (auto s = ParsedOption(*parsed, "--ipvlan-flag", ParseIpvlanFlag, policy.ipvlan_flag); !s.ok())
+    return Fail(Annotate(s, "fabric set"));
+  if (parsed->options.empty())
     return Fail(absl::InvalidArgumentError(absl::StrCat("fabric set ", name, ": nothing to change")));
-  if (auto s = SetFabricPolicy(name, host, unknown_drop); !s.ok()) return Fail(s);
-  if (ctx.json) PrintJson({{"fabric", (*fabrics)[0].name}, {"host", host}, {"unknown", unknown_drop ? "drop" : "pass"}});
+  if (auto s = SetFabricPolicy(name, policy); !s.ok()) return Fail(s);
+  if (ctx.json)
+    PrintJson({{"fabric", have.name},
+               {"host", policy.host},
+               {"unknown", policy.unknown_drop ? "drop" : "pass"},
+               {"ipvlan_mode", std::string(IpvlanModeName(policy.ipvlan_mode))},
+               {"ipvlan_flag", std::string(IpvlanFlagName(policy.ipvlan_flag))}});
   return 0;
 }
 

@@ -15,7 +15,7 @@ namespace vnet {
 
 int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("port add", args,
-                      {{"--fabric"}, {"--netns"}, {"--ifname"}, {"--tap"}, {"--user"}, {"--group"}, {"--multi-queue", false}, {"--mode"},
+                      {{"--fabric"}, {"--netns"}, {"--ifname"}, {"--tap"}, {"--user"}, {"--group"}, {"--multi-queue", false}, {"--type"}, {"--mode"},
                        {"--mac"}, {"--ip", true, true}, {"--source", true, true}, {"--hairpin"}, {"--isolated"},
                        {"--spoofchk"}, {"--nodst", false}},
                       0, 1);
@@ -49,6 +49,16 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
     if (!mode.ok()) return Fail(Annotate(mode.status(), "port add"));
     options.mode = *mode;
   }
+  PortKind type{};
+  if (auto s = ParsedOption(*parsed, "--type", ParsePortKind, type); !s.ok()) return Fail(Annotate(s, "port add"));
+  if (parsed->Has("--type")) options.type = type;
+  for (const char* name : {"--mode", "--mac", "--hairpin", "--nodst", "--source"})
+    if (parsed->Has(name)) options.macvlan_options.push_back(name);
+  for (const auto& text : parsed->GetAll("--ip")) {
+    auto ip = PortIp::Parse(text);
+    if (!ip.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("port add: --ip ", ip.status().message())));
+    options.ips.push_back(*ip);
+  }
   if (auto v = parsed->Get("--mac")) {
     auto mac = MacOption("port add", *v);
     if (!mac.ok()) return Fail(mac.status());
@@ -59,8 +69,6 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
     if (!mac.ok()) return Fail(mac.status());
     options.sources.push_back(*mac);
   }
-  if (parsed->Has("--ip"))
-    return Fail(absl::UnimplementedError("port add: --ip needs an ipvlan fabric, not implemented yet"));
   for (auto [name, field] : {std::pair{"--hairpin", &options.hairpin}, std::pair{"--isolated", &options.isolated},
                              std::pair{"--spoofchk", &options.spoofchk}})
     if (auto s = OnOffOption(*parsed, name, *field); !s.ok()) return Fail(Annotate(s, "port add"));
@@ -76,7 +84,7 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
 
 int CmdPortSet(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("port set", args,
-                      {{"--mode"}, {"--mac"}, {"--hairpin"}, {"--isolated"}, {"--spoofchk"}, {"--nodst"}}, 1, 1);
+                      {{"--type"}, {"--mode"}, {"--mac"}, {"--hairpin"}, {"--isolated"}, {"--spoofchk"}, {"--nodst"}}, 1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   PortChange change;
   change.dev = parsed->positionals[0];
@@ -87,6 +95,9 @@ int CmdPortSet(const Context& ctx, const std::vector<std::string>& args) {
     if (!mode.ok()) return Fail(Annotate(mode.status(), "port set"));
     change.mode = *mode;
   }
+  PortKind type{};
+  if (auto s = ParsedOption(*parsed, "--type", ParsePortKind, type); !s.ok()) return Fail(Annotate(s, "port set"));
+  if (parsed->Has("--type")) change.type = type;
   if (auto v = parsed->Get("--mac")) {
     auto mac = MacOption("port set", *v);
     if (!mac.ok()) return Fail(mac.status());

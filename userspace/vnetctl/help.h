@@ -8,26 +8,29 @@ inline constexpr const char* kMainHelp = R"(usage: vnetctl [-j|--json] COMMAND [
 
 vnet switches frames between an uplink NIC and veth/tap ports with XDP and tc
 programs, with the semantics of macvlan/macvtap (bridge, vepa, private,
-passthru and source modes) and what macvlan cannot do: host<->port traffic,
+passthru and source modes) and of ipvlan (ports found by IP address, sharing
+the uplink's MAC; l2, l3 and l3s modes) and what those drivers cannot do: host<->port traffic,
 per-port hairpin, isolation, anti-spoofing, drop reasons. State lives in
 pinned BPF objects under /sys/fs/bpf/vnet/FABRIC/: forwarding continues after
 vnetctl exits. vnetctl acts on the fabrics of its own network namespace.
 
 commands:
-  attach UPLINK [--fabric NAME] [--host on|off] [--unknown pass|drop] ...
+  attach UPLINK [--fabric NAME] [--type macvlan|ipvlan] [--host on|off] ...
                                   put a fabric on UPLINK (vnetctl help attach)
   detach UPLINK|NAME              remove a fabric, its programs, pins and the ports vnet created
-  fabric set NAME [--host on|off] [--unknown pass|drop]
+  fabric set NAME [--host on|off] [--unknown pass|drop] [--ipvlan-mode M] [--ipvlan-flag F]
                                   change a live fabric's policies
   port add DEV --fabric NAME [OPTIONS]
   port add --fabric NAME --netns NS [--ifname IF] [OPTIONS]
   port add --fabric NAME --tap TAP [--user U] [--group G] [OPTIONS]
                                   attach a veth/tap, or create one (vnetctl help port)
-  port set DEV [--mode M] [--mac MAC] [--hairpin on|off] [--isolated on|off] ...
+  port set DEV [--type T] [--mode M] [--mac MAC] [--hairpin on|off] [--isolated on|off] ...
                                   change a port at runtime
   port del DEV                    detach a port (and delete it, if vnet created it)
   source add|del DEV MAC          a source-mode port's list of source MACs
   source flush DEV
+  ip add|del DEV ADDR[/PLEN]      an ipvlan port's addresses (vnetctl help ip)
+  ip flush DEV
   show [NAME]                     fabrics, uplinks, modes and ports
   doctor                          what this kernel and these devices support, what will not work
   stats [DEV]                     per-port rx/tx/flood counters and drops by reason
@@ -48,16 +51,38 @@ Errors go to stderr as one line naming the object and the cause, the exit
 status is non-zero, and the system is left as it was.
 )";
 
-inline constexpr const char* kAttachHelp = R"(usage: vnetctl attach UPLINK [--fabric NAME] [--type macvlan]
+inline constexpr const char* kAttachHelp = R"(usage: vnetctl attach UPLINK [--fabric NAME] [--type macvlan|ipvlan]
+                      [--ipvlan-mode l2|l3|l3s] [--ipvlan-flag bridge|private|vepa]
                       [--host on|off] [--unknown pass|drop] [--xdp-mode auto|native|generic|none]
                       [--xdp-redirect auto|on|off] [--tc-hook auto|tcx|cls_bpf] [--force]
 
 Loads the vnet programs and maps for a new fabric on UPLINK: XDP on receive
 (unicast fast path, early drop), tc ingress (flooding, source copies, host
 copies) and tc egress (host-to-port delivery with --host on, and to hairpin
-ports). --type ipvlan (IP demultiplexing) is not implemented yet.
+ports).
   --fabric NAME   the fabric's name (default: UPLINK); its pins live in
                   /sys/fs/bpf/vnet/NAME/
+  --type macvlan|ipvlan
+                  the kind `port add` gives a port that does not choose one
+                  (with --type, or ipvlan by giving --ip). Default macvlan.
+                  macvlan ports are found by their MAC; ipvlan ports share the
+                  uplink's MAC and are found by their IP addresses. One fabric
+                  may hold both kinds.
+  --ipvlan-mode l2|l3|l3s
+                  how the fabric's ipvlan ports reach the world, as the
+                  kernel's ipvlan modes (default l3):
+                  l2   ports do their own ARP/ND; broadcast and multicast
+                       reach them; DHCP works
+                  l3   vnet answers ARP/ND for port addresses and routes by IP
+                       through the host's routing table (no group frames)
+                  l3s  as l3, but routed through the host stack so netfilter
+                       sees the traffic: vnet adds a host route and a
+                       permanent neighbour per port address on the port's
+                       host end and turns on forwarding on UPLINK (restored at
+                       detach) and the host ends
+  --ipvlan-flag bridge|private|vepa
+                  how ipvlan ports reach each other (default bridge):
+                  bridge directly, private never, vepa out through UPLINK
   --host on       the host stack (UPLINK's own addresses) and the ports reach
                   each other directly, in every mode but private; macvlan
                   cannot do this without a hairpinning switch. Default off.
@@ -83,7 +108,8 @@ ports). --type ipvlan (IP demultiplexing) is not implemented yet.
 inline constexpr const char* kPortHelp = R"(usage: vnetctl port add DEV --fabric NAME [OPTIONS]
        vnetctl port add --fabric NAME --netns NS [--ifname IF] [OPTIONS]
        vnetctl port add --fabric NAME --tap TAP [--user U] [--group G] [--multi-queue] [OPTIONS]
-       vnetctl port set DEV [--mode M] [--mac MAC] [--hairpin on|off]
+       vnetctl port add ... --type ipvlan | --ip ADDR[/PLEN]... [--isolated on|off] [--spoofchk on|off]
+       vnetctl port set DEV [--type macvlan|ipvlan] [--mode M] [--mac MAC] [--hairpin on|off]
                         [--isolated on|off] [--spoofchk on|off] [--nodst on|off]
        vnetctl port del DEV
 
@@ -109,9 +135,30 @@ options:
                    switch: vepa ports reach their siblings (and the host) through vnet
   --isolated on|off  isolated ports never exchange frames with each other
   --spoofchk on|off  drop frames (and ARP claims) from the port with a source
-                   MAC that is not its own (default on)
+                   MAC that is not its own, and from an ipvlan port with a
+                   source IP that is not its own (default on)
+  --type macvlan|ipvlan
+                   the port's kind; default: ipvlan if --ip is given, else the
+                   fabric's --type. An ipvlan port shares the uplink's MAC and
+                   is found by its addresses; --mode, --mac, --hairpin, --nodst
+                   and --source are refused on it (its mode is the fabric's
+                   --ipvlan-flag).
+  --ip ADDR[/PLEN] (repeatable, IPv4 or IPv6, ipvlan ports)
+                   ADDR            an address of the port (/32 or /128)
+                   ADDR/PLEN       ADDR on subnet /PLEN (host bits set): the
+                                   port owns ADDR; with --netns, ADDR/PLEN is
+                                   configured on IF
+                   NET/PLEN        a prefix routed to the port (host bits zero)
+                   An address or prefix another port owns is refused.
+With --netns, an ipvlan port's IF gets the uplink's MAC, IPv6 addr_gen_mode
+none and a link-local vnet derives from the uplink's MAC and the port's slot,
+its addresses, and in l3/l3s NOARP and a default route `default dev IF`
+(IPv4 and IPv6). An existing DEV only has its addresses registered; the
+container side is the operator's to configure.
 port set changes these at runtime; a change to or from passthru is refused,
 and leaving source mode flushes the source list, as the kernel does.
+--type changes a port's kind: to ipvlan drops its MAC table entry; to macvlan
+is refused while it has addresses (vnetctl ip flush DEV first).
 )";
 
 inline constexpr const char* kSourceHelp = R"(usage: vnetctl source add DEV MAC
@@ -121,6 +168,20 @@ inline constexpr const char* kSourceHelp = R"(usage: vnetctl source add DEV MAC
 The source list of a source-mode port DEV (macvlan's `macaddr add|del|flush`):
 every frame from the uplink whose source MAC is listed is also copied to DEV;
 with --nodst on DEV, only to DEV. Lists exist only for source-mode ports.
+)";
+
+inline constexpr const char* kIpHelp = R"(usage: vnetctl [-j] ip add DEV ADDR[/PLEN]
+       vnetctl [-j] ip del DEV ADDR[/PLEN]
+       vnetctl [-j] ip flush DEV
+
+The addresses of an ipvlan port DEV, changed live (the form of ADDR[/PLEN] is
+port add's --ip: an address, an address on a subnet, or a routed prefix).
+add refuses an address or prefix any port already owns; del without /PLEN
+removes the address whatever its prefix length. For a port vnet created with
+--netns, the address is also added to (removed from) the container's
+interface; in l3s mode, the host route and neighbour follow. flush removes
+every address but the link-local vnet gave the port, learned (DHCP) ones
+included. Refused on macvlan ports.
 )";
 
 // Short pages for the commands without a long one: `vnetctl help COMMAND`.
@@ -143,6 +204,9 @@ Fabrics of this network namespace (or the one named, by fabric or uplink):
 uplink, XDP mode and whether unicast from the wire is redirected in XDP, the
 tc hook, policies (unknown, host), and each port's device, MAC, mode, state
 (up, down, no-carrier) and flags; source-mode ports list their sources.
+A fabric shows its type, ipvlan mode and ipvlan flag; an ipvlan port has no
+mode ("-", null in JSON) and lists its addresses (and prefixes, as NET/PLEN),
+marked learned (from DHCP) or link-local (given by vnet).
 DEFUNCT marks a fabric whose uplink is gone.
 )"},
     {"stats", R"(usage: vnetctl [-j] stats [DEV|NAME]
@@ -191,10 +255,15 @@ forgotten. Prints each change; runs until SIGTERM (vnet-monitor.service), or
 one pass with --once.
 )"},
     {"fabric", R"(usage: vnetctl [-j] fabric set NAME [--host on|off] [--unknown pass|drop]
+                              [--ipvlan-mode l2|l3|l3s] [--ipvlan-flag bridge|private|vepa]
 
 Changes a live fabric's policies without touching its ports: --host (the host
 stack as a member of the fabric), --unknown (unicast to no port: to the host
-stack, or dropped in XDP).
+stack, or dropped in XDP), and the ipvlan mode and flag of its ipvlan ports
+(see vnetctl help attach). Entering l3s adds the host routes, neighbours and
+forwarding l3s needs, leaving it removes them; the container side of ports
+vnet created follows l2 (ARP on) or l3/l3s (NOARP, default route), as the
+kernel flips its ipvlan slaves' NOARP.
 )"},
 };
 

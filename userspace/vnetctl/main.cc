@@ -19,6 +19,7 @@ int Help(const std::vector<std::string>& args) {
   if (topic == "attach") return std::fputs(kAttachHelp, stdout), 0;
   if (topic == "source") return std::fputs(kSourceHelp, stdout), 0;
   if (topic == "port") return std::fputs(kPortHelp, stdout), 0;
+  if (topic == "ip") return std::fputs(kIpHelp, stdout), 0;
   for (const auto& page : kCommandHelp)
     if (topic == page.command) return std::fputs(page.text, stdout), 0;
   std::fputs(kMainHelp, stdout);
@@ -52,7 +53,8 @@ int Run(int argc, char** argv) {
   };
   static constexpr Entry kCommands[] = {
       {"attach", CmdAttach, true},  {"detach", CmdDetach, true}, {"fabric", CmdFabric, true},
-      {"port", CmdPort, true},      {"source", CmdSource, true}, {"down", CmdDown, true},
+      {"port", CmdPort, true},      {"source", CmdSource, true}, {"ip", CmdIp, true},
+      {"down", CmdDown, true},
       {"apply", CmdApply, true},    {"reload", CmdReload, true}, {"show", CmdShow, false},
       {"stats", CmdStats, false},   {"doctor", CmdDoctor, false}, {"monitor", CmdMonitor, false},
   };

@@ -25,14 +25,31 @@ std::vector<std::string> Sources(const PortInfo& port) {
   return out;
 }
 
+std::vector<std::string> AddressTexts(const PortInfo& port) {
+  std::vector<std::string> out;
+  for (const auto& a : port.addresses)
+    out.push_back(absl::StrCat(a.prefix.ToString(), a.learned ? " (learned)" : "", a.link_local ? " (link-local)" : ""));
+  return out;
+}
+
 }  // namespace
 
+nlohmann::json AddressesToJson(const std::vector<PortAddress>& addresses) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& a : addresses)
+    out.push_back({{"address", a.prefix.ToString()}, {"learned", a.learned}, {"link_local", a.link_local}});
+  return out;
+}
+
 nlohmann::json PortToJson(const PortInfo& port) {
-  return {
+  bool ipvlan = port.type == PortKind::kIpvlan;
+  nlohmann::json doc = {
       {"name", port.name},
+      {"type", std::string(PortKindName(port.type))},
       {"ifindex", port.ifindex},
       {"mac", port.mac.ToString()},
-      {"mode", std::string(PortModeName(port.mode))},
+      // An ipvlan port has no macvlan mode: the fabric's ipvlan_flag rules it.
+      {"mode", ipvlan ? nlohmann::json(nullptr) : nlohmann::json(std::string(PortModeName(port.mode)))},
       {"flags", PortFlagNames(port.flags)},
       {"spoofchk", (port.flags & VNET_PORT_F_SPOOFCHK) != 0},
       {"hairpin", (port.flags & VNET_PORT_F_HAIRPIN) != 0},
@@ -43,6 +60,8 @@ nlohmann::json PortToJson(const PortInfo& port) {
       {"up", port.up},
       {"carrier", port.carrier},
   };
+  if (ipvlan) doc["addresses"] = AddressesToJson(port.addresses);
+  return doc;
 }
 
 nlohmann::json FabricToJson(const FabricInfo& fabric) {
@@ -50,7 +69,9 @@ nlohmann::json FabricToJson(const FabricInfo& fabric) {
   for (const auto& p : fabric.ports) ports.push_back(PortToJson(p));
   return {
       {"name", fabric.name},
-      {"type", "macvlan"},
+      {"type", std::string(PortKindName(fabric.type))},
+      {"ipvlan_mode", std::string(IpvlanModeName(fabric.ipvlan_mode))},
+      {"ipvlan_flag", std::string(IpvlanFlagName(fabric.ipvlan_flag))},
       {"uplink", fabric.uplink},
       {"uplink_ifindex", fabric.uplink_ifindex},
       {"uplink_mac", fabric.uplink_mac.ToString()},
@@ -89,8 +110,9 @@ std::string FabricsToText(const std::vector<FabricInfo>& fabrics) {
   if (fabrics.empty()) return "no fabrics\n";
   std::string out;
   for (const auto& f : fabrics) {
-    absl::StrAppendFormat(&out, "fabric %s: uplink %s (%s) type macvlan xdp %s%s tc %s unknown %s host %s%s\n", f.name,
-                          f.uplink.empty() ? "<gone>" : f.uplink, f.uplink_mac.ToString(),
+    absl::StrAppendFormat(&out, "fabric %s: uplink %s (%s) type %s ipvlan %s/%s xdp %s%s tc %s unknown %s host %s%s\n",
+                          f.name, f.uplink.empty() ? "<gone>" : f.uplink, f.uplink_mac.ToString(),
+                          PortKindName(f.type), IpvlanModeName(f.ipvlan_mode), IpvlanFlagName(f.ipvlan_flag),
                           f.xdp_mode.empty() ? "none" : f.xdp_mode, f.xdp_redirect ? "" : " (redirect off)", f.tc_hook, f.unknown_drop ? "drop" : "pass",
                           f.host ? "on" : "off", f.defunct ? " DEFUNCT" : "");
     if (f.ports.empty()) {
@@ -101,8 +123,12 @@ std::string FabricsToText(const std::vector<FabricInfo>& fabrics) {
     for (const auto& p : f.ports) {
       std::string state = !p.up ? "down" : (p.carrier ? "up" : "no-carrier");
       absl::StrAppendFormat(&out, "  %-15s %-17s %-8s %-10s %s\n", p.name.empty() ? "<gone>" : p.name,
-                            p.mac.ToString(), PortModeName(p.mode), state, absl::StrJoin(PortFlagNames(p.flags), ","));
+                            p.mac.ToString(), p.type == PortKind::kIpvlan ? "-" : PortModeName(p.mode), state,
+                            absl::StrJoin(PortFlagNames(p.flags), ","));
       if (!p.sources.empty()) absl::StrAppend(&out, "    sources: ", absl::StrJoin(Sources(p), " "), "\n");
+      if (p.type == PortKind::kIpvlan)
+        absl::StrAppend(&out, "    ipvlan, addresses: ", p.addresses.empty() ? "none" : absl::StrJoin(AddressTexts(p), " "),
+                        "\n");
     }
   }
   return out;

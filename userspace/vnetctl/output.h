@@ -13,6 +13,8 @@
 
 namespace vnet {
 
+// [{"address": "198.18.0.5/32", "learned": false, "link_local": false}, ...]
+nlohmann::json AddressesToJson(const std::vector<PortAddress>& addresses);
 nlohmann::json PortToJson(const PortInfo& port);
 nlohmann::json FabricToJson(const FabricInfo& fabric);
 nlohmann::json CountersToJson(const Counters& counters);

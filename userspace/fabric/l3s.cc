@@ -1,0 +1,101 @@
+#include "fabric/l3s.h"
+
+#include "absl/strings/str_cat.h"
+#include "fabric/ip_ports.h"
+#include "fabric/port_tables.h"
+#include "loader/errors.h"
+#include "netlink/device_tuning.h"
+
+namespace vnet {
+
+std::vector<L3sEntry> L3sEntriesFor(int oif, const std::vector<PortAddress>& addresses) {
+  std::vector<L3sEntry> hosts, nets;
+  std::optional<IpAddress> gateway4, gateway6;
+  for (const auto& a : addresses) {
+    if (a.link_local || a.prefix.plen != a.prefix.address.MaxPrefix()) continue;
+    hosts.push_back(L3sEntry{Route{a.prefix, oif, std::nullopt}, a.prefix.address});
+    auto& gateway = a.prefix.address.family == 4 ? gateway4 : gateway6;
+    if (!gateway) gateway = a.prefix.address;
+  }
+  for (const auto& a : addresses) {
+    if (a.link_local || a.prefix.plen == a.prefix.address.MaxPrefix()) continue;
+    nets.push_back(L3sEntry{Route{a.prefix, oif, a.prefix.address.family == 4 ? gateway4 : gateway6}, std::nullopt});
+  }
+  hosts.insert(hosts.end(), nets.begin(), nets.end());
+  return hosts;
+}
+
+absl::Status AddL3sEntries(Rtnl& rtnl, const LinkInfo& host_end, const MacAddress& port_mac,
+                           const std::vector<L3sEntry>& entries) {
+  for (const auto& e : entries) {
+    if (e.neighbour) VNET_RETURN_IF_ERROR(rtnl.SetNeighbour(host_end.ifindex, *e.neighbour, port_mac, host_end.name));
+    auto status = rtnl.AddRoute(e.route, host_end.name);
+    if (!absl::IsAlreadyExists(status)) VNET_RETURN_IF_ERROR(status);
+  }
+  return absl::OkStatus();
+}
+
+void RemoveL3sEntries(Rtnl& rtnl, const LinkInfo& host_end, const std::vector<L3sEntry>& entries) {
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    (void)rtnl.DeleteRoute(it->route, host_end.name);
+    if (it->neighbour) (void)rtnl.DeleteNeighbour(host_end.ifindex, *it->neighbour, host_end.name);
+  }
+}
+
+absl::Status PrepareL3sHostEnd(absl::string_view host_end) {
+  VNET_RETURN_IF_ERROR(EnableIpv6(host_end));
+  return SetForwarding(host_end, true).status();
+}
+
+absl::Status EnableUplinkForwarding(vnet_config& config, absl::string_view uplink) {
+  VNET_ASSIGN_OR_RETURN(bool changed, SetForwarding(uplink, true));
+  if (changed) config.flags |= VNET_FABRIC_F_SET_FORWARDING;
+  return absl::OkStatus();
+}
+
+void RestoreUplinkForwarding(vnet_config& config, absl::string_view uplink) {
+  if (!(config.flags & VNET_FABRIC_F_SET_FORWARDING)) return;
+  (void)SetForwarding(uplink, false);
+  config.flags &= ~VNET_FABRIC_F_SET_FORWARDING;
+}
+
+namespace {
+
+// Calls fn(host end, port, addresses) for every live ipvlan port.
+template <typename Fn>
+absl::Status ForEachIpPort(Rtnl& rtnl, FabricMaps& maps, Fn fn) {
+  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  VNET_ASSIGN_OR_RETURN(auto addresses, AddressesByPort(maps));
+  for (const auto& [ifindex, port] : ports) {
+    if (port.mode != VNET_MODE_IPVLAN) continue;
+    auto dev = rtnl.GetLink(static_cast<int>(ifindex));
+    if (!dev.ok()) continue;  // deleted behind vnet's back: pruned later
+    VNET_RETURN_IF_ERROR(fn(*dev, port, addresses[ifindex]));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status EnterL3s(Rtnl& rtnl, FabricMaps& maps, vnet_config& config) {
+  auto uplink = rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
+  if (!uplink.ok()) return Annotate(uplink.status(), "l3s: uplink");
+  VNET_RETURN_IF_ERROR(EnableUplinkForwarding(config, uplink->name));
+  return ForEachIpPort(rtnl, maps, [&](const LinkInfo& dev, const vnet_port& port,
+                                       const std::vector<PortAddress>& addresses) -> absl::Status {
+    VNET_RETURN_IF_ERROR(PrepareL3sHostEnd(dev.name));
+    return AddL3sEntries(rtnl, dev, PortMac(port), L3sEntriesFor(dev.ifindex, addresses));
+  });
+}
+
+void LeaveL3s(Rtnl& rtnl, FabricMaps& maps, vnet_config& config) {
+  (void)ForEachIpPort(rtnl, maps, [&](const LinkInfo& dev, const vnet_port&,
+                                      const std::vector<PortAddress>& addresses) -> absl::Status {
+    RemoveL3sEntries(rtnl, dev, L3sEntriesFor(dev.ifindex, addresses));
+    return DisableIpv6(dev.name);
+  });
+  auto uplink = rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
+  if (uplink.ok()) RestoreUplinkForwarding(config, uplink->name);
+}
+
+}  // namespace vnet
