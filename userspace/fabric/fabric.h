@@ -46,6 +46,7 @@ absl::Status FlushPortSources(absl::string_view dev);
 struct ReloadReport {
   std::string fabric;
   int replaced = 0;  // attachments switched to the new programs
+  std::vector<std::string> migrated;  // maps moved to this build's layout (older ABI)
 };
 // Replaces the running programs of a fabric with the ones built into this
 // binary, keeping its tables and counters.

@@ -1,11 +1,13 @@
 #include "absl/strings/string_view.h"
 #include "fabric/registry.h"
 
+#include <bpf/bpf.h>
 #include <net/if.h>
 #include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
 #include "fabric/types.h"
+#include "loader/errors.h"
 #include "loader/pins.h"
 
 namespace vnet {
@@ -26,6 +28,41 @@ std::vector<std::string> ListLocalFabrics() {
     if (config.ok() && config->netns_ino == here) local.push_back(fabric);
   }
   return local;
+}
+
+absl::StatusOr<vnet_config> ReadPinnedConfig(const std::string& fabric) {
+  std::string path = FabricPinPath(fabric, VNET_MAP_CONFIG);
+  VNET_ASSIGN_OR_RETURN(UniqueFd fd, OpenPinned(path));
+  bpf_map_info info{};
+  std::uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) return ErrnoStatus(errno, "inspect", path);
+  if (info.value_size != sizeof(vnet_config))
+    return absl::FailedPreconditionError(absl::StrCat(path, ": a configuration of ", info.value_size,
+                                                      " bytes, not of any vnet ABI this vnetctl knows"));
+  vnet_config config{};
+  std::uint32_t zero = 0;
+  if (bpf_map_lookup_elem(fd.get(), &zero, &config) != 0) return ErrnoStatus(errno, "read", path);
+  return config;
+}
+
+absl::Status WritePinnedConfig(const std::string& fabric, const vnet_config& config) {
+  std::string path = FabricPinPath(fabric, VNET_MAP_CONFIG);
+  VNET_ASSIGN_OR_RETURN(UniqueFd fd, OpenPinned(path));
+  std::uint32_t zero = 0;
+  if (bpf_map_update_elem(fd.get(), &zero, &config, BPF_ANY) != 0) return ErrnoStatus(errno, "write", path);
+  return absl::OkStatus();
+}
+
+std::vector<std::string> ListOlderLocalFabrics() {
+  std::vector<std::string> older;
+  std::uint64_t here = CurrentNetnsIno();
+  for (const auto& fabric : ListFabricDirs()) {
+    auto config = ReadPinnedConfig(fabric);
+    if (config.ok() && config->netns_ino == here && config->abi_version != 0 &&
+        config->abi_version < VNET_ABI_VERSION)
+      older.push_back(fabric);
+  }
+  return older;
 }
 
 std::vector<std::string> RemoveIncompleteFabrics() {
@@ -53,6 +90,10 @@ absl::StatusOr<std::string> ResolveFabric(absl::string_view name_or_uplink) {
       auto maps = FabricMaps::Open(fabric);
       if (!maps.ok()) continue;
       auto config = maps->ReadConfig();
+      if (config.ok() && config->uplink_ifindex == ifindex) return fabric;
+    }
+    for (const auto& fabric : ListOlderLocalFabrics()) {
+      auto config = ReadPinnedConfig(fabric);
       if (config.ok() && config->uplink_ifindex == ifindex) return fabric;
     }
   }

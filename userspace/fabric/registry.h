@@ -20,6 +20,15 @@ std::uint64_t CurrentNetnsIno();
 // Fabrics attached in the calling thread's netns, by name.
 std::vector<std::string> ListLocalFabrics();
 
+// A fabric's vnet_config read without FabricMaps' version check: its layout is
+// the same in every ABI reload can migrate, and it says which ABI wrote the
+// rest. WritePinnedConfig is the matching write (reload's version stamp).
+absl::StatusOr<vnet_config> ReadPinnedConfig(const std::string& fabric);
+absl::Status WritePinnedConfig(const std::string& fabric, const vnet_config& config);
+// Fabrics in this netns made by an older vnet (ABI below this build's):
+// only `reload` touches them, migrating their maps.
+std::vector<std::string> ListOlderLocalFabrics();
+
 // Removes fabric directories an interrupted vnetctl left half-built (maps
 // missing, or attached in no netns yet); fabrics of another vnet version are
 // left alone. Returns their names. Only

@@ -1,13 +1,17 @@
 // reload: a new vnet build takes over a live fabric. The new programs are
 // loaded against the pinned maps (tables and counters carry over); only when
 // every one of them has loaded are the attachments switched, each atomically
-// and only if it still runs the program we expect.
+// and only if it still runs the program we expect. A fabric made by an older
+// ABI has its changed maps migrated first (loader/migrate.h).
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
 #include "fabric/registry.h"
 #include "fabric/tc_hook.h"
 #include "loader/errors.h"
 #include "loader/links.h"
+#include "loader/migrate.h"
 #include "loader/pins.h"
 #include "loader/programs.h"
 #include "maps/fabric_maps.h"
@@ -24,6 +28,44 @@ absl::Status SwapTc(const std::string& fabric, bool cls_bpf, int prog_fd, int if
   return ReplaceLinkProgram(link.get(), prog_fd, what);
 }
 
+// The oldest ABI whose fabrics reload migrates. ABI 2 -> 3: vnet_stats grew
+// by five drop counters at the end of its value; vnet_config's two pad bytes
+// became ipvlan_mode/ipvlan_flags (zero: l2, bridge; an ABI 2 fabric has no
+// IP-demux ports); vnet_ips, vnet_ip_nets and vnet_dhcp are new.
+constexpr std::uint32_t kOldestMigratableAbi = 2;
+
+absl::Status SwapAll(const std::string& fabric, const vnet_config& config, const FabricPrograms& programs,
+                     ReloadReport& report) {
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  VNET_ASSIGN_OR_RETURN(LinkInfo uplink, rtnl.GetLink(static_cast<int>(config.uplink_ifindex)));
+  bool cls_bpf = config.flags & VNET_FABRIC_F_CLS_BPF;
+
+  // Ports first: port programs only read maps the new uplink programs share.
+  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  for (const auto& [ifindex, port] : ports) {
+    (void)port;
+    auto dev = rtnl.GetLink(static_cast<int>(ifindex));
+    if (!dev.ok()) continue;  // gone with its device; port del cleans up
+    VNET_RETURN_IF_ERROR(SwapTc(fabric, cls_bpf, programs.port_tc_fd(), dev->ifindex, dev->name,
+                                TcDirection::kIngress, PortLinkPin(ifindex)));
+    ++report.replaced;
+  }
+  VNET_RETURN_IF_ERROR(RepinFd(programs.port_tc_fd(), FabricPinPath(fabric, kPortProgPin)));
+  VNET_RETURN_IF_ERROR(SwapTc(fabric, cls_bpf, programs.uplink_tc_fd(), uplink.ifindex, uplink.name,
+                              TcDirection::kIngress, kUplinkTcLinkPin));
+  VNET_RETURN_IF_ERROR(SwapTc(fabric, cls_bpf, programs.uplink_egress_fd(), uplink.ifindex, uplink.name,
+                              TcDirection::kEgress, kUplinkEgressLinkPin));
+  report.replaced += 2;
+  if (!(config.flags & VNET_FABRIC_F_NO_XDP)) {
+    VNET_ASSIGN_OR_RETURN(UniqueFd xdp_link, OpenPinned(FabricPinPath(fabric, kUplinkXdpLinkPin)));
+    VNET_RETURN_IF_ERROR(
+        ReplaceLinkProgram(xdp_link.get(), programs.uplink_xdp_fd(), absl::StrCat("XDP on ", uplink.name)));
+    ++report.replaced;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name) {
@@ -31,43 +73,42 @@ absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name) {
   if (!resolved.ok()) return Prefix(resolved.status(), "reload");
   std::string fabric = *resolved;
   std::string what = absl::StrCat("reload ", fabric);
-  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
-  VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
+  auto read = ReadPinnedConfig(fabric);
+  if (!read.ok()) return Prefix(read.status(), what);
+  vnet_config config = *read;
   if (config.flags & VNET_FABRIC_F_DEFUNCT)
     return absl::FailedPreconditionError(absl::StrCat(what, ": the fabric's uplink is gone; detach it"));
-  if (config.abi_version != VNET_ABI_VERSION)
+  if (config.abi_version > VNET_ABI_VERSION || config.abi_version < kOldestMigratableAbi)
     return absl::FailedPreconditionError(absl::StrCat(what, ": pinned state has ABI version ", config.abi_version,
-                                                      ", this vnetctl speaks ", VNET_ABI_VERSION));
-  // Everything new is built before anything live is touched.
+                                                      "; this vnetctl speaks ", VNET_ABI_VERSION,
+                                                      " and migrates from ", kOldestMigratableAbi, " on"));
+  std::string unchanged = absl::StrCat(what, " (the running datapath is unchanged)");
+  // Everything new is built before anything live is touched: maps of an
+  // older layout are set aside and copied into new ones first.
+  std::optional<MapMigration> migration;
+  if (config.abi_version != VNET_ABI_VERSION) {
+    auto prepared = MapMigration::Prepare(fabric);
+    if (!prepared.ok()) return Annotate(prepared.status(), unchanged);
+    migration.emplace(std::move(*prepared));
+  }
   auto programs = FabricPrograms::Load(fabric);
-  if (!programs.ok()) return Annotate(programs.status(), absl::StrCat(what, " (the running datapath is unchanged)"));
-  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
-  VNET_ASSIGN_OR_RETURN(LinkInfo uplink, rtnl.GetLink(static_cast<int>(config.uplink_ifindex)));
-  bool cls_bpf = config.flags & VNET_FABRIC_F_CLS_BPF;
-
-  ReloadReport report{fabric, 0};
-  // Ports first: port programs only read maps the new uplink programs share.
-  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
-  for (const auto& [ifindex, port] : ports) {
-    (void)port;
-    auto dev = rtnl.GetLink(static_cast<int>(ifindex));
-    if (!dev.ok()) continue;  // gone with its device; port del cleans up
-    VNET_RETURN_IF_ERROR(SwapTc(fabric, cls_bpf, programs->port_tc_fd(), dev->ifindex, dev->name,
-                                TcDirection::kIngress, PortLinkPin(ifindex)));
-    ++report.replaced;
+  if (!programs.ok()) return Annotate(programs.status(), unchanged);
+  ReloadReport report{fabric, 0, {}};
+  std::uint32_t old_abi = config.abi_version;
+  if (migration) {
+    if (auto s = migration->Copy(); !s.ok()) return Annotate(s, unchanged);
+    config.abi_version = VNET_ABI_VERSION;
+    if (auto s = WritePinnedConfig(fabric, config); !s.ok()) return Annotate(s, unchanged);
+    report.migrated = migration->names();
   }
-  VNET_RETURN_IF_ERROR(RepinFd(programs->port_tc_fd(), FabricPinPath(fabric, kPortProgPin)));
-  VNET_RETURN_IF_ERROR(SwapTc(fabric, cls_bpf, programs->uplink_tc_fd(), uplink.ifindex, uplink.name,
-                              TcDirection::kIngress, kUplinkTcLinkPin));
-  VNET_RETURN_IF_ERROR(SwapTc(fabric, cls_bpf, programs->uplink_egress_fd(), uplink.ifindex, uplink.name,
-                              TcDirection::kEgress, kUplinkEgressLinkPin));
-  report.replaced += 2;
-  if (!(config.flags & VNET_FABRIC_F_NO_XDP)) {
-    VNET_ASSIGN_OR_RETURN(UniqueFd xdp_link, OpenPinned(FabricPinPath(fabric, kUplinkXdpLinkPin)));
-    VNET_RETURN_IF_ERROR(
-        ReplaceLinkProgram(xdp_link.get(), programs->uplink_xdp_fd(), absl::StrCat("XDP on ", uplink.name)));
-    ++report.replaced;
+  if (auto s = SwapAll(fabric, config, *programs, report); !s.ok()) {
+    if (migration) {
+      config.abi_version = old_abi;  // the old maps come back with the migration's rollback
+      (void)WritePinnedConfig(fabric, config);
+    }
+    return Prefix(s, what);
   }
+  if (migration) VNET_RETURN_IF_ERROR(migration->Finish());
   return report;
 }
 

@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "fabric/registry.h"
 #include "fabric/apply.h"
 #include "fabric/config_file.h"
 #include "fabric/fabric.h"
@@ -23,6 +25,7 @@ int CmdReload(const Context& ctx, const std::vector<std::string>& args) {
     auto all = DescribeFabrics(std::nullopt);
     if (!all.ok()) return Fail(all.status());
     for (const auto& f : *all) fabrics.push_back(f.name);
+    for (const auto& f : ListOlderLocalFabrics()) fabrics.push_back(f);  // made by an older vnet: migrated
   } else {
     fabrics.push_back(parsed->positionals[0]);
   }
@@ -30,8 +33,13 @@ int CmdReload(const Context& ctx, const std::vector<std::string>& args) {
   for (const auto& fabric : fabrics) {
     auto report = ReloadFabric(fabric);
     if (!report.ok()) return Fail(report.status());
-    doc.push_back({{"fabric", report->fabric}, {"replaced", report->replaced}});
-    if (!ctx.json) std::printf("%s: %d attachments now run this build's programs\n", report->fabric.c_str(), report->replaced);
+    doc.push_back({{"fabric", report->fabric}, {"replaced", report->replaced}, {"migrated", report->migrated}});
+    if (!ctx.json) {
+      std::printf("%s: %d attachments now run this build's programs\n", report->fabric.c_str(), report->replaced);
+      if (!report->migrated.empty())
+        std::printf("%s: migrated to ABI %d: %s\n", report->fabric.c_str(), VNET_ABI_VERSION,
+                    absl::StrJoin(report->migrated, ", ").c_str());
+    }
   }
   if (ctx.json) PrintJson({{"reloaded", doc}});
   return 0;

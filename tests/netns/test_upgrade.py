@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""An upgrade across an ABI change: a fabric built by the last ABI 2 vnet
+(built here from this repository's history) is taken over by this build's
+`vnetctl reload`, which migrates the maps whose layout changed before the new
+programs go live. Asserted: zero ping and UDP loss during the takeover,
+counters kept (and the new drop counters present), MAC table kept, the fabric
+then does what only ABI 3 can (an IP-demux port), and detach leaves nothing.
+A migration that cannot complete (the new objects do not load) leaves the old
+datapath serving with its old maps."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import vnettest
+from vnettest import PIN_ROOT, Topology, build_l2, ping, require_root
+
+# The last commit with VNET_ABI_VERSION 2.
+ABI2_COMMIT = "0645b1b80ddee35069ac310e52800e0e2becdcdf"
+SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+UDP_PORT = 40124
+
+UDP_SENDER = """
+import socket, struct, sys, time
+dst, count, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+start = time.monotonic()
+for seq in range(count):
+    s.sendto(struct.pack('!I', seq) + b'u' * 60, (dst, %d))
+    delay = start + (seq + 1) / rate - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+""" % UDP_PORT
+
+UDP_RECEIVER = """
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], %d))
+print('ready', flush=True)
+s.settimeout(20)
+seen = set()
+try:
+    seen.add(struct.unpack('!I', s.recv(2048)[:4])[0])
+    s.settimeout(2)
+    while True:
+        seen.add(struct.unpack('!I', s.recv(2048)[:4])[0])
+except socket.timeout:
+    pass
+print(len(seen), flush=True)
+""" % UDP_PORT
+
+checks = []
+
+
+def check(name, ok, detail=""):
+    checks.append(ok)
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)}")
+
+
+def old_vnetctl():
+    """Path of an ABI 2 vnetctl: $VNET_OLD_VNETCTL, or built once from git
+    history into the build tree (git archive: the repository is not touched)."""
+    if os.environ.get("VNET_OLD_VNETCTL"):
+        return os.environ["VNET_OLD_VNETCTL"]
+    root = os.path.join(os.environ.get("VNET_UNIT_DIR", "/tmp"), "abi2-vnetctl")
+    binary = os.path.join(root, "build", "userspace", "vnetctl")
+    if os.path.exists(binary):
+        return binary
+    if subprocess.run(["git", "-C", SRC, "cat-file", "-e", ABI2_COMMIT], capture_output=True).returncode != 0:
+        return None
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    print(f"     building the ABI 2 vnetctl ({ABI2_COMMIT[:7]}) into {root}", flush=True)
+    archive = subprocess.Popen(["git", "-C", SRC, "archive", ABI2_COMMIT], stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", root], stdin=archive.stdout, check=True)
+    archive.wait()
+    subprocess.run(["meson", "setup", "build"], cwd=root, check=True, capture_output=True)
+    subprocess.run(["ninja", "-C", "build", "userspace/vnetctl"], cwd=root, check=True, capture_output=True)
+    return binary
+
+
+def in_ns(t, role, *argv):
+    return subprocess.Popen(["ip", "netns", "exec", t.ns(role), *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def stats_by_device(t):
+    return {s["device"]: s for s in t.vnetctl("stats", json_out=True)["stats"]}
+
+
+def main():
+    require_root()
+    old = old_vnetctl()
+    if not old:
+        print(f"SKIP: commit {ABI2_COMMIT[:7]} (the last ABI 2 vnet) is not in this clone's history")
+        return 77
+    new = vnettest.VNETCTL
+    procs = []
+    with Topology("up") as t:
+        try:
+            vnettest.VNETCTL = old
+            eps = build_l2(t, "vnet", "bridge", hairpin=False, containers=2)
+            fabric = t.fabrics[0]
+            c1, c2 = eps["c1"][2], eps["c2"][2]
+            check("ABI 2 fabric forwards", ping(t, "c1", c2) and ping(t, "ext", c1))
+            old_stats = stats_by_device(t)
+            vnettest.VNETCTL = new
+
+            r = t.vnetctl("show", check=False)
+            check("this vnetctl does not misread the ABI 2 fabric before reload", fabric not in r.stdout, r.stdout)
+
+            # A migration that cannot finish: the new objects fail to load
+            # because a pinned map they reuse has a foreign layout.
+            pins = f"{PIN_ROOT}/{fabric}"
+            os.rename(f"{pins}/vnet_sources", f"{pins}/vnet_sources_saved")
+            try:
+                subprocess.run(["bpftool", "map", "create", f"{pins}/vnet_sources", "type", "hash", "key", "8",
+                                "value", "8", "entries", "4", "name", "vnet_sources"], check=True)
+                before = sorted(os.listdir(pins))
+                r = t.vnetctl("reload", fabric, check=False)
+                check("failed migration refused with one line naming the map",
+                      r.returncode != 0 and "vnet_sources" in r.stderr and r.stderr.count("\n") == 1, r.stderr)
+                check("failed migration restored every pin", sorted(os.listdir(pins)) == before,
+                      (before, sorted(os.listdir(pins))))
+                check("failed migration: old datapath still forwards", ping(t, "c1", c2) and ping(t, "ext", c1))
+            finally:
+                os.unlink(f"{pins}/vnet_sources")
+                os.rename(f"{pins}/vnet_sources_saved", f"{pins}/vnet_sources")
+            vnettest.VNETCTL = old
+            r = t.vnetctl("show", fabric, check=False)
+            check("failed migration: the ABI 2 vnetctl still reads its fabric", r.returncode == 0 and fabric in r.stdout,
+                  r.stdout + r.stderr)
+            vnettest.VNETCTL = new
+
+            receiver = in_ns(t, "c2", "/usr/bin/python3", "-c", UDP_RECEIVER, c2)
+            procs.append(receiver)
+            assert receiver.stdout.readline().strip() == "ready"
+            pinger = in_ns(t, "ext", "ping", "-i", "0.002", "-c", "1000", "-q", c1)
+            udp = in_ns(t, "c1", "/usr/bin/python3", "-c", UDP_SENDER, c2, "4000", "2000")
+            procs += [pinger, udp]
+            time.sleep(0.5)
+            r = t.vnetctl("-j", "reload", fabric, check=False)
+            check("reload migrates the ABI 2 fabric", r.returncode == 0 and "vnet_stats" in r.stdout,
+                  r.stdout + r.stderr)
+            out, _ = pinger.communicate(timeout=30)
+            check("ping ext -> c1 every 2 ms across the migration: no loss", " 0% packet loss" in out,
+                  out.strip().splitlines()[-2:])
+            udp.wait(timeout=30)
+            out, _ = receiver.communicate(timeout=40)
+            check("UDP c1 -> c2 across the migration: zero lost", out.strip() == "4000", out.strip())
+
+            new_stats = stats_by_device(t)
+            check("counters kept by the migration",
+                  all(d in new_stats and new_stats[d]["rx_packets"] >= old_stats[d]["rx_packets"] for d in old_stats),
+                  (old_stats, new_stats))
+            check("new drop counters present after migration",
+                  all("spoofed_ip" in s["drops"] for s in new_stats.values()), new_stats)
+            check("no pin left aside", not [p for p in os.listdir(pins) if p.endswith("_old")], os.listdir(pins))
+            check("MAC table kept: forwarding after migration", ping(t, "c1", c2) and ping(t, "ext", c1))
+            again = t.vnetctl("reload", fabric, check=False)
+            check("a second reload is an ordinary one", again.returncode == 0 and "migrated" not in again.stdout,
+                  again.stdout + again.stderr)
+
+            # Something only ABI 3 has: an IP-demux port on the migrated fabric.
+            ipns = t.netns("c3")
+            r = t.vnetctl("port", "add", "--fabric", fabric, "--netns", ipns, "--type", "ipvlan",
+                          "--ip", f"{vnettest.NET}.33/24", check=False)
+            check("IP-demux port added to the migrated fabric", r.returncode == 0, r.stderr)
+            check("IP-demux port reachable from the wire", r.returncode == 0 and ping(t, "ext", f"{vnettest.NET}.33"))
+
+            vnettest.VNETCTL = old
+            r = t.vnetctl("show", fabric, check=False)
+            check("the ABI 2 vnetctl refuses the migrated fabric cleanly", r.returncode != 0 and r.stderr.strip(),
+                  r.stdout + r.stderr)
+            vnettest.VNETCTL = new
+            t.vnetctl("detach", fabric)
+            check("detach leaves nothing", not os.path.exists(pins))
+        finally:
+            vnettest.VNETCTL = new
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                p.wait()
+    failed = checks.count(False)
+    print(f"{len(checks) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
