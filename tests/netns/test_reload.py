@@ -10,42 +10,11 @@ import subprocess
 import sys
 import time
 
+from udpseq import RECEIVER, SENDER
 from vnettest import PIN_ROOT, Topology, build_l2, ping, require_root
 
 RELOADS = 50
 UDP_PORT = 40123
-
-# Sends COUNT datagrams carrying sequence numbers at RATE per second.
-UDP_SENDER = """
-import socket, struct, sys, time
-dst, count, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-start = time.monotonic()
-for seq in range(count):
-    s.sendto(struct.pack('!I', seq) + b'v' * 60, (dst, %d))
-    delay = start + (seq + 1) / rate - time.monotonic()
-    if delay > 0:
-        time.sleep(delay)
-""" % UDP_PORT
-
-# Receives until idle, prints how many distinct sequence numbers arrived.
-UDP_RECEIVER = """
-import socket, struct, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-s.bind((sys.argv[1], %d))
-print('ready', flush=True)
-s.settimeout(20)
-seen = set()
-try:
-    seen.add(struct.unpack('!I', s.recv(2048)[:4])[0])
-    s.settimeout(2)
-    while True:
-        seen.add(struct.unpack('!I', s.recv(2048)[:4])[0])
-except socket.timeout:
-    pass
-print(len(seen), max(seen) + 1 if seen else 0, flush=True)
-""" % UDP_PORT
 
 checks = []
 
@@ -84,7 +53,7 @@ def main():
             stats_before = {s["device"]: s for s in t.vnetctl("stats", json_out=True)["stats"]}
             ids_before = program_ids(fabric)
 
-            receiver = in_ns(t, "c2", "/usr/bin/python3", "-c", UDP_RECEIVER, c2)
+            receiver = in_ns(t, "c2", "/usr/bin/python3", "-c", RECEIVER, c2, str(UDP_PORT))
             procs.append(receiver)
             assert receiver.stdout.readline().strip() == "ready"
             iperf_srv = in_ns(t, "c2", "iperf3", "-s", "-1", "-B", c2)
@@ -93,7 +62,7 @@ def main():
             pinger = in_ns(t, "ext", "ping", "-i", "0.002", "-c", "2500", "-q", c1)
             pinger_local = in_ns(t, "c2", "ping", "-i", "0.002", "-c", "2500", "-q", c1)
             tcp = in_ns(t, "c1", "iperf3", "-c", c2, "-t", "6", "-J")
-            udp = in_ns(t, "c1", "/usr/bin/python3", "-c", UDP_SENDER, c2, "10000", "2000")
+            udp = in_ns(t, "c1", "/usr/bin/python3", "-c", SENDER, c2, str(UDP_PORT), "10000", "2000")
             procs += [pinger, pinger_local, tcp, udp]
             time.sleep(0.5)
 
