@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "fabric/fabric.h"
 #include "fabric/ip_ports.h"
 #include "fabric/l3s.h"
@@ -71,10 +72,15 @@ PortKind KindOf(const vnet_port& port) {
 // `port set --type`: what the kind change needs checked before anything moves.
 absl::Status CheckKindChange(const FoundPort& found, const PortChange& change, PortKind from, PortKind to,
                              absl::string_view what) {
-  if (to == PortKind::kIpvlan && (change.mode || change.mac || change.hairpin || change.nodst))
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, ": --mode, --mac, --hairpin, --nodst: ipvlan ports share the uplink's MAC; their mode is the fabric's "
-              "--ipvlan-flag"));
+  std::vector<std::string> given;
+  if (change.mode) given.push_back("--mode");
+  if (change.mac) given.push_back("--mac");
+  if (change.hairpin) given.push_back("--hairpin");
+  if (change.nodst) given.push_back("--nodst");
+  if (to == PortKind::kIpvlan && !given.empty())
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", absl::StrJoin(given, ", "),
+                                                   ": ipvlan ports share the uplink's MAC; their mode is the "
+                                                   "fabric's --ipvlan-flag"));
   if (from == PortKind::kIpvlan && to == PortKind::kMacvlan) {
     VNET_ASSIGN_OR_RETURN(auto addresses, AddressesOf(found.maps, static_cast<std::uint32_t>(found.dev.ifindex)));
     auto n = std::count_if(addresses.begin(), addresses.end(), [](const PortAddress& a) { return !a.link_local; });
