@@ -16,8 +16,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "loader/programs.h"
 #include "maps/fabric_maps.h"
+#include "netlink/ip_address.h"
 #include "netlink/mac_address.h"
 #include "netlink/rtnl.h"
 #include "vnet/abi.h"
@@ -37,6 +39,44 @@ inline constexpr MacAddress kNobody{{0x02, 0xee, 0x00, 0x00, 0x00, 0x99}};    //
 // ethertype and a 46-byte patterned payload.
 Bytes Frame(const MacAddress& dst, const MacAddress& src, const Tags& tpids = {});
 inline Bytes Prefix(const Bytes& frame, std::size_t n) { return Bytes(frame.begin(), frame.begin() + n); }
+
+// ---- L3 frames for the IP-demux (ipvlan family) paths ----
+// An address from text ("198.18.0.5", "2001:db8::5"); bad text throws.
+IpAddress Ip(absl::string_view text);
+// ff02::1:ffXX:XXXX for `target`, and its MAC 33:33:ff:XX:XX:XX.
+IpAddress SolicitedNode(const IpAddress& target);
+MacAddress MulticastMac(const IpAddress& group);
+inline constexpr std::size_t kEthLen = 14;
+inline constexpr std::uint16_t kDhcpServerPort = 67, kDhcpClientPort = 68;
+
+// Ethernet + IPv4 (IHL 5, valid header checksum) + UDP (checksum 0) with a
+// patterned `payload_len`-byte payload.
+Bytes Ipv4Udp(const MacAddress& dst, const MacAddress& src, const IpAddress& sip, const IpAddress& dip,
+              std::uint16_t sport = 40000, std::uint16_t dport = 9, std::size_t payload_len = 18);
+// Ethernet + IPv6 + UDP (valid checksum).
+Bytes Ipv6Udp(const MacAddress& dst, const MacAddress& src, const IpAddress& sip, const IpAddress& dip,
+              std::uint16_t sport = 40000, std::uint16_t dport = 9, std::size_t payload_len = 18);
+// Ethernet/IPv4 ARP. `op`: 1 request, 2 reply.
+Bytes Arp(const MacAddress& dst, const MacAddress& src, std::uint16_t op, const MacAddress& sha,
+          const IpAddress& sip, const MacAddress& tha, const IpAddress& tip);
+// IPv6 Neighbour Solicitation for `target` (hop limit 255, valid checksum),
+// with a source link-layer address option when `sllao` is given. `sip` ::
+// makes it a DAD probe.
+Bytes Ns(const MacAddress& dst, const MacAddress& src, const IpAddress& sip, const IpAddress& dip,
+         const IpAddress& target, const std::optional<MacAddress>& sllao);
+// The usual NS: to the target's solicited-node group.
+Bytes NsMulticast(const MacAddress& src, const IpAddress& sip, const IpAddress& target,
+                  const std::optional<MacAddress>& sllao);
+// A BOOTP/DHCP message over IPv4/UDP: a request (68 -> 67, op 1) or a reply
+// (67 -> 68, op 2), with the magic cookie, option 53 = `msg_type` and `yiaddr`.
+// `xid` is written in network order.
+Bytes Dhcp(const MacAddress& dst, const MacAddress& src, const IpAddress& sip, const IpAddress& dip, bool reply,
+           std::uint32_t xid, std::uint8_t msg_type, const IpAddress& yiaddr);
+inline constexpr std::uint8_t kDhcpDiscover = 1, kDhcpOffer = 2, kDhcpRequest = 3, kDhcpAck = 5, kDhcpNak = 6;
+// The Internet checksum of the upper-layer packet of an IPv6 frame (its IPv6
+// header at `l3`), pseudo-header included, computed as if its checksum
+// field held zero: what that field must contain. Reads payload_len bytes.
+std::uint16_t Ipv6L4Checksum(const Bytes& frame, std::size_t l3, std::size_t csum_offset);
 
 // What the fabric delivered to one slot.
 struct Delivery {
@@ -77,13 +117,36 @@ class FabricTest : public ::testing::Test {
   // A veth pair, both ends up, whose host end becomes a port. Registered in
   // libvnet's order: vnet_ports, the devmap (XDP_TARGET), flood list, vnet_macs.
   Port AddPort(std::uint8_t mode, std::uint8_t flags = VNET_PORT_F_SPOOFCHK);
+  // An IP-demux port (VNET_MODE_IPVLAN): a veth whose container end has the
+  // uplink's MAC (as vnet gives a --netns ipvlan port), registered in
+  // vnet_ports, the devmap (XDP_TARGET) and the flood list, never vnet_macs.
+  // `ips`: "ADDR" goes into vnet_ips, "NET/PLEN" into vnet_ip_nets. Sets
+  // VNET_FABRIC_F_HAS_IP_PORTS (and HAS_IP_NETS for a prefix).
+  Port AddIpPort(std::initializer_list<absl::string_view> ips, std::uint8_t flags = VNET_PORT_F_SPOOFCHK);
   // Rewrites the fabric's unknown-destination policy and flags (vnet_fabric_flag).
   void SetConfig(std::uint8_t unknown_policy, std::uint32_t flags);
+  // ORs flags into vnet_config.flags.
+  void AddFabricFlags(std::uint32_t flags);
+  // vnet_config.ipvlan_mode / ipvlan_flags.
+  void SetIpvlan(std::uint8_t mode, std::uint8_t flag = VNET_IPVLAN_F_BRIDGE);
+  // vnet_ips[ip], if any.
+  std::optional<vnet_ip_entry> IpOwner(const IpAddress& ip) const;
 
   // `linear_len`: only that many bytes in the linear area the program sees
   // (xdp_md.data_end), the rest of `frame` in a fragment.
   ProgRun RunXdp(const Bytes& frame, std::optional<std::uint32_t> linear_len = std::nullopt);
   ProgRun RunTc(int prog_fd, const Bytes& frame, std::uint32_t ifindex);
+  // The same with skb->ingress_ifindex (0: a frame the host stack sent) and
+  // skb->mark given apart from the device.
+  ProgRun RunTc(int prog_fd, const Bytes& frame, std::uint32_t ifindex, std::uint32_t ingress_ifindex,
+                std::uint32_t mark = 0);
+  // Runs that must succeed, output kept.
+  ProgRun PortTc(const Port& from, const Bytes& frame) { return Ok(RunTc(programs_->port_tc_fd(), frame, from.ifindex)); }
+  ProgRun UplinkTc(const Bytes& frame) { return Ok(RunTc(programs_->uplink_tc_fd(), frame, uplink_.ifindex)); }
+  // The uplink's tc egress for a frame the host stack sent.
+  ProgRun HostEgress(const Bytes& frame) {
+    return Ok(RunTc(programs_->uplink_egress_fd(), frame, uplink_.ifindex, 0));
+  }
   // Verdicts of runs expected to succeed.
   int XdpVerdict(const Bytes& frame) { return Checked(RunXdp(frame)); }
   int UplinkTcVerdict(const Bytes& frame) { return Checked(RunTc(programs_->uplink_tc_fd(), frame, uplink_.ifindex)); }
@@ -102,6 +165,7 @@ class FabricTest : public ::testing::Test {
   const Port& uplink() const { return uplink_; }
   FabricPrograms& programs() { return *programs_; }
   FabricMaps& maps() { return *maps_; }
+  Rtnl& rtnl() { return *rtnl_; }
 
  private:
   // Removes the fabric's pin directory on destruction, whatever happened.
@@ -110,6 +174,13 @@ class FabricTest : public ::testing::Test {
     ~PinDirGuard();
   };
   static int Checked(const ProgRun& run);
+  static ProgRun Ok(ProgRun run) {
+    Checked(run);
+    return run;
+  }
+  // A veth whose peer has `mac`, registered as the next slot in vnet_ports,
+  // the devmap (XDP_TARGET) and the flood list.
+  Port NewPort(const MacAddress& mac, std::uint8_t mode, std::uint8_t flags);
   // Creates host/peer veths, both up; returns the host end.
   LinkInfo MakeVeth(const std::optional<MacAddress>& peer_mac);
 
