@@ -266,6 +266,64 @@ def src_macs(lines):
     return [line.split()[1].lower() for line in lines if len(line.split()) > 2]
 
 
+# What a stack was given: an AF_PACKET socket bound to ETH_P_IPV6 sees frames
+# where the protocol handlers do, after tc ingress (tcpdump's ETH_P_ALL tap on
+# the uplink sits before vnet and would count what vnet took away). Counts the
+# Neighbour Solicitations received, by target; prints JSON when stdin closes.
+_NS_LISTENER = r"""
+import ipaddress, json, os, select, socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+s.bind((sys.argv[1], 0x86DD))
+s.setblocking(False)
+print("ready", flush=True)
+counts = {}
+def drain():
+    while True:
+        try:
+            f, addr = s.recvfrom(65536)
+        except BlockingIOError:
+            return
+        if addr[2] == socket.PACKET_OUTGOING or len(f) < 78:
+            continue
+        if f[20] == 58 and f[54] == 135:  # no extension headers: NH ICMPv6, type NS
+            t = str(ipaddress.IPv6Address(f[62:78]))
+            counts[t] = counts.get(t, 0) + 1
+while True:
+    r, _, _ = select.select([s, sys.stdin], [], [])
+    if s in r:
+        drain()
+    if sys.stdin in r and not os.read(sys.stdin.fileno(), 4096):
+        break
+drain()
+print(json.dumps(counts), flush=True)
+"""
+
+
+@contextlib.contextmanager
+def counting_ns(topo, where):
+    """where: {name: (role, ifname)}. Counts the NS each receiver's stack is
+    given while the body runs; fills the yielded dict with {name: {target: n}}."""
+    procs, result = {}, {}
+    try:
+        for name, (role, ifname) in where.items():
+            p = subprocess.Popen(["ip", "netns", "exec", topo.ns(role), PY, "-c", _NS_LISTENER, ifname],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            procs[name] = p
+            line = p.stdout.readline()
+            assert line.strip() == "ready", f"NS listener on {role}/{ifname} did not start: {p.stderr.read()}"
+        yield result
+        time.sleep(0.4)
+        for name, p in procs.items():
+            out, err = p.communicate(timeout=10)
+            assert p.returncode == 0, f"NS listener {name} failed: {err}"
+            result[name] = json.loads(out)
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+
+
 # -- crafted frames --------------------------------------------------------------------------
 _SCAPY = r"""
 import sys
