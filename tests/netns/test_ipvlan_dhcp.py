@@ -6,8 +6,9 @@ ipvlantest.build's topology with a fabric `--type ipvlan --ipvlan-mode l2
 --ipvlan-flag bridge` and two ports c1, c2 created without --ip (so ipvlan
 ports by the fabric's type, sharing the uplink's MAC). dnsmasq (Debian
 dnsmasq-base, DNS off) serves 198.18.0.50-59 on ext's eth0; ISC dhclient runs
-in both ports at once, each with its own client identifier ("c1", "c2")
-because their hardware addresses are the same. Checks:
+in both ports (c2's starts once c1 is bound; c1's keeps listening), each with
+its own client identifier ("c1", "c2") because their hardware addresses are
+the same. Checks:
 
   setup     `show -j`: both ports type ipvlan, no address but the link-local.
   leases    each dhclient is bound to a lease from the range; the two differ;
@@ -136,9 +137,12 @@ def run_dhcp(fab, dhcp, checks):
         with it.sniffing(t, where, "udp src port 67 and udp dst port 68", verbose=True) as replies, \
                 it.sniffing(t, {f"{r}-out": (r, "eth0") for r in PORTS}, "udp src port 68 and udp dst port 67",
                             direction="out", verbose=True) as requests:
+            # One after the other: dnsmasq offers both the same address when
+            # their DISCOVERs cross (one hardware address), and NAKs the second.
+            # c1's dhclient keeps listening while c2 gets its lease.
             for role in PORTS:
                 dhcp.start_client(role)
-            lc.wait_until(lambda: all(dhcp.lease(r) for r in PORTS), timeout=30, interval=0.2)
+                lc.wait_until(lambda: dhcp.lease(role), timeout=25, interval=0.2)
         state["replies"], state["requests"] = replies, requests
         got = {r: dhcp.lease(r) for r in PORTS}
         state["leases"] = got
@@ -228,7 +232,10 @@ def main():
                 run_dhcp(fab, dhcp, checks)
             finally:
                 dhcp.stop()
-    shutil.rmtree(directory, ignore_errors=True)
+    if not os.environ.get("VNET_KEEP"):
+        shutil.rmtree(directory, ignore_errors=True)
+    else:
+        print(f"kept {directory}")
     it.finish(checks, "ipvlan dhcp", start, [topo])
 
 
