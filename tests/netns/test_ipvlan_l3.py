@@ -27,6 +27,8 @@ ports c1, c2 (`port add --netns NS --ip 198.18.0.(10+N)/24 --ip
                neighbours with the port's MAC for every port address;
                forwarding on; after `fabric set --ipvlan-mode l3` the routes and
                neighbours are gone and the nft rule no longer matters.
+  live flag    `fabric set --ipvlan-flag private` stops c1 -> c2 at once, and
+               `--ipvlan-flag bridge` brings it back.
 On every topology, port-port by flag: bridge, ping/ping -6 between the ports
 work and never touch the wire; private, they fail and drops.private counts
 the echo requests; vepa, they leave on the uplink and work only when the
@@ -174,6 +176,21 @@ def check_port_port(fab, mode, flag):
         it.expect(results)
 
 
+def check_live_flag(fab, mode, flag):
+    """`fabric set --ipvlan-flag private` cuts c1 -> c2 at once; back to bridge restores it."""
+    t = fab.topo
+    t.vnetctl("fabric", "set", fab.fabric, "--ipvlan-flag", "private")
+    try:
+        shown = lc.fabric_doc(t, fab.fabric).get("ipvlan_flag")
+        r4, r6, _ = pp_round(fab, count=3)
+    finally:
+        t.vnetctl("fabric", "set", fab.fabric, "--ipvlan-flag", "bridge")
+    b4, b6, _ = pp_round(fab, count=3)
+    it.expect([("after fabric set --ipvlan-flag private: show", shown, "private"),
+               ("private: c1 -> c2 pings answered (v4, v6)", (r4, r6), (0, 0)),
+               ("back to bridge: c1 -> c2 pings answered (v4, v6)", (b4, b6), (3, 3))])
+
+
 # -- netfilter ----------------------------------------------------------------------------------
 TABLE = "vnetipvlan"
 
@@ -304,7 +321,7 @@ def main():
     checks = it.Checks()
     topos = []
     plan = [("bridge", [("setup", check_setup), ("proxy", check_proxy), ("external", check_external),
-                        ("no groups", check_no_groups), ("port-port", check_port_port),
+                        ("no groups", check_no_groups), ("port-port", check_port_port), ("live flag", check_live_flag),
                         ("netfilter", check_netfilter)] + ([("l3s routes", check_l3s_routes)] if mode == "l3s" else [])),
             ("private", [("port-port", check_port_port)]),
             ("vepa", [("port-port", check_port_port)])]
