@@ -21,7 +21,7 @@
 /* `host on` with IP-demux ports: the host talks to them through the shared
  * MAC. Its unicast to a port's address goes to that port; in l3/l3s vnet
  * answers its ARP/NS for port addresses (marked, into the uplink's ingress);
- * in l2 an NS reaches the target's owner only. Returns a verdict or
+ * in l2 an NS for a port's address goes to that port only. Returns a verdict or
  * VNET_HOST_CONTINUE, with *flood_ip: group frames reach the IP ports too. */
 #define VNET_HOST_CONTINUE (-1)
 
@@ -56,14 +56,11 @@ static __always_inline int vnet_ipvlan_host_egress(struct __sk_buff *skb, const 
 		return bpf_redirect(cfg->uplink_ifindex, BPF_F_INGRESS);
 	}
 	if (group) {
-		if (l2 && l3.kind == VNET_L3_NS && owner) {
-			to = *owner;
-			if (bpf_clone_redirect(skb, to.ifindex, 0) == 0)
-				vnet_count_flood(to.slot, skb->len);
-		} else {
+		if (!(l2 && l3.kind == VNET_L3_NS && owner)) {
 			*flood_ip = l2;
+			return VNET_HOST_CONTINUE;
 		}
-		return VNET_HOST_CONTINUE;
+		/* The NS's owner only: not the wire, not the other ports. */
 	}
 	if (!owner || (!l2 && l3.kind == VNET_L3_ARP))
 		return VNET_HOST_CONTINUE;

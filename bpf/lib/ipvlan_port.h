@@ -11,8 +11,9 @@
  *    which goes to the port owning its target only, so DAD works.
  *  - l3/l3s: vnet answers the port's ARP and NS itself; group frames are
  *    dropped; another port's address as in l2; everything else is routed by
- *    the host's FIB out of the uplink (l3), or handed to the host stack, which
- *    routes it through netfilter (l3s).
+ *    the host's FIB out of the uplink (l3; what the FIB will not forward, a
+ *    host address or no route, goes to the host stack), or handed to the host
+ *    stack, which routes it through netfilter (l3s).
  * Anti-spoofing: the source IP must be one of the port's addresses (0.0.0.0
  * only for a DHCP request or an ARP probe, :: only for ICMPv6).
  */
@@ -88,7 +89,10 @@ static __always_inline int vnet_ipv_route_out(struct __sk_buff *skb, const struc
 	}
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED) {
-		/* A local address: the host's. */
+		/* The FIB will not forward it: a local address (the host's) or
+		 * no route at all; the helper cannot tell which. The host stack
+		 * delivers the one and drops the other, as it does for ipvlan l3,
+		 * whose egress is the host's routing. */
 		vnet_skb_window(skb, &data, &data_end);
 		eth = data;
 		if ((void *)(eth + 1) > data_end)

@@ -112,8 +112,7 @@ static __always_inline int vnet_ipvlan_wire_tc(struct __sk_buff *skb, const stru
 			if (!l2)
 				return vnet_ipv_answer_wire(skb, cfg, &l3, &frame);
 			to = *owner;
-			vnet_copy_to_ip_port(skb, &to); /* the NS's owner only */
-			return VNET_IPV_CONTINUE;
+			return vnet_deliver_ip_port(skb, &to); /* the NS's owner only */
 		}
 		*flood_ip = l2;
 		return VNET_IPV_CONTINUE;

@@ -8,6 +8,8 @@
 // neighbour resolution, and l3s routing through the host stack. The l3
 // bpf_fib_lookup decisions themselves run in this test's private netns
 // (IpvlanL3Route below).
+#include <cstdlib>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
@@ -221,11 +223,11 @@ TEST_F(Ipvlan, L2NsToSolicitedNodeReachesOnlyTheTargetsOwner) {
   SetIpvlan(VNET_IPVLAN_L2);
   Bytes ns = NsMulticast(kExternal, ext_ll_, b6_, kExternal);
 
-  EXPECT_EQ(UplinkTcVerdict(ns), TC_ACT_OK);  // the host keeps its copy
-  EXPECT_EQ(Deliveries(), FloodedTo(ns, {b_}));
-  // Nobody's target: no IP port gets it.
+  EXPECT_EQ(UplinkTcVerdict(ns), TC_ACT_REDIRECT);  // to the owner alone, not the host
+  EXPECT_EQ(Deliveries(), Only({{b_, Sent(ns)}}));
+  // Nobody's target: no IP port gets it, the host keeps it.
   EXPECT_EQ(UplinkTcVerdict(NsMulticast(kExternal, ext_ll_, nobody6_, kExternal)), TC_ACT_OK);
-  EXPECT_EQ(Deliveries(), FloodedTo(ns, {b_}));
+  EXPECT_EQ(Deliveries(), Only({{b_, Sent(ns)}}));
   EXPECT_THAT(Drops(), IsEmpty());
 }
 
@@ -817,13 +819,28 @@ TEST_F(IpvlanL3Route, RoutedOutOfTheUplinkToTheNextHop) {
 // The brief: "no route -> drop(no_route)". bpf_fib_lookup answers
 // BPF_FIB_LKUP_RET_NOT_FWDED both for a local destination and for a lookup
 // that found no route at all.
-TEST_F(IpvlanL3Route, NoRouteDropped) {
+// bpf_fib_lookup says NOT_FWDED both for a local address and for no route at
+// all, so both go to the host stack, which delivers or drops (ipvlan l3's
+// egress is the host's routing too).
+TEST_F(IpvlanL3Route, NoRouteLeftToTheHostStack) {
   SetForwarding(a_, true);
+
+  ProgRun run = PortTc(a_, Ipv4Udp(kExternal, U(), a4_, Ip("100.64.0.1")));
+  EXPECT_EQ(run.verdict, TC_ACT_REDIRECT);  // into the uplink's ingress
+  EXPECT_EQ(Slice(run.out, 0, 6), BytesOf(U())) << "addressed to the host";
+  EXPECT_EQ(Deliveries(), Only());
+  EXPECT_THAT(Drops(), IsEmpty());
+}
+
+TEST_F(IpvlanL3Route, BlackholeRouteDropped) {
+  SetForwarding(a_, true);
+  ASSERT_EQ(std::system("ip route add blackhole 100.64.0.0/10"), 0);
   Bytes f = Ipv4Udp(kExternal, U(), a4_, Ip("100.64.0.1"));
 
   ProgRun run = PortTc(a_, f);
+  std::system("ip route del blackhole 100.64.0.0/10");
   EXPECT_EQ(run.verdict, TC_ACT_SHOT);
-  EXPECT_EQ(run.out, f) << "not rewritten for the host";
+  EXPECT_EQ(run.out, f) << "not rewritten";
   EXPECT_THAT(Drops(), ElementsAre(Drop{a_.slot, VNET_DROP_NO_ROUTE, 1}));
   EXPECT_EQ(Deliveries(), Only());
 }

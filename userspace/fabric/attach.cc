@@ -184,12 +184,18 @@ absl::Status SetFabricPolicy(absl::string_view name, const FabricPolicy& policy)
     }
     VNET_RETURN_IF_ERROR(Annotate(SetIpvlanPeersMode(rtnl, maps, policy.ipvlan_mode), what));
   }
-  config.ipvlan_mode = static_cast<std::uint8_t>(policy.ipvlan_mode);
+  auto mode = static_cast<std::uint8_t>(policy.ipvlan_mode);
+  // Host ends ready for a routed mode before the datapath uses them.
+  if (from != policy.ipvlan_mode && policy.ipvlan_mode != IpvlanMode::kL2)
+    VNET_RETURN_IF_ERROR(Annotate(PrepareIpvlanHostEnds(rtnl, maps, mode), what));
+  config.ipvlan_mode = mode;
   VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
   if (from == IpvlanMode::kL3s && policy.ipvlan_mode != IpvlanMode::kL3s) {
     LeaveL3s(rtnl, maps, config);
     VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
   }
+  if (from != policy.ipvlan_mode && policy.ipvlan_mode == IpvlanMode::kL2)
+    (void)PrepareIpvlanHostEnds(rtnl, maps, mode);
   return absl::OkStatus();
 }
 

@@ -42,7 +42,8 @@ void RemoveL3sEntries(Rtnl& rtnl, const LinkInfo& host_end, const std::vector<L3
   }
 }
 
-absl::Status PrepareL3sHostEnd(absl::string_view host_end) {
+absl::Status PrepareIpvlanHostEnd(absl::string_view host_end, std::uint8_t ipvlan_mode) {
+  if (ipvlan_mode == VNET_IPVLAN_L2) return DisableIpv6(host_end);
   VNET_RETURN_IF_ERROR(EnableIpv6(host_end));
   return SetForwarding(host_end, true).status();
 }
@@ -83,8 +84,15 @@ absl::Status EnterL3s(Rtnl& rtnl, FabricMaps& maps, vnet_config& config) {
   VNET_RETURN_IF_ERROR(EnableUplinkForwarding(config, uplink->name));
   return ForEachIpPort(rtnl, maps, [&](const LinkInfo& dev, const vnet_port& port,
                                        const std::vector<PortAddress>& addresses) -> absl::Status {
-    VNET_RETURN_IF_ERROR(PrepareL3sHostEnd(dev.name));
+    VNET_RETURN_IF_ERROR(PrepareIpvlanHostEnd(dev.name, VNET_IPVLAN_L3S));
     return AddL3sEntries(rtnl, dev, PortMac(port), L3sEntriesFor(dev.ifindex, addresses));
+  });
+}
+
+absl::Status PrepareIpvlanHostEnds(Rtnl& rtnl, FabricMaps& maps, std::uint8_t ipvlan_mode) {
+  return ForEachIpPort(rtnl, maps, [&](const LinkInfo& dev, const vnet_port&,
+                                       const std::vector<PortAddress>&) -> absl::Status {
+    return PrepareIpvlanHostEnd(dev.name, ipvlan_mode);
   });
 }
 
@@ -92,7 +100,7 @@ void LeaveL3s(Rtnl& rtnl, FabricMaps& maps, vnet_config& config) {
   (void)ForEachIpPort(rtnl, maps, [&](const LinkInfo& dev, const vnet_port&,
                                       const std::vector<PortAddress>& addresses) -> absl::Status {
     RemoveL3sEntries(rtnl, dev, L3sEntriesFor(dev.ifindex, addresses));
-    return DisableIpv6(dev.name);
+    return absl::OkStatus();
   });
   auto uplink = rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
   if (uplink.ok()) RestoreUplinkForwarding(config, uplink->name);

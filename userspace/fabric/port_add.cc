@@ -97,9 +97,8 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   if (peer.other_netns) flags |= VNET_PORT_F_PEER_NETNS;
   if (peer.napi) flags |= VNET_PORT_F_XDP_TARGET;
 
-  // l3s routes port traffic through the host end, which then needs IPv6.
-  if (l3s)
-    VNET_RETURN_IF_ERROR(Annotate(PrepareL3sHostEnd(dev.name), what));
+  if (ipvlan)
+    VNET_RETURN_IF_ERROR(Annotate(PrepareIpvlanHostEnd(dev.name, config.ipvlan_mode), what));
   else
     (void)DisableIpv6(dev.name);
   // NAPI on the host end too: what the container sends is taken from the

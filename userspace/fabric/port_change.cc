@@ -145,8 +145,8 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
     for (const auto& source : old_sources) (void)AddSource(found.maps, ifindex, old, source);
   });
   VNET_RETURN_IF_ERROR(FlushSources(found.maps, ifindex));
-  if (from != to && to == PortKind::kIpvlan && config.ipvlan_mode == VNET_IPVLAN_L3S)
-    VNET_RETURN_IF_ERROR(Annotate(PrepareL3sHostEnd(found.dev.name), what));
+  if (from != to && to == PortKind::kIpvlan)
+    VNET_RETURN_IF_ERROR(Annotate(PrepareIpvlanHostEnd(found.dev.name, config.ipvlan_mode), what));
   VNET_RETURN_IF_ERROR(PublishPort(found.maps, ifindex, port));
   // Its old MAC entry goes when the MAC changed or the port now demuxes by IP.
   if (PortMac(old) != mac || (ipvlan && from == PortKind::kMacvlan)) {

@@ -13,7 +13,9 @@
 #include <cstring>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "loader/errors.h"
 #include "loader/unique_fd.h"
 
@@ -69,8 +71,11 @@ absl::Status EnableIpv6(absl::string_view ifname) { return SetIpv6Disabled(ifnam
 
 absl::StatusOr<bool> SetForwarding(absl::string_view ifname, bool on) {
   bool changed = false;
-  for (const char* family : {"ipv4", "ipv6"}) {
-    std::string path = absl::StrCat("/proc/sys/net/", family, "/conf/", ifname, "/forwarding");
+  // IPv6 forwards per device only with force_forwarding (Linux 6.17+); its
+  // per-device "forwarding" alone changes router behaviour, not forwarding.
+  for (const char* knob : {"ipv4/conf/%s/forwarding", "ipv6/conf/%s/forwarding", "ipv6/conf/%s/force_forwarding"}) {
+    std::string family = absl::StrContains(knob, "ipv6") ? "ipv6" : "ipv4";
+    std::string path = absl::StrCat("/proc/sys/net/", absl::StrReplaceAll(knob, {{"%s", ifname}}));
     std::string want = on ? "1" : "0";
     if (ReadSysctl(path) == want) continue;
     auto status = WriteSysctl(path, want, absl::StrCat("set ", family, " forwarding on"), ifname);
