@@ -4,7 +4,8 @@
 `vnetctl reload`, which migrates the maps whose layout changed before the new
 programs go live. Asserted: zero ping and UDP loss during the takeover,
 counters kept (and the new drop counters present), MAC table kept, the fabric
-then does what only ABI 3 can (an IP-demux port), and detach leaves nothing.
+then does what only ABI 3 can (an IP-demux port), and detach leaves nothing;
+`vnetctl apply` takes an older fabric over the same way.
 A migration that cannot complete (the new objects do not load) leaves the old
 datapath serving with its old maps."""
 import os
@@ -148,6 +149,28 @@ def main():
             vnettest.VNETCTL = new
             t.vnetctl("detach", fabric)
             check("detach leaves nothing", not os.path.exists(pins))
+
+            # `apply` takes over an older fabric the same way, then converges.
+            vnettest.VNETCTL = old
+            second = t.attach("up0")
+            t.vnetctl("port", "add", "--fabric", second, "--netns", t.ns("c1"), "--ifname", "eth1", "--mode", "bridge")
+            vnettest.VNETCTL = new
+            conf = os.path.join(os.environ.get("VNET_UNIT_DIR", "/tmp"), f"upgrade-{os.getpid()}.conf")
+            with open(conf, "w") as f:
+                f.write(f'[fabric.{second}]\nuplink = "up0"\n\n[[fabric.{second}.port]]\n'
+                        f'netns = "{t.ns("c1")}"\nifname = "eth1"\nmode = "bridge"\n')
+            try:
+                r = t.vnetctl("apply", conf, json_out=True)
+                actions = r.get("actions", []) if isinstance(r, dict) else []
+                check("apply migrates an ABI 2 fabric instead of rebuilding it",
+                      any(a.startswith(f"migrate fabric {second}") for a in actions) and
+                      not any("attach" in a or "detach" in a for a in actions), actions)
+                again = t.vnetctl("apply", conf, json_out=True)
+                check("a second apply changes nothing", again.get("actions") == [], again)
+                shown = t.vnetctl("show", second, json_out=True)["fabrics"][0]
+                check("the migrated fabric kept its port", len(shown["ports"]) == 1, shown)
+            finally:
+                os.unlink(conf)
         finally:
             vnettest.VNETCTL = new
             for p in procs:

@@ -193,6 +193,11 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
   if (!dry_run)
     for (const auto& fabric : RemoveIncompleteFabrics())
       report.actions.push_back(absl::StrCat("removed half-built fabric ", fabric));
+  // Fabrics of an older vnet are taken over the way `reload` does (their maps
+  // migrated, no outage) before being compared with the file.
+  for (const auto& fabric : ListOlderLocalFabrics())
+    VNET_RETURN_IF_ERROR(act(absl::StrCat("migrate fabric ", fabric, " to ABI ", VNET_ABI_VERSION),
+                             [&] { return ReloadFabric(fabric).status(); }));
   if (!dry_run)
     for (const auto& fabric : ListLocalFabrics()) {
       VNET_ASSIGN_OR_RETURN(int pruned, PruneGonePorts(fabric));
