@@ -37,23 +37,28 @@ namespace {
 using nlohmann::json;
 
 constexpr char kUsage[] = R"(usage: vnet-bench [--quick] [--reps N] [--duration SECONDS] [--json FILE] [--plot FILE.png]
-                  [--paths LIST] [--sizes LIST] [--macs LIST] [--systems LIST] [--no-tcp]
+                  [--paths LIST] [--sizes LIST] [--macs LIST] [--ips LIST] [--systems LIST] [--no-tcp]
                   [--cpu-mode split|shared] [--generator xdp|pktgen] [--vnetctl PATH]
 
 Builds each topology in fresh namespaces for vnet, kernel macvlan (bridge
 mode), the Linux bridge (static FDB) and the floor (a bare redirect, no
-lookup), drives frames with vnet-pktgen's XDP live-frames generator from the
+lookup), and vnet's ipvlan family (vnet-ipvlan: ports by IP sharing the
+uplink's MAC; this kernel's ipvlan is looked for and reported, never
+measured), drives frames with vnet-pktgen's XDP live-frames generator from the
 external namespace (or from inside c1 for port-originated paths), counts the
 frames delivered at the receiver's tc ingress, and prints the median of N
 interleaved repetitions with the vnet/peer ratio computed run by run.
   --quick          < 60 s: 1 repetition of 0.5 s, 64-byte frames, 1 and 100
-                   MACs, 1 s of TCP (the test suite's mode)
+                   MACs and IPs, 1 s of TCP (the test suite's mode)
   --reps N         repetitions per case (default 5)
   --duration S     seconds per repetition (default 2)
-  --paths LIST     wire-port,port-port,port-wire,broadcast,unknown,macs (default all)
+  --paths LIST     wire-port,port-port,port-wire,broadcast,unknown,macs,ips
+                   (default all); ips: vnet-ipvlan wire->port with N addresses
+                   in vnet_ips, destination IPs rotating over all
   --sizes LIST     frame sizes (default 64,1500)
   --macs LIST      MAC table sizes (default 1,100,10000,100000)
-  --systems LIST   only these: vnet,vnet-tc,macvlan,bridge,floor,floor-tc
+  --ips LIST       IP table sizes for ips (default 1,100,10000,100000)
+  --systems LIST   only these: vnet,vnet-tc,vnet-ipvlan,macvlan,bridge,floor,floor-tc
                    (e.g. to profile one system while it runs)
   --no-tcp         skip iperf3 throughput and ping latency
   --cpu-mode M     split (default): generator on CPU 0, the uplink's NAPI
@@ -68,9 +73,10 @@ struct Config {
   bool quick = false;
   int reps = 5;
   double duration = 2.0;
-  std::vector<std::string> paths = {"wire-port", "port-port", "port-wire", "broadcast", "unknown", "macs"};
+  std::vector<std::string> paths = {"wire-port", "port-port", "port-wire", "broadcast", "unknown", "macs", "ips"};
   std::vector<std::uint32_t> sizes = {64, 1500};
   std::vector<std::uint32_t> macs = {1, 100, 10000, 100000};
+  std::vector<std::uint32_t> ips = {1, 100, 10000, 100000};
   std::vector<std::string> systems;  // empty: all
   bool tcp = true;
   double tcp_seconds = 3;
@@ -86,13 +92,16 @@ struct Config {
 struct Variant {
   System system;
   std::uint32_t macs = 0;  // 0: not a table-size case
+  std::uint32_t ips = 0;   // vnet_ips entries (the ips case); 0: not one
   std::string label() const {
-    return macs ? absl::StrCat(SystemName(system), "/", macs) : std::string(SystemName(system));
+    if (macs) return absl::StrCat(SystemName(system), "/", macs);
+    if (ips) return absl::StrCat(SystemName(system), "/", ips);
+    return std::string(SystemName(system));
   }
 };
 
 struct Case {
-  std::string path;  // wire->port, port->port, port->wire, broadcast, unknown, macs
+  std::string path;  // wire->port, port->port, port->wire, broadcast, unknown, macs, ips
   std::uint32_t size = 64;
   std::vector<Variant> variants;
   bool from_port() const { return path == "port->port" || path == "port->wire"; }
@@ -179,6 +188,9 @@ struct Live {
 
 const MacAddress kMacBase = *MacAddress::Parse("02:be:00:00:00:00");
 const MacAddress kUnknownBase = *MacAddress::Parse("02:dd:00:00:00:00");
+// The ips case's addresses: 10.0.0.0 + 0..N-1, away from the topology's
+// 198.18.0.0/24.
+constexpr std::uint32_t kIpBase = 0x0a000000;
 
 absl::Status Setup(const Case& c, Live& l, const Config& cfg, const std::string& tag) {
   TopoOptions o;
@@ -201,9 +213,20 @@ absl::Status Setup(const Case& c, Live& l, const Config& cfg, const std::string&
     f.src = t.wire().mac;
   }
   bool is_floor = IsFloor(l.variant.system);
+  // vnet-ipvlan: every port shares the uplink's MAC; frames go to it and the
+  // destination IP picks the port.
+  const bool ipvlan = l.variant.system == System::kVnetIpvlan;
   FloorKind wire_floor = l.variant.system == System::kFloorTc ? FloorKind::kTcPeer : FloorKind::kXdp;
-  if (c.path == "wire->port" || c.path == "macs") {
-    f.dst = t.container(0).mac;
+  if (c.path == "ips") {
+    if (!ipvlan) return absl::InvalidArgumentError("the ips case is vnet-ipvlan's");
+    f.dst = t.uplink().mac;
+    VNET_ASSIGN_OR_RETURN(Sink * s, t.AddSink(t.container(0)));
+    l.sinks.push_back(s);
+    VNET_ASSIGN_OR_RETURN(l.table_note, t.FillIps(kIpBase, l.variant.ips));
+    f.dst4.s_addr = htonl(kIpBase);
+    f.dst4_count = l.variant.ips;
+  } else if (c.path == "wire->port" || c.path == "macs") {
+    f.dst = ipvlan ? t.uplink().mac : t.container(0).mac;
     VNET_ASSIGN_OR_RETURN(Sink * s, t.AddSink(t.container(0)));
     l.sinks.push_back(s);
     if (is_floor) VNET_RETURN_IF_ERROR(t.AddFloor(wire_floor, t.uplink(), t.host_end(0).ifindex));
@@ -215,7 +238,7 @@ absl::Status Setup(const Case& c, Live& l, const Config& cfg, const std::string&
       }
     }
   } else if (c.path == "port->port") {
-    f.dst = t.container(1).mac;
+    f.dst = ipvlan ? t.uplink().mac : t.container(1).mac;  // by IP: c2's 198.18.0.12
     f.dst4.s_addr = htonl(0xc612000c);
     VNET_ASSIGN_OR_RETURN(Sink * s, t.AddSink(t.container(1)));
     l.sinks.push_back(s);
@@ -360,6 +383,7 @@ json RunCase(const Case& c, const Config& cfg, int index, int total, int& seq) {
            {"offered_pps", Summary(offered)},      {"accepted_pps", Summary(accepted)},
            {"drop_pct", Summary(drops)}};
     if (l.variant.macs) s["macs"] = l.variant.macs;
+    if (l.variant.ips) s["ips"] = l.variant.ips;
     if (!l.table_note.empty()) s["table"] = l.table_note;
     systems[l.variant.label()] = s;
   }
@@ -377,12 +401,19 @@ json RunCase(const Case& c, const Config& cfg, int index, int total, int& seq) {
   };
   for (const auto& l : lives) {
     if (!IsVnet(l.variant.system)) continue;
+    if (l.variant.system == System::kVnetIpvlan) {
+      // No kernel ipvlan here: vnet's ipvlan family against vnet's MAC
+      // demultiplexing and the floor.
+      ratio(l.variant.label(), "vnet");
+      ratio(l.variant.label(), "floor");
+      continue;
+    }
     for (const auto& p : lives)
       if (!IsVnet(p.variant.system) && p.variant.macs == l.variant.macs) ratio(l.variant.label(), p.variant.label());
   }
-  if (c.path == "macs") {
+  if (c.path == "macs" || c.path == "ips") {
     for (const auto& l : lives)
-      if (l.variant.macs > 1) {
+      if (l.variant.macs > 1 || l.variant.ips > 1) {
         std::string base = absl::StrCat(SystemName(l.variant.system), "/1");
         if (by_label.count(base)) ratio(l.variant.label(), base);
       }
@@ -396,12 +427,12 @@ json RunCase(const Case& c, const Config& cfg, int index, int total, int& seq) {
     std::string spread = s["pps"].contains("spread_pct") ? absl::StrFormat("%.1f%%", s["pps"]["spread_pct"].get<double>()) : "-";
     std::string drop = s["drop_pct"]["median"].is_null() ? "-" : absl::StrFormat("%.1f%%", s["drop_pct"]["median"].get<double>());
     std::string offered = s["offered_pps"]["median"].is_null() ? "-" : Mpps(s["offered_pps"]["median"].get<double>());
-    g_table.push_back(absl::StrFormat("%-12s %5u  %-15s %10s %8s %10s %7s", c.path, c.size, l.variant.label(), med,
+    g_table.push_back(absl::StrFormat("%-12s %5u  %-18s %10s %8s %10s %7s", c.path, c.size, l.variant.label(), med,
                                       spread, offered, drop));
   }
   for (auto it = ratios.begin(); it != ratios.end(); ++it) {
     if (it.value()["median"].is_null()) continue;
-    g_table.push_back(absl::StrFormat("%-12s %5s  %-28s %.2fx (runs %s)", "", "", it.key(),
+    g_table.push_back(absl::StrFormat("%-12s %5s  %-34s %.2fx (runs %s)", "", "", it.key(),
                                       it.value()["median"].get<double>(),
                                       absl::StrJoin(it.value()["runs"].get<std::vector<double>>(), " ",
                                                     [](std::string* o, double d) { absl::StrAppendFormat(o, "%.2f", d); })));
@@ -578,20 +609,20 @@ void Plot(const json& pps, const std::string& png) {
   std::string dat = png + ".dat", gp = png + ".gp";
   {
     std::ofstream f(dat);
-    f << "# case vnet macvlan bridge floor vnet-tc floor-tc\n";
+    f << "# case vnet macvlan bridge floor vnet-tc floor-tc vnet-ipvlan\n";
     for (const auto& c : pps) {
       // One row per case and table size; columns per system.
       std::map<std::uint32_t, std::map<std::string, double>> rows;
       for (auto it = c["systems"].begin(); it != c["systems"].end(); ++it) {
-        std::uint32_t macs = it.value().value("macs", 0u);
+        std::uint32_t macs = it.value().value("macs", 0u) + it.value().value("ips", 0u);
         const auto& med = it.value()["pps"]["median"];
         rows[macs][it.value()["system"].get<std::string>()] = med.is_null() ? 0 : med.get<double>() / 1e6;
       }
       for (auto& [macs, cols] : rows) {
         std::string label = absl::StrCat(c["path"].get<std::string>(), "-", c["size"].get<int>(), "B");
-        if (macs) label = absl::StrCat("macs=", macs, "-", c["size"].get<int>(), "B");
+        if (macs) label = absl::StrCat(c["path"].get<std::string>(), "=", macs, "-", c["size"].get<int>(), "B");
         f << '"' << label << '"';
-        for (const char* s : {"vnet", "macvlan", "bridge", "floor", "vnet-tc", "floor-tc"}) f << ' ' << (cols.count(s) ? cols[s] : 0);
+        for (const char* s : {"vnet", "macvlan", "bridge", "floor", "vnet-tc", "floor-tc", "vnet-ipvlan"}) f << ' ' << (cols.count(s) ? cols[s] : 0);
         f << '\n';
       }
     }
@@ -606,7 +637,7 @@ void Plot(const json& pps, const std::string& png) {
       << "set grid ytics\nset key top right\n"
       << "plot '" << dat << "' using 2:xtic(1) title 'vnet', '' using 3 title 'macvlan', "
       << "'' using 4 title 'bridge', '' using 5 title 'floor', '' using 6 title 'vnet-tc', "
-      << "'' using 7 title 'floor-tc'\n";
+      << "'' using 7 title 'floor-tc', '' using 8 title 'vnet-ipvlan'\n";
   }
   auto r = Exec({"gnuplot", gp}, 60);
   if (r.status != 0) {
@@ -697,6 +728,11 @@ int main(int argc, char** argv) {
     } else if (a == "--macs") {
       const char* v = value();
       if (!list_u32(v, cfg.macs)) bad(v);
+    } else if (a == "--ips") {
+      const char* v = value();
+      if (!list_u32(v, cfg.ips)) bad(v);
+      for (auto n : cfg.ips)
+        if (n > 131072 - 16) bad(v);  // VNET_MAX_IPS, less the ports' own addresses
     } else if (a == "--systems") {
       cfg.systems = absl::StrSplit(value(), ',', absl::SkipEmpty());
     } else if (a == "--no-tcp") {
@@ -720,11 +756,13 @@ int main(int argc, char** argv) {
     if (!duration_set) cfg.duration = 0.5;
     cfg.sizes = {64};
     cfg.macs = {1, 100};
+    cfg.ips = {1, 100};
     cfg.tcp_seconds = 1;
     cfg.ping_count = 20;
   }
   for (const auto& p : cfg.paths)
-    if (p != "wire-port" && p != "port-port" && p != "port-wire" && p != "broadcast" && p != "unknown" && p != "macs") {
+    if (p != "wire-port" && p != "port-port" && p != "port-wire" && p != "broadcast" && p != "unknown" && p != "macs" &&
+        p != "ips") {
       std::fprintf(stderr, "vnet-bench: --paths: unknown path '%s'\n", p.c_str());
       return 2;
     }
@@ -784,8 +822,10 @@ int main(int argc, char** argv) {
   // wire->port also runs vnet's tc path and the tc floor (redirect_peer):
   // the data behind the doc's proposal for the wire->port path.
   add("wire-port", "wire->port",
-      {System::kVnet, System::kMacvlan, System::kBridge, System::kFloor, System::kVnetTc, System::kFloorTc});
-  add("port-port", "port->port", all);
+      {System::kVnet, System::kMacvlan, System::kBridge, System::kFloor, System::kVnetTc, System::kFloorTc,
+       System::kVnetIpvlan});
+  add("port-port", "port->port",
+      {System::kVnet, System::kMacvlan, System::kBridge, System::kFloor, System::kVnetIpvlan});
   add("port-wire", "port->wire", all);
   add("broadcast", "broadcast", no_floor);
   add("unknown", "unknown", no_floor);
@@ -795,6 +835,27 @@ int main(int argc, char** argv) {
       for (auto n : cfg.macs)
         if ((s != System::kMacvlan || n <= cfg.macvlan_max_macs) && want_system(s)) c.variants.push_back({s, n});
     if (!c.variants.empty()) cases.push_back(c);
+  }
+  if (want("ips") && want_system(System::kVnetIpvlan)) {
+    Case c{"ips", 64, {}};
+    for (auto n : cfg.ips) c.variants.push_back({System::kVnetIpvlan, 0, n});
+    cases.push_back(c);
+  }
+  // Kernel ipvlan, for the record: vnet-bench never measures it (the
+  // vnet-ipvlan rows are set against vnet and the floor), and this machine
+  // usually has no ipvlan driver at all.
+  bool any_ipvlan = false;
+  for (const auto& c : cases)
+    for (const auto& v : c.variants) any_ipvlan |= v.system == System::kVnetIpvlan;
+  std::string ipvlan_note;
+  if (any_ipvlan) {
+    std::string why;
+    bool have = KernelIpvlanAvailable(absl::StrCat("vb", ::getpid() % 100000, "n0"), &why);
+    ipvlan_note = have ? "kernel ipvlan is available but not measured by vnet-bench: vnet-ipvlan rows are "
+                         "compared with vnet (MAC demultiplexing) and the floor"
+                       : absl::StrCat("no kernel ipvlan on this machine (", why.empty() ? "no driver" : why,
+                                      "): nothing to compare vnet-ipvlan with but vnet (MAC demultiplexing) "
+                                      "and the floor");
   }
 
   utsname u{};
@@ -818,6 +879,7 @@ int main(int argc, char** argv) {
                                                       cfg.gen_cpu, cfg.rx_cpu, cfg.gen_cpu)
                                     : absl::StrFormat("generator and datapath on CPU %d", cfg.gen_cpu)},
            {"loadavg_before", ReadFirstLine("/proc/loadavg")}};
+  if (any_ipvlan) doc["kernel_ipvlan"] = ipvlan_note;
   std::fprintf(stderr, "vnet-bench: %s, kernel %s, %ld CPUs, %d reps x %.1f s; generator: %s\n",
                cfg.quick ? "quick mode" : "full run", u.release, ncpu, cfg.reps, cfg.duration, gen_note.c_str());
 
@@ -836,9 +898,12 @@ int main(int argc, char** argv) {
 
   std::printf("kernel %s, %ld CPUs, %s, median of %d x %.1f s; %s\n", u.release, ncpu, date, cfg.reps, cfg.duration,
               gen_note.c_str());
-  std::printf("load average before/after: %s / %s\n\n", doc["loadavg_before"].get<std::string>().c_str(),
+  std::printf("load average before/after: %s / %s\n", doc["loadavg_before"].get<std::string>().c_str(),
               doc["loadavg_after"].get<std::string>().c_str());
-  std::printf("%-12s %5s  %-15s %10s %8s %10s %7s\n", "path", "size", "system", "Mpps", "spread", "offered", "drops");
+  if (any_ipvlan)
+    std::printf("vnet-ipvlan: attach --type ipvlan --ipvlan-mode l2, ports by --ip; %s\n", ipvlan_note.c_str());
+  std::printf("\n");
+  std::printf("%-12s %5s  %-18s %10s %8s %10s %7s\n", "path", "size", "system", "Mpps", "spread", "offered", "drops");
   for (const auto& line : g_table) std::printf("%s\n", line.c_str());
   std::printf("\ntargets (DESIGN.md, ratios in one run):\n");
   for (const auto& t : doc["targets"]) {

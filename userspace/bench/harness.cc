@@ -31,6 +31,7 @@
 #include "loader/links.h"
 #include "loader/pins.h"
 #include "maps/fabric_maps.h"
+#include "netlink/ip_address.h"
 #include "netlink/netns.h"
 #include "pktgen.skel.h"
 
@@ -217,6 +218,7 @@ const char* SystemName(System s) {
     case System::kFloor: return "floor";
     case System::kVnetTc: return "vnet-tc";
     case System::kFloorTc: return "floor-tc";
+    case System::kVnetIpvlan: return "vnet-ipvlan";
   }
   return "?";
 }
@@ -335,10 +337,15 @@ absl::StatusOr<std::unique_ptr<Topology>> Topology::Build(System system, const T
 
   switch (system) {
     case System::kVnet:
-    case System::kVnetTc: {
+    case System::kVnetTc:
+    case System::kVnetIpvlan: {
+      const bool ipvlan = system == System::kVnetIpvlan;
       t->fabric_ = tag + "f";
       std::vector<std::string> argv = {"nsenter", "--net=/run/netns/" + H, vnetctl, "attach", "up0",
                                        "--fabric", t->fabric_};
+      // l2: the ports do their own ARP, the wire's frames are demultiplexed
+      // by destination IP with no answering on vnet's side.
+      if (ipvlan) argv.insert(argv.end(), {"--type", "ipvlan", "--ipvlan-mode", "l2"});
       if (o.unknown_drop) argv.insert(argv.end(), {"--unknown", "drop"});
       // The veth uplink stands for a NIC (its peer sends complete checksums,
       // see the external host above): take the path a NIC uplink gets, XDP
@@ -350,9 +357,26 @@ absl::StatusOr<std::unique_ptr<Topology>> Topology::Build(System system, const T
         g_fabrics.insert({t->fabric_, H});
       }
       VNET_RETURN_IF_ERROR(Run(argv).status());
-      for (const auto& c : t->cns_) {
-        VNET_ASSIGN_OR_RETURN(std::string dev, Run({"nsenter", "--net=/run/netns/" + H, vnetctl, "port", "add",
-                                                    "--fabric", t->fabric_, "--netns", c, "--mode", "bridge"}));
+      for (std::size_t i = 0; i < t->cns_.size(); ++i) {
+        const auto& c = t->cns_[i];
+        // vnet gives an ipvlan port an IPv6 link-local address (distinct per
+        // port although the MAC is shared), which a namespace with IPv6 off
+        // refuses: IPv6 back on in the ports' namespaces only. eth0 gets
+        // addr_gen_mode none and a no-DAD address from vnet: no autoconf.
+        if (ipvlan)
+          VNET_RETURN_IF_ERROR(t->In(c, {"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0",
+                                         "net.ipv6.conf.default.disable_ipv6=0"})
+                                   .status());
+        std::vector<std::string> add = {"nsenter", "--net=/run/netns/" + H, vnetctl, "port", "add",
+                                        "--fabric", t->fabric_, "--netns", c};
+        // An ipvlan port: vnet gives eth0 the uplink's MAC and configures the
+        // address itself (the loop below skips it).
+        if (ipvlan) {
+          add.insert(add.end(), {"--ip", absl::StrCat("198.18.0.", 11 + i, "/24")});
+        } else {
+          add.insert(add.end(), {"--mode", "bridge"});
+        }
+        VNET_ASSIGN_OR_RETURN(std::string dev, Run(add));
         VNET_ASSIGN_OR_RETURN(Device d, t->Describe(H, std::string(absl::StripAsciiWhitespace(dev))));
         t->host_ends_.push_back(d);
       }
@@ -394,7 +418,8 @@ absl::StatusOr<std::unique_ptr<Topology>> Topology::Build(System system, const T
       break;
   }
   for (std::size_t i = 0; i < t->cns_.size(); ++i) {
-    VNET_RETURN_IF_ERROR(ip(t->cns_[i], {"addr", "add", absl::StrCat("198.18.0.", 11 + i, "/24"), "dev", "eth0"}));
+    if (system != System::kVnetIpvlan)
+      VNET_RETURN_IF_ERROR(ip(t->cns_[i], {"addr", "add", absl::StrCat("198.18.0.", 11 + i, "/24"), "dev", "eth0"}));
     VNET_ASSIGN_OR_RETURN(Device d, t->Describe(t->cns_[i], "eth0"));
     t->containers_.push_back(d);
   }
@@ -504,9 +529,52 @@ absl::StatusOr<std::string> Topology::FillMacs(const MacAddress& base, std::uint
     case System::kFloor:
     case System::kFloorTc:
     case System::kVnetTc:
+    case System::kVnetIpvlan:
       return std::string("no table");
   }
   return std::string();
+}
+
+absl::StatusOr<std::string> Topology::FillIps(std::uint32_t base, std::uint32_t n) {
+  if (system_ != System::kVnetIpvlan) return absl::InvalidArgumentError("an IP table needs vnet-ipvlan");
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric_));
+  VNET_ASSIGN_OR_RETURN(IpAddress c1, IpAddress::Parse("198.18.0.11"));
+  VNET_ASSIGN_OR_RETURN(auto entry, maps.LookupIp(c1));
+  if (!entry) return absl::InternalError("c1's address 198.18.0.11 is not in vnet_ips");
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::uint32_t a = base + i;
+    const std::uint8_t b[4] = {static_cast<std::uint8_t>(a >> 24), static_cast<std::uint8_t>(a >> 16),
+                               static_cast<std::uint8_t>(a >> 8), static_cast<std::uint8_t>(a)};
+    VNET_RETURN_IF_ERROR(maps.PutIp(IpAddress::FromBytes(4, b), *entry));
+  }
+  return absl::StrCat(n, " vnet_ips entries (FabricMaps::PutIp, copies of c1's 198.18.0.11) to c1; "
+                      "frames rotate over all destination IPs");
+}
+
+bool KernelIpvlanAvailable(const std::string& tag, std::string* why) {
+  std::string ns = tag + "k";
+  if (Exec({"ip", "netns", "add", ns}, 30).status != 0) {
+    if (why) *why = "could not create a namespace to try";
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    g_namespaces.insert(ns);
+  }
+  bool ok = false;
+  // A veth as the master: this kernel may lack the dummy driver too.
+  if (Exec({"ip", "-n", ns, "link", "add", "vk0", "type", "veth", "peer", "name", "vk1"}, 30).status == 0) {
+    ExecResult r = Exec({"ip", "-n", ns, "link", "add", "link", "vk0", "name", "iv0", "type", "ipvlan", "mode", "l2"}, 30);
+    ok = r.status == 0;
+    if (!ok && why)
+      *why = absl::StrCat("`ip link add ... type ipvlan`: ", absl::StripTrailingAsciiWhitespace(r.output));
+  } else if (why) {
+    *why = "could not create a veth to try";
+  }
+  RemoveNetns(ns);
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_namespaces.erase(ns);
+  return ok;
 }
 
 }  // namespace vnet::bench

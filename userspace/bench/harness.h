@@ -63,9 +63,11 @@ class Redirect {
 // ---- topology ---------------------------------------------------------------
 // kVnetTc: vnet attached with --xdp-redirect off (wire->port unicast on the
 // tc path). kFloorTc: the tc floor, a bare bpf_redirect_peer from the
-// uplink's tc ingress into the port's netns.
-enum class System { kVnet, kMacvlan, kBridge, kFloor, kVnetTc, kFloorTc };
-inline bool IsVnet(System s) { return s == System::kVnet || s == System::kVnetTc; }
+// uplink's tc ingress into the port's netns. kVnetIpvlan: vnet's ipvlan
+// family (attach --type ipvlan --ipvlan-mode l2, ports by IP sharing the
+// uplink's MAC); there is no kernel ipvlan to set beside it here.
+enum class System { kVnet, kMacvlan, kBridge, kFloor, kVnetTc, kFloorTc, kVnetIpvlan };
+inline bool IsVnet(System s) { return s == System::kVnet || s == System::kVnetTc || s == System::kVnetIpvlan; }
 inline bool IsFloor(System s) { return s == System::kFloor || s == System::kFloorTc; }
 const char* SystemName(System s);
 
@@ -107,6 +109,10 @@ class Topology {
   // for macvlan, n-1 extra macvlan devices on up0 (one MAC each; frames still
   // go to c1's own MAC). Returns what was done, for the report.
   absl::StatusOr<std::string> FillMacs(const MacAddress& base, std::uint32_t n);
+  // vnet-ipvlan: fills vnet_ips with `n` IPv4 addresses base+0..n-1 (host
+  // byte order), each a copy of c1's own address entry (libvnet
+  // FabricMaps::PutIp), so they all lead to c1.
+  absl::StatusOr<std::string> FillIps(std::uint32_t base, std::uint32_t n);
 
   absl::StatusOr<Sink*> AddSink(const Device& dev);
   absl::Status AddFloor(FloorKind kind, const Device& on, std::uint32_t target);
@@ -134,6 +140,10 @@ class Topology {
 
 // Everything created that still exists, for the exit path (signals, errors).
 void CleanupAll();
+
+// Whether this kernel can create an ipvlan device (tried on a dummy in a
+// throwaway namespace); `why` gets ip's answer when it cannot.
+bool KernelIpvlanAvailable(const std::string& tag, std::string* why);
 
 }  // namespace vnet::bench
 

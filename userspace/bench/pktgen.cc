@@ -22,6 +22,7 @@
 #include "loader/errors.h"
 #include "netlink/netns.h"
 #include "pktgen.skel.h"
+#include "pktgen_ip.skel.h"
 
 // Debian 12's UAPI headers (Linux 6.1) have it; older ones may not.
 #ifndef BPF_F_TEST_XDP_LIVE_FRAMES
@@ -84,6 +85,7 @@ class ScopedAffinity {
 
 struct SkelDeleter {
   void operator()(pktgen_bpf* s) const { pktgen_bpf__destroy(s); }
+  void operator()(pktgen_ip_bpf* s) const { pktgen_ip_bpf__destroy(s); }
 };
 
 }  // namespace
@@ -208,16 +210,38 @@ absl::StatusOr<GenResult> RunGenerator(const GenOptions& opts, const std::atomic
     return absl::NotFoundError(absl::StrCat(opts.dev, ": no such device",
                                             opts.netns.empty() ? "" : absl::StrCat(" in netns ", opts.netns)));
 
-  std::unique_ptr<pktgen_bpf, SkelDeleter> skel(pktgen_bpf__open());
-  if (!skel) return ErrnoStatus(errno, "open generator program", "pktgen_xdp");
-  bpf_program__set_autoload(skel->progs.floor_xdp, false);
-  bpf_program__set_autoload(skel->progs.floor_tc, false);
-  bpf_program__set_autoload(skel->progs.sink_tc, false);
-  if (int err = pktgen_bpf__load(skel.get())) return ErrnoStatus(err, "load generator program", "pktgen_xdp");
-  std::memcpy(skel->bss->dst_base, opts.frame.dst.bytes.data(), 6);
-  std::memcpy(skel->bss->src_base, opts.frame.src.bytes.data(), 6);
-  skel->bss->dst_count = opts.frame.dst_count;
-  skel->bss->src_count = opts.frame.src_count;
+  // The MAC-rotating program (bpf/pktgen.bpf.c), or with dst4_count > 1 the
+  // one that also rotates the IPv4 destination (pktgen_ip.bpf.c).
+  std::unique_ptr<pktgen_bpf, SkelDeleter> skel;
+  std::unique_ptr<pktgen_ip_bpf, SkelDeleter> ip_skel;
+  int prog_fd = -1;
+  if (opts.frame.dst4_count > 1) {
+    if (opts.frame.proto != Proto::kUdp && opts.frame.proto != Proto::kIpv4)
+      return absl::InvalidArgumentError("generator: rotating destination IPs needs IPv4 frames (udp or ipv4)");
+    if (opts.frame.src_count > 1)
+      return absl::InvalidArgumentError("generator: rotating destination IPs and source MACs together is not supported");
+    ip_skel.reset(pktgen_ip_bpf__open());
+    if (!ip_skel) return ErrnoStatus(errno, "open generator program", "pktgen_ip_xdp");
+    if (int err = pktgen_ip_bpf__load(ip_skel.get())) return ErrnoStatus(err, "load generator program", "pktgen_ip_xdp");
+    std::memcpy(ip_skel->bss->dst_base, opts.frame.dst.bytes.data(), 6);
+    ip_skel->bss->dst_count = opts.frame.dst_count;
+    ip_skel->bss->ip_offset = opts.frame.vlan >= 0 ? 18 : 14;
+    ip_skel->bss->dst4_base = ntohl(opts.frame.dst4.s_addr);
+    ip_skel->bss->dst4_count = opts.frame.dst4_count;
+    prog_fd = bpf_program__fd(ip_skel->progs.pktgen_ip_xdp);
+  } else {
+    skel.reset(pktgen_bpf__open());
+    if (!skel) return ErrnoStatus(errno, "open generator program", "pktgen_xdp");
+    bpf_program__set_autoload(skel->progs.floor_xdp, false);
+    bpf_program__set_autoload(skel->progs.floor_tc, false);
+    bpf_program__set_autoload(skel->progs.sink_tc, false);
+    if (int err = pktgen_bpf__load(skel.get())) return ErrnoStatus(err, "load generator program", "pktgen_xdp");
+    std::memcpy(skel->bss->dst_base, opts.frame.dst.bytes.data(), 6);
+    std::memcpy(skel->bss->src_base, opts.frame.src.bytes.data(), 6);
+    skel->bss->dst_count = opts.frame.dst_count;
+    skel->bss->src_count = opts.frame.src_count;
+    prog_fd = bpf_program__fd(skel->progs.pktgen_xdp);
+  }
 
   xdp_md ctx{};
   ctx.data = 0;
@@ -237,7 +261,6 @@ absl::StatusOr<GenResult> RunGenerator(const GenOptions& opts, const std::atomic
   // rate limit, 1/20 s worth followed by a sleep. The kernel itself works in
   // NAPI-sized batches of 64 frames, flushing the device after each.
   std::uint64_t per_call = opts.rate ? std::max<std::uint64_t>(1, opts.rate / 20) : 65536;
-  int prog_fd = bpf_program__fd(skel->progs.pktgen_xdp);
   for (;;) {
     if (stop && stop->load(std::memory_order_relaxed)) break;
     auto now = Clock::now();

@@ -30,6 +30,10 @@ struct FrameSpec {
   std::uint16_t ethertype = 0x88b5;  // kRaw (local experimental)
   in_addr src4{htonl(0xc6120064)};   // 198.18.0.100
   in_addr dst4{htonl(0xc612000b)};   // 198.18.0.11
+  // IPv4 frames: rotate the destination address over N consecutive values
+  // from dst4 (IP-demultiplexed tables, vnet's ipvlan ports); the header
+  // checksum follows.
+  std::uint32_t dst4_count = 1;
   in6_addr src6{};                   // 2001:db8::100 unless set
   in6_addr dst6{};                   // 2001:db8::11 unless set
   std::uint16_t sport = 9, dport = 9;

@@ -1,5 +1,7 @@
 // vnet-pktgen: transmit real frames on a device from an XDP program
 // (BPF_PROG_RUN, live-frames mode). See bench/pktgen.h.
+#include <arpa/inet.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -16,7 +18,8 @@ std::atomic<bool> g_stop{false};
 
 constexpr char kUsage[] = R"(usage: vnet-pktgen --dev DEV [--netns NS] (--count N | --duration SECONDS)
                    [--size BYTES] [--rate PPS] [--dst-mac MAC] [--dst-count N]
-                   [--src-mac MAC] [--src-count N] [--vlan VID]
+                   [--src-mac MAC] [--src-count N] [--dst-ip IPV4] [--dst-ip-count N]
+                   [--src-ip IPV4] [--vlan VID]
                    [--proto ipv4|ipv6|udp|udp6|raw:ETHERTYPE] [--cpu N]
 
 Transmits real frames on DEV: an XDP program returning XDP_TX is run with
@@ -30,6 +33,10 @@ program or GRO on). Prints the frames sent and the achieved rate.
   --dst-mac MAC    destination (default 02:00:00:00:00:02); with --dst-count N
                    the low 24 bits rotate over N consecutive addresses
   --src-mac MAC    source (default 02:00:00:00:00:01), --src-count likewise
+  --dst-ip IPV4    IPv4 destination (default 198.18.0.11); with --dst-ip-count
+                   N it rotates over N consecutive addresses (the header
+                   checksum follows): IP-demultiplexed (ipvlan) tables
+  --src-ip IPV4    IPv4 source (default 198.18.0.100)
   --vlan VID       add an 802.1Q tag
   --proto P        udp (IPv4/UDP 198.18.0.100 -> 198.18.0.11, default), udp6
                    (2001:db8::100 -> 2001:db8::11), ipv4, ipv6, raw:ETHERTYPE
@@ -85,6 +92,15 @@ int main(int argc, char** argv) {
       const char* v = value();
       if (!ParseU64(v, n) || n == 0 || n > (1u << 24)) bad(v);
       (a == "--dst-count" ? opts.frame.dst_count : opts.frame.src_count) = static_cast<std::uint32_t>(n);
+    } else if (a == "--dst-ip" || a == "--src-ip") {
+      const char* v = value();
+      in_addr addr{};
+      if (inet_pton(AF_INET, v, &addr) != 1) bad(v);
+      (a == "--dst-ip" ? opts.frame.dst4 : opts.frame.src4) = addr;
+    } else if (a == "--dst-ip-count") {
+      const char* v = value();
+      if (!ParseU64(v, n) || n == 0 || n > (1u << 24)) bad(v);
+      opts.frame.dst4_count = static_cast<std::uint32_t>(n);
     } else if (a == "--vlan") {
       const char* v = value();
       if (!ParseU64(v, n) || n > 4094) bad(v);
