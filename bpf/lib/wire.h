@@ -117,7 +117,11 @@ static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct v
 		vnet_count_tx(src->slot, skb->len);
 		return bpf_redirect(src->ifindex, 0);
 	}
+	/* IP-demux ports meet MAC-demux ports on the wire: a reflection of a
+	 * vepa or bridge port's group frame reaches them too. */
 	modes = vnet_reflected_modes(src->mode);
+	if (src->mode == VNET_MODE_VEPA || src->mode == VNET_MODE_BRIDGE)
+		modes |= ip_modes;
 	vnet_flood_copies(skb, cfg, modes, src->ifindex, src->flags & VNET_PORT_F_ISOLATED);
 	/* With `host on` the host got its copy straight from the port. */
 	return (cfg->flags & VNET_FABRIC_F_HOST) ? TC_ACT_SHOT : TC_ACT_OK;

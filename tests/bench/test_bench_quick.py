@@ -13,12 +13,13 @@ BENCH = os.environ.get("VNET_BENCH") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "userspace", "bench", "vnet-bench")
 
 PATHS = {
-    "wire->port": {"vnet", "macvlan", "bridge", "floor", "vnet-tc", "floor-tc"},
-    "port->port": {"vnet", "macvlan", "bridge", "floor"},
+    "wire->port": {"vnet", "macvlan", "bridge", "floor", "vnet-tc", "floor-tc", "vnet-ipvlan"},
+    "port->port": {"vnet", "macvlan", "bridge", "floor", "vnet-ipvlan"},
     "port->wire": {"vnet", "macvlan", "bridge", "floor"},
     "broadcast": {"vnet", "macvlan", "bridge"},
     "unknown": {"vnet", "macvlan", "bridge"},
     "macs": {"vnet/1", "vnet/100", "bridge/1", "bridge/100", "macvlan/1", "macvlan/100"},
+    "ips": {"vnet-ipvlan/1", "vnet-ipvlan/100"},
 }
 TARGETS = 7
 
@@ -76,6 +77,12 @@ def main():
                         problems.append(f"{path} {system}: generator sent nothing")
             if not case.get("ratios"):
                 problems.append(f"{path}: no vnet/peer ratios")
+        for path, key in (("wire->port", "vnet-ipvlan:vnet"), ("port->port", "vnet-ipvlan:vnet"),
+                          ("ips", "vnet-ipvlan/100:vnet-ipvlan/1")):
+            if key not in cases.get(path, {}).get("ratios", {}):
+                problems.append(f"{path}: no {key} ratio")
+        if "kernel_ipvlan" not in doc:
+            problems.append("JSON lacks kernel_ipvlan (whether the kernel's ipvlan exists here)")
         vnet_unknown = cases.get("unknown", {}).get("systems", {}).get("vnet", {}).get("runs", [])
         if vnet_unknown and not any(r.get("vnet_unknown_drops", 0) > 0 for r in vnet_unknown):
             problems.append("unknown: vnet counted no unknown_dst drops (--unknown drop)")
