@@ -6,6 +6,7 @@
 #include "fabric/port_helpers.h"
 #include "fabric/port_tables.h"
 #include "loader/errors.h"
+#include "netlink/device_tuning.h"
 
 namespace vnet {
 namespace {
@@ -45,8 +46,18 @@ absl::Status PrepareIpvlanPeer(Rtnl& inner, const LinkInfo& peer, IpvlanMode mod
 
 absl::Status ConfigureIpvlanPeer(Rtnl& inner, const LinkInfo& peer, const IpAddress& link_local,
                                  const std::vector<PortIp>& ips, IpvlanMode mode) {
-  VNET_RETURN_IF_ERROR(inner.AddAddress(peer.ifindex, IpPrefix{link_local, 64}, IFA_F_NODAD, peer.name));
-  for (const auto& ip : ips) VNET_RETURN_IF_ERROR(AddPeerAddress(inner, peer, ip));
+  // A namespace with IPv6 turned off gets no link-local (IPv4 still works);
+  // asking for IPv6 addresses there is an error that says why.
+  bool v6_off = Ipv6Disabled(peer.name);
+  if (!v6_off)
+    VNET_RETURN_IF_ERROR(inner.AddAddress(peer.ifindex, IpPrefix{link_local, 64}, IFA_F_NODAD, peer.name));
+  for (const auto& ip : ips) {
+    if (v6_off && ip.prefix.address.family == 6 && !ip.routed)
+      return absl::FailedPreconditionError(
+          absl::StrCat(ip.ToString(), ": IPv6 is disabled on ", peer.name, " (net.ipv6.conf.", peer.name,
+                       ".disable_ipv6 in its namespace)"));
+    VNET_RETURN_IF_ERROR(AddPeerAddress(inner, peer, ip));
+  }
   if (IsL3(mode)) VNET_RETURN_IF_ERROR(SetDefaultRoutes(inner, peer, true));
   return absl::OkStatus();
 }

@@ -69,6 +69,11 @@ absl::Status DisableIpv6(absl::string_view ifname) { return SetIpv6Disabled(ifna
 
 absl::Status EnableIpv6(absl::string_view ifname) { return SetIpv6Disabled(ifname, false); }
 
+bool Ipv6Disabled(absl::string_view ifname) {
+  std::string value = ReadSysctl(absl::StrCat("/proc/sys/net/ipv6/conf/", ifname, "/disable_ipv6"));
+  return value != "0";  // "1", or no IPv6 in this kernel at all
+}
+
 absl::StatusOr<bool> SetForwarding(absl::string_view ifname, bool on) {
   bool changed = false;
   // IPv6 forwards per device only with force_forwarding (Linux 6.17+); its

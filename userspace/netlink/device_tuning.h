@@ -19,6 +19,8 @@ absl::Status SetGro(absl::string_view ifname, bool on);
 absl::Status DisableIpv6(absl::string_view ifname);
 // ipvlan l3s routes through the host end, which then needs IPv6 back.
 absl::Status EnableIpv6(absl::string_view ifname);
+// IPv6 is off on the device (in the calling thread's netns), or absent.
+bool Ipv6Disabled(absl::string_view ifname);
 
 // net.ipv4.conf.IF.forwarding and net.ipv6.conf.IF.forwarding; returns
 // whether either changed.
