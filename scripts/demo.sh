@@ -5,10 +5,14 @@
 #   ext (198.18.0.100) -- [switch: Linux bridge] -- up0 (uplink, in ns "host")
 #                                                     | vnet fabric
 #                    c1 bridge .11   c2 bridge .12   c3 vepa .13   c4 private .14
+#                                                  `- up1 (second uplink, in ns "host")
+#                                                     | vnet ipvlan fabric, mode l2
+#                                                    i1 .21   i2 .22  (the MAC of up1)
 #
 # It shows the macvlan modes behaving as macvlan's (with and without a
 # hairpinning switch), then what macvlan cannot do (per-port hairpin, the host
-# stack as a member), anti-spoofing and early drop, and `show` and `stats`.
+# stack as a member), anti-spoofing and early drop, an ipvlan fabric whose
+# ports share their uplink's MAC and are found by IP, and `show` and `stats`.
 # Usage: scripts/demo.sh [--keep]   (--keep leaves the topology up to play with)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,9 +28,10 @@ vnetctl="$build/userspace/vnetctl"
 
 p=vd$$
 sw=${p}sw ext=${p}ext host=${p}host
-containers=(c1 c2 c3 c4)
+macvlan_containers=(c1 c2 c3 c4)
+containers=("${macvlan_containers[@]}" i1 i2)
 modes=(bridge bridge vepa private)
-fabric=demo$$
+fabric=demo$$ ipfabric=demoip$$
 devs=()
 
 hostctl() { nsenter --net="/run/netns/$host" "$vnetctl" "$@"; }
@@ -35,9 +40,10 @@ cleanup() {
     echo
     echo "topology kept: namespaces $sw $ext $host ${containers[*]/#/$p}"
     echo "  try: nsenter --net=/run/netns/$host $vnetctl show"
-    echo "  remove: nsenter --net=/run/netns/$host $vnetctl detach $fabric; for n in \$(ip netns list | awk '/^$p/{print \$1}'); do ip netns del \$n; done"
+    echo "  remove: nsenter --net=/run/netns/$host $vnetctl down; for n in \$(ip netns list | awk '/^$p/{print \$1}'); do ip netns del \$n; done"
     return
   fi
+  hostctl detach "$ipfabric" 2>/dev/null || true
   hostctl detach "$fabric" 2>/dev/null || true
   for n in "$sw" "$ext" "$host" "${containers[@]/#/$p}"; do ip netns del "$n" 2>/dev/null || true; done
 }
@@ -58,13 +64,14 @@ ip -n "$sw" link add br0 type bridge && ip -n "$sw" link set br0 up
 ip -n "$ext" link add eth0 type veth peer name swext netns "$sw"
 ip -n "$sw" link set swext master br0 up
 ip -n "$ext" addr add 198.18.0.100/24 dev eth0 && ip -n "$ext" link set eth0 up
+ip -n "$ext" addr add 2001:db8::100/64 dev eth0 nodad
 ip -n "$host" link add up0 type veth peer name swup netns "$sw"
 ip -n "$sw" link set swup master br0 up
 ip -n "$host" addr add 198.18.0.1/24 dev up0 && ip -n "$host" link set up0 up
 
 step "vnetctl attach up0 --fabric $fabric --unknown drop"
 hostctl attach up0 --fabric "$fabric" --unknown drop
-for i in "${!containers[@]}"; do
+for i in "${!modes[@]}"; do
   c=$p${containers[$i]}
   ip netns add "$c"
   dev=$(hostctl port add --fabric "$fabric" --netns "$c" --mode "${modes[$i]}")
@@ -86,14 +93,14 @@ try "c1 -> host macvlan semantics: no host path"  fails "${p}c1" $(ping1 198.18.
 
 step "the switch starts hairpinning (reflective relay)"
 ip -n "$sw" link set swup type bridge_slave hairpin on
-for c in "${containers[@]/#/$p}"; do ip -n "$c" neigh flush all; done
+for c in "${macvlan_containers[@]/#/$p}"; do ip -n "$c" neigh flush all; done
 try "c3 -> c1   vepa via the hairpin"            ok    "${p}c3" $(ping1 198.18.0.11)
 try "c4 -> c1   private: never reaches siblings" fails "${p}c4" $(ping1 198.18.0.11)
 try "c1 -> host via the hairpin"                 ok    "${p}c1" $(ping1 198.18.0.1)
 
 step "vnet goes further: what macvlan cannot do (switch hairpin off again)"
 ip -n "$sw" link set swup type bridge_slave hairpin off
-for c in "${containers[@]/#/$p}"; do ip -n "$c" neigh flush all; done
+for c in "${macvlan_containers[@]/#/$p}"; do ip -n "$c" neigh flush all; done
 try "c3 -> c1   vepa, no hairpinning switch"     fails "${p}c3" $(ping1 198.18.0.11)
 c3dev=${devs[2]}
 echo "  vnetctl port set $c3dev --hairpin on     (vnet is c3's reflective relay)"
@@ -112,6 +119,29 @@ ip netns exec "${p}c1" ip link set eth0 address 02:00:00:00:0b:ad
 try "c1 with a forged MAC -> ext"                fails "${p}c1" $(ping1 198.18.0.100)
 ip -n "$ext" neigh replace 198.18.0.99 lladdr 02:00:00:00:99:99 dev eth0 nud permanent
 try "ext -> unknown MAC (dropped in XDP)"        fails "$ext"   $(ping1 198.18.0.99)
+
+step "an ipvlan fabric: ports share the uplink's MAC and are found by IP"
+ip -n "$host" link add up1 type veth peer name swup1 netns "$sw"
+ip -n "$sw" link set swup1 master br0 up
+ip -n "$host" link set up1 up
+echo "  vnetctl attach up1 --fabric $ipfabric --type ipvlan --ipvlan-mode l2"
+hostctl attach up1 --fabric "$ipfabric" --type ipvlan --ipvlan-mode l2
+for i in 1 2; do
+  c=${p}i$i
+  ip netns add "$c"
+  dev=$(hostctl port add --fabric "$ipfabric" --netns "$c" --ip "198.18.0.2$i/24" --ip "2001:db8::2$i/64")
+  echo "  port $dev -> $c eth0, --ip 198.18.0.2$i/24 --ip 2001:db8::2$i/64"
+done
+sleep 2   # IPv6 duplicate address detection in the containers (vnet sends each NS to its target's owner alone)
+try "i1 -> i2   bridge flag, stays local"        ok    "${p}i1" $(ping1 198.18.0.22)
+try "i1 -> ext  out of up1 with up1's MAC"       ok    "${p}i1" $(ping1 198.18.0.100)
+try "ext -> i2  demultiplexed by IP"             ok    "$ext"   $(ping1 198.18.0.22)
+try "i1 -> i2   IPv6"                            ok    "${p}i1" $(ping1 2001:db8::22)
+try "ext -> i1  IPv6"                            ok    "$ext"   $(ping1 2001:db8::21)
+echo "  ext's neighbours: both ports behind up1's one MAC"
+ip -n "$ext" neigh show dev eth0 | grep -E '^(198\.18\.0\.2[12]|2001:db8::2[12]) ' | sed 's/^/    /'
+ip -n "${p}i1" addr add 198.18.0.29/32 dev eth0
+try "i1 from an address not its own -> ext"      fails "${p}i1" ping -c 2 -i 0.2 -W 1 -I 198.18.0.29 198.18.0.100
 
 step "vnetctl show"
 hostctl show
