@@ -43,7 +43,10 @@ void RemoveL3sEntries(Rtnl& rtnl, const LinkInfo& host_end, const std::vector<L3
 }
 
 absl::Status PrepareIpvlanHostEnd(absl::string_view host_end, std::uint8_t ipvlan_mode) {
-  if (ipvlan_mode == VNET_IPVLAN_L2) return DisableIpv6(host_end);
+  if (ipvlan_mode == VNET_IPVLAN_L2) {
+    (void)SetForwarding(host_end, false);  // what a routed mode turned on
+    return DisableIpv6(host_end);
+  }
   VNET_RETURN_IF_ERROR(EnableIpv6(host_end));
   return SetForwarding(host_end, true).status();
 }

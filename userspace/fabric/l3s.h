@@ -36,7 +36,8 @@ void RemoveL3sEntries(Rtnl& rtnl, const LinkInfo& host_end, const std::vector<L3
 // An ipvlan port's host end for the fabric's mode. l3 and l3s: forwarding on
 // and IPv6 enabled, because the datapath's FIB lookup is done as if the packet
 // arrived there (l3), or the host stack really routes it from there (l3s);
-// the uplink's own forwarding stays the operator's in l3. l2: IPv6 off.
+// the uplink's own forwarding stays the operator's in l3. l2: forwarding
+// and IPv6 off again.
 absl::Status PrepareIpvlanHostEnd(absl::string_view host_end, std::uint8_t ipvlan_mode);
 // The same for every ipvlan port of the fabric (a mode change).
 absl::Status PrepareIpvlanHostEnds(Rtnl& rtnl, FabricMaps& maps, std::uint8_t ipvlan_mode);
