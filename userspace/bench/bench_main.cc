@@ -13,6 +13,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <set>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -28,6 +29,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "bench/harness.h"
+#include "bench/kernel_pktgen.h"
 #include "bench/pktgen.h"
 #include "loader/errors.h"
 
@@ -64,6 +66,10 @@ interleaved repetitions with the vnet/peer ratio computed run by run.
   --cpu-mode M     split (default): generator on CPU 0, the uplink's NAPI
                    thread (threaded NAPI) pinned to CPU 1; shared: all on CPU 0.
                    Port-originated paths always run shared (see the doc).
+  --generator G    xdp (default): vnet-pktgen, XDP live frames; pktgen: the
+                   kernel's pktgen where /proc/net/pktgen exists (driven in the
+                   generator's namespace, kpktgend on the generator's CPU);
+                   without it, says so and uses vnet-pktgen
   --json FILE      write every run, the medians and the target checks
   --plot FILE      PNG of pps per path per system (gnuplot; default: the
                    --json name with .png)
@@ -84,6 +90,7 @@ struct Config {
   bool split = true;
   int gen_cpu = 0, rx_cpu = 1;
   std::string vnetctl;
+  bool kernel_pktgen = false;  // --generator pktgen and /proc/net/pktgen exists
   std::string json_path, plot_path;
   std::string command;
   std::uint32_t macvlan_max_macs = 100;
@@ -182,6 +189,11 @@ struct Live {
   std::vector<Sink*> sinks;
   FrameSpec frame;
   Device gen_dev;
+  // Which generator drives this variant: "vnet-pktgen" or "pktgen" (the
+  // kernel's), and why not pktgen when it was asked for and cannot.
+  std::string generator = "vnet-pktgen";
+  std::string generator_note;
+  KernelPktgenRequest kreq;
   std::string table_note;
   std::vector<RunResult> runs;
 };
@@ -264,47 +276,79 @@ absl::Status Setup(const Case& c, Live& l, const Config& cfg, const std::string&
     l.sinks.push_back(s);
   }
   l.frame = f;
+  if (cfg.kernel_pktgen) {
+    auto req = PktgenRequestFromFrame(l.gen_dev.name, f, cfg.gen_cpu);
+    if (req.ok()) {
+      l.kreq = *req;
+      l.generator = "pktgen";
+    } else {
+      l.generator_note = absl::StrCat("vnet-pktgen here: ", req.status().message());
+    }
+  }
   return absl::OkStatus();
 }
 
 absl::StatusOr<RunResult> MeasureOnce(const Case& c, Live& l, const Config& cfg, double duration) {
   std::vector<std::uint64_t> before;
   for (Sink* s : l.sinks) before.push_back(s->Packets());
-  XmitStats x0 = ReadXmit(l.gen_dev);
+  const bool kernel = l.generator == "pktgen";
+  XmitStats x0 = kernel ? XmitStats{} : ReadXmit(l.gen_dev);
   std::uint64_t u0 = IsVnet(l.variant.system) ? l.topo->VnetUnknownDrops() : 0;
 
+  // offered: frames the generator tried to send; accepted: those the first
+  // device's ring took; secs: the generator's time for them.
+  std::uint64_t offered = 0, accepted = 0;
+  double secs = 0;
+  if (kernel) {
+    // The kernel's pktgen, in the generator's netns: kpktgend_<gen_cpu>
+    // sends; "sent" counts what veth took, "errors" what found its peer's
+    // ring full (NET_XMIT_DROP).
+    absl::StatusOr<KernelPktgenRun> run = absl::UnknownError("pktgen did not run");
+    std::thread gen([&] { run = RunKernelPktgen(l.gen_dev.netns, l.kreq, duration, &g_stop); });
+    gen.join();
+    if (!run.ok()) return run.status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the rings drain
+    offered = run->offered();
+    accepted = run->sent;
+    secs = run->seconds > 0 ? run->seconds : duration;
+  }
   GenOptions g;
   g.netns = l.gen_dev.netns;
   g.dev = l.gen_dev.name;
   g.frame = l.frame;
   g.duration = duration;
   g.cpu = cfg.gen_cpu;
-  absl::StatusOr<GenResult> result = absl::UnknownError("generator did not run");
-  std::thread gen([&] {
-    setpriority(PRIO_PROCESS, 0, -20);  // this thread only (Linux)
-    result = RunGenerator(g, &g_stop);
-  });
-  gen.join();
-  if (!result.ok()) return result.status();
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the rings drain
+  if (!kernel) {
+    absl::StatusOr<GenResult> result = absl::UnknownError("generator did not run");
+    std::thread gen([&] {
+      setpriority(PRIO_PROCESS, 0, -20);  // this thread only (Linux)
+      result = RunGenerator(g, &g_stop);
+    });
+    gen.join();
+    if (!result.ok()) return result.status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the rings drain
+    XmitStats x1 = ReadXmit(l.gen_dev);
+    offered = result->frames;
+    accepted = x1.ok - x0.ok;
+    // Per second of transmission (see GenResult::busy_seconds).
+    secs = result->busy_seconds > 0 ? result->busy_seconds : result->seconds;
+  }
+  if (!(secs > 0)) return absl::InternalError(absl::StrCat(l.generator, ": no transmission time reported"));
 
   std::uint64_t delivered = 0;
   for (std::size_t i = 0; i < l.sinks.size(); ++i) delivered += l.sinks[i]->Packets() - before[i];
-  XmitStats x1 = ReadXmit(l.gen_dev);
   RunResult r;
-  // Per second of transmission (see GenResult::busy_seconds).
-  double secs = result->busy_seconds > 0 ? result->busy_seconds : result->seconds;
   double per_port = l.sinks.empty() ? 0 : static_cast<double>(delivered) / l.sinks.size();
-  r.offered_pps = result->frames / secs;
+  r.offered_pps = offered / secs;
   r.delivered_pps = per_port / secs;
-  r.accepted_pps = (x1.ok - x0.ok) / secs;
+  r.accepted_pps = accepted / secs;
   if (IsVnet(l.variant.system)) r.vnet_unknown_drops = l.topo->VnetUnknownDrops() - u0;
   if (c.path == "unknown") {
     r.pps = r.accepted_pps;
-    r.drop_pct = result->frames ? 100.0 * (1 - static_cast<double>(x1.ok - x0.ok) / result->frames) : 0;
+    r.drop_pct = offered ? 100.0 * (1 - static_cast<double>(accepted) / offered) : 0;
   } else {
     r.pps = r.delivered_pps;
-    r.drop_pct = result->frames ? 100.0 * (1 - per_port / result->frames) : 0;
+    r.drop_pct = offered ? 100.0 * (1 - per_port / offered) : 0;
   }
   return r;
 }
@@ -335,6 +379,21 @@ json RunCase(const Case& c, const Config& cfg, int index, int total, int& seq) {
       l.runs.clear();
       out["errors"][l.variant.label()] = std::string(st.message());
     }
+  }
+  // The generator per case (and per system, should they differ).
+  {
+    std::set<std::string> used;
+    for (const auto& l : lives) {
+      if (!l.topo) continue;
+      used.insert(l.generator);
+      if (!l.generator_note.empty()) {
+        ProgressDone();
+        std::fprintf(stderr, "vnet-bench: %s %s: %s\n", c.label().c_str(), l.variant.label().c_str(),
+                     l.generator_note.c_str());
+        out["generator_note"][l.variant.label()] = l.generator_note;
+      }
+    }
+    out["generator"] = used.size() == 1 ? *used.begin() : used.empty() ? std::string("none") : std::string("mixed");
   }
   // Warm up (ARP-free, but caches, page pools and learning), then interleave.
   for (auto& l : lives)
@@ -385,6 +444,7 @@ json RunCase(const Case& c, const Config& cfg, int index, int total, int& seq) {
     if (l.variant.macs) s["macs"] = l.variant.macs;
     if (l.variant.ips) s["ips"] = l.variant.ips;
     if (!l.table_note.empty()) s["table"] = l.table_note;
+    s["generator"] = l.generator;
     systems[l.variant.label()] = s;
   }
   out["systems"] = systems;
@@ -785,8 +845,11 @@ int main(int argc, char** argv) {
 
   std::string gen_note;
   if (KernelPktgenAvailable()) {
-    gen_note = generator == "pktgen"
-                   ? "kernel pktgen found, but vnet-bench does not drive it yet: using vnet-pktgen (XDP live frames)"
+    cfg.kernel_pktgen = generator == "pktgen";
+    gen_note = cfg.kernel_pktgen
+                   ? absl::StrFormat("kernel pktgen (kpktgend_%d in the generator's namespace; each case's "
+                                     "\"generator\" says where vnet-pktgen stood in)",
+                                     cfg.gen_cpu)
                    : "vnet-pktgen (XDP live frames)";
   } else {
     gen_note = "vnet-pktgen (XDP live frames); kernel pktgen is unavailable (no /proc/net/pktgen)";
@@ -868,6 +931,8 @@ int main(int argc, char** argv) {
            {"command", cfg.command},
            {"cpus", ncpu},
            {"generator", gen_note},
+           {"generator_requested", generator},
+           {"generator_used", cfg.kernel_pktgen ? "pktgen" : "vnet-pktgen"},
            {"reps", cfg.reps},
            {"duration_s", cfg.duration},
            {"quick", cfg.quick},
