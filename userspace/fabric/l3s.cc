@@ -43,12 +43,17 @@ void RemoveL3sEntries(Rtnl& rtnl, const LinkInfo& host_end, const std::vector<L3
 }
 
 absl::Status PrepareIpvlanHostEnd(absl::string_view host_end, std::uint8_t ipvlan_mode) {
+  // Only l3s cannot work without these settings. Where /proc/sys is read
+  // only (a container), l2 and l3 still forward: l3's FIB lookup then falls
+  // back to the kernel's own routing (bpf_redirect_neigh).
   if (ipvlan_mode == VNET_IPVLAN_L2) {
     (void)SetForwarding(host_end, false);  // what a routed mode turned on
-    return DisableIpv6(host_end);
+    (void)DisableIpv6(host_end);
+    return absl::OkStatus();
   }
-  VNET_RETURN_IF_ERROR(EnableIpv6(host_end));
-  return SetForwarding(host_end, true).status();
+  absl::Status status = EnableIpv6(host_end);
+  if (status.ok()) status = SetForwarding(host_end, true).status();
+  return ipvlan_mode == VNET_IPVLAN_L3S ? status : absl::OkStatus();
 }
 
 absl::Status EnableUplinkForwarding(vnet_config& config, absl::string_view uplink) {
