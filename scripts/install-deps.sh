@@ -11,8 +11,9 @@ packages=(
   iproute2 iputils-ping arping ndisc6 iperf3 tcpdump ethtool python3 python3-scapy util-linux
   # the ipvlan tests: netfilter on l3s, a real DHCP server and client
   nftables conntrack dnsmasq-base isc-dhcp-client
-  # systemd-analyze verify, run on the units by the test suite
-  systemd
+  # systemd-analyze verify, run on the units by the test suite; a real boot
+  # of vnet.service in systemd-nspawn on a debootstrapped Debian root
+  systemd systemd-container debootstrap
 )
 
 missing=()
