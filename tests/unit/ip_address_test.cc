@@ -72,6 +72,14 @@ TEST(PortLinkLocal, IsTheUplinkEui64WithTheSlot) {
   EXPECT_NE(PortLinkLocal(mac, 1), PortLinkLocal(mac, 2));
 }
 
+TEST(Eui64LinkLocal, IsWhatTheKernelDerives) {
+  // `ip link add ... address 02:11:22:33:44:55` gets fe80::11:22ff:fe33:4455.
+  EXPECT_EQ(Eui64LinkLocal(*MacAddress::Parse("02:11:22:33:44:55")).ToString(), "fe80::11:22ff:fe33:4455");
+  EXPECT_EQ(Eui64LinkLocal(*MacAddress::Parse("d2:a5:ea:fe:58:d0")).ToString(), "fe80::d0a5:eaff:fefe:58d0");
+  EXPECT_NE(Eui64LinkLocal(*MacAddress::Parse("02:11:22:33:44:55")),
+            PortLinkLocal(*MacAddress::Parse("02:11:22:33:44:55"), 1));
+}
+
 TEST(L3s, HostRoutesWithNeighboursThenPrefixesThroughThem) {
   std::vector<PortAddress> addresses = {
       {IpPrefix{*IpAddress::Parse("198.18.0.5"), 32}, false, false},

@@ -33,5 +33,27 @@ TEST(MacAddress, Classifies) {
   EXPECT_TRUE(MacAddress::Parse("02:00:00:00:00:01")->IsValidUnicast());
 }
 
+TEST(MacAddress, LocalUnicastSetsTheLocalBitAndClearsTheGroupBit) {
+  for (std::uint8_t first : {0x00, 0x01, 0x03, 0xff, 0xfe}) {
+    auto mac = MacAddress::LocalUnicast({first, 0, 0, 0, 0, 0});
+    EXPECT_TRUE(mac.IsValidUnicast()) << mac.ToString();
+    EXPECT_TRUE(mac.IsLocallyAdministered()) << mac.ToString();
+    EXPECT_EQ(mac.bytes[0] & 0xfc, first & 0xfc);
+  }
+  EXPECT_EQ(MacAddress::LocalUnicast({0x11, 0x22, 0x33, 0x44, 0x55, 0x66}).ToString(), "12:22:33:44:55:66");
+  EXPECT_FALSE(MacAddress::Parse("00:11:22:33:44:55")->IsLocallyAdministered());
+}
+
+TEST(MacAddress, PickFreeLocalMacSkipsTakenOnes) {
+  std::uint8_t n = 0;
+  auto entropy = [&n] { return std::array<std::uint8_t, 6>{0, 0, 0, 0, 0, n++}; };
+  auto taken = [](const MacAddress& mac) { return mac.bytes[5] < 3; };
+  auto mac = PickFreeLocalMac(entropy, taken);
+  ASSERT_TRUE(mac.ok()) << mac.status();
+  EXPECT_EQ(mac->ToString(), "02:00:00:00:00:03");
+  auto none = PickFreeLocalMac(entropy, [](const MacAddress&) { return true; });
+  EXPECT_TRUE(absl::IsResourceExhausted(none.status()));
+}
+
 }  // namespace
 }  // namespace vnet

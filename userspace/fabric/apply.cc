@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "fabric/fabric.h"
+#include "fabric/port_helpers.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
 #include "loader/errors.h"
@@ -24,6 +25,9 @@ struct RunningPort {
   PortInfo info;
   std::string identity;  // same form as DesiredPort::Identity()
   bool healthy = true;   // fully published and attached
+  // The addresses on the container side vnet configures (an ipvlan port it
+  // created): where the prefix lengths are, which the tables do not hold.
+  std::optional<std::vector<IpPrefix>> peer_addresses;
 };
 
 struct RunningFabric {
@@ -75,6 +79,15 @@ absl::StatusOr<std::vector<RunningFabric>> ReadRunning(Rtnl& rtnl) {
       } else {
         p.identity = NetnsIdentity(rtnl, *dev);
       }
+      if (dev.ok() && raw && port.type == PortKind::kIpvlan && VnetMadePeer(*raw, *dev)) {
+        bool other_netns = false;
+        std::vector<IpPrefix> configured;
+        auto read = WithVethPeer(rtnl, *dev, dev->name, &other_netns, [&](Rtnl& inner, const LinkInfo& peer) {
+          VNET_ASSIGN_OR_RETURN(configured, inner.ListAddresses(peer.ifindex, peer.name));
+          return absl::OkStatus();
+        });
+        if (read.ok()) p.peer_addresses = std::move(configured);
+      }
       // Published: its MAC leads to it (an ipvlan port: its addresses,
       // checked by the comparison of address lists). Attached: its link is
       // pinned (tcx).
@@ -119,26 +132,30 @@ std::optional<PortChange> Difference(const DesiredPort& want, const PortInfo& ha
   return change;
 }
 
-// An ipvlan port's addresses that differ from the file's: what to remove and
-// what to add (learned and link-local ones are not the file's business).
-struct IpDiff {
-  std::vector<PortIp> remove, add;
-};
+}  // namespace
 
-IpDiff DiffIps(const DesiredPort& want, const PortInfo& have) {
+IpDiff DiffIps(const std::vector<PortIp>& want, const std::vector<PortAddress>& have,
+               const std::optional<std::vector<IpPrefix>>& peer_addresses) {
   std::set<std::string> want_owned, have_owned;
-  for (const auto& ip : want.options.ips) want_owned.insert(ip.Owned());
+  for (const auto& ip : want) want_owned.insert(ip.Owned());
   IpDiff diff;
-  for (const auto& a : have.addresses) {
+  for (const auto& a : have) {
     if (a.learned || a.link_local) continue;
     PortIp ip{a.prefix, a.prefix.plen != a.prefix.address.MaxPrefix()};
     have_owned.insert(ip.Owned());
     if (!want_owned.count(ip.Owned())) diff.remove.push_back(ip);
   }
-  for (const auto& ip : want.options.ips)
-    if (!have_owned.count(ip.Owned())) diff.add.push_back(ip);
+  for (const auto& ip : want) {
+    if (!have_owned.count(ip.Owned()))
+      diff.add.push_back(ip);
+    else if (peer_addresses && !ip.routed &&
+             std::find(peer_addresses->begin(), peer_addresses->end(), ip.prefix) == peer_addresses->end())
+      diff.relength.push_back(ip);  // the table's entry stays; the container side changes
+  }
   return diff;
 }
+
+namespace {
 
 // Everything that can be checked against the system before changing it.
 absl::Status Preflight(Rtnl& rtnl, const DesiredState& desired) {
@@ -261,7 +278,8 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
         }
         present.insert(port.identity);
         if (auto change = Difference(*it->second, port.info)) changes.emplace_back(it->second, *change);
-        if (IpDiff diff = DiffIps(*it->second, port.info); !diff.remove.empty() || !diff.add.empty())
+        if (IpDiff diff = DiffIps(it->second->options.ips, port.info.addresses, port.peer_addresses);
+            !diff.remove.empty() || !diff.add.empty() || !diff.relength.empty())
           ip_changes.emplace_back(port.info.name, std::move(diff));
         std::set<std::string> have_sources, want_sources;
         for (const auto& m : port.info.sources) have_sources.insert(m.ToString());
@@ -291,6 +309,10 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
       for (const auto& ip : diff.remove)
         VNET_RETURN_IF_ERROR(act(absl::StrCat("remove address ", ip.Owned(), " from port ", dev),
                                  [&] { return DeletePortAddress(dev, ip, /*plen_given=*/false); }));
+    for (const auto& [dev, diff] : ip_changes)
+      for (const auto& ip : diff.relength)  // `ip add` of its own address sets the new length
+        VNET_RETURN_IF_ERROR(act(absl::StrCat("set address ", ip.ToString(), " of port ", dev),
+                                 [&] { return AddPortAddress(dev, ip); }));
     for (const auto& [dev, diff] : ip_changes)
       for (const auto& ip : diff.add)
         VNET_RETURN_IF_ERROR(act(absl::StrCat("add address ", ip.ToString(), " to port ", dev),

@@ -6,11 +6,13 @@
 #define VNET_FABRIC_APPLY_H
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "fabric/config_file.h"
+#include "fabric/types.h"
 
 namespace vnet {
 
@@ -22,6 +24,17 @@ struct ApplyReport {
 // exist (devices appear late at boot); then returns, whatever is missing:
 // Apply reports it.
 absl::Status WaitForDevices(const DesiredState& desired, int seconds);
+
+// An ipvlan port's addresses that differ from the file's: what to remove,
+// what to add, and addresses the port has whose prefix length on the
+// container side differs (`peer_addresses`: what is configured there, for
+// ports vnet created; without it prefix lengths are not compared). Learned
+// and link-local addresses are not the file's business.
+struct IpDiff {
+  std::vector<PortIp> remove, add, relength;
+};
+IpDiff DiffIps(const std::vector<PortIp>& want, const std::vector<PortAddress>& have,
+               const std::optional<std::vector<IpPrefix>>& peer_addresses);
 
 // `progress` is called with each action as it starts.
 absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,

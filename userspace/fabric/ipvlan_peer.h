@@ -25,9 +25,23 @@ absl::Status ConfigureIpvlanPeer(Rtnl& inner, const LinkInfo& peer, const IpAddr
 // `ip add|del`: one address; a delete without /PLEN matches any length.
 absl::Status AddPeerAddress(Rtnl& inner, const LinkInfo& peer, const PortIp& ip);
 absl::Status DeletePeerAddress(Rtnl& inner, const LinkInfo& peer, const PortIp& ip, bool plen_given);
+// `ip add` of an address the port has, and apply: makes the container side
+// have exactly ADDR/PLEN, replacing ADDR with another prefix length (the
+// fabric's tables hold ADDR alone and do not change). False when it was so
+// already (and for a routed prefix, which is not configured there).
+absl::StatusOr<bool> SetPeerPrefixLength(Rtnl& inner, const LinkInfo& peer, const PortIp& ip);
 // `fabric set --ipvlan-mode`: NOARP and the default routes follow the mode,
 // as the kernel flips IFF_NOARP on its slaves.
 absl::Status SetPeerIpvlanMode(Rtnl& inner, const LinkInfo& peer, IpvlanMode mode);
+// `port set --type` on a port vnet created: makes the container side what
+// `port add --netns` gives that kind. To ipvlan: addr_gen_mode none, the
+// EUI-64 link-local of its current MAC removed, `mac` (the uplink's), NOARP
+// in l3/l3s, `link_local` and the l3 default routes. To macvlan: the default
+// routes, NOARP and `link_local` removed, `mac` (its own), addr_gen_mode
+// eui64 (the kernel makes the link-local of the new MAC). Each step
+// tolerates being done already, so converting back undoes a partial one.
+absl::Status ConvertPeer(Rtnl& inner, const LinkInfo& peer, PortKind to, const MacAddress& mac,
+                         const IpAddress& link_local, IpvlanMode mode);
 // The same for every ipvlan port of the fabric that vnet created (`rtnl`:
 // the fabric's netns; each peer's netns is entered in turn).
 absl::Status SetIpvlanPeersMode(Rtnl& rtnl, const FabricMaps& maps, IpvlanMode mode);

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 
@@ -12,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "fabric/fabric.h"
 #include "fabric/ip_ports.h"
+#include "fabric/ipvlan_peer.h"
 #include "fabric/l3s.h"
 #include "fabric/port_helpers.h"
 #include "fabric/port_tables.h"
@@ -93,6 +96,59 @@ absl::Status CheckKindChange(const FoundPort& found, const PortChange& change, P
   return absl::OkStatus();
 }
 
+std::array<std::uint8_t, 6> RandomBytes() {
+  std::array<std::uint8_t, 6> bytes{};
+  if (getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
+    for (auto& b : bytes) b = static_cast<std::uint8_t>(std::rand());
+  return bytes;
+}
+
+// The port's MAC after `port set`. A kind change without --mac: a port vnet
+// created gets the uplink's MAC (to ipvlan) or a fresh one of its own (to
+// macvlan); on a DEV port the container side is the operator's, so it must
+// already have the uplink's MAC (to ipvlan), or --mac must give it one (to
+// macvlan, from the uplink's).
+absl::StatusOr<MacAddress> MacAfterChange(Rtnl& rtnl, const FoundPort& found, const PortChange& change, PortKind from,
+                                          PortKind to, const MacAddress& uplink_mac,
+                                          const std::vector<std::pair<std::uint32_t, vnet_port>>& ports,
+                                          absl::string_view what) {
+  MacAddress old = PortMac(found.port);
+  if (change.mac) return *change.mac;
+  if (from == to) return old;
+  if (to == PortKind::kIpvlan) {
+    if (VnetMadePeer(found.port, found.dev)) return uplink_mac;
+    if (found.dev.kind != "veth") return old;  // a tap: the VM's MAC is not visible here
+    MacAddress peer_mac;
+    bool other_netns = false;
+    VNET_RETURN_IF_ERROR(WithVethPeer(rtnl, found.dev, what, &other_netns, [&](Rtnl&, const LinkInfo& peer) {
+      peer_mac = peer.mac.value_or(MacAddress{});
+      return absl::OkStatus();
+    }));
+    if (peer_mac != uplink_mac)
+      return absl::FailedPreconditionError(absl::StrCat(
+          what, ": ", found.dev.name, "'s container side still has MAC ", peer_mac.ToString(),
+          ": set it to the uplink's MAC ", uplink_mac.ToString(), " first (ipvlan ports share the uplink's MAC)"));
+    return uplink_mac;
+  }
+  if (VnetMadePeer(found.port, found.dev))
+  {
+    auto fresh = PickFreeLocalMac(RandomBytes, [&](const MacAddress& mac) {
+      if (mac == uplink_mac) return true;
+      for (const auto& [ifindex, port] : ports)
+        if (PortMac(port) == mac) return true;
+      auto entry = found.maps.LookupMac(mac);
+      return !entry.ok() || entry->has_value();
+    });
+    if (!fresh.ok()) return Annotate(fresh.status(), what);
+    return *fresh;
+  }
+  if (old == uplink_mac)
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, ": ", found.dev.name, "'s container side has the uplink's MAC ", uplink_mac.ToString(),
+        ", which a macvlan port may not have: pass --mac with one of its own (vnet sets it on the container side)"));
+  return old;
+}
+
 }  // namespace
 
 absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
@@ -115,7 +171,11 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
     return absl::InvalidArgumentError(absl::StrCat(what, ": --nodst needs mode source"));
   VNET_ASSIGN_OR_RETURN(vnet_config config, found.maps.ReadConfig());
   VNET_ASSIGN_OR_RETURN(auto ports, found.maps.ListPorts());
-  MacAddress mac = change.mac.value_or(PortMac(old));
+  MacAddress uplink_mac = MacAddress::FromBytes(config.uplink_mac);
+  VNET_ASSIGN_OR_RETURN(MacAddress mac, MacAfterChange(rtnl, found, change, from, to, uplink_mac, ports, what));
+  bool converts_peer = from != to && VnetMadePeer(found.port, found.dev);
+  auto ipvlan_mode = static_cast<IpvlanMode>(config.ipvlan_mode);
+  IpAddress link_local = PortLinkLocal(uplink_mac, old.slot);
   if (ipvlan)
     VNET_RETURN_IF_ERROR(CheckNoPassthru(ports, ifindex, what));
   else
@@ -125,10 +185,23 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
     sources.clear();  // leaving source mode drops the list, as the kernel flushes it
 
   Undo undo;
-  if (change.mac && *change.mac != PortMac(old))  // the container side takes the new MAC
+  if (converts_peer) {
+    // The container side first, as port add prepares it before publishing.
+    // The way back is pushed before the way there: a half-done conversion
+    // is undone too.
+    auto convert = [&rtnl, dev = found.dev, what, link_local, ipvlan_mode](PortKind kind, const MacAddress& m) {
+      bool other_netns = false;
+      return WithVethPeer(rtnl, dev, what, &other_netns, [&](Rtnl& inner, const LinkInfo& peer) {
+        return ConvertPeer(inner, peer, kind, m, link_local, ipvlan_mode);
+      });
+    };
+    undo.Push([convert, from, old_mac = PortMac(old)] { (void)convert(from, old_mac); });
+    VNET_RETURN_IF_ERROR(Annotate(convert(to, mac), what));
+  } else if (change.mac && *change.mac != PortMac(old)) {  // the container side takes the new MAC
     VNET_RETURN_IF_ERROR(
         PreparePeer(rtnl, found.dev, change.mac, what, undo, [](const MacAddress&) { return absl::OkStatus(); })
             .status());
+  }
   std::memcpy(port.mac, mac.bytes.data(), 6);
   port.mode = ipvlan ? std::uint8_t{VNET_MODE_IPVLAN} : static_cast<std::uint8_t>(mode);
   std::uint8_t keep = old.flags & (VNET_PORT_F_PEER_NETNS | VNET_PORT_F_XDP_TARGET | kPortOwned | kPortHeldDown);
@@ -154,9 +227,21 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
     if (entry && entry->ifindex == ifindex) VNET_RETURN_IF_ERROR(found.maps.DeleteMac(PortMac(old)));
   }
   for (const auto& source : sources) VNET_RETURN_IF_ERROR(AddSource(found.maps, ifindex, port, source));
+  // vnet's link-local of the converted container side, registered as port add does.
+  if (converts_peer && ipvlan)
+    VNET_RETURN_IF_ERROR(AddPortIp(found.maps, ifindex, port, PortIp{IpPrefix{link_local, 128}, false},
+                                   VNET_IP_F_LINK_LOCAL, undo));
   // A former ipvlan port keeps nothing of its addresses (its link-local,
   // learned ones, DHCP transactions).
   if (from == PortKind::kIpvlan && !ipvlan) {
+    VNET_ASSIGN_OR_RETURN(auto kept, AddressesOf(found.maps, ifindex));
+    undo.Push([&found, ifindex, old, kept] {
+      Undo ignored;
+      for (const auto& a : kept)
+        (void)AddPortIp(found.maps, ifindex, old, PortIp{a.prefix, a.prefix.plen != a.prefix.address.MaxPrefix()},
+                        (a.link_local ? VNET_IP_F_LINK_LOCAL : 0) | (a.learned ? VNET_IP_F_LEARNED : 0), ignored);
+      ignored.Commit();
+    });
     VNET_RETURN_IF_ERROR(ForgetPortIps(found.maps, ifindex));
     VNET_RETURN_IF_ERROR(RefreshFabricFlags(found.maps));
   }

@@ -109,6 +109,10 @@ absl::Status CheckNoPassthru(const std::vector<std::pair<std::uint32_t, vnet_por
   return absl::OkStatus();
 }
 
+bool VnetMadePeer(const vnet_port& port, const LinkInfo& dev) {
+  return (port.flags & kPortOwned) && (port.flags & VNET_PORT_F_PEER_NETNS) && dev.kind == "veth";
+}
+
 std::uint8_t FlagsFor(bool spoofchk, bool hairpin, bool isolated, bool nodst) {
   std::uint8_t flags = 0;
   if (spoofchk) flags |= VNET_PORT_F_SPOOFCHK;

@@ -80,6 +80,9 @@ absl::StatusOr<PortKind> ResolvePortKind(const PortOptions& options, const vnet_
 // shares the uplink's MAC, is subject to).
 absl::Status CheckNoPassthru(const std::vector<std::pair<std::uint32_t, vnet_port>>& ports, std::uint32_t self,
                                   absl::string_view what);
+// The container side is vnet's (port add --netns: an owned veth whose peer
+// is in another netns): vnet configures it, and converts it with the port.
+bool VnetMadePeer(const vnet_port& port, const LinkInfo& dev);
 std::uint8_t FlagsFor(bool spoofchk, bool hairpin, bool isolated, bool nodst);
 PortInfo Describe(const LinkInfo& dev, std::uint32_t ifindex, const vnet_port& port);
 

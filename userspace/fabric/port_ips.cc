@@ -2,6 +2,7 @@
 // fabric's tables, on the container side vnet created, and (l3s) in the
 // host's routes.
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
@@ -28,8 +29,7 @@ absl::StatusOr<FoundPort> FindIpPort(Rtnl& rtnl, absl::string_view dev, absl::st
 // the operator configures the container side of any other port.
 template <typename Fn>
 absl::Status OnCreatedPeer(Rtnl& rtnl, const FoundPort& found, Fn fn) {
-  if (!(found.port.flags & kPortOwned) || !(found.port.flags & VNET_PORT_F_PEER_NETNS) || found.dev.kind != "veth")
-    return absl::OkStatus();
+  if (!VnetMadePeer(found.port, found.dev)) return absl::OkStatus();
   bool other_netns = false;
   return WithVethPeer(rtnl, found.dev, found.dev.name, &other_netns, fn);
 }
@@ -65,12 +65,44 @@ absl::Status RemoveOne(Rtnl& rtnl, FoundPort& found, const PortIp& ip, bool plen
                   what);
 }
 
+// `ip` (as the port owns it) is already the port's: its table entry.
+absl::StatusOr<std::optional<PortAddress>> OwnAddress(const FoundPort& found, const PortIp& ip) {
+  VNET_ASSIGN_OR_RETURN(auto addresses, AddressesOf(found.maps, static_cast<std::uint32_t>(found.dev.ifindex)));
+  for (const auto& a : addresses) {
+    bool routed = a.prefix.plen != a.prefix.address.MaxPrefix();
+    if (routed == ip.routed && (routed ? a.prefix == ip.prefix : a.prefix.address == ip.prefix.address)) return a;
+  }
+  return std::nullopt;
+}
+
+// `ip add` of an address the port has: on a container side vnet configures,
+// a new prefix length replaces the old one there (as apply does); anything
+// else is refused, naming the port itself.
+absl::Status ReaddOwnAddress(Rtnl& rtnl, const FoundPort& found, const PortAddress& have, const PortIp& ip,
+                             absl::string_view what) {
+  bool changed = false;
+  if (!have.learned && !have.link_local && !ip.routed && VnetMadePeer(found.port, found.dev))
+    VNET_RETURN_IF_ERROR(Annotate(OnCreatedPeer(rtnl, found,
+                                                [&](Rtnl& inner, const LinkInfo& peer) -> absl::Status {
+                                                  VNET_ASSIGN_OR_RETURN(changed, SetPeerPrefixLength(inner, peer, ip));
+                                                  return absl::OkStatus();
+                                                }),
+                                  what));
+  if (changed) return absl::OkStatus();
+  bool configured = VnetMadePeer(found.port, found.dev) && !ip.routed;
+  return absl::AlreadyExistsError(
+      absl::StrCat(what, ": ", found.dev.name, " already has ", configured ? ip.ToString() : ip.Owned(),
+                   have.learned ? " (learned)" : "", have.link_local ? " (its link-local)" : ""));
+}
+
 }  // namespace
 
 absl::Status AddPortAddress(absl::string_view dev, const PortIp& ip) {
   std::string what = absl::StrCat("ip add ", dev);
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindIpPort(rtnl, dev, "ip add"));
+  VNET_ASSIGN_OR_RETURN(auto have, OwnAddress(found, ip));
+  if (have) return ReaddOwnAddress(rtnl, found, *have, ip, what);
   VNET_RETURN_IF_ERROR(CheckIpsFree({ip}, what));
   auto ifindex = static_cast<std::uint32_t>(found.dev.ifindex);
   Undo undo;

@@ -69,6 +69,12 @@ absl::Status DisableIpv6(absl::string_view ifname) { return SetIpv6Disabled(ifna
 
 absl::Status EnableIpv6(absl::string_view ifname) { return SetIpv6Disabled(ifname, false); }
 
+absl::Status SetAddrGenModeEui64(absl::string_view ifname) {
+  auto status = WriteSysctl(absl::StrCat("/proc/sys/net/ipv6/conf/", ifname, "/addr_gen_mode"), "0",
+                            "set IPv6 addr_gen_mode eui64 on", ifname);
+  return absl::IsNotFound(status) ? absl::OkStatus() : status;
+}
+
 bool Ipv6Disabled(absl::string_view ifname) {
   std::string value = ReadSysctl(absl::StrCat("/proc/sys/net/ipv6/conf/", ifname, "/disable_ipv6"));
   return value != "0";  // "1", or no IPv6 in this kernel at all

@@ -19,6 +19,10 @@ absl::Status SetGro(absl::string_view ifname, bool on);
 absl::Status DisableIpv6(absl::string_view ifname);
 // ipvlan l3s routes through the host end, which then needs IPv6 back.
 absl::Status EnableIpv6(absl::string_view ifname);
+// net.ipv6.conf.IF.addr_gen_mode = 0 (eui64), through the sysctl, which
+// (unlike rtnetlink) makes the kernel generate the link-local at once when
+// the device is up. Ok when IPv6 is absent.
+absl::Status SetAddrGenModeEui64(absl::string_view ifname);
 // IPv6 is off on the device (in the calling thread's netns), or absent.
 bool Ipv6Disabled(absl::string_view ifname);
 

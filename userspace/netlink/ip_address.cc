@@ -82,4 +82,15 @@ IpAddress PortLinkLocal(const MacAddress& uplink_mac, std::uint16_t slot) {
   return ip;
 }
 
+IpAddress Eui64LinkLocal(const MacAddress& mac) {
+  IpAddress ip;
+  ip.family = 6;
+  ip.bytes[0] = 0xfe;
+  ip.bytes[1] = 0x80;
+  const auto& m = mac.bytes;
+  std::uint8_t iid[8] = {static_cast<std::uint8_t>(m[0] ^ 0x02), m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]};
+  std::memcpy(ip.bytes.data() + 8, iid, 8);
+  return ip;
+}
+
 }  // namespace vnet

@@ -60,6 +60,9 @@ struct PortIp {
 // uplink MAC's EUI-64 as interface id, its ff:fe bytes replaced by the port's
 // slot so that ports sharing the MAC get distinct addresses.
 IpAddress PortLinkLocal(const MacAddress& uplink_mac, std::uint16_t slot);
+// The link-local the kernel derives from `mac` (addr_gen_mode eui64):
+// fe80::/64 with the modified EUI-64 interface id.
+IpAddress Eui64LinkLocal(const MacAddress& mac);
 
 }  // namespace vnet
 

@@ -45,6 +45,13 @@ MacAddress MacAddress::FromBytes(const std::uint8_t* p) {
   return mac;
 }
 
+MacAddress MacAddress::LocalUnicast(const std::array<std::uint8_t, 6>& random) {
+  MacAddress mac;
+  mac.bytes = random;
+  mac.bytes[0] = static_cast<std::uint8_t>((mac.bytes[0] & 0xfe) | 0x02);
+  return mac;
+}
+
 std::string MacAddress::ToString() const {
   return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1], bytes[2], bytes[3],
                          bytes[4], bytes[5]);
@@ -54,6 +61,15 @@ bool MacAddress::IsZero() const {
   for (auto b : bytes)
     if (b) return false;
   return true;
+}
+
+absl::StatusOr<MacAddress> PickFreeLocalMac(const std::function<std::array<std::uint8_t, 6>()>& entropy,
+                                            const std::function<bool(const MacAddress&)>& taken) {
+  for (int i = 0; i < 64; ++i) {
+    MacAddress mac = MacAddress::LocalUnicast(entropy());
+    if (!taken(mac)) return mac;
+  }
+  return absl::ResourceExhaustedError("no free locally administered MAC address found");
 }
 
 }  // namespace vnet

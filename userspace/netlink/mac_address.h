@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -25,8 +26,17 @@ struct MacAddress {
   bool IsZero() const;
   // A port may own it: unicast and not all-zero.
   bool IsValidUnicast() const { return !IsGroup() && !IsZero(); }
+  bool IsLocallyAdministered() const { return bytes[0] & 2; }
+  // A locally administered unicast address made from `random` (6 bytes of
+  // entropy), as the kernel's eth_random_addr().
+  static MacAddress LocalUnicast(const std::array<std::uint8_t, 6>& random);
   bool operator==(const MacAddress&) const = default;
 };
+
+// A locally administered unicast MAC that `taken` does not refuse, drawing
+// 6 bytes of entropy at a time (up to 64 draws; ResourceExhausted after).
+absl::StatusOr<MacAddress> PickFreeLocalMac(const std::function<std::array<std::uint8_t, 6>()>& entropy,
+                                            const std::function<bool(const MacAddress&)>& taken);
 
 }  // namespace vnet
 
