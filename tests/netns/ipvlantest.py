@@ -87,11 +87,14 @@ class Fabric:
         return self.ports[role]["name"]
 
     def port_doc(self, role):
-        """The port's entry in `vnetctl -j show FABRIC` (by device name)."""
-        doc = lc.fabric_doc(self.topo, self.fabric)
-        found = [p for p in doc["ports"] if p["name"] == self.dev(role)]
-        assert len(found) == 1, f"vnetctl show: {len(found)} ports named {self.dev(role)}"
-        return found[0]
+        return port_doc(self.topo, self.fabric, self.dev(role))
+
+
+def port_doc(topo, fabric, dev):
+    """The port's entry in `vnetctl -j show FABRIC` (by device name)."""
+    found = [p for p in lc.fabric_doc(topo, fabric)["ports"] if p["name"] == dev]
+    assert len(found) == 1, f"vnetctl show: {len(found)} ports named {dev}"
+    return found[0]
 
 
 def build(topo, mode, flag, count, hairpin=False, attach_extra=(), port_extra=None, addresses=True):

@@ -78,9 +78,7 @@ class Mixed:
         return self.ports[role]["name"]
 
     def port_doc(self, role):
-        found = [p for p in lc.fabric_doc(self.topo, self.fabric)["ports"] if p["name"] == self.dev(role)]
-        assert len(found) == 1, f"{len(found)} ports named {self.dev(role)}"
-        return found[0]
+        return it.port_doc(self.topo, self.fabric, self.dev(role))
 
     def listed(self, role):
         return sorted(a["address"].split("/")[0] for a in self.port_doc(role).get("addresses", [])
