@@ -1,66 +1,20 @@
-// vnet-bench's building blocks: running commands, the benchmark's BPF helpers
-// (receivers that count, the floor), and the topologies, each built from
-// fresh, uniquely named namespaces and removed whatever happens.
-#ifndef VNET_BENCH_HARNESS_H
-#define VNET_BENCH_HARNESS_H
+// vnet-bench's topologies: one system (vnet, kernel macvlan, the Linux bridge,
+// a floor) between an external host and N containers, each built from fresh,
+// uniquely named namespaces and removed whatever happens.
+#ifndef VNET_BENCH_TOPOLOGY_H
+#define VNET_BENCH_TOPOLOGY_H
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "loader/unique_fd.h"
+#include "bench/sink_redirect.h"
 #include "netlink/mac_address.h"
-
-struct pktgen_bpf;
 
 namespace vnet::bench {
 
-// Set by SIGINT/SIGTERM: every loop checks it and unwinds (teardown runs).
-extern std::atomic<bool> g_stop;
-
-// ---- commands -------------------------------------------------------------
-struct ExecResult {
-  int status = -1;  // exit code, or -1 when it could not run / was killed
-  std::string output;  // stdout and stderr together
-};
-ExecResult Exec(const std::vector<std::string>& argv, double timeout_s = 120);
-// Exec, and an error naming the command and its output unless it exits 0.
-absl::StatusOr<std::string> Run(const std::vector<std::string>& argv, double timeout_s = 120);
-
-// ---- BPF helpers ------------------------------------------------------------
-struct SkelDeleter {
-  void operator()(pktgen_bpf* s) const;
-};
-using PktgenSkel = std::unique_ptr<pktgen_bpf, SkelDeleter>;
-
-// Counts and drops every frame reaching DEV's tc ingress (tcx).
-class Sink {
- public:
-  static absl::StatusOr<std::unique_ptr<Sink>> Attach(const std::string& netns, const std::string& dev);
-  std::uint64_t Packets() const;
-
- private:
-  PktgenSkel skel_;
-  UniqueFd link_;
-};
-
-// The floor and the injector: a bare redirect with no lookup.
-enum class FloorKind { kXdp, kTcEgress, kTcPeer };
-class Redirect {
- public:
-  // kXdp: XDP on DEV (native) -> bpf_redirect(target); kTc*: tcx ingress on DEV.
-  static absl::StatusOr<std::unique_ptr<Redirect>> Attach(const std::string& netns, const std::string& dev,
-                                                          FloorKind kind, std::uint32_t target_ifindex);
-
- private:
-  PktgenSkel skel_;
-  UniqueFd link_;
-};
-
-// ---- topology ---------------------------------------------------------------
 // kVnetTc: vnet attached with --xdp-redirect off (wire->port unicast on the
 // tc path). kFloorTc: the tc floor, a bare bpf_redirect_peer from the
 // uplink's tc ingress into the port's netns. kVnetIpvlan: vnet's ipvlan
@@ -137,9 +91,6 @@ class Topology {
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::vector<std::unique_ptr<Redirect>> redirects_;
 };
-
-// Everything created that still exists, for the exit path (signals, errors).
-void CleanupAll();
 
 // Whether this kernel can create an ipvlan device (tried on a dummy in a
 // throwaway namespace); `why` gets ip's answer when it cannot.

@@ -1,0 +1,176 @@
+#include "bench/options.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace vnet::bench {
+namespace {
+
+constexpr char kUsage[] = R"(usage: vnet-bench [--quick] [--reps N] [--duration SECONDS] [--json FILE] [--plot FILE.png]
+                  [--paths LIST] [--sizes LIST] [--macs LIST] [--ips LIST] [--systems LIST] [--no-tcp]
+                  [--cpu-mode split|shared] [--generator xdp|pktgen] [--vnetctl PATH]
+
+Builds each topology in fresh namespaces for vnet, kernel macvlan (bridge
+mode), the Linux bridge (static FDB) and the floor (a bare redirect, no
+lookup), and vnet's ipvlan family (vnet-ipvlan: ports by IP sharing the
+uplink's MAC; this kernel's ipvlan is looked for and reported, never
+measured), drives frames with vnet-pktgen's XDP live-frames generator from the
+external namespace (or from inside c1 for port-originated paths), counts the
+frames delivered at the receiver's tc ingress, and prints the median of N
+interleaved repetitions with the vnet/peer ratio computed run by run.
+  --quick          < 60 s: 1 repetition of 0.5 s, 64-byte frames, 1 and 100
+                   MACs and IPs, 1 s of TCP (the test suite's mode)
+  --reps N         repetitions per case (default 5)
+  --duration S     seconds per repetition (default 2)
+  --paths LIST     wire-port,port-port,port-wire,broadcast,unknown,macs,ips
+                   (default all); ips: vnet-ipvlan wire->port with N addresses
+                   in vnet_ips, destination IPs rotating over all
+  --sizes LIST     frame sizes (default 64,1500)
+  --macs LIST      MAC table sizes (default 1,100,10000,100000)
+  --ips LIST       IP table sizes for ips (default 1,100,10000,100000)
+  --systems LIST   only these: vnet,vnet-tc,vnet-ipvlan,macvlan,bridge,floor,floor-tc
+                   (e.g. to profile one system while it runs)
+  --no-tcp         skip iperf3 throughput and ping latency
+  --cpu-mode M     split (default): generator on CPU 0, the uplink's NAPI
+                   thread (threaded NAPI) pinned to CPU 1; shared: all on CPU 0.
+                   Port-originated paths always run shared (see the doc).
+  --generator G    xdp (default): vnet-pktgen, XDP live frames; pktgen: the
+                   kernel's pktgen where /proc/net/pktgen exists (driven in the
+                   generator's namespace, kpktgend on the generator's CPU);
+                   without it, says so and uses vnet-pktgen
+  --json FILE      write every run, the medians and the target checks
+  --plot FILE      PNG of pps per path per system (gnuplot; default: the
+                   --json name with .png)
+)";
+
+std::string FindVnetctl() {
+  if (const char* env = std::getenv("VNETCTL"); env && *env) return env;
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n > 0) {
+    self[n] = 0;
+    std::string dir(self);
+    dir = dir.substr(0, dir.rfind('/'));
+    for (const std::string& c : {dir + "/vnetctl", dir + "/../vnetctl"})
+      if (::access(c.c_str(), X_OK) == 0) return c;
+  }
+  return "vnetctl";
+}
+
+}  // namespace
+
+std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
+  Config& cfg = *config;
+  std::string& generator = cfg.generator;
+  bool reps_set = false, duration_set = false;
+  cfg.command = absl::StrJoin(std::vector<std::string>(argv, argv + argc), " ");
+  auto list_u32 = [](const char* s, std::vector<std::uint32_t>& out) {
+    out.clear();
+    for (absl::string_view p : absl::StrSplit(s, ',', absl::SkipEmpty())) {
+      std::uint32_t v = 0;
+      if (!absl::SimpleAtoi(p, &v) || v == 0) return false;
+      out.push_back(v);
+    }
+    return !out.empty();
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "vnet-bench: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    auto bad = [&](const char* v) {
+      std::fprintf(stderr, "vnet-bench: %s %s: invalid value\n", a.c_str(), v);
+      std::exit(2);
+    };
+    if (a == "-h" || a == "--help" || a == "help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--quick") {
+      cfg.quick = true;
+    } else if (a == "--reps") {
+      const char* v = value();
+      if (!absl::SimpleAtoi(v, &cfg.reps) || cfg.reps < 1) bad(v);
+      reps_set = true;
+    } else if (a == "--duration") {
+      const char* v = value();
+      if (!absl::SimpleAtod(v, &cfg.duration) || cfg.duration <= 0) bad(v);
+      duration_set = true;
+    } else if (a == "--json") {
+      cfg.json_path = value();
+    } else if (a == "--plot") {
+      cfg.plot_path = value();
+    } else if (a == "--paths") {
+      cfg.paths = absl::StrSplit(value(), ',', absl::SkipEmpty());
+    } else if (a == "--sizes") {
+      const char* v = value();
+      if (!list_u32(v, cfg.sizes)) bad(v);
+    } else if (a == "--macs") {
+      const char* v = value();
+      if (!list_u32(v, cfg.macs)) bad(v);
+    } else if (a == "--ips") {
+      const char* v = value();
+      if (!list_u32(v, cfg.ips)) bad(v);
+      for (auto n : cfg.ips)
+        if (n > 131072 - 16) bad(v);  // VNET_MAX_IPS, less the ports' own addresses
+    } else if (a == "--systems") {
+      cfg.systems = absl::StrSplit(value(), ',', absl::SkipEmpty());
+    } else if (a == "--no-tcp") {
+      cfg.tcp = false;
+    } else if (a == "--cpu-mode") {
+      std::string v = value();
+      if (v != "split" && v != "shared") bad(v.c_str());
+      cfg.split = v == "split";
+    } else if (a == "--generator") {
+      generator = value();
+      if (generator != "xdp" && generator != "pktgen") bad(generator.c_str());
+    } else if (a == "--vnetctl") {
+      cfg.vnetctl = value();
+    } else {
+      std::fprintf(stderr, "vnet-bench: unknown argument '%s'\n%s", a.c_str(), kUsage);
+      return 2;
+    }
+  }
+  if (cfg.quick) {
+    if (!reps_set) cfg.reps = 1;
+    if (!duration_set) cfg.duration = 0.5;
+    cfg.sizes = {64};
+    cfg.macs = {1, 100};
+    cfg.ips = {1, 100};
+    cfg.tcp_seconds = 1;
+    cfg.ping_count = 20;
+  }
+  for (const auto& p : cfg.paths)
+    if (p != "wire-port" && p != "port-port" && p != "port-wire" && p != "broadcast" && p != "unknown" && p != "macs" &&
+        p != "ips") {
+      std::fprintf(stderr, "vnet-bench: --paths: unknown path '%s'\n", p.c_str());
+      return 2;
+    }
+  return std::nullopt;
+}
+
+void CompleteConfig(Config* cfg) {
+  if (cfg->vnetctl.empty()) cfg->vnetctl = FindVnetctl();
+  if (cfg->plot_path.empty() && !cfg->json_path.empty()) {
+    cfg->plot_path = cfg->json_path;
+    if (absl::EndsWith(cfg->plot_path, ".json")) cfg->plot_path.resize(cfg->plot_path.size() - 5);
+    cfg->plot_path += ".png";
+  }
+  cfg->cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (cfg->cpus < 2) {
+    cfg->split = false;
+    cfg->rx_cpu = 0;
+  }
+}
+
+}  // namespace vnet::bench

@@ -1,0 +1,47 @@
+// vnet-bench's command line: what to measure and how, with the help text.
+#ifndef VNET_BENCH_OPTIONS_H
+#define VNET_BENCH_OPTIONS_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vnet::bench {
+
+struct Config {
+  bool quick = false;
+  int reps = 5;
+  double duration = 2.0;
+  std::vector<std::string> paths = {"wire-port", "port-port", "port-wire", "broadcast", "unknown", "macs", "ips"};
+  std::vector<std::uint32_t> sizes = {64, 1500};
+  std::vector<std::uint32_t> macs = {1, 100, 10000, 100000};
+  std::vector<std::uint32_t> ips = {1, 100, 10000, 100000};
+  std::vector<std::string> systems;  // empty: all
+  bool tcp = true;
+  double tcp_seconds = 3;
+  int ping_count = 200;
+  bool split = true;
+  int gen_cpu = 0, rx_cpu = 1;
+  long cpus = 0;  // online CPUs
+  std::string vnetctl;
+  std::string generator = "xdp";  // as asked: xdp or pktgen
+  bool kernel_pktgen = false;  // --generator pktgen and /proc/net/pktgen exists
+  std::string json_path, plot_path;
+  std::string command;
+  std::uint32_t macvlan_max_macs = 100;
+};
+
+// Parses argv into *cfg (--quick's defaults applied). Returns the exit code
+// when the program should stop here: 0 after --help, 2 after saying on
+// stderr what is wrong with an argument.
+std::optional<int> ParseCommandLine(int argc, char** argv, Config* cfg);
+
+// What the command line leaves to the machine: vnetctl next to this binary,
+// the plot beside the JSON, and CPU 1 for the receive side only if there is
+// one.
+void CompleteConfig(Config* cfg);
+
+}  // namespace vnet::bench
+
+#endif
