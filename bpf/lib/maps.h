@@ -29,6 +29,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vnet_macs SEC(".maps");
 
+/* In front of vnet_macs (abi.h says how it stays consistent). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VNET_MAC_FRONT_SIZE);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct vnet_mac_front);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_mac_front SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, VNET_MAX_PORTS);

@@ -20,6 +20,7 @@
 #include "eth.h"
 #include "flood.h"
 #include "ipvlan_wire.h"
+#include "mac_lookup.h"
 #include "source.h"
 #include "tx_map.h"
 
@@ -40,9 +41,9 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 {
 	void *data = vnet_xdp_data(ctx), *data_end = vnet_xdp_end(ctx);
 	struct vnet_config *cfg = vnet_get_config();
-	struct vnet_mac_entry *dst;
+	const struct vnet_mac_entry *dst;
+	struct vnet_mac_entry front;
 	struct vnet_frame frame;
-	struct vnet_mac_key key;
 	__u64 bytes = data_end - data;
 	__u32 ifindex;
 	__u16 slot;
@@ -70,8 +71,7 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 		ifindex = cfg->passthru_ifindex;
 		slot = cfg->passthru_slot;
 	} else {
-		key = vnet_mac_key_of(frame.eth->h_dest);
-		dst = bpf_map_lookup_elem(&vnet_macs, &key);
+		dst = vnet_mac_find(frame.eth->h_dest, &front);
 		if (!dst) {
 			/* Dropped here whichever path delivers to ports. */
 			if (cfg->unknown_policy == VNET_UNKNOWN_DROP &&

@@ -166,6 +166,7 @@ class FabricTest : public ::testing::Test {
   FabricPrograms& programs() { return *programs_; }
   FabricMaps& maps() { return *maps_; }
   Rtnl& rtnl() { return *rtnl_; }
+  const std::string& fabric() const { return pin_dir_.fabric; }
 
  private:
   // Removes the fabric's pin directory on destruction, whatever happened.

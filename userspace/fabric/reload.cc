@@ -31,7 +31,8 @@ absl::Status SwapTc(const std::string& fabric, bool cls_bpf, int prog_fd, int if
 // The oldest ABI whose fabrics reload migrates. ABI 2 -> 3: vnet_stats grew
 // by five drop counters at the end of its value; vnet_config's two pad bytes
 // became ipvlan_mode/ipvlan_flags (zero: l2, bridge; an ABI 2 fabric has no
-// IP-demux ports); vnet_ips, vnet_ip_nets and vnet_dhcp are new.
+// IP-demux ports); vnet_ips, vnet_ip_nets and vnet_dhcp are new. ABI 3 -> 4:
+// vnet_mac_front is new, and is filled from vnet_macs after the switch.
 constexpr std::uint32_t kOldestMigratableAbi = 2;
 
 absl::Status SwapAll(const std::string& fabric, const vnet_config& config, const FabricPrograms& programs,
@@ -108,7 +109,11 @@ absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name) {
     }
     return Prefix(s, what);
   }
-  if (migration) VNET_RETURN_IF_ERROR(migration->Finish());
+  if (migration) {
+    VNET_RETURN_IF_ERROR(migration->Finish());
+    VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
+    VNET_RETURN_IF_ERROR(maps.RefillMacFront());
+  }
   return report;
 }
 

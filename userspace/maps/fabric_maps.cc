@@ -108,6 +108,9 @@ absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
   VNET_RETURN_IF_ERROR(open(VNET_MAP_IPS, maps.ips_, sizeof(vnet_ip_key), sizeof(vnet_ip_entry)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_IP_NETS, maps.ip_nets_, sizeof(vnet_ip_net_key), sizeof(vnet_ip_entry)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_DHCP, maps.dhcp_, 4, sizeof(vnet_ip_entry)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_MAC_FRONT, maps.mac_front_fd_, 4, sizeof(vnet_mac_front)));
+  VNET_ASSIGN_OR_RETURN(MacFront front, MacFront::Map(maps.mac_front_fd_.get(), fabric));
+  maps.mac_front_.emplace(std::move(front));
   // Same sizes can still mean other meanings: the config says which ABI wrote it
   // (0: being attached right now, written just after this open).
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
@@ -136,12 +139,33 @@ absl::StatusOr<std::optional<vnet_mac_entry>> FabricMaps::LookupMac(const MacAdd
   return Lookup<vnet_mac_entry>(macs_.get(), KeyOf(mac), "look up MAC", mac.ToString());
 }
 
+// The table first and the cache second on the way in, the other way round on
+// the way out: the cache never holds what the table does not.
 absl::Status FabricMaps::PutMac(const MacAddress& mac, const vnet_mac_entry& entry) {
-  return Put(macs_.get(), KeyOf(mac), entry, "add MAC", mac.ToString());
+  VNET_RETURN_IF_ERROR(Put(macs_.get(), KeyOf(mac), entry, "add MAC", mac.ToString()));
+  mac_front_->Put(mac, entry);
+  return absl::OkStatus();
 }
 
 absl::Status FabricMaps::DeleteMac(const MacAddress& mac) {
+  mac_front_->Remove(mac);
   return Delete(macs_.get(), KeyOf(mac), "remove MAC", mac.ToString());
+}
+
+absl::Status FabricMaps::RefillMacFront() {
+  vnet_mac_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(macs_.get(), prev, &next) == 0) {
+    vnet_mac_entry entry{};
+    if (bpf_map_lookup_elem(macs_.get(), &next, &entry) == 0) {
+      MacAddress mac;
+      std::memcpy(mac.bytes.data(), next.addr, 6);
+      mac_front_->Put(mac, entry);
+    }
+    key = next;
+    prev = &key;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<vnet_port>> FabricMaps::LookupPort(std::uint32_t ifindex) const {

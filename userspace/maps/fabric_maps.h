@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "loader/unique_fd.h"
+#include "maps/mac_front.h"
 #include "netlink/ip_address.h"
 #include "netlink/mac_address.h"
 #include "vnet/abi.h"
@@ -25,8 +26,12 @@ class FabricMaps {
   absl::Status WriteConfig(const vnet_config& config);
 
   absl::StatusOr<std::optional<vnet_mac_entry>> LookupMac(const MacAddress& mac) const;
+  // vnet_macs, and the datapath's front cache of it (maps/mac_front.h).
   absl::Status PutMac(const MacAddress& mac, const vnet_mac_entry& entry);
   absl::Status DeleteMac(const MacAddress& mac);
+  // Refills the front cache from vnet_macs (after a migration created it empty).
+  absl::Status RefillMacFront();
+  const MacFront& mac_front() const { return *mac_front_; }
 
   absl::StatusOr<std::optional<vnet_port>> LookupPort(std::uint32_t ifindex) const;
   absl::Status PutPort(std::uint32_t ifindex, const vnet_port& port);
@@ -66,7 +71,8 @@ class FabricMaps {
  private:
   FabricMaps() = default;
   std::string fabric_;
-  UniqueFd config_, macs_, ports_, flood_, tx_, stats_, sources_, ips_, ip_nets_, dhcp_;
+  UniqueFd config_, macs_, ports_, flood_, tx_, stats_, sources_, ips_, ip_nets_, dhcp_, mac_front_fd_;
+  std::optional<MacFront> mac_front_;  // vnet_mac_front, mmapped
 };
 
 }  // namespace vnet
