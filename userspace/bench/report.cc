@@ -172,9 +172,9 @@ json Targets(const json& pps, const json& tcp) {
   add("unknown drop 64B vnet/macvlan", find_ratio("unknown", 64, "vnet:macvlan"), 3.0);
   add("unknown drop 64B vnet/bridge", find_ratio("unknown", 64, "vnet:bridge"), 3.0);
   std::optional<double> tcp_ratio;
-  if (tcp.contains("throughput_gbps") && tcp["throughput_gbps"].contains("port->port") &&
-      !tcp["throughput_gbps"]["port->port"]["ratio_vnet_macvlan"]["median"].is_null())
-    tcp_ratio = tcp["throughput_gbps"]["port->port"]["ratio_vnet_macvlan"]["median"].get<double>();
+  // Any level may be missing (a TCP topology that failed to build).
+  const auto ratio = tcp.value("/throughput_gbps/port->port/ratio_vnet_macvlan/median"_json_pointer, nlohmann::json());
+  if (ratio.is_number()) tcp_ratio = ratio.get<double>();
   add("port->port TCP vnet/macvlan", tcp_ratio, 1.0);
   return out;
 }
