@@ -15,7 +15,7 @@
  *    host address or no route, goes to the host stack), or handed to the host
  *    stack, which routes it through netfilter (l3s).
  * Anti-spoofing: the source IP must be one of the port's addresses (0.0.0.0
- * only for a DHCP request or an ARP probe, :: only for ICMPv6).
+ * only for a DHCP request or an ARP probe, :: only for ICMPv6 and MLD).
  */
 #ifndef VNET_BPF_IPVLAN_PORT_H
 #define VNET_BPF_IPVLAN_PORT_H
@@ -43,9 +43,12 @@ static __always_inline int vnet_ip_spoofed(const struct vnet_config *cfg, const 
 
 	if (l3->kind == VNET_L3_NONE)
 		return 0;
+	/* The unspecified address is a DHCP client's, an ARP probe's, and in
+	 * IPv6 DAD's and MLD's (ICMPv6, MLD behind a hop-by-hop header). */
 	if (vnet_ip_key_unspecified(&l3->src))
 		return !(l3->kind == VNET_L3_DHCP_REQUEST || l3->kind == VNET_L3_ARP ||
-			 (l3->src.family == VNET_IP6 && l3->l4_proto == IPPROTO_ICMPV6));
+			 (l3->src.family == VNET_IP6 &&
+			  (l3->l4_proto == IPPROTO_ICMPV6 || l3->l4_proto == IPPROTO_HOPOPTS)));
 	owner = vnet_ip_owner(cfg, &l3->src);
 	return !owner || owner->ifindex != ifindex;
 }

@@ -430,6 +430,21 @@ TEST_P(IpvlanPort, UnspecifiedSourceAllowedForDhcpRequest) {
   EXPECT_EQ(Drops(), want);
 }
 
+// DAD's MLD report comes from :: behind a hop-by-hop header (router alert):
+// not spoofed. UDP from :: is.
+TEST_P(IpvlanPort, UnspecifiedIpv6SourceAllowedForMldOnly) {
+  SetIpvlan(VNET_IPVLAN_L2);
+  const MacAddress mld_group{{0x33, 0x33, 0x00, 0x00, 0x00, 0x16}};
+  Bytes mld = Ipv6Udp(mld_group, U(), Ip("::"), Ip("ff02::16"));
+  mld[14 + 6] = 0;        // next header: hop-by-hop options
+  mld[14 + 40] = 58;      // ... then ICMPv6
+  mld[14 + 40 + 1] = 0;   // 8 bytes of options
+
+  EXPECT_EQ(PortTcVerdict(a_, mld), TC_ACT_REDIRECT);  // out of the uplink, copies to siblings
+  EXPECT_EQ(PortTcVerdict(a_, Ipv6Udp(mld_group, U(), Ip("::"), Ip("ff02::16"))), TC_ACT_SHOT);
+  EXPECT_THAT(Drops(), ElementsAre(Drop{a_.slot, VNET_DROP_SPOOFED_IP, 1}));
+}
+
 TEST_P(IpvlanPort, SpoofchkOffForwardsAnySource) {
   SetIpvlan(GetParam());
   Port lax = AddIpPort({"198.18.0.8"}, 0);
