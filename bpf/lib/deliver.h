@@ -55,10 +55,4 @@ static __always_inline int vnet_deliver_ip_port(struct __sk_buff *skb, const str
 	return vnet_deliver_to(skb, dst->ifindex, dst->slot, dst->flags);
 }
 
-static __always_inline void vnet_copy_to_ip_port(struct __sk_buff *skb, const struct vnet_ip_entry *dst)
-{
-	if (bpf_clone_redirect(skb, dst->ifindex, 0) == 0)
-		vnet_count_flood(dst->slot, skb->len);
-}
-
 #endif

@@ -36,11 +36,15 @@ static __always_inline int vnet_ipvlan_host_egress(struct __sk_buff *skb, const 
 	int group, err;
 
 	*flood_ip = 0;
-	vnet_skb_window_l3(skb, &data, &data_end);
+	vnet_skb_window(skb, &data, &data_end);
 	if (vnet_parse_l2(data, data_end, &frame) >= 0)
 		return VNET_HOST_CONTINUE;
 	group = vnet_mac_is_group(frame.eth->h_dest);
 	if (!group && !vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac))
+		return VNET_HOST_CONTINUE;
+	/* Only frames IP demux may concern pay for the L3 pull. */
+	vnet_skb_window_l3(skb, &data, &data_end);
+	if (vnet_parse_l2(data, data_end, &frame) >= 0)
 		return VNET_HOST_CONTINUE;
 	if (vnet_parse_l3(data, data_end, &frame, &l3) >= 0 || l3.kind == VNET_L3_NONE) {
 		*flood_ip = group && l2;

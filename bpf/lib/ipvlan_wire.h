@@ -82,7 +82,7 @@ static __always_inline int vnet_ipvlan_wire_tc(struct __sk_buff *skb, const stru
 	int err;
 
 	*flood_ip = 0;
-	vnet_skb_window_l3(skb, &data, &data_end);
+	vnet_skb_window(skb, &data, &data_end);
 	if (vnet_parse_l2(data, data_end, &frame) >= 0)
 		return VNET_IPV_CONTINUE;
 	if (vnet_mac_is_group(frame.eth->h_dest)) {
@@ -93,6 +93,10 @@ static __always_inline int vnet_ipvlan_wire_tc(struct __sk_buff *skb, const stru
 	} else if (!vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac)) {
 		return VNET_IPV_CONTINUE; /* a MAC-demux port's, or nobody's */
 	}
+	/* Only frames IP demux may concern pay for the L3 pull. */
+	vnet_skb_window_l3(skb, &data, &data_end);
+	if (vnet_parse_l2(data, data_end, &frame) >= 0)
+		return VNET_IPV_CONTINUE;
 	err = vnet_parse_l3(data, data_end, &frame, &l3);
 	if (err >= 0)
 		return vnet_drop(VNET_UPLINK_SLOT, err, TC_ACT_SHOT);
