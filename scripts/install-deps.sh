@@ -14,6 +14,8 @@ packages=(
   # systemd-analyze verify, run on the units by the test suite; a real boot
   # of vnet.service in systemd-nspawn on a debootstrapped Debian root
   systemd systemd-container debootstrap
+  # the upgrade test builds the last ABI 2 vnetctl from git history
+  git
 )
 
 missing=()
