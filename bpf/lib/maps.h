@@ -100,6 +100,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vnet_dhcp SEC(".maps");
 
+/* --allow-ip of MAC-demux ports (abi.h, struct vnet_allow_key). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VNET_MAX_ALLOW);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vnet_allow_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_allow SEC(".maps");
+
 static __always_inline struct vnet_config *vnet_get_config(void)
 {
 	__u32 zero = 0;

@@ -29,7 +29,7 @@ typedef __u64 vnet_u64;
 #endif
 
 /* ABI version: bumped whenever a struct or map below changes shape. */
-#define VNET_ABI_VERSION 4
+#define VNET_ABI_VERSION 5
 
 /* Where a fabric's state lives: VNET_PIN_ROOT "/" <fabric> "/" <map or link>. */
 #define VNET_PIN_ROOT "/sys/fs/bpf/vnet"
@@ -46,6 +46,7 @@ typedef __u64 vnet_u64;
 #define VNET_MAP_IP_NETS "vnet_ip_nets" /* port prefix -> IP-demux port (LPM) */
 #define VNET_MAP_DHCP "vnet_dhcp"       /* DHCP transaction id -> client port */
 #define VNET_MAP_MAC_FRONT "vnet_mac_front" /* direct-mapped cache in front of vnet_macs */
+#define VNET_MAP_ALLOW "vnet_allow"     /* MAC-demux port -> allowed source prefixes (LPM) */
 
 /* skb->mark vnet puts on a frame it hands to the host stack through the
  * uplink's ingress (`host on`), so the uplink program passes it up untouched
@@ -65,6 +66,7 @@ typedef __u64 vnet_u64;
 #define VNET_MAX_IPS 131072
 #define VNET_MAX_IP_NETS 16384
 #define VNET_MAX_DHCP 4096
+#define VNET_MAX_ALLOW 16384
 
 /* Port modes: the values match the kernel's enum macvlan_mode bit values, so a
  * mode set ("deliver to vepa or bridge ports") is a plain bit mask. */
@@ -102,6 +104,8 @@ enum vnet_port_flag {
 	VNET_PORT_F_PEER_NETNS = 1u << 3, /* veth peer lives in another netns: redirect_peer works */
 	VNET_PORT_F_XDP_TARGET = 1u << 4, /* peer has NAPI: XDP may redirect into this port */
 	VNET_PORT_F_NODST = 1u << 5,      /* source mode: listed sources go only here */
+	VNET_PORT_F_ALLOW_IP = 1u << 6,   /* MAC-demux port with --allow-ip: check IP sources (vnet_allow) */
+	VNET_PORT_F_RESERVED = 1u << 7,   /* kept by vnet for later use; always 0 */
 };
 
 /* Fabric-wide policies (struct vnet_config). */
@@ -147,6 +151,8 @@ enum vnet_drop_reason {
 	VNET_DROP_PRIVATE,           /* ipvlan private: port to port */
 	VNET_DROP_L3_GROUP,          /* ipvlan l3/l3s: a port sent a group or non-IP frame (no ARP/ND there) */
 	VNET_DROP_NO_ROUTE,          /* ipvlan l3: the host has no route for the destination */
+	VNET_DROP_REFLECTED,         /* a reflection of a frame the receivers already had (`host on`) */
+	VNET_DROP_DHCP,              /* DHCP refused: another port's transaction, a lease nobody may take, over the cap */
 	VNET_DROP__MAX,
 };
 
@@ -257,6 +263,18 @@ struct vnet_ip_entry {
 	vnet_u8 ip_flags; /* enum vnet_ip_flag */
 };
 
+/* vnet_allow: the sources a MAC-demux port with VNET_PORT_F_ALLOW_IP may
+ * use (`--allow-ip`), an LPM trie keyed by slot and address: prefixlen =
+ * 32 (slot, family, pad) + the prefix length. The value is unused (1). */
+struct vnet_allow_key {
+	vnet_u32 prefixlen;
+	vnet_u16 slot;
+	vnet_u8 family; /* enum vnet_ip_family */
+	vnet_u8 pad;    /* always 0 */
+	vnet_u8 addr[16];
+};
+#define VNET_ALLOW_KEY_BITS 32
+
 /* vnet_config: a single entry, index 0. */
 struct vnet_config {
 	vnet_u32 abi_version;
@@ -272,10 +290,12 @@ struct vnet_config {
 	vnet_u16 passthru_slot;
 	vnet_u8 passthru_flags;
 	vnet_u8 ipvlan_flags;   /* enum vnet_ipvlan_flag */
-	/* Control plane only: inode of the network namespace the fabric was
-	 * attached in. Ifindexes are per netns, so a vnetctl only acts on the
-	 * fabrics of its own netns. */
-	vnet_u64 netns_ino;
+	/* Control plane only: cookie (SO_NETNS_COOKIE) of the network namespace
+	 * the fabric was attached in. Ifindexes are per netns, so a vnetctl only
+	 * acts on the fabrics of its own netns; unlike an inode, a cookie is
+	 * never reused while the system runs, so a dead namespace's fabric can
+	 * never be mistaken for a new namespace's. */
+	vnet_u64 netns_cookie;
 };
 
 /* vnet_stats: per-CPU, one entry per slot. "rx" is what the fabric received
@@ -296,11 +316,12 @@ VNET_STATIC_ASSERT(sizeof(struct vnet_port) == 12, "vnet_port layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_flood_entry) == 8, "vnet_flood_entry layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_config) == 40, "vnet_config layout");
 VNET_STATIC_ASSERT(__builtin_offsetof(struct vnet_config, nr_flood) == 20, "vnet_config.nr_flood");
-VNET_STATIC_ASSERT(__builtin_offsetof(struct vnet_config, netns_ino) == 32, "vnet_config.netns_ino");
+VNET_STATIC_ASSERT(__builtin_offsetof(struct vnet_config, netns_cookie) == 32, "vnet_config.netns_cookie");
 VNET_STATIC_ASSERT(sizeof(struct vnet_mac_front) == 16, "vnet_mac_front layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_ip_key) == 20, "vnet_ip_key layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_ip_net_key) == 24, "vnet_ip_net_key layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_ip_entry) == 8, "vnet_ip_entry layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_allow_key) == 24, "vnet_allow_key layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_source_entry) == 8 + 8 * VNET_MAX_SOURCE_PORTS, "vnet_source_entry layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_stats) == 8 * (5 + VNET_DROP__MAX), "vnet_stats layout");
 

@@ -83,7 +83,7 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   config.uplink_ifindex = static_cast<std::uint32_t>(uplink.ifindex);
   std::memcpy(config.uplink_mac, uplink.mac->bytes.data(), 6);
   config.unknown_policy = options.unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
-  config.netns_ino = CurrentNetnsIno();
+  config.netns_cookie = CurrentNetnsIno();
   bool xdp_redirect = xdp_mode != XdpMode::kNone && options.xdp_redirect.value_or(uplink.kind != "veth");
   if (!xdp_redirect) config.flags |= VNET_FABRIC_F_NO_XDP_REDIRECT;
   if (xdp_mode == XdpMode::kNone) config.flags |= VNET_FABRIC_F_NO_XDP;

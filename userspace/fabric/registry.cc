@@ -25,7 +25,7 @@ std::vector<std::string> ListLocalFabrics() {
     auto maps = FabricMaps::Open(fabric);
     if (!maps.ok()) continue;
     auto config = maps->ReadConfig();
-    if (config.ok() && config->netns_ino == here) local.push_back(fabric);
+    if (config.ok() && config->netns_cookie == here) local.push_back(fabric);
   }
   return local;
 }
@@ -58,7 +58,7 @@ std::vector<std::string> ListOlderLocalFabrics() {
   std::uint64_t here = CurrentNetnsIno();
   for (const auto& fabric : ListFabricDirs()) {
     auto config = ReadPinnedConfig(fabric);
-    if (config.ok() && config->netns_ino == here && config->abi_version != 0 &&
+    if (config.ok() && config->netns_cookie == here && config->abi_version != 0 &&
         config->abi_version < VNET_ABI_VERSION)
       older.push_back(fabric);
   }
@@ -72,7 +72,7 @@ std::vector<std::string> RemoveIncompleteFabrics() {
     // Another vnet version's fabric is not half-built: leave it to that version.
     if (!maps.ok() && absl::IsFailedPrecondition(maps.status())) continue;
     auto config = maps.ok() ? maps->ReadConfig() : absl::StatusOr<vnet_config>(maps.status());
-    if (config.ok() && config->netns_ino != 0) continue;
+    if (config.ok() && config->netns_cookie != 0) continue;
     if (RemoveFabricDir(fabric).ok()) removed.push_back(fabric);
   }
   return removed;

@@ -108,6 +108,8 @@ absl::string_view DropReasonName(int reason) {
     case VNET_DROP_PRIVATE: return "private";
     case VNET_DROP_L3_GROUP: return "l3_group";
     case VNET_DROP_NO_ROUTE: return "no_route";
+    case VNET_DROP_REFLECTED: return "reflected";
+    case VNET_DROP_DHCP: return "dhcp";
     default: return "unknown";
   }
 }

@@ -108,6 +108,7 @@ absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
   VNET_RETURN_IF_ERROR(open(VNET_MAP_IPS, maps.ips_, sizeof(vnet_ip_key), sizeof(vnet_ip_entry)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_IP_NETS, maps.ip_nets_, sizeof(vnet_ip_net_key), sizeof(vnet_ip_entry)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_DHCP, maps.dhcp_, 4, sizeof(vnet_ip_entry)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_ALLOW, maps.allow_, sizeof(vnet_allow_key), 1));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_MAC_FRONT, maps.mac_front_fd_, 4, sizeof(vnet_mac_front)));
   VNET_ASSIGN_OR_RETURN(MacFront front, MacFront::Map(maps.mac_front_fd_.get(), fabric));
   maps.mac_front_.emplace(std::move(front));
@@ -252,6 +253,35 @@ absl::StatusOr<std::vector<std::pair<IpPrefix, vnet_ip_entry>>> FabricMaps::List
   std::vector<std::pair<IpPrefix, vnet_ip_entry>> out;
   for (const auto& [key, entry] : raw)
     out.emplace_back(IpPrefix{IpAddress::FromBytes(key.family, key.addr), static_cast<int>(key.prefixlen) - 8}, entry);
+  return out;
+}
+
+namespace {
+vnet_allow_key AllowKeyOf(std::uint16_t slot, const IpPrefix& prefix) {
+  vnet_allow_key key{};
+  key.prefixlen = VNET_ALLOW_KEY_BITS + static_cast<std::uint32_t>(prefix.plen);
+  key.slot = slot;
+  key.family = static_cast<std::uint8_t>(prefix.address.family);
+  std::memcpy(key.addr, prefix.address.bytes.data(), 16);
+  return key;
+}
+}  // namespace
+
+absl::Status FabricMaps::PutAllow(std::uint16_t slot, const IpPrefix& prefix) {
+  std::uint8_t one = 1;
+  return Put(allow_.get(), AllowKeyOf(slot, prefix), one, "allow source", prefix.ToString());
+}
+
+absl::Status FabricMaps::DeleteAllow(std::uint16_t slot, const IpPrefix& prefix) {
+  return Delete(allow_.get(), AllowKeyOf(slot, prefix), "remove allowed source", prefix.ToString());
+}
+
+absl::StatusOr<std::vector<std::pair<std::uint16_t, IpPrefix>>> FabricMaps::ListAllow() const {
+  VNET_ASSIGN_OR_RETURN(auto raw, (List<vnet_allow_key, std::uint8_t>(allow_.get(), "list allowed sources of fabric", fabric_)));
+  std::vector<std::pair<std::uint16_t, IpPrefix>> out;
+  for (const auto& [key, unused] : raw)
+    out.emplace_back(key.slot, IpPrefix{IpAddress::FromBytes(key.family, key.addr),
+                                        static_cast<int>(key.prefixlen) - VNET_ALLOW_KEY_BITS});
   return out;
 }
 

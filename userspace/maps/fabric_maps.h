@@ -61,6 +61,11 @@ class FabricMaps {
   absl::StatusOr<std::vector<std::pair<std::uint32_t, vnet_ip_entry>>> ListDhcp() const;
   absl::Status DeleteDhcp(std::uint32_t xid);
 
+  // --allow-ip of MAC-demux ports (vnet_allow), keyed by the port's slot.
+  absl::Status PutAllow(std::uint16_t slot, const IpPrefix& prefix);
+  absl::Status DeleteAllow(std::uint16_t slot, const IpPrefix& prefix);
+  absl::StatusOr<std::vector<std::pair<std::uint16_t, IpPrefix>>> ListAllow() const;
+
   absl::Status AddTxTarget(std::uint32_t ifindex);
   absl::Status DeleteTxTarget(std::uint32_t ifindex);
 
@@ -71,7 +76,7 @@ class FabricMaps {
  private:
   FabricMaps() = default;
   std::string fabric_;
-  UniqueFd config_, macs_, ports_, flood_, tx_, stats_, sources_, ips_, ip_nets_, dhcp_, mac_front_fd_;
+  UniqueFd config_, macs_, ports_, flood_, tx_, stats_, sources_, ips_, ip_nets_, dhcp_, allow_, mac_front_fd_;
   std::optional<MacFront> mac_front_;  // vnet_mac_front, mmapped
 };
 
