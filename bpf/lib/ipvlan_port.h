@@ -14,8 +14,8 @@
  *    the host's FIB out of the uplink (l3; what the FIB will not forward, a
  *    host address or no route, goes to the host stack), or handed to the host
  *    stack, which routes it through netfilter (l3s).
- * Anti-spoofing: the source IP must be one of the port's addresses (0.0.0.0
- * only for a DHCP request or an ARP probe, :: only for ICMPv6 and MLD).
+ * Anti-spoofing: every address the frame claims must be the port's
+ * (claims.h).
  */
 #ifndef VNET_BPF_IPVLAN_PORT_H
 #define VNET_BPF_IPVLAN_PORT_H
@@ -27,6 +27,8 @@
 #include "flood.h"
 #include "ip_owner.h"
 #include "l3.h"
+#include "claims.h"
+#include "isolation.h"
 #include "proxy.h"
 
 #ifndef AF_INET
@@ -36,22 +38,6 @@
 #define AF_INET6 10
 #endif
 #define VNET_PACKET_HOST 0
-
-static __always_inline int vnet_ip_spoofed(const struct vnet_config *cfg, const struct vnet_l3 *l3, __u32 ifindex)
-{
-	struct vnet_ip_entry *owner;
-
-	if (l3->kind == VNET_L3_NONE)
-		return 0;
-	/* The unspecified address is a DHCP client's, an ARP probe's, and in
-	 * IPv6 DAD's and MLD's (ICMPv6, MLD behind a hop-by-hop header). */
-	if (vnet_ip_key_unspecified(&l3->src))
-		return !(l3->kind == VNET_L3_DHCP_REQUEST || l3->kind == VNET_L3_ARP ||
-			 (l3->src.family == VNET_IP6 &&
-			  (l3->l4_proto == IPPROTO_ICMPV6 || l3->l4_proto == IPPROTO_HOPOPTS)));
-	owner = vnet_ip_owner(cfg, &l3->src);
-	return !owner || owner->ifindex != ifindex;
-}
 
 static __always_inline int vnet_ip6_link_local(const struct vnet_ip_key *key)
 {
@@ -186,8 +172,13 @@ static __always_inline int vnet_ipvlan_port_l2(struct __sk_buff *skb, const stru
 			vnet_copy_to_uplink_ingress(skb, cfg, 1);
 		return vnet_to_uplink(skb, cfg);
 	}
-	if (!vnet_mac_equal(frame->eth->h_dest, cfg->uplink_mac))
+	if (!vnet_mac_equal(frame->eth->h_dest, cfg->uplink_mac)) {
+		/* A MAC-demux port's, reached through the wire: isolation holds
+		 * there too (a reflecting switch would bring it back). */
+		if (vnet_isolated_mac_dst(port->flags, frame->eth->h_dest))
+			return vnet_drop(port->slot, VNET_DROP_ISOLATED, TC_ACT_SHOT);
 		return vnet_to_uplink(skb, cfg);
+	}
 	if (l3->kind != VNET_L3_NONE) {
 		owner = vnet_ip_owner(cfg, &l3->dst);
 		if (owner && owner->ifindex != ifindex)
@@ -213,8 +204,11 @@ static __always_inline int vnet_ipvlan_port_tc(struct __sk_buff *skb, const stru
 	err = vnet_parse_l3(data, data_end, &frame, &l3);
 	if (err >= 0)
 		return vnet_drop(port->slot, err, TC_ACT_SHOT);
-	if ((port->flags & VNET_PORT_F_SPOOFCHK) && vnet_ip_spoofed(cfg, &l3, ifindex))
-		return vnet_drop(port->slot, VNET_DROP_SPOOFED_IP, TC_ACT_SHOT);
+	if (port->flags & VNET_PORT_F_SPOOFCHK) {
+		err = vnet_claims_check(skb, cfg, port, ifindex, &l3);
+		if (err >= 0)
+			return vnet_drop(port->slot, err, TC_ACT_SHOT);
+	}
 
 	if (cfg->ipvlan_mode == VNET_IPVLAN_L2) {
 		if (l3.kind == VNET_L3_DHCP_REQUEST)

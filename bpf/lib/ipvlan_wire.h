@@ -21,6 +21,7 @@
 #include "dhcp.h"
 #include "eth.h"
 #include "ip_owner.h"
+#include "isolation.h"
 #include "l3.h"
 #include "proxy.h"
 #include "tx_map.h"
@@ -43,6 +44,8 @@ static __always_inline int vnet_ipvlan_wire_xdp(void *data, void *data_end, cons
 	owner = vnet_ip_owner(cfg, &l3.dst);
 	if (!owner || !(owner->flags & VNET_PORT_F_XDP_TARGET))
 		return XDP_PASS;
+	if ((owner->flags & VNET_PORT_F_ISOLATED) && vnet_isolated_sender(cfg, frame->eth->h_source, &l3))
+		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, XDP_DROP);
 	err = bpf_redirect_map(&vnet_tx, owner->ifindex, 0);
 	if (err == XDP_REDIRECT)
 		vnet_count_tx(owner->slot, bytes);
@@ -116,6 +119,8 @@ static __always_inline int vnet_ipvlan_wire_tc(struct __sk_buff *skb, const stru
 			if (!l2)
 				return vnet_ipv_answer_wire(skb, cfg, &l3, &frame);
 			to = *owner;
+			if ((to.flags & VNET_PORT_F_ISOLATED) && vnet_isolated_sender(cfg, frame.eth->h_source, &l3))
+				return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, TC_ACT_SHOT);
 			return vnet_deliver_ip_port(skb, &to); /* the NS's owner only */
 		}
 		*flood_ip = l2;
@@ -136,6 +141,8 @@ static __always_inline int vnet_ipvlan_wire_tc(struct __sk_buff *skb, const stru
 			return TC_ACT_OK;
 	}
 	to = *owner;
+	if ((to.flags & VNET_PORT_F_ISOLATED) && vnet_isolated_sender(cfg, frame.eth->h_source, &l3))
+		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, TC_ACT_SHOT);
 	return vnet_deliver_ip_port(skb, &to);
 }
 

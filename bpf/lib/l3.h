@@ -33,7 +33,8 @@ enum vnet_l3_kind {
 	VNET_L3_ARP,         /* demux by target IP; arp_op says which */
 	VNET_L3_NS,          /* IPv6 Neighbour Solicitation, demux by target */
 	VNET_L3_DHCP_REPLY,  /* UDP 67 -> 68: demux by xid */
-	VNET_L3_DHCP_REQUEST /* UDP 68 -> 67 */
+	VNET_L3_DHCP_REQUEST, /* UDP 68 -> 67 */
+	VNET_L3_NA,          /* IPv6 Neighbour Advertisement: demux by destination, claims its target */
 };
 
 /* ARP for Ethernet/IPv4 (linux/if_arp.h drags in libc headers). */
@@ -52,14 +53,26 @@ struct vnet_arp_eth {
 #define VNET_ARP_REQUEST 1
 #define VNET_ARP_REPLY 2
 
+/* vnet_l3.flags */
+#define VNET_L3_F_EXT 1u          /* IPv6: extension headers came before l4_proto */
+#define VNET_L3_F_OPAQUE 2u       /* IPv6: the chain could not be walked to its end */
+#define VNET_L3_F_FOREIGN_ARP 4u  /* ARP, but not Ethernet/IPv4 (kind stays NONE) */
+
+/* IPv6 extension headers walked before giving up (hop-by-hop, destination
+ * options, routing: what the host stack processes before ICMPv6). */
+#define VNET_MAX_IP6_EXT 4
+
 struct vnet_l3 {
-	struct vnet_ip_key dst; /* the demux key */
+	struct vnet_ip_key dst;    /* the demux key */
 	struct vnet_ip_key src;
-	__u32 xid;              /* DHCP transaction id, as on the wire */
-	__u16 l4_offset;        /* bytes from data to the UDP/ICMPv6 header */
-	__u8 kind;              /* enum vnet_l3_kind */
+	struct vnet_ip_key target; /* Neighbour Advertisement: the address it claims */
+	__u32 xid;                 /* DHCP transaction id, as on the wire */
+	__u16 l4_offset;           /* bytes from data to the UDP/ICMPv6 header */
+	__u8 kind;                 /* enum vnet_l3_kind */
 	__u8 arp_op;
-	__u8 l4_proto;
+	__u8 l4_proto;             /* IPv6: the upper layer, after extension headers */
+	__u8 icmp6_type;           /* 0 unless ICMPv6 */
+	__u8 flags;                /* VNET_L3_F_* */
 };
 
 static __always_inline void vnet_ip4_key(struct vnet_ip_key *key, const void *addr)
@@ -89,8 +102,12 @@ static __always_inline int vnet_parse_arp(void *data, void *data_end, __u16 off,
 
 	if ((void *)(arp + 1) > data_end)
 		return VNET_DROP_TRUNCATED_L3;
-	if (arp->hrd != bpf_htons(1) || arp->pro != bpf_htons(ETH_P_IP) || arp->hln != 6 || arp->pln != 4)
-		return -1; /* some other ARP: not ours to demux */
+	if (arp->hrd != bpf_htons(1) || arp->pro != bpf_htons(ETH_P_IP) || arp->hln != 6 || arp->pln != 4) {
+		/* Some other ARP: not ours to demux, and never a port's to send
+		 * (the host's arp_process accepts more than Ethernet/IPv4). */
+		l3->flags |= VNET_L3_F_FOREIGN_ARP;
+		return -1;
+	}
 	l3->kind = VNET_L3_ARP;
 	l3->arp_op = bpf_ntohs(arp->op) == VNET_ARP_REQUEST ? VNET_ARP_REQUEST : VNET_ARP_REPLY;
 	vnet_ip4_key(&l3->dst, arp->tip);
@@ -132,10 +149,37 @@ static __always_inline int vnet_parse_ip4(void *data, void *data_end, __u16 off,
 	return -1;
 }
 
+/* Walks hop-by-hop, destination options and routing headers to the upper
+ * layer; sets VNET_L3_F_OPAQUE when the chain is longer than the parser
+ * walks or leaves the window, so callers that must see the upper layer can
+ * refuse what they cannot read. */
+static __always_inline void vnet_walk_ip6_ext(void *data, void *data_end, __u16 *off, struct vnet_l3 *l3)
+{
+	__u8 *ext;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < VNET_MAX_IP6_EXT; i++) {
+		if (l3->l4_proto != IPPROTO_HOPOPTS && l3->l4_proto != IPPROTO_DSTOPTS && l3->l4_proto != IPPROTO_ROUTING)
+			return;
+		if (*off > VNET_L3_WINDOW)
+			break;
+		ext = data + *off;
+		if ((void *)(ext + 2) > data_end)
+			break;
+		l3->flags |= VNET_L3_F_EXT;
+		l3->l4_proto = ext[0];
+		*off += ((__u16)ext[1] + 1) * 8;
+	}
+	if (l3->l4_proto == IPPROTO_HOPOPTS || l3->l4_proto == IPPROTO_DSTOPTS || l3->l4_proto == IPPROTO_ROUTING)
+		l3->flags |= VNET_L3_F_OPAQUE;
+}
+
 static __always_inline int vnet_parse_ip6(void *data, void *data_end, __u16 off, struct vnet_l3 *l3)
 {
 	struct ipv6hdr *ip6 = data + off;
 	struct icmp6hdr *icmp;
+	__u16 l4 = off + sizeof(*ip6);
 	__u8 *target;
 
 	if ((void *)(ip6 + 1) > data_end)
@@ -144,22 +188,36 @@ static __always_inline int vnet_parse_ip6(void *data, void *data_end, __u16 off,
 		return VNET_DROP_TRUNCATED_L3;
 	l3->kind = VNET_L3_IP;
 	l3->l4_proto = ip6->nexthdr;
-	l3->l4_offset = off + sizeof(*ip6);
 	vnet_ip6_key(&l3->dst, &ip6->daddr);
 	vnet_ip6_key(&l3->src, &ip6->saddr);
-	/* Extension-header chains are not walked: such frames demux by
-	 * destination address, which is right for everything but ND (and ND
-	 * never carries extension headers, RFC 4861). */
-	if (ip6->nexthdr != IPPROTO_ICMPV6)
+	/* ND behind extension headers still reaches the host's ndisc, so it
+	 * is classified after them. */
+	vnet_walk_ip6_ext(data, data_end, &l4, l3);
+	l3->l4_offset = l4;
+	if (l3->l4_proto != IPPROTO_ICMPV6 || (l3->flags & VNET_L3_F_OPAQUE))
 		return -1;
-	icmp = (void *)(ip6 + 1);
-	if ((void *)(icmp + 1) > data_end)
-		return VNET_DROP_TRUNCATED_L3;
-	if (icmp->icmp6_type != VNET_ND_SOLICIT)
+	if (l4 > VNET_L3_WINDOW) {
+		l3->flags |= VNET_L3_F_OPAQUE;
+		return -1;
+	}
+	icmp = data + l4;
+	if ((void *)(icmp + 1) > data_end) {
+		if (!(l3->flags & VNET_L3_F_EXT))
+			return VNET_DROP_TRUNCATED_L3;
+		l3->flags |= VNET_L3_F_OPAQUE;
+		return -1;
+	}
+	l3->icmp6_type = icmp->icmp6_type;
+	if (icmp->icmp6_type != VNET_ND_SOLICIT && icmp->icmp6_type != VNET_ND_ADVERT)
 		return -1;
 	target = (void *)(icmp + 1);
 	if ((void *)(target + 16) > data_end)
 		return VNET_DROP_TRUNCATED_L3;
+	if (icmp->icmp6_type == VNET_ND_ADVERT) {
+		l3->kind = VNET_L3_NA;
+		vnet_ip6_key(&l3->target, target);
+		return -1;
+	}
 	l3->kind = VNET_L3_NS;
 	vnet_ip6_key(&l3->dst, target);
 	return -1;
@@ -173,6 +231,8 @@ static __always_inline int vnet_parse_l3(void *data, void *data_end, const struc
 	l3->kind = VNET_L3_NONE;
 	l3->arp_op = 0;
 	l3->l4_proto = 0;
+	l3->icmp6_type = 0;
+	l3->flags = 0;
 	l3->xid = 0;
 	l3->l4_offset = 0;
 	if (off > VNET_MAX_VLAN_DEPTH * 4 + 14)

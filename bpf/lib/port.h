@@ -26,23 +26,59 @@
 #include "deliver.h"
 #include "flood.h"
 #include "ipvlan_port.h"
+#include "claims.h"
+#include "isolation.h"
 #include "l3.h"
 
-/* Anti-spoofing: the Ethernet source, and an ARP sender's hardware address,
- * must be the port's own MAC. */
-static __always_inline int vnet_spoofed(const struct vnet_frame *frame, void *data, void *data_end,
-				       const struct vnet_port *port)
+/* Anti-spoofing by MAC: the Ethernet source, and an ARP's sender hardware
+ * address, must be the port's own. The ARP body is read with a load, not
+ * from the linear head, which may hold only the Ethernet header (a frame
+ * sent through a PACKET_TX_RING); an ARP that cannot be read whole, or that
+ * is not Ethernet/IPv4, is refused. Returns -1 or the drop reason. */
+static __always_inline int vnet_mac_spoofed(struct __sk_buff *skb, const struct vnet_frame *frame,
+					    const struct vnet_port *port)
 {
-	struct vnet_arp_eth *arp;
+	struct vnet_arp_eth arp;
 
 	if (!vnet_mac_equal(frame->eth->h_source, port->mac))
-		return 1;
+		return VNET_DROP_SPOOFED_SRC;
 	if (frame->proto != ETH_P_ARP)
-		return 0;
-	arp = data + frame->l3_offset;
-	if ((void *)(arp + 1) > data_end || arp->hln != 6)
-		return 0; /* not an Ethernet/IPv4 ARP we can read: not a claim */
-	return !vnet_mac_equal(arp->sha, port->mac);
+		return -1;
+	if (bpf_skb_load_bytes(skb, frame->l3_offset, &arp, sizeof(arp)))
+		return VNET_DROP_TRUNCATED_L3;
+	if (arp.hrd != bpf_htons(1) || arp.pro != bpf_htons(ETH_P_IP) || arp.hln != 6 || arp.pln != 4 ||
+	    !vnet_mac_equal(arp.sha, port->mac))
+		return VNET_DROP_SPOOFED_SRC;
+	return -1;
+}
+
+/* What needs the L3 header of a MAC-demux port's frame: --allow-ip, and an
+ * isolated port's frame for the uplink's MAC (an IP-demux port's, maybe).
+ * Returns -1 or the drop reason. */
+static __always_inline int vnet_mac_port_l3_checks(struct __sk_buff *skb, const struct vnet_config *cfg,
+						   const struct vnet_port *port, __u32 ifindex)
+{
+	struct vnet_frame frame;
+	void *data, *data_end;
+	struct vnet_l3 l3;
+	int err;
+
+	vnet_skb_window_l3(skb, &data, &data_end);
+	err = vnet_parse_l2(data, data_end, &frame);
+	if (err >= 0)
+		return err;
+	err = vnet_parse_l3(data, data_end, &frame, &l3);
+	if (err >= 0)
+		return err;
+	if (port->flags & VNET_PORT_F_ALLOW_IP) {
+		err = vnet_claims_check(skb, cfg, port, ifindex, &l3);
+		if (err >= 0)
+			return err;
+	}
+	if (l3.kind != VNET_L3_NONE && !vnet_mac_is_group(frame.eth->h_dest) &&
+	    vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac) && vnet_isolated_ip_dst(cfg, port->flags, &l3.dst))
+		return VNET_DROP_ISOLATED;
+	return -1;
 }
 
 static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
@@ -65,8 +101,11 @@ static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
 		return vnet_drop(port->slot, err, TC_ACT_SHOT);
 	vnet_count_rx(port->slot, skb->len);
 
-	if ((port->flags & VNET_PORT_F_SPOOFCHK) && vnet_spoofed(&frame, data, data_end, port))
-		return vnet_drop(port->slot, VNET_DROP_SPOOFED_SRC, TC_ACT_SHOT);
+	if (port->flags & VNET_PORT_F_SPOOFCHK) {
+		err = vnet_mac_spoofed(skb, &frame, port);
+		if (err >= 0)
+			return vnet_drop(port->slot, err, TC_ACT_SHOT);
+	}
 	if (cfg->flags & VNET_FABRIC_F_DEFUNCT)
 		return vnet_drop(port->slot, VNET_DROP_DEFUNCT, TC_ACT_SHOT);
 	if (cfg->flags & VNET_FABRIC_F_UPLINK_DOWN)
@@ -74,6 +113,17 @@ static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
 
 	if (port->mode == VNET_MODE_IPVLAN)
 		return vnet_ipvlan_port_tc(skb, cfg, port, ifindex);
+
+	if ((port->flags & VNET_PORT_F_ALLOW_IP) ||
+	    ((port->flags & VNET_PORT_F_ISOLATED) && (cfg->flags & VNET_FABRIC_F_HAS_IP_PORTS))) {
+		err = vnet_mac_port_l3_checks(skb, cfg, port, ifindex);
+		if (err >= 0)
+			return vnet_drop(port->slot, err, TC_ACT_SHOT);
+		/* The pull moved the packet: the frame is read again. */
+		vnet_skb_window(skb, &data, &data_end);
+		if (vnet_parse_l2(data, data_end, &frame) >= 0)
+			return vnet_drop(port->slot, VNET_DROP_TRUNCATED_ETH, TC_ACT_SHOT);
+	}
 
 	host = (cfg->flags & VNET_FABRIC_F_HOST) && port->mode != VNET_MODE_PRIVATE;
 	hairpin = port->flags & VNET_PORT_F_HAIRPIN;

@@ -20,21 +20,33 @@
 #include "eth.h"
 #include "flood.h"
 #include "ipvlan_wire.h"
+#include "isolation.h"
 #include "mac_lookup.h"
 #include "source.h"
 #include "tx_map.h"
 
-/* Isolated ports never reach each other, even through a reflecting switch. */
-static __always_inline int vnet_isolated_pair(const struct vnet_mac_entry *dst, const __u8 *src_mac)
+/* Kernel macvlan hands a passthru port every unicast as its own
+ * (PACKET_HOST), whatever its destination MAC; the port's veth peer would
+ * drop one addressed to another MAC, so vnet writes the port's MAC into it. */
+static __always_inline void vnet_passthru_own(struct ethhdr *eth, __u32 ifindex)
 {
-	struct vnet_mac_key key;
-	struct vnet_mac_entry *src;
+	struct vnet_port *port = bpf_map_lookup_elem(&vnet_ports, &ifindex);
 
-	if (!(dst->flags & VNET_PORT_F_ISOLATED))
+	if (port && !vnet_mac_equal(eth->h_dest, port->mac))
+		__builtin_memcpy(eth->h_dest, port->mac, 6);
+}
+
+/* A frame for an isolated port, in tc: whether an isolated port sent it
+ * (through a reflecting switch, or routed out by ipvlan l3). */
+static __always_inline int vnet_isolated_from_wire_tc(struct __sk_buff *skb, const struct vnet_config *cfg)
+{
+	struct vnet_frame frame;
+	void *data, *data_end;
+
+	vnet_skb_window_l3(skb, &data, &data_end);
+	if (vnet_parse_l2(data, data_end, &frame) >= 0)
 		return 0;
-	key = vnet_mac_key_of(src_mac);
-	src = bpf_map_lookup_elem(&vnet_macs, &key);
-	return src && (src->flags & VNET_PORT_F_ISOLATED);
+	return vnet_isolated_sender_in(cfg, data, data_end, &frame);
 }
 
 static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
@@ -70,6 +82,7 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 			return XDP_PASS;
 		ifindex = cfg->passthru_ifindex;
 		slot = cfg->passthru_slot;
+		vnet_passthru_own(frame.eth, ifindex);
 	} else {
 		dst = vnet_mac_find(frame.eth->h_dest, &front);
 		if (!dst) {
@@ -83,7 +96,7 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 		if (dst->mode == VNET_MODE_SOURCE || !(dst->flags & VNET_PORT_F_XDP_TARGET) ||
 		    (cfg->flags & VNET_FABRIC_F_NO_XDP_REDIRECT))
 			return XDP_PASS;
-		if (vnet_isolated_pair(dst, frame.eth->h_source))
+		if ((dst->flags & VNET_PORT_F_ISOLATED) && vnet_isolated_sender_in(cfg, data, data_end, &frame))
 			return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, XDP_DROP);
 		ifindex = dst->ifindex;
 		slot = dst->slot;
@@ -102,13 +115,20 @@ static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct v
 {
 	struct vnet_mac_key key = vnet_mac_key_of(eth->h_source);
 	struct vnet_mac_entry *src = bpf_map_lookup_elem(&vnet_macs, &key);
+	int from_uplink_mac;
 	__u8 modes;
 
 	if (!src) {
+		from_uplink_mac = vnet_mac_equal(eth->h_source, cfg->uplink_mac);
 		/* With `host on` the ports already have the host's own group
 		 * frames; a reflecting switch must not deliver them twice. */
-		if (!((cfg->flags & VNET_FABRIC_F_HOST) && vnet_mac_equal(eth->h_source, cfg->uplink_mac)))
-			vnet_flood_copies(skb, cfg, VNET_FLOOD_FROM_WIRE | ip_modes, 0, 0);
+		if ((cfg->flags & VNET_FABRIC_F_HOST) && from_uplink_mac)
+			return TC_ACT_OK;
+		/* The uplink's MAC may also be an IP-demux port's reflected
+		 * frame: an isolated one reaches no isolated MAC port. */
+		vnet_flood_copies(skb, cfg, VNET_FLOOD_FROM_WIRE | ip_modes, 0,
+				  from_uplink_mac && (cfg->flags & VNET_FABRIC_F_HAS_IP_PORTS) &&
+					  vnet_isolated_from_wire_tc(skb, cfg));
 		return TC_ACT_OK;
 	}
 	if (src->mode != VNET_MODE_VEPA && src->mode != VNET_MODE_BRIDGE) {
@@ -124,7 +144,9 @@ static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct v
 		modes |= ip_modes;
 	vnet_flood_copies(skb, cfg, modes, src->ifindex, src->flags & VNET_PORT_F_ISOLATED);
 	/* With `host on` the host got its copy straight from the port. */
-	return (cfg->flags & VNET_FABRIC_F_HOST) ? TC_ACT_SHOT : TC_ACT_OK;
+	if (cfg->flags & VNET_FABRIC_F_HOST)
+		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_REFLECTED, TC_ACT_SHOT);
+	return TC_ACT_OK;
 }
 
 static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
@@ -173,6 +195,7 @@ static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 		return vnet_wire_flood(skb, cfg, frame.eth, flood_ip ? VNET_MODE_IPVLAN : 0);
 
 	if (cfg->passthru_ifindex) {
+		vnet_passthru_own(frame.eth, cfg->passthru_ifindex);
 		vnet_count_tx(cfg->passthru_slot, skb->len);
 		return bpf_redirect(cfg->passthru_ifindex, 0);
 	}
@@ -183,7 +206,7 @@ static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_UNKNOWN_DST, TC_ACT_SHOT);
 	if (!dst || dst->mode == VNET_MODE_SOURCE)
 		return TC_ACT_OK;
-	if (vnet_isolated_pair(dst, frame.eth->h_source))
+	if ((dst->flags & VNET_PORT_F_ISOLATED) && vnet_isolated_from_wire_tc(skb, cfg))
 		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, TC_ACT_SHOT);
 	vnet_count_tx(dst->slot, skb->len);
 	/* Straight into the container's netns: no second trip through the

@@ -435,14 +435,21 @@ TEST_P(IpvlanPort, UnspecifiedSourceAllowedForDhcpRequest) {
 TEST_P(IpvlanPort, UnspecifiedIpv6SourceAllowedForMldOnly) {
   SetIpvlan(VNET_IPVLAN_L2);
   const MacAddress mld_group{{0x33, 0x33, 0x00, 0x00, 0x00, 0x16}};
-  Bytes mld = Ipv6Udp(mld_group, U(), Ip("::"), Ip("ff02::16"));
-  mld[14 + 6] = 0;        // next header: hop-by-hop options
-  mld[14 + 40] = 58;      // ... then ICMPv6
-  mld[14 + 40 + 1] = 0;   // 8 bytes of options
+  // Hop-by-hop options (8 bytes) and then ICMPv6 of `type`, from ::.
+  auto behind_hbh = [&](std::uint8_t type) {
+    Bytes f = Ipv6Udp(mld_group, U(), Ip("::"), Ip("ff02::16"));
+    f[14 + 6] = 0;        // next header: hop-by-hop options
+    f[14 + 40] = 58;      // ... then ICMPv6
+    f[14 + 40 + 1] = 0;   // 8 bytes of options
+    f[14 + 48] = type;
+    return f;
+  };
 
-  EXPECT_EQ(PortTcVerdict(a_, mld), TC_ACT_REDIRECT);  // out of the uplink, copies to siblings
+  EXPECT_EQ(PortTcVerdict(a_, behind_hbh(143)), TC_ACT_REDIRECT);  // MLDv2 report: out, copies to siblings
+  EXPECT_EQ(PortTcVerdict(a_, behind_hbh(131)), TC_ACT_REDIRECT);  // MLDv1 report
+  EXPECT_EQ(PortTcVerdict(a_, behind_hbh(128)), TC_ACT_SHOT);      // an echo request from :: is a claim
   EXPECT_EQ(PortTcVerdict(a_, Ipv6Udp(mld_group, U(), Ip("::"), Ip("ff02::16"))), TC_ACT_SHOT);
-  EXPECT_THAT(Drops(), ElementsAre(Drop{a_.slot, VNET_DROP_SPOOFED_IP, 1}));
+  EXPECT_THAT(Drops(), ElementsAre(Drop{a_.slot, VNET_DROP_SPOOFED_IP, 2}));
 }
 
 TEST_P(IpvlanPort, SpoofchkOffForwardsAnySource) {
