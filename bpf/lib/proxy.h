@@ -12,10 +12,24 @@
 #include <linux/pkt_cls.h>
 #include "l3.h"
 
+/* A frame that came with CHECKSUM_COMPLETE carries the sum of its L3 bytes
+ * in skb->csum; after rewriting `len` (a multiple of 4) bytes in place from
+ * `before` to `now`, the sum follows, or the receiver reports a hardware
+ * checksum failure. A no-op for other skbs. */
+static __always_inline int vnet_csum_rewritten(struct __sk_buff *skb, void *before, void *now, __u32 len)
+{
+	__s64 diff = bpf_csum_diff(before, len, now, len, 0);
+
+	if (diff < 0)
+		return 1;
+	bpf_csum_update(skb, (__wsum)diff);
+	return 0;
+}
+
 static __always_inline int vnet_answer_arp(struct __sk_buff *skb, __u16 l3_off, const __u8 *mac)
 {
+	struct vnet_arp_eth *arp, before;
 	void *data, *data_end;
-	struct vnet_arp_eth *arp;
 	struct ethhdr *eth;
 	__u8 asked[4];
 
@@ -29,6 +43,7 @@ static __always_inline int vnet_answer_arp(struct __sk_buff *skb, __u16 l3_off, 
 	arp = data + l3_off;
 	if ((void *)(eth + 1) > data_end || (void *)(arp + 1) > data_end)
 		return 1;
+	before = *arp;
 	__builtin_memcpy(eth->h_dest, eth->h_source, 6);
 	__builtin_memcpy(eth->h_source, mac, 6);
 	__builtin_memcpy(asked, arp->tip, 4);
@@ -37,7 +52,7 @@ static __always_inline int vnet_answer_arp(struct __sk_buff *skb, __u16 l3_off, 
 	__builtin_memcpy(arp->tip, arp->sip, 4);
 	__builtin_memcpy(arp->sha, mac, 6);
 	__builtin_memcpy(arp->sip, asked, 4);
-	return 0;
+	return vnet_csum_rewritten(skb, &before, arp, sizeof(before));
 }
 
 static __always_inline __u16 vnet_csum_fold(__s64 sum)
@@ -73,6 +88,7 @@ static __always_inline int vnet_answer_ns(struct __sk_buff *skb, __u16 l3_off, c
 	struct ipv6hdr *ip6;
 	struct ethhdr *eth;
 	struct vnet_na *na;
+	__u32 before[(sizeof(struct ipv6hdr) + VNET_NA_LEN) / 4];
 	__u8 asker[16];
 	int unspecified;
 	__s64 sum;
@@ -92,6 +108,7 @@ static __always_inline int vnet_answer_ns(struct __sk_buff *skb, __u16 l3_off, c
 	if ((void *)(eth + 1) > data_end || (void *)(na + 1) > data_end)
 		return 1;
 
+	__builtin_memcpy(before, ip6, sizeof(before));
 	__builtin_memcpy(asker, &ip6->saddr, 16);
 	unspecified = !(((__u32 *)asker)[0] | ((__u32 *)asker)[1] | ((__u32 *)asker)[2] | ((__u32 *)asker)[3]);
 	/* A DAD probe (from ::) is answered to all nodes (RFC 4861 7.2.4). */
@@ -134,7 +151,7 @@ static __always_inline int vnet_answer_ns(struct __sk_buff *skb, __u16 l3_off, c
 	if (sum < 0)
 		return 1;
 	na->csum = vnet_csum_fold(sum);
-	return 0;
+	return vnet_csum_rewritten(skb, before, ip6, sizeof(before));
 }
 
 #endif

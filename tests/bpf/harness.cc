@@ -416,7 +416,7 @@ ProgRun FabricTest::RunTc(int prog_fd, const Bytes& frame, std::uint32_t ifindex
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = run.out.data(),
               .data_size_in = static_cast<std::uint32_t>(frame.size()),
               .data_size_out = static_cast<std::uint32_t>(run.out.size()), .ctx_in = &skb,
-              .ctx_size_in = sizeof(skb));
+              .ctx_size_in = sizeof(skb), .flags = tc_run_flags_);
   run.err = bpf_prog_test_run_opts(prog_fd, &opts);
   run.verdict = static_cast<int>(opts.retval);
   run.out.resize(run.err ? 0 : opts.data_size_out);

@@ -136,10 +136,18 @@ class FabricTest : public ::testing::Test {
   // (xdp_md.data_end), the rest of `frame` in a fragment.
   ProgRun RunXdp(const Bytes& frame, std::optional<std::uint32_t> linear_len = std::nullopt);
   ProgRun RunTc(int prog_fd, const Bytes& frame, std::uint32_t ifindex);
+  // BPF_PROG_RUN flags for the tc runs below; kTestChecksumComplete asks the
+  // kernel (6.11+) to hand the program a CHECKSUM_COMPLETE skb and to fail the
+  // run with EBADMSG when skb->csum no longer matches the packet after it.
+  static constexpr std::uint32_t kTestChecksumComplete = 1u << 2;  // BPF_F_TEST_SKB_CHECKSUM_COMPLETE
+  std::uint32_t tc_run_flags_ = 0;
   // The same with skb->ingress_ifindex (0: a frame the host stack sent) and
   // skb->mark given apart from the device.
   ProgRun RunTc(int prog_fd, const Bytes& frame, std::uint32_t ifindex, std::uint32_t ingress_ifindex,
                 std::uint32_t mark = 0);
+  // Runs whose error the test looks at itself.
+  ProgRun UplinkTcRun(const Bytes& frame) { return RunTc(programs_->uplink_tc_fd(), frame, uplink_.ifindex); }
+  ProgRun PortTcRun(const Port& from, const Bytes& frame) { return RunTc(programs_->port_tc_fd(), frame, from.ifindex); }
   // Runs that must succeed, output kept.
   ProgRun PortTc(const Port& from, const Bytes& frame) { return Ok(RunTc(programs_->port_tc_fd(), frame, from.ifindex)); }
   ProgRun UplinkTc(const Bytes& frame) { return Ok(RunTc(programs_->uplink_tc_fd(), frame, uplink_.ifindex)); }

@@ -307,6 +307,29 @@ TEST_F(Ipvlan, L3NsWithoutSllaoAnsweredWithValidNa) {
   ExpectValidNa(run.out, kExternal, ext6_, b6_, U(), 0x60);
 }
 
+// A frame that arrived with CHECKSUM_COMPLETE (most NICs) keeps a valid
+// skb->csum after vnet rewrote it into the answer: otherwise the receiver
+// reports "hw csum failure" and falls back to software checksums.
+TEST_F(Ipvlan, L3AnswersKeepChecksumComplete) {
+  SetIpvlan(VNET_IPVLAN_L3);
+  tc_run_flags_ = kTestChecksumComplete;
+  ProgRun probe = UplinkTcRun(Frame(kBroadcast, kExternal));
+  if (probe.err == -EINVAL) GTEST_SKIP() << "this kernel's BPF_PROG_RUN has no BPF_F_TEST_SKB_CHECKSUM_COMPLETE (6.11+)";
+
+  for (const Bytes& question : {NsMulticast(kExternal, ext_ll_, a6_, kExternal),
+                                Ns(U(), kExternal, ext6_, b6_, b6_, std::nullopt),
+                                NsMulticast(kExternal, Ip("::"), a6_, std::nullopt),
+                                Arp(kBroadcast, kExternal, 1, kExternal, ext4_, kZeroMac, a4_)}) {
+    ProgRun run = UplinkTcRun(question);
+    EXPECT_EQ(run.err, 0) << "skb->csum invalid after the answer: " << std::strerror(-run.err);
+    EXPECT_EQ(run.verdict, TC_ACT_REDIRECT);
+  }
+  Port a = AddIpPort({"198.18.0.9", "2001:db8::9"}, VNET_PORT_F_SPOOFCHK);
+  ProgRun run = PortTcRun(a, NsMulticast(U(), Ip("2001:db8::9"), b6_, U()));
+  EXPECT_EQ(run.err, 0) << "skb->csum invalid after the port's answer: " << std::strerror(-run.err);
+  EXPECT_EQ(run.verdict, TC_ACT_REDIRECT);
+}
+
 TEST_F(Ipvlan, L3DadProbeAnsweredToAllNodes) {
   SetIpvlan(VNET_IPVLAN_L3);
   Bytes dad = NsMulticast(kExternal, Ip("::"), a6_, std::nullopt);
