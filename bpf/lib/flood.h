@@ -3,7 +3,7 @@
  * Contract: copy an skb to every flood-list port whose mode is in `modes`,
  * except `exclude_ifindex` (and isolated ports for an isolated sender, and
  * ports without `require_flags`), with bpf_clone_redirect (tc only). The flood list
- * is the dense array vnet_flood[0, nr_flood) that libvnet keeps. The original
+ * is the one value of vnet_flood, replaced whole by libvnet (abi.h). The original
  * skb is left to the caller (host stack copy, uplink, or drop).
  *
  * Why tc and not a devmap broadcast in XDP: the spec wants the host stack to
@@ -20,6 +20,7 @@
 
 struct vnet_flood_ctx {
 	struct __sk_buff *skb;
+	const struct vnet_flood_list *list;
 	__u32 exclude_ifindex;
 	__u8 modes;
 	__u8 skip_isolated; /* sender is isolated: skip isolated receivers */
@@ -29,10 +30,12 @@ struct vnet_flood_ctx {
 static long vnet_flood_one(__u32 index, void *data)
 {
 	struct vnet_flood_ctx *ctx = data;
-	struct vnet_flood_entry *entry;
+	const struct vnet_flood_entry *entry;
 
-	entry = bpf_map_lookup_elem(&vnet_flood, &index);
-	if (!entry || !entry->ifindex)
+	if (index >= VNET_MAX_PORTS)
+		return 1;
+	entry = &ctx->list->entries[index];
+	if (!entry->ifindex)
 		return 0;
 	if (!(entry->mode & ctx->modes) || entry->ifindex == ctx->exclude_ifindex)
 		return 0;
@@ -48,15 +51,21 @@ static long vnet_flood_one(__u32 index, void *data)
 static __always_inline void vnet_flood_only(struct __sk_buff *skb, const struct vnet_config *cfg, __u8 modes,
 					    __u32 exclude_ifindex, __u8 skip_isolated, __u8 require_flags)
 {
+	__u32 zero = 0;
+	const struct vnet_flood_list *list = bpf_map_lookup_elem(&vnet_flood, &zero);
 	struct vnet_flood_ctx ctx = {
 		.skb = skb,
+		.list = list,
 		.exclude_ifindex = exclude_ifindex,
 		.modes = modes,
 		.skip_isolated = skip_isolated,
 		.require_flags = require_flags,
 	};
-	__u32 n = cfg->nr_flood;
+	__u32 n;
 
+	if (!list)
+		return;
+	n = list->nr;
 	if (n > VNET_MAX_PORTS)
 		n = VNET_MAX_PORTS;
 	bpf_loop(n, vnet_flood_one, &ctx, 0);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Contract: the port a destination MAC belongs to, on the XDP fast path:
- * the direct-mapped vnet_mac_front first (one cache line), vnet_macs when the
- * front misses, holds another MAC, or is being rewritten. Returns `copy`
+ * the direct-mapped vnet_mac_front first (one cache line) and the port's
+ * vnet_slots entry, vnet_macs when the front misses or holds another MAC. Returns `copy`
  * (filled from the front), the vnet_macs value, or NULL. Reads only.
  */
 #ifndef VNET_BPF_MAC_LOOKUP_H
@@ -11,28 +11,29 @@
 #include "eth.h"
 #include "maps.h"
 
-#define vnet_compiler_barrier() asm volatile("" ::: "memory")
-
 static __always_inline const struct vnet_mac_entry *vnet_mac_find(const __u8 *mac, struct vnet_mac_entry *copy)
 {
 	__u32 index = vnet_mac_front_index(mac);
 	struct vnet_mac_front *front = bpf_map_lookup_elem(&vnet_mac_front, &index);
+	struct vnet_mac_entry *port;
+	struct vnet_mac_front cached;
 	struct vnet_mac_key key;
-	__u16 seq;
+	__u64 word;
+	__u32 slot;
 
 	if (front) {
-		/* A sequence count: even and unchanged around the reads means
-		 * libvnet was not writing this entry meanwhile (abi.h). */
-		seq = *(volatile __u16 *)&front->seq;
-		vnet_compiler_barrier();
-		if (!(seq & 1) && front->ifindex && vnet_mac_equal(front->mac, mac)) {
-			copy->ifindex = front->ifindex;
-			copy->slot = front->slot;
-			copy->mode = front->mode;
-			copy->flags = front->flags;
-			vnet_compiler_barrier();
-			if (*(volatile __u16 *)&front->seq == seq)
-				return copy;
+		/* One 64-bit load each: never half an entry (abi.h). */
+		word = *(volatile __u64 *)front;
+		__builtin_memcpy(&cached, &word, sizeof(cached));
+		if (cached.slot1 && vnet_mac_equal(cached.mac, mac)) {
+			slot = cached.slot1 - 1;
+			port = bpf_map_lookup_elem(&vnet_slots, &slot);
+			if (port) {
+				word = *(volatile __u64 *)port;
+				__builtin_memcpy(copy, &word, sizeof(*copy));
+				if (copy->ifindex)
+					return copy;
+			}
 		}
 	}
 	key = vnet_mac_key_of(mac);

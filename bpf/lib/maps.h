@@ -11,9 +11,12 @@
 #include <bpf/bpf_helpers.h>
 #include "vnet/abi.h"
 
+/* Hash maps of one entry without preallocation: an update replaces the
+ * whole value under RCU, so readers never see half of one (abi.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct vnet_config);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -40,6 +43,15 @@ struct {
 } vnet_mac_front SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VNET_MAX_PORTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct vnet_mac_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_slots SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, VNET_MAX_PORTS);
 	__type(key, __u32); /* host-end ifindex */
@@ -48,10 +60,11 @@ struct {
 } vnet_ports SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, VNET_MAX_PORTS);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
-	__type(value, struct vnet_flood_entry);
+	__type(value, struct vnet_flood_list);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vnet_flood SEC(".maps");
 

@@ -172,20 +172,21 @@ struct vnet_mac_entry {
 /*
  * vnet_mac_front: an mmapable array indexed by vnet_mac_front_index(MAC), so a
  * wire->port lookup costs one cache line instead of a hash bucket and an
- * element. It only caches vnet_macs, which stays the truth: a miss, a
- * collision or an entry being rewritten sends the lookup there. libvnet
- * writes entries in place through the mmap under a sequence count (odd while
- * writing); the datapath uses an entry only if it read the same even count
- * before and after the fields, so it never acts on a half-written one.
+ * element. It only caches vnet_macs, which stays the truth: a miss or a
+ * collision sends the lookup there. Each entry is 8 bytes, written by libvnet
+ * and read by the datapath as one aligned 64-bit word, so no CPU, however
+ * weakly ordered, can show a reader half an entry; the port's details come
+ * from vnet_slots[slot1 - 1], another 8-byte word, loaded through that
+ * value (an address dependency, ordered everywhere). libvnet writes the slot
+ * entry before the front entry that points to it.
  */
 struct vnet_mac_front {
-	vnet_u16 seq;
 	vnet_u8 mac[6];
-	vnet_u32 ifindex; /* 0: empty */
-	vnet_u16 slot;
-	vnet_u8 mode;
-	vnet_u8 flags;
+	vnet_u16 slot1; /* the port's slot + 1; 0: empty */
 };
+
+/* vnet_slots: slot -> the port's vnet_mac_entry, for the front cache. */
+#define VNET_MAP_SLOTS "vnet_slots"
 
 /* Fibonacci hashing of the 48-bit MAC: the same in the datapath and libvnet. */
 static inline vnet_u32 vnet_mac_front_index(const vnet_u8 *mac)
@@ -205,12 +206,21 @@ struct vnet_port {
 	vnet_u16 pad;
 };
 
-/* vnet_flood: dense array [0, nr_flood) of flood targets, kept by libvnet. */
+/* vnet_flood: the flood targets, kept by libvnet as one value (key 0) of a
+ * hash map without preallocation, like vnet_config: an update replaces the
+ * whole list at once (the old value is freed after an RCU grace period), so
+ * a reader walks the old list or the new one, never half of each. */
 struct vnet_flood_entry {
 	vnet_u32 ifindex;
 	vnet_u16 slot;
 	vnet_u8 mode;
 	vnet_u8 flags;
+};
+
+struct vnet_flood_list {
+	vnet_u32 nr; /* valid entries */
+	vnet_u32 pad;
+	struct vnet_flood_entry entries[VNET_MAX_PORTS];
 };
 
 /* vnet_sources: source MAC -> the source-mode ports listing it (macvlan
@@ -275,7 +285,9 @@ struct vnet_allow_key {
 };
 #define VNET_ALLOW_KEY_BITS 32
 
-/* vnet_config: a single entry, index 0. */
+/* vnet_config: a single entry, key 0, of a hash map without preallocation:
+ * an update replaces the whole value at once, so a reader sees the old
+ * config or the new one, never a mix of their fields. */
 struct vnet_config {
 	vnet_u32 abi_version;
 	vnet_u32 uplink_ifindex;
@@ -283,7 +295,7 @@ struct vnet_config {
 	vnet_u8 unknown_policy; /* enum vnet_unknown_policy */
 	vnet_u8 ipvlan_mode;    /* enum vnet_ipvlan_mode, for the fabric's IP-demux ports */
 	vnet_u32 flags;         /* enum vnet_fabric_flag */
-	vnet_u32 nr_flood;      /* valid entries in vnet_flood */
+	vnet_u32 nr_flood;      /* unused since ABI 5 (vnet_flood_list.nr), always 0 */
 	/* Nonzero while a passthru port exists: every unicast from the wire goes
 	 * to it, whatever its destination MAC (kernel macvlan passthru). */
 	vnet_u32 passthru_ifindex;
@@ -314,10 +326,11 @@ VNET_STATIC_ASSERT(sizeof(struct vnet_mac_key) == 8, "vnet_mac_key layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_mac_entry) == 8, "vnet_mac_entry layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_port) == 12, "vnet_port layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_flood_entry) == 8, "vnet_flood_entry layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_flood_list) == 8 + 8 * VNET_MAX_PORTS, "vnet_flood_list layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_config) == 40, "vnet_config layout");
 VNET_STATIC_ASSERT(__builtin_offsetof(struct vnet_config, nr_flood) == 20, "vnet_config.nr_flood");
 VNET_STATIC_ASSERT(__builtin_offsetof(struct vnet_config, netns_cookie) == 32, "vnet_config.netns_cookie");
-VNET_STATIC_ASSERT(sizeof(struct vnet_mac_front) == 16, "vnet_mac_front layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_mac_front) == 8, "vnet_mac_front layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_ip_key) == 20, "vnet_ip_key layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_ip_net_key) == 24, "vnet_ip_net_key layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_ip_entry) == 8, "vnet_ip_entry layout");

@@ -1,7 +1,7 @@
 // vnet_mac_front, the direct-mapped cache the XDP fast path looks a
 // destination MAC up in before vnet_macs (bpf/lib/mac_lookup.h,
 // userspace/maps/mac_front.h). The cache must serve lookups, lose nothing to
-// collisions, and never be trusted while an entry is being rewritten.
+// collisions, and never be trusted beyond what its whole-word entries say.
 #include <bpf/bpf.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -56,25 +56,40 @@ TEST_F(MacFrontTest, PortMacIsCachedAndServesTheXdpLookup) {
   EXPECT_THAT(Drops(), IsEmpty());
 }
 
-TEST_F(MacFrontTest, EntryBeingWrittenIsNotTrusted) {
+// Each entry is one 64-bit word (no reader can see half of one on any CPU);
+// a front entry whose slot holds no port is not trusted.
+TEST_F(MacFrontTest, EntriesAreWholeWordsAndAnEmptySlotIsNotTrusted) {
   Port b = AddPort(VNET_MODE_BRIDGE, VNET_PORT_F_SPOOFCHK | VNET_PORT_F_XDP_TARGET);
   DeleteFromTableOnly(b.mac);
-  // A second mapping of the cache, as a writer caught half-way would leave it.
-  UniqueFd fd(bpf_obj_get(FabricPinPath(fabric(), VNET_MAP_MAC_FRONT).c_str()));
-  ASSERT_TRUE(fd.valid());
-  std::size_t bytes = sizeof(vnet_mac_front) * static_cast<std::size_t>(VNET_MAC_FRONT_SIZE);
-  auto* front = static_cast<vnet_mac_front*>(::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0));
+  UniqueFd front_fd(bpf_obj_get(FabricPinPath(fabric(), VNET_MAP_MAC_FRONT).c_str()));
+  UniqueFd slots_fd(bpf_obj_get(FabricPinPath(fabric(), VNET_MAP_SLOTS).c_str()));
+  ASSERT_TRUE(front_fd.valid() && slots_fd.valid());
+  std::size_t front_bytes = sizeof(vnet_mac_front) * static_cast<std::size_t>(VNET_MAC_FRONT_SIZE);
+  std::size_t slots_bytes = sizeof(vnet_mac_entry) * static_cast<std::size_t>(VNET_MAX_PORTS);
+  auto* front = static_cast<std::uint64_t*>(::mmap(nullptr, front_bytes, PROT_READ, MAP_SHARED, front_fd.get(), 0));
+  auto* slots = static_cast<std::uint64_t*>(::mmap(nullptr, slots_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                                                   slots_fd.get(), 0));
   ASSERT_NE(front, MAP_FAILED);
-  vnet_mac_front& slot = front[vnet_mac_front_index(b.mac.bytes.data())];
-  ASSERT_EQ(slot.seq % 2, 0);
-  slot.seq |= 1;
+  ASSERT_NE(slots, MAP_FAILED);
+  vnet_mac_front line{};
+  std::uint64_t word = front[vnet_mac_front_index(b.mac.bytes.data())];
+  std::memcpy(&line, &word, sizeof(line));
+  EXPECT_EQ(std::memcmp(line.mac, b.mac.bytes.data(), 6), 0);
+  EXPECT_EQ(line.slot1, b.slot + 1);
+  vnet_mac_entry port{};
+  std::memcpy(&port, &slots[b.slot], sizeof(port));
+  EXPECT_EQ(port.ifindex, b.ifindex);
 
-  // Odd count: the datapath must go to vnet_macs, which no longer has it.
+  // The slot emptied under the front entry: the datapath goes to vnet_macs,
+  // which no longer has the MAC.
+  std::uint64_t saved = slots[b.slot];
+  __atomic_store_n(&slots[b.slot], std::uint64_t{0}, __ATOMIC_RELEASE);
   EXPECT_EQ(XdpVerdict(Frame(b.mac, kExternal)), XDP_PASS);
   EXPECT_EQ(Deliveries(), Only());
-  slot.seq += 1;
+  __atomic_store_n(&slots[b.slot], saved, __ATOMIC_RELEASE);
   EXPECT_EQ(XdpVerdict(Frame(b.mac, kExternal)), XDP_REDIRECT);
-  ::munmap(front, bytes);
+  ::munmap(front, front_bytes);
+  ::munmap(slots, slots_bytes);
 }
 
 TEST_F(MacFrontTest, CollisionEvictsButLosesNothing) {

@@ -41,7 +41,7 @@ absl::StatusOr<vnet_config> ReadPinnedConfig(const std::string& fabric) {
                                                       " bytes, not of any vnet ABI this vnetctl knows"));
   vnet_config config{};
   std::uint32_t zero = 0;
-  if (bpf_map_lookup_elem(fd.get(), &zero, &config) != 0) return ErrnoStatus(errno, "read", path);
+  if (bpf_map_lookup_elem(fd.get(), &zero, &config) != 0 && errno != ENOENT) return ErrnoStatus(errno, "read", path);
   return config;
 }
 

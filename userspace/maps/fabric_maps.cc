@@ -1,5 +1,8 @@
 #include "maps/fabric_maps.h"
 
+#include <algorithm>
+#include <memory>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -101,7 +104,7 @@ absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
   VNET_RETURN_IF_ERROR(open(VNET_MAP_CONFIG, maps.config_, 4, sizeof(vnet_config)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_MACS, maps.macs_, sizeof(vnet_mac_key), sizeof(vnet_mac_entry)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_PORTS, maps.ports_, 4, sizeof(vnet_port)));
-  VNET_RETURN_IF_ERROR(open(VNET_MAP_FLOOD, maps.flood_, 4, sizeof(vnet_flood_entry)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_FLOOD, maps.flood_, 4, sizeof(vnet_flood_list)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_TX, maps.tx_, 4, 4));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_STATS, maps.stats_, 4, sizeof(vnet_stats)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_SOURCES, maps.sources_, sizeof(vnet_mac_key), sizeof(vnet_source_entry)));
@@ -110,7 +113,8 @@ absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
   VNET_RETURN_IF_ERROR(open(VNET_MAP_DHCP, maps.dhcp_, 4, sizeof(vnet_ip_entry)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_ALLOW, maps.allow_, sizeof(vnet_allow_key), 1));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_MAC_FRONT, maps.mac_front_fd_, 4, sizeof(vnet_mac_front)));
-  VNET_ASSIGN_OR_RETURN(MacFront front, MacFront::Map(maps.mac_front_fd_.get(), fabric));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_SLOTS, maps.slots_fd_, 4, sizeof(vnet_mac_entry)));
+  VNET_ASSIGN_OR_RETURN(MacFront front, MacFront::Map(maps.mac_front_fd_.get(), maps.slots_fd_.get(), fabric));
   maps.mac_front_.emplace(std::move(front));
   // Same sizes can still mean other meanings: the config says which ABI wrote it
   // (0: being attached right now, written just after this open).
@@ -124,7 +128,8 @@ absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
 absl::StatusOr<vnet_config> FabricMaps::ReadConfig() const {
   std::uint32_t zero = 0;
   vnet_config config{};
-  if (bpf_map_lookup_elem(config_.get(), &zero, &config) != 0)
+  // No entry yet: a fabric being attached right now (all zero, as before ABI 5's hash map).
+  if (bpf_map_lookup_elem(config_.get(), &zero, &config) != 0 && errno != ENOENT)
     return ErrnoStatus(errno, "read config of fabric", fabric_);
   return config;
 }
@@ -187,17 +192,25 @@ absl::StatusOr<std::vector<std::pair<std::uint32_t, vnet_port>>> FabricMaps::Lis
 
 absl::Status FabricMaps::WriteFloodList(const std::vector<vnet_flood_entry>& entries) {
   if (entries.size() > VNET_MAX_PORTS) return absl::ResourceExhaustedError("flood list: too many ports");
-  VNET_ASSIGN_OR_RETURN(vnet_config config, ReadConfig());
-  std::uint32_t old_count = config.nr_flood;
-  for (std::uint32_t i = 0; i < entries.size(); ++i)
-    if (bpf_map_update_elem(flood_.get(), &i, &entries[i], BPF_ANY) != 0)
-      return ErrnoStatus(errno, "write flood list of fabric", fabric_);
-  config.nr_flood = static_cast<std::uint32_t>(entries.size());
-  VNET_RETURN_IF_ERROR(WriteConfig(config));
-  vnet_flood_entry empty{};
-  for (std::uint32_t i = config.nr_flood; i < old_count; ++i)
-    bpf_map_update_elem(flood_.get(), &i, &empty, BPF_ANY);
+  // One update replaces the whole list: readers never see half of it.
+  auto list = std::make_unique<vnet_flood_list>();
+  list->nr = static_cast<std::uint32_t>(entries.size());
+  std::copy(entries.begin(), entries.end(), list->entries);
+  std::uint32_t zero = 0;
+  if (bpf_map_update_elem(flood_.get(), &zero, list.get(), BPF_ANY) != 0)
+    return ErrnoStatus(errno, "write flood list of fabric", fabric_);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<vnet_flood_entry>> FabricMaps::ReadFloodList() const {
+  auto list = std::make_unique<vnet_flood_list>();
+  std::uint32_t zero = 0;
+  if (bpf_map_lookup_elem(flood_.get(), &zero, list.get()) != 0) {
+    if (errno == ENOENT) return std::vector<vnet_flood_entry>{};
+    return ErrnoStatus(errno, "read flood list of fabric", fabric_);
+  }
+  std::uint32_t n = std::min<std::uint32_t>(list->nr, VNET_MAX_PORTS);
+  return std::vector<vnet_flood_entry>(list->entries, list->entries + n);
 }
 
 absl::StatusOr<std::optional<vnet_source_entry>> FabricMaps::LookupSource(const MacAddress& mac) const {

@@ -38,9 +38,10 @@ class FabricMaps {
   absl::Status DeletePort(std::uint32_t ifindex);
   absl::StatusOr<std::vector<std::pair<std::uint32_t, vnet_port>>> ListPorts() const;
 
-  // Rewrites vnet_flood[0, n) and then nr_flood. Entries past n are cleared
-  // after the count shrinks, so a reader never sees a stale target in range.
+  // Replaces the flood list whole (one map update: readers see the old list
+  // or the new one).
   absl::Status WriteFloodList(const std::vector<vnet_flood_entry>& entries);
+  absl::StatusOr<std::vector<vnet_flood_entry>> ReadFloodList() const;
 
   // Source-mode lists (vnet_sources), keyed by the listed source MAC.
   absl::StatusOr<std::optional<vnet_source_entry>> LookupSource(const MacAddress& mac) const;
@@ -76,8 +77,8 @@ class FabricMaps {
  private:
   FabricMaps() = default;
   std::string fabric_;
-  UniqueFd config_, macs_, ports_, flood_, tx_, stats_, sources_, ips_, ip_nets_, dhcp_, allow_, mac_front_fd_;
-  std::optional<MacFront> mac_front_;  // vnet_mac_front, mmapped
+  UniqueFd config_, macs_, ports_, flood_, tx_, stats_, sources_, ips_, ip_nets_, dhcp_, allow_, mac_front_fd_, slots_fd_;
+  std::optional<MacFront> mac_front_;  // vnet_mac_front and vnet_slots, mmapped
 };
 
 }  // namespace vnet
