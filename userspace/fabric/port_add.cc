@@ -118,8 +118,8 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   port.flags = flags | (owned ? kPortOwned : 0);
   // The allowed sources before the port entry whose flag points at them (and
   // nothing a crashed command left under this free slot).
+  undo.Push([&maps, slot] { (void)SyncAllowIps(maps, slot, {}); });  // first: a partial write is undone too
   VNET_RETURN_IF_ERROR(Annotate(SyncAllowIps(maps, slot, options.allow_ips), what));
-  undo.Push([&maps, slot] { (void)SyncAllowIps(maps, slot, {}); });
   // The port program must know its port before it sees the first frame.
   VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
   undo.Push([&maps, ifindex, port] { (void)WithdrawPort(maps, ifindex, port); });
