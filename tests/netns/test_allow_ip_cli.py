@@ -115,7 +115,9 @@ class Env:
         for role in topo.roles:
             links = json.loads(topo.ip(role, "-j", "link", "show").stdout)
             state[f"{role} links"] = sorted((l["ifname"], l.get("address"), tuple(l.get("flags", []))) for l in links)
-        state["netns"] = sorted(run(["ip", "netns", "list"]).stdout.split())
+        # This test's namespaces only: others run in parallel.
+        mine = f"v{topo.tag}"
+        state["netns"] = sorted(n for n in run(["ip", "netns", "list"]).stdout.split() if n.startswith(mine))
         state["pins"] = sorted(os.listdir(f"{PIN_ROOT}/{self.fabric}"))
         return state
 
