@@ -309,6 +309,18 @@ def case_ifname_too_long(env):
             name, "not a valid device name")
 
 
+def case_bad_names(env):
+    """Issue 10, item 9: '%' (the kernel turns "eth%d" into a name of its own
+    choosing), and fabric names starting with '.', are refused before
+    anything is created."""
+    c2 = env.topo.ns("c2")
+    refused(env, ["port", "add", "--fabric", env.a, "--netns", c2, "--ifname", "eth%d"], "eth%d", "%")
+    refused(env, ["port", "add", "--fabric", env.a, "--tap", "vm%d"], "vm%d", "%")
+    refused(env, ["port", "add", "--fabric", env.a, "--netns", f"{c2}%"], "%", "namespace")
+    env.names.add(".x")  # its pins, had it been made, would show in the snapshot
+    refused(env, ["attach", "up2", "--fabric", ".x"], ".x", "may not start with '.'")
+
+
 def case_ifname_exists(env):
     # c2 already has eth0 (its port) and c1 has eth1 (pa's peer).
     refused(env, ["port", "add", "--fabric", env.a, "--netns", env.topo.ns("c2")], "eth0", "exists")
@@ -391,6 +403,7 @@ CASES = [
     case_port_del_not_a_port,
     case_ifname_too_long,
     case_ifname_exists,
+    case_bad_names,
     case_json_success,
     case_help,
     case_netns_port_lifecycle,

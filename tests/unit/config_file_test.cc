@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace vnet {
 namespace {
 
@@ -96,6 +98,74 @@ TEST(ConfigFile, IpvlanDefaultsAreTheKernels) {
   EXPECT_EQ(state->fabrics[0].ports[0].options.type, PortKind::kMacvlan);
 }
 
+TEST(ConfigFile, AllowIpsOfAMacvlanPort) {
+  auto state = ParseConfig(
+      "[fabric.a]\nuplink = \"e\"\n[[fabric.a.port]]\nnetns = \"web\"\n"
+      "allow_ips = [\"2001:db8::/64\", \"198.18.0.11\", \"198.18.0.12/32\"]\n"
+      "[[fabric.a.port]]\ndevice = \"d\"\nallow_ips = []\n",
+      "f.conf");
+  ASSERT_TRUE(state.ok()) << state.status();
+  const auto& ports = state->fabrics[0].ports;
+  EXPECT_EQ(AllowIpTexts(ports[0].options.allow_ips),
+            (std::vector<std::string>{"198.18.0.11/32", "198.18.0.12/32", "2001:db8::/64"}));
+  EXPECT_TRUE(ports[1].options.allow_ips.empty());  // no list: no IP check
+}
+
+TEST(ConfigFile, UserAndGroupAre32BitIds) {
+  // 4294967296 used to wrap to uid 0.
+  for (const char* key : {"user", "group"}) {
+    for (const char* value : {"4294967296", "4294967295", "9223372036854775807", "-1"}) {
+      std::string text = absl::StrCat("[fabric.a]\nuplink = \"e\"\n[[fabric.a.port]]\ntap = \"vm1\"\n", key,
+                                      " = ", value, "\n");
+      auto state = ParseConfig(text, "f.conf");
+      ASSERT_FALSE(state.ok()) << key << " = " << value;
+      EXPECT_EQ(state.status().message(),
+                absl::StrCat("f.conf:5: fabric.a.port[0].", key, ": must be a numeric id (0-4294967294)"));
+    }
+    auto ok = ParseConfig(
+        absl::StrCat("[fabric.a]\nuplink = \"e\"\n[[fabric.a.port]]\ntap = \"vm1\"\n", key, " = 4294967294\n"), "f");
+    ASSERT_TRUE(ok.ok()) << ok.status();
+    const auto& o = ok->fabrics[0].ports[0].options;
+    EXPECT_EQ(key[0] == 'u' ? o.tap_user : o.tap_group, std::optional<unsigned>(4294967294u));
+  }
+}
+
+TEST(ConfigFile, NamesAreCheckedBeforeAnyDeviceIsLookedUp) {
+  // What --dry-run validates: 16-byte names, '%' templates, a leading '.'.
+  struct Case {
+    std::string port;  // the port table's body, or "" for the uplink case
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {"device = \"a234567890123456\"",
+       "f.conf:4: fabric.a.port[0].device: device 'a234567890123456': not a valid device name (longer than 15 bytes)"},
+      {"netns = \"web\"\nifname = \"a234567890123456\"",
+       "f.conf:5: fabric.a.port[0].ifname: ifname 'a234567890123456': not a valid device name (longer than 15 bytes)"},
+      {"tap = \"a234567890123456\"",
+       "f.conf:4: fabric.a.port[0].tap: tap 'a234567890123456': not a valid device name (longer than 15 bytes)"},
+      {"tap = \"vm%d\"",
+       "f.conf:4: fabric.a.port[0].tap: tap 'vm%d': not a valid device name ('%' makes it a name template)"},
+      {"netns = \"web\"\nifname = \"eth%d\"",
+       "f.conf:5: fabric.a.port[0].ifname: ifname 'eth%d': not a valid device name ('%' makes it a name template)"},
+      {"netns = \"w%b\"", "f.conf:4: fabric.a.port[0].netns: netns 'w%b': not a valid network namespace name (no '%')"},
+      {"device = \"v%d\"",
+       "f.conf:4: fabric.a.port[0].device: device 'v%d': not a valid device name ('%' makes it a name template)"},
+  };
+  for (const auto& c : cases) {
+    auto state = ParseConfig(absl::StrCat("[fabric.a]\nuplink = \"e\"\n[[fabric.a.port]]\n", c.port, "\n"), "f.conf");
+    ASSERT_FALSE(state.ok()) << c.port;
+    EXPECT_EQ(state.status().message(), c.message);
+  }
+  auto up = ParseConfig("[fabric.a]\nuplink = \"a234567890123456\"\n", "f.conf");
+  EXPECT_EQ(up.status().message(),
+            "f.conf:2: fabric.a.uplink: uplink 'a234567890123456': not a valid device name (longer than 15 bytes)");
+  auto dot = ParseConfig("[fabric.\".a\"]\nuplink = \"e\"\n", "f.conf");
+  EXPECT_EQ(dot.status().message(), "f.conf:1: fabric..a: fabric name '.a': may not start with '.'");
+  auto fifteen = ParseConfig("[fabric.a]\nuplink = \"a23456789012345\"\n[[fabric.a.port]]\nnetns = \"w\"\n"
+                             "ifname = \"b23456789012345\"\n", "f.conf");
+  EXPECT_TRUE(fifteen.ok()) << fifteen.status();
+}
+
 struct BadCase {
   const char* text;
   const char* message;  // the whole error: file, line, field, problem
@@ -151,6 +221,25 @@ INSTANTIATE_TEST_SUITE_P(
                 "f.conf:3: fabric.a.port: a passthru port must be the fabric's only port"},
         BadCase{"[fabric.a]\nuplink = \"e\"\n[fabric.b]\nuplink = \"e\"\n",
                 "f.conf:4: fabric.b.uplink: already the uplink of fabric a"},
+        BadCase{"[fabric.a]\nuplink = \"e\"\n[[fabric.a.port]]\ndevice = \"d\"\nallow_ips = [\"198.18.0.11/24\"]\n",
+                "f.conf:5: fabric.a.port[0].allow_ips: '198.18.0.11/24' has host bits set: give 198.18.0.11 for the "
+                "address or 198.18.0.0/24 for the prefix"},
+        BadCase{"[fabric.a]\nuplink = \"e\"\n[[fabric.a.port]]\ndevice = \"d\"\n"
+                "allow_ips = [\"198.18.0.11\", \"198.18.0.11/32\"]\n",
+                "f.conf:5: fabric.a.port[0].allow_ips: 198.18.0.11/32 is given twice"},
+        BadCase{"[fabric.a]\nuplink = \"e\"\n[[fabric.a.port]]\ndevice = \"d\"\nallow_ips = \"198.18.0.11\"\n",
+                "f.conf:5: fabric.a.port[0].allow_ips: must be an array of addresses or prefixes (\"ADDR\" or "
+                "\"NET/PLEN\")"},
+        BadCase{"[fabric.a]\nuplink = \"e\"\n[[fabric.a.port]]\ndevice = \"d\"\nallow_ips = [\"none\"]\n",
+                "f.conf:5: fabric.a.port[0].allow_ips: 'none' is not an IPv4 or IPv6 address"},
+        BadCase{"[fabric.a]\nuplink = \"e\"\n[[fabric.a.port]]\ndevice = \"d\"\nips = [\"198.18.0.5\"]\n"
+                "allow_ips = [\"198.18.0.5\"]\n",
+                "f.conf:6: fabric.a.port[0].allow_ips: is for MAC-demux (macvlan) ports; an ipvlan port may send only "
+                "from its ips"},
+        BadCase{"[fabric.a]\nuplink = \"e\"\ntype = \"ipvlan\"\n[[fabric.a.port]]\ndevice = \"d\"\n"
+                "allow_ips = [\"198.18.0.5\"]\n",
+                "f.conf:6: fabric.a.port[0].allow_ips: is for MAC-demux (macvlan) ports; an ipvlan port may send only "
+                "from its ips"},
         BadCase{"[fabric.\"a/b\"]\nuplink = \"e\"\n",
                 "f.conf:1: fabric.a/b: fabric name 'a/b': use 1-32 letters, digits, '_', '-' or '.'"}));
 

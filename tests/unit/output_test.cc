@@ -46,6 +46,27 @@ TEST(Output, FabricJsonAndTextCarryTheSameFields) {
   EXPECT_EQ(FabricsToText({}), "no fabrics\n");
 }
 
+TEST(Output, AllowIpsInJsonAndText) {
+  FabricInfo f;
+  f.name = "fab";
+  PortInfo p;
+  p.name = "vnp3";
+  p.mode = PortMode::kBridge;
+  p.flags = VNET_PORT_F_SPOOFCHK | VNET_PORT_F_ALLOW_IP;
+  p.allow_ips = *ParseAllowIps({"198.18.0.11", "2001:db8::/64"}, false);
+  PortInfo q;
+  q.name = "vnp4";
+  f.ports = {p, q};
+  auto j = FabricToJson(f);
+  EXPECT_EQ(j["ports"][0]["allow_ips"], nlohmann::json({"198.18.0.11/32", "2001:db8::/64"}));
+  EXPECT_EQ(j["ports"][0]["flags"], nlohmann::json({"spoofchk", "allow-ip"}));
+  EXPECT_EQ(j["ports"][1]["allow_ips"], nlohmann::json::array());  // always there, empty: no check
+  std::string text = FabricsToText({f});
+  EXPECT_NE(text.find("    allow-ip: 198.18.0.11/32 2001:db8::/64\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("spoofchk,allow-ip"), std::string::npos) << text;
+  EXPECT_EQ(text.find("allow-ip: \n"), std::string::npos) << text;
+}
+
 TEST(Output, IpvlanPortHasTypeAddressesAndNoMode) {
   FabricInfo f;
   f.name = "ipf";

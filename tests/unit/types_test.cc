@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "fabric/undo.h"
 #include "loader/errors.h"
 
@@ -41,8 +42,106 @@ TEST(OnOff, AcceptsOnlyOnAndOff) {
 TEST(FabricName, AllowsOnlySafeDirectoryNames) {
   EXPECT_TRUE(ValidateFabricName("up0").ok());
   EXPECT_TRUE(ValidateFabricName("fab_1.a-b").ok());
-  for (const char* bad : {"", ".", "..", "a/b", "a b", "../x", "name-that-is-way-too-long-for-vnet-1234"})
+  EXPECT_TRUE(ValidateFabricName("a.").ok());
+  for (const char* bad : {"", ".", "..", "a/b", "a b", "../x", "name-that-is-way-too-long-for-vnet-1234", "a%d"})
     EXPECT_FALSE(ValidateFabricName(bad).ok()) << bad;
+}
+
+TEST(FabricName, RefusesALeadingDot) {
+  // Hidden entries under the pin root are not fabrics (issue 10, item 9).
+  for (const char* bad : {".hidden", ".a", "..x", ".1"}) {
+    auto s = ValidateFabricName(bad);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_EQ(s.message(), absl::StrCat("fabric name '", bad, "': may not start with '.'"));
+  }
+}
+
+TEST(DeviceName, RefusesTemplatesLongNamesAndSeparators) {
+  for (const char* good : {"eth0", "vnp0123abcd", "a23456789012345", "tap-vm.1"})
+    EXPECT_TRUE(ValidateDeviceName("--ifname", good).ok()) << good;
+  EXPECT_EQ(ValidateDeviceName("--ifname", "eth%d").message(),
+            "--ifname 'eth%d': not a valid device name ('%' makes it a name template)");
+  EXPECT_EQ(ValidateDeviceName("--tap", "a234567890123456").message(),
+            "--tap 'a234567890123456': not a valid device name (longer than 15 bytes)");
+  for (const char* bad : {"", ".", "..", "a/b", "a:1", "a b", "a\tb", "%", "x%"})
+    EXPECT_FALSE(ValidateDeviceName("DEV", bad).ok()) << bad;
+}
+
+TEST(NetnsName, RefusesPercentAndPaths) {
+  EXPECT_TRUE(ValidateNetnsName("--netns", "web-1.prod").ok());
+  EXPECT_EQ(ValidateNetnsName("--netns", "ns%d").message(),
+            "--netns 'ns%d': not a valid network namespace name (no '%')");
+  for (const char* bad : {"", ".", "..", "a/b", "../x"}) EXPECT_FALSE(ValidateNetnsName("--netns", bad).ok()) << bad;
+}
+
+TEST(AllowIp, AddressesAndPrefixes) {
+  EXPECT_EQ(ParseAllowIp("198.18.0.11")->ToString(), "198.18.0.11/32");
+  EXPECT_EQ(ParseAllowIp("198.18.0.11/32")->ToString(), "198.18.0.11/32");
+  EXPECT_EQ(ParseAllowIp("198.18.4.0/22")->ToString(), "198.18.4.0/22");
+  EXPECT_EQ(ParseAllowIp("2001:DB8::1")->ToString(), "2001:db8::1/128");
+  EXPECT_EQ(ParseAllowIp("2001:db8:1::/48")->ToString(), "2001:db8:1::/48");
+  EXPECT_EQ(ParseAllowIp("fe80::1")->ToString(), "fe80::1/128");
+  // A whole family: the other one is still checked.
+  EXPECT_EQ(ParseAllowIp("0.0.0.0/0")->ToString(), "0.0.0.0/0");
+  EXPECT_EQ(ParseAllowIp("::/0")->ToString(), "::/0");
+}
+
+TEST(AllowIp, HostBitsWithAPrefixLengthAreAmbiguous) {
+  EXPECT_EQ(ParseAllowIp("198.18.0.11/24").status().message(),
+            "'198.18.0.11/24' has host bits set: give 198.18.0.11 for the address or 198.18.0.0/24 for the prefix");
+  EXPECT_EQ(ParseAllowIp("2001:db8::5/64").status().message(),
+            "'2001:db8::5/64' has host bits set: give 2001:db8::5 for the address or 2001:db8::/64 for the prefix");
+}
+
+TEST(AllowIp, RefusesWhatIsNoSource) {
+  EXPECT_EQ(ParseAllowIp("198.18.0.1/33").status().message(), "'198.18.0.1/33': an IPv4 prefix length is 0-32");
+  EXPECT_EQ(ParseAllowIp("2001:db8::/129").status().message(), "'2001:db8::/129': an IPv6 prefix length is 0-128");
+  for (const char* bad : {"198.18.0.1/", "198.18.0.1/x", "198.18.0.1/+8", "198.18.0.1/-1", "198.18.0.256", "",
+                          "none", "02:00:00:00:00:01", "198.18.0.0/24/1"})
+    EXPECT_FALSE(ParseAllowIp(bad).ok()) << bad;
+  for (const char* bad : {"224.0.0.1", "239.0.0.0/8", "224.0.0.0/4", "255.255.255.255", "0.0.0.0", "ff02::1",
+                          "ff00::/8", "::"}) {
+    auto p = ParseAllowIp(bad);
+    ASSERT_FALSE(p.ok()) << bad;
+    EXPECT_NE(p.status().message().find("no source address"), absl::string_view::npos) << p.status();
+  }
+}
+
+TEST(AllowIp, ListsAreSortedWithoutDuplicatesAndBounded) {
+  auto list = ParseAllowIps({"2001:db8::1", "198.18.0.12", "198.18.0.11", "198.18.0.0/24"}, true);
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(AllowIpTexts(*list),
+            (std::vector<std::string>{"198.18.0.0/24", "198.18.0.11/32", "198.18.0.12/32", "2001:db8::1/128"}));
+  EXPECT_EQ(ParseAllowIps({"198.18.0.11", "198.18.0.11/32"}, true).status().message(),
+            "198.18.0.11/32 is given twice");
+  EXPECT_TRUE(ParseAllowIps({"none"}, true)->empty());
+  EXPECT_EQ(ParseAllowIps({"none", "198.18.0.1"}, true).status().message(), "'none' clears the list: give it alone");
+  EXPECT_FALSE(ParseAllowIps({"none"}, false).ok());
+  std::vector<std::string> many;
+  for (std::size_t i = 0; i < kMaxAllowIps; ++i) many.push_back(absl::StrCat("198.18.1.", i));
+  EXPECT_EQ(ParseAllowIps(many, true)->size(), kMaxAllowIps);
+  many.push_back("198.18.2.1");
+  EXPECT_EQ(ParseAllowIps(many, true).status().message(),
+            absl::StrCat(kMaxAllowIps + 1, " entries: a port allows at most ", kMaxAllowIps, " addresses or prefixes"));
+}
+
+TEST(AllowIp, ApplyRewritesADifferentListOrAFlagWithoutItsList) {
+  auto want = *ParseAllowIps({"198.18.0.11", "2001:db8::/64"}, false);
+  PortInfo have;
+  have.allow_ips = want;
+  have.flags = VNET_PORT_F_SPOOFCHK | VNET_PORT_F_ALLOW_IP;
+  EXPECT_FALSE(AllowIpsNeedChange(want, have));
+  have.flags = VNET_PORT_F_SPOOFCHK;  // the list without its flag
+  EXPECT_TRUE(AllowIpsNeedChange(want, have));
+  have.flags |= VNET_PORT_F_ALLOW_IP;
+  have.allow_ips.pop_back();
+  EXPECT_TRUE(AllowIpsNeedChange(want, have));
+  PortInfo none;
+  EXPECT_FALSE(AllowIpsNeedChange({}, none));
+  none.flags = VNET_PORT_F_ALLOW_IP;  // a flag without its list drops every IP frame
+  EXPECT_TRUE(AllowIpsNeedChange({}, none));
+  none.flags = 0;
+  EXPECT_TRUE(AllowIpsNeedChange(want, none));
 }
 
 TEST(Ipvlan, KindsModesAndFlagsRoundTrip) {

@@ -127,7 +127,9 @@ std::optional<PortChange> Difference(const DesiredPort& want, const PortInfo& ha
   flag(o.isolated, VNET_PORT_F_ISOLATED, change.isolated);
   flag(o.spoofchk, VNET_PORT_F_SPOOFCHK, change.spoofchk);
   flag(o.nodst, VNET_PORT_F_NODST, change.nodst);
-  if (!change.mode && !change.mac && !change.hairpin && !change.isolated && !change.spoofchk && !change.nodst)
+  if (!ipvlan && AllowIpsNeedChange(o.allow_ips, have)) change.allow_ips = o.allow_ips;
+  if (!change.mode && !change.mac && !change.hairpin && !change.isolated && !change.spoofchk && !change.nodst &&
+      !change.allow_ips)
     return std::nullopt;
   return change;
 }
@@ -293,7 +295,7 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
     }
     for (const auto& [port, change] : changes) {
       bool sources_only = !change.mode && !change.mac && !change.hairpin && !change.isolated && !change.spoofchk &&
-                          !change.nodst;
+                          !change.nodst && !change.allow_ips;
       if (!sources_only)
         VNET_RETURN_IF_ERROR(act(absl::StrCat("change port ", change.dev, " (", port->Identity(), ")"),
                                  [&] { return ChangePort(change).status(); }));

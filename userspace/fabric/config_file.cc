@@ -83,6 +83,37 @@ absl::Status ParseIps(const Checker& c, const toml::table& t, const std::string&
   return absl::OkStatus();
 }
 
+// `allow_ips = ["198.18.0.11", "2001:db8:1::/64"]` of a macvlan port; an
+// empty array is no list (no IP source check), as without the key.
+absl::Status ParseAllowIpsKey(const Checker& c, const toml::table& t, const std::string& context,
+                              std::vector<IpPrefix>& out) {
+  const toml::node* node = t.get("allow_ips");
+  if (!node) return absl::OkStatus();
+  std::string field = absl::StrCat(context, ".allow_ips");
+  constexpr absl::string_view kWant = "must be an array of addresses or prefixes (\"ADDR\" or \"NET/PLEN\")";
+  if (!node->is_array()) return c.Error(node, field, kWant);
+  std::vector<std::string> texts;
+  for (const auto& item : *node->as_array()) {
+    if (!item.is_string()) return c.Error(&item, field, kWant);
+    // Each entry on its own first, so an error points at its line.
+    if (auto one = ParseAllowIp(item.as_string()->get()); !one.ok()) return c.Error(&item, field, one.status().message());
+    texts.push_back(item.as_string()->get());
+  }
+  auto all = ParseAllowIps(texts, /*none_clears=*/false);
+  if (!all.ok()) return c.Error(node, field, all.status().message());
+  out = *all;
+  return absl::OkStatus();
+}
+
+// A device name the file gives (checked here, so --dry-run refuses it too).
+absl::Status DeviceNameKey(const Checker& c, const toml::table& t, const std::string& context, const char* key) {
+  const toml::node* node = t.get(key);
+  if (!node || !node->is_string()) return absl::OkStatus();
+  if (auto s = ValidateDeviceName(key, node->as_string()->get()); !s.ok())
+    return c.Error(node, absl::StrCat(context, ".", key), s.message());
+  return absl::OkStatus();
+}
+
 // An ipvlan port refuses macvlan's keys, a macvlan port refuses ips.
 absl::Status CheckPortKind(const Checker& c, const toml::table& t, const std::string& context, PortKind fabric_type,
                            PortOptions& o) {
@@ -92,6 +123,9 @@ absl::Status CheckPortKind(const Checker& c, const toml::table& t, const std::st
   if (kind == PortKind::kIpvlan && !o.macvlan_options.empty())
     return c.Error(t.get(o.macvlan_options[0]), absl::StrCat(context, ".", o.macvlan_options[0]),
                    "ipvlan ports share the uplink's MAC; their mode is the fabric's ipvlan_flag");
+  if (kind == PortKind::kIpvlan && !o.allow_ips.empty())
+    return c.Error(t.get("allow_ips"), absl::StrCat(context, ".allow_ips"),
+                   "is for MAC-demux (macvlan) ports; an ipvlan port may send only from its ips");
   if (kind == PortKind::kMacvlan && !o.ips.empty())
     return c.Error(t.get("ips"), absl::StrCat(context, ".ips"), "needs an ipvlan port (type = \"ipvlan\")");
   o.type = kind;  // settled here, so apply compares like with like
@@ -102,7 +136,7 @@ absl::StatusOr<DesiredPort> ParsePort(const Checker& c, const toml::table& t, co
                                       PortKind fabric_type, const std::string& context) {
   VNET_RETURN_IF_ERROR(c.OnlyKeys(t, context,
                                   {"device", "netns", "ifname", "tap", "user", "group", "type", "ips", "mode", "mac",
-                                   "hairpin", "isolated", "spoofchk", "nodst", "sources"}));
+                                   "hairpin", "isolated", "spoofchk", "nodst", "sources", "allow_ips"}));
   DesiredPort port;
   port.where = c.Where(t);
   port.field = context;
@@ -127,17 +161,25 @@ absl::StatusOr<DesiredPort> ParsePort(const Checker& c, const toml::table& t, co
     o.adopt_orphan = true;  // finishing an interrupted apply
   }
   if (!netns && t.get("ifname")) return c.Error(t.get("ifname"), absl::StrCat(context, ".ifname"), "needs netns");
+  for (const char* key : {"device", "ifname", "tap"}) VNET_RETURN_IF_ERROR(DeviceNameKey(c, t, context, key));
+  if (netns)
+    if (auto s = ValidateNetnsName("netns", *netns); !s.ok())
+      return c.Error(t.get("netns"), absl::StrCat(context, ".netns"), s.message());
   if (!tap && (t.get("user") || t.get("group")))
     return c.Error(t.get("user") ? t.get("user") : t.get("group"), context, "user and group need tap");
   for (const char* key : {"user", "group"}) {
     const toml::node* node = t.get(key);
     if (!node) continue;
-    if (!node->is_integer() || node->as_integer()->get() < 0)
-      return c.Error(node, absl::StrCat(context, ".", key), "must be a numeric id");
+    // An id is 32 bits and (uid_t)-1 means "none": a larger number must not
+    // wrap to another id (4294967296 would become root).
+    constexpr std::int64_t kMaxId = 4294967294;
+    if (!node->is_integer() || node->as_integer()->get() < 0 || node->as_integer()->get() > kMaxId)
+      return c.Error(node, absl::StrCat(context, ".", key), absl::StrCat("must be a numeric id (0-", kMaxId, ")"));
     (key[0] == 'u' ? o.tap_user : o.tap_group) = static_cast<unsigned>(node->as_integer()->get());
   }
   VNET_ASSIGN_OR_RETURN(o.type, c.Value<PortKind>(t, context, "type", ParsePortKind));
   VNET_RETURN_IF_ERROR(ParseIps(c, t, context, o.ips));
+  VNET_RETURN_IF_ERROR(ParseAllowIpsKey(c, t, context, o.allow_ips));
   VNET_RETURN_IF_ERROR(CheckPortKind(c, t, context, fabric_type, o));
   VNET_ASSIGN_OR_RETURN(auto mode, c.Value<PortMode>(t, context, "mode", ParsePortMode));
   if (mode) o.mode = *mode;
@@ -180,6 +222,7 @@ absl::StatusOr<DesiredFabric> ParseFabric(const Checker& c, const std::string& n
   VNET_ASSIGN_OR_RETURN(auto uplink, c.String(t, context, "uplink"));
   if (!uplink) return c.Error(&t, absl::StrCat(context, ".uplink"), "missing (the uplink device)");
   a.uplink = *uplink;
+  VNET_RETURN_IF_ERROR(DeviceNameKey(c, t, context, "uplink"));
   VNET_ASSIGN_OR_RETURN(auto type, c.Value<PortKind>(t, context, "type", ParsePortKind));
   if (type) a.type = *type;
   VNET_ASSIGN_OR_RETURN(auto ipvlan_mode, c.Value<IpvlanMode>(t, context, "ipvlan_mode", ParseIpvlanMode));

@@ -41,6 +41,7 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   info.defunct = !uplink.ok() || info.xdp_mode.empty() || (config.flags & VNET_FABRIC_F_DEFUNCT);
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   VNET_ASSIGN_OR_RETURN(auto addresses, AddressesByPort(maps));
+  VNET_ASSIGN_OR_RETURN(auto allowed, maps.ListAllow());
   for (const auto& [ifindex, port] : ports) {
     PortInfo p;
     p.ifindex = ifindex;
@@ -57,6 +58,9 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
       VNET_ASSIGN_OR_RETURN(p.sources, SourcesOf(maps, ifindex));
     }
     p.flags = DatapathFlags(port);
+    for (const auto& [slot, prefix] : allowed)
+      if (slot == port.slot) p.allow_ips.push_back(prefix);
+    std::sort(p.allow_ips.begin(), p.allow_ips.end());
     auto dev = rtnl.GetLink(static_cast<int>(ifindex));
     if (dev.ok()) {
       p.kind = dev->kind;

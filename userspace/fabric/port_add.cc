@@ -96,6 +96,7 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   std::uint8_t flags = FlagsFor(options.spoofchk, options.hairpin, options.isolated, options.nodst);
   if (peer.other_netns) flags |= VNET_PORT_F_PEER_NETNS;
   if (peer.napi) flags |= VNET_PORT_F_XDP_TARGET;
+  if (!options.allow_ips.empty()) flags |= VNET_PORT_F_ALLOW_IP;
 
   if (ipvlan)
     VNET_RETURN_IF_ERROR(Annotate(PrepareIpvlanHostEnd(dev.name, config.ipvlan_mode), what));
@@ -115,6 +116,10 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   port.slot = slot;
   port.mode = ipvlan ? std::uint8_t{VNET_MODE_IPVLAN} : static_cast<std::uint8_t>(options.mode);
   port.flags = flags | (owned ? kPortOwned : 0);
+  // The allowed sources before the port entry whose flag points at them (and
+  // nothing a crashed command left under this free slot).
+  undo.Push([&maps, slot] { (void)SyncAllowIps(maps, slot, {}); });  // first: a partial write is undone too
+  VNET_RETURN_IF_ERROR(Annotate(SyncAllowIps(maps, slot, options.allow_ips), what));
   // The port program must know its port before it sees the first frame.
   VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
   undo.Push([&maps, ifindex, port] { (void)WithdrawPort(maps, ifindex, port); });
@@ -145,6 +150,7 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   info.up = true;
   info.sources = options.sources;
   info.addresses = std::move(addresses);
+  info.allow_ips = options.allow_ips;
   return info;
 }
 
@@ -251,9 +257,21 @@ absl::StatusOr<PortInfo> AddTapPort(Rtnl& rtnl, const PortOptions& options) {
   return info;
 }
 
+// Names the caller gave, checked before anything is looked up or created.
+absl::Status CheckNames(const PortOptions& options) {
+  if (!options.dev.empty()) VNET_RETURN_IF_ERROR(ValidateDeviceName("DEV", options.dev));
+  if (!options.tap.empty()) VNET_RETURN_IF_ERROR(ValidateDeviceName("--tap", options.tap));
+  if (!options.netns.empty()) {
+    VNET_RETURN_IF_ERROR(ValidateNetnsName("--netns", options.netns));
+    VNET_RETURN_IF_ERROR(ValidateDeviceName("--ifname", options.ifname));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<PortInfo> AddPort(const PortOptions& options) {
+  VNET_RETURN_IF_ERROR(Annotate(CheckNames(options), "port add"));
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   int forms = !options.dev.empty() + !options.netns.empty() + !options.tap.empty();
   if (forms > 1) return absl::InvalidArgumentError("port add: give one of DEV, --netns NS or --tap NAME");

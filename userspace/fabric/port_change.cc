@@ -91,6 +91,16 @@ absl::Status CheckKindChange(const FoundPort& found, const PortChange& change, P
       return absl::FailedPreconditionError(absl::StrCat(what, ": would orphan ", n, " addresses; vnetctl ip flush ",
                                                         found.dev.name, " first"));
   }
+  if (to == PortKind::kIpvlan && change.allow_ips && (from == PortKind::kIpvlan || !change.allow_ips->empty()))
+    return absl::InvalidArgumentError(absl::StrCat(what, ": --allow-ip is for MAC-demux (macvlan) ports; an "
+                                                   "ipvlan port may send only from its --ip addresses"));
+  if (from == PortKind::kMacvlan && to == PortKind::kIpvlan && !change.allow_ips) {
+    VNET_ASSIGN_OR_RETURN(auto allowed, AllowIpsOf(found.maps, found.port.slot));
+    // Not dropped silently: the operator chose that filter.
+    if (!allowed.empty())
+      return absl::FailedPreconditionError(absl::StrCat(what, ": would drop its ", allowed.size(),
+                                                        " --allow-ip entries; add --allow-ip none"));
+  }
   if (from == PortKind::kMacvlan && to == PortKind::kIpvlan && found.port.mode == VNET_MODE_PASSTHRU)
     return absl::InvalidArgumentError(absl::StrCat(what, ": cannot change a port to or from passthru mode"));
   return absl::OkStatus();
@@ -204,10 +214,18 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
   }
   std::memcpy(port.mac, mac.bytes.data(), 6);
   port.mode = ipvlan ? std::uint8_t{VNET_MODE_IPVLAN} : static_cast<std::uint8_t>(mode);
-  std::uint8_t keep = old.flags & (VNET_PORT_F_PEER_NETNS | VNET_PORT_F_XDP_TARGET | kPortOwned | kPortHeldDown);
+  std::uint8_t keep = old.flags & (VNET_PORT_F_PEER_NETNS | VNET_PORT_F_XDP_TARGET | kPortOwned);
   port.flags = keep | FlagsFor(change.spoofchk.value_or(old.flags & VNET_PORT_F_SPOOFCHK),
                                !ipvlan && change.hairpin.value_or(old.flags & VNET_PORT_F_HAIRPIN),
                                change.isolated.value_or(old.flags & VNET_PORT_F_ISOLATED), nodst);
+  // The allow-ip list: entries the new list adds go in before the flag is
+  // published (below), entries it drops go after; the undo restores the old
+  // list the same way round (complete before the old flag is back).
+  VNET_ASSIGN_OR_RETURN(auto old_allowed, AllowIpsOf(found.maps, old.slot));
+  std::vector<IpPrefix> allowed = ipvlan ? std::vector<IpPrefix>{} : change.allow_ips.value_or(old_allowed);
+  if (!allowed.empty()) port.flags |= VNET_PORT_F_ALLOW_IP;
+  undo.Push([&found, slot = old.slot, old_allowed] { (void)SyncAllowIps(found.maps, slot, old_allowed); });
+  VNET_RETURN_IF_ERROR(Annotate(AddAllowIps(found.maps, old.slot, allowed), what));
 
   // Publish the new state over the old: a changed MAC gets its new entry
   // before the old one goes, so the port is never unreachable in between.
@@ -227,6 +245,8 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
     if (entry && entry->ifindex == ifindex) VNET_RETURN_IF_ERROR(found.maps.DeleteMac(PortMac(old)));
   }
   for (const auto& source : sources) VNET_RETURN_IF_ERROR(AddSource(found.maps, ifindex, port, source));
+  undo.Push([&found, slot = old.slot, old_allowed] { (void)AddAllowIps(found.maps, slot, old_allowed); });
+  VNET_RETURN_IF_ERROR(Annotate(SyncAllowIps(found.maps, old.slot, allowed), what));
   // vnet's link-local of the converted container side, registered as port add does.
   if (converts_peer && ipvlan)
     VNET_RETURN_IF_ERROR(AddPortIp(found.maps, ifindex, port, PortIp{IpPrefix{link_local, 128}, false},
@@ -248,6 +268,7 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
   undo.Commit();
   PortInfo info = Describe(found.dev, ifindex, port);
   info.sources = sources;
+  info.allow_ips = allowed;
   VNET_ASSIGN_OR_RETURN(info.addresses, AddressesOf(found.maps, ifindex));
   return info;
 }

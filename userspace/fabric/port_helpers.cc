@@ -95,6 +95,9 @@ absl::StatusOr<PortKind> ResolvePortKind(const PortOptions& options, const vnet_
     return absl::InvalidArgumentError(absl::StrCat(what, ": ", absl::StrJoin(options.macvlan_options, ", "),
                                                    ": ipvlan ports share the uplink's MAC; their mode is the "
                                                    "fabric's --ipvlan-flag"));
+  if (kind == PortKind::kIpvlan && !options.allow_ips.empty())
+    return absl::InvalidArgumentError(absl::StrCat(what, ": --allow-ip is for MAC-demux (macvlan) ports; an "
+                                                   "ipvlan port may send only from its --ip addresses"));
   if (kind == PortKind::kMacvlan && !options.ips.empty())
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": --ip needs an ipvlan port (a macvlan port is found by its MAC)"));

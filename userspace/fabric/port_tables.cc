@@ -69,7 +69,33 @@ absl::Status WithdrawPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_po
   VNET_RETURN_IF_ERROR(maps.DeleteTxTarget(ifindex));
   VNET_RETURN_IF_ERROR(maps.DeletePort(ifindex));
   VNET_RETURN_IF_ERROR(RebuildFloodList(maps));
-  return RefreshFabricFlags(maps);
+  VNET_RETURN_IF_ERROR(RefreshFabricFlags(maps));
+  // Last, the port gone: its slot's list must not pass to the next port given the slot.
+  return SyncAllowIps(maps, port.slot, {});
+}
+
+absl::StatusOr<std::vector<IpPrefix>> AllowIpsOf(const FabricMaps& maps, std::uint16_t slot) {
+  VNET_ASSIGN_OR_RETURN(auto all, maps.ListAllow());
+  std::vector<IpPrefix> out;
+  for (const auto& [s, prefix] : all)
+    if (s == slot) out.push_back(prefix);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::Status AddAllowIps(FabricMaps& maps, std::uint16_t slot, const std::vector<IpPrefix>& want) {
+  VNET_ASSIGN_OR_RETURN(auto have, AllowIpsOf(maps, slot));
+  for (const auto& prefix : want)
+    if (std::find(have.begin(), have.end(), prefix) == have.end()) VNET_RETURN_IF_ERROR(maps.PutAllow(slot, prefix));
+  return absl::OkStatus();
+}
+
+absl::Status SyncAllowIps(FabricMaps& maps, std::uint16_t slot, const std::vector<IpPrefix>& want) {
+  VNET_RETURN_IF_ERROR(AddAllowIps(maps, slot, want));
+  VNET_ASSIGN_OR_RETURN(auto have, AllowIpsOf(maps, slot));
+  for (const auto& prefix : have)
+    if (std::find(want.begin(), want.end(), prefix) == want.end()) VNET_RETURN_IF_ERROR(maps.DeleteAllow(slot, prefix));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<MacAddress>> SourcesOf(const FabricMaps& maps, std::uint32_t ifindex) {

@@ -15,13 +15,20 @@
 namespace vnet {
 
 // libvnet created this veth pair or tap (port add --netns/--tap) and deletes
-// it with the port. Kept in vnet_port.flags; the datapath ignores this bit.
-inline constexpr std::uint8_t kPortOwned = 1u << 7;
-// `vnetctl monitor` took the port down with its uplink and will bring it back.
-inline constexpr std::uint8_t kPortHeldDown = 1u << 6;
+// it with the port. Kept in vnet_port.flags (VNET_PORT_F_RESERVED, which the
+// datapath ignores and never sees in its flood and MAC entries).
+inline constexpr std::uint8_t kPortOwned = VNET_PORT_F_RESERVED;
+// `vnetctl monitor` took the port down with its uplink and will bring it
+// back. Kept in vnet_port.pad, which the datapath never reads: bit 6 of the
+// flags is VNET_PORT_F_ALLOW_IP since ABI 5.
+inline constexpr std::uint16_t kPortPadHeldDown = 1u << 0;
+inline bool PortHeldDown(const vnet_port& port) { return port.pad & kPortPadHeldDown; }
+inline void SetPortHeldDown(vnet_port& port, bool held) {
+  port.pad = held ? (port.pad | kPortPadHeldDown) : (port.pad & ~kPortPadHeldDown);
+}
 
 // The datapath's view of a port's flags (without control-plane-only bits).
-inline std::uint8_t DatapathFlags(const vnet_port& port) { return port.flags & ~(kPortOwned | kPortHeldDown); }
+inline std::uint8_t DatapathFlags(const vnet_port& port) { return port.flags & ~kPortOwned; }
 inline MacAddress PortMac(const vnet_port& port) { return MacAddress::FromBytes(port.mac); }
 
 // Writes the port everywhere; the MAC table entry last, since from then on
@@ -41,6 +48,18 @@ absl::StatusOr<std::vector<MacAddress>> SourcesOf(const FabricMaps& maps, std::u
 absl::Status AddSource(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port, const MacAddress& source);
 absl::Status RemoveSource(FabricMaps& maps, std::uint32_t ifindex, const MacAddress& source);
 absl::Status FlushSources(FabricMaps& maps, std::uint32_t ifindex);
+
+// --allow-ip lists (vnet_allow), keyed by slot. The datapath consults them
+// only for a port whose flags have VNET_PORT_F_ALLOW_IP, so a change keeps
+// every list it can see whole: entries are written before the flag is set,
+// the flag is cleared before they are deleted, and a list replaced under a
+// set flag gets its new entries before the old ones go (a reader sees the
+// old list, the union, or the new one).
+absl::StatusOr<std::vector<IpPrefix>> AllowIpsOf(const FabricMaps& maps, std::uint16_t slot);
+// Adds the entries of `want` the slot lacks (removes nothing).
+absl::Status AddAllowIps(FabricMaps& maps, std::uint16_t slot, const std::vector<IpPrefix>& want);
+// Makes the slot's entries exactly `want`: additions first, then removals.
+absl::Status SyncAllowIps(FabricMaps& maps, std::uint16_t slot, const std::vector<IpPrefix>& want);
 
 }  // namespace vnet
 

@@ -1,8 +1,14 @@
 #include "absl/strings/string_view.h"
 #include "fabric/types.h"
 
+#include <net/if.h>
+
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "loader/errors.h"
 
 namespace vnet {
 
@@ -82,12 +88,120 @@ absl::StatusOr<XdpMode> ParseXdpMode(absl::string_view text) {
 }
 
 absl::Status ValidateFabricName(absl::string_view name) {
-  bool ok = !name.empty() && name.size() <= 32 && name != "." && name != "..";
+  bool ok = !name.empty() && name.size() <= 32;
   for (char c : name)
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') ok = false;
-  if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat("fabric name '", name, "': use 1-32 letters, digits, '_', '-' or '.'"));
+  if (!ok)
+    return absl::InvalidArgumentError(
+        absl::StrCat("fabric name '", name, "': use 1-32 letters, digits, '_', '-' or '.'"));
+  // Hidden names are vnet's own entries under the pin root (and "." and "..").
+  if (name[0] == '.')
+    return absl::InvalidArgumentError(absl::StrCat("fabric name '", name, "': may not start with '.'"));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDeviceName(absl::string_view what, absl::string_view name) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " '", name, "': not a valid device name (", why, ")"));
+  };
+  if (name.empty()) return bad("empty");
+  if (name.size() >= IFNAMSIZ) return bad(absl::StrCat("longer than ", IFNAMSIZ - 1, " bytes"));
+  if (name == "." || name == "..") return bad("a directory name");
+  for (char c : name) {
+    if (c == '%') return bad("'%' makes it a name template");
+    if (c == '/' || c == ':' || absl::ascii_isspace(static_cast<unsigned char>(c)) || !absl::ascii_isprint(static_cast<unsigned char>(c)))
+      return bad("no '/', ':', spaces or control characters");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateNetnsName(absl::string_view what, absl::string_view name) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " '", name, "': not a valid network namespace name (", why, ")"));
+  };
+  if (name.empty()) return bad("empty");
+  if (name == "." || name == "..") return bad("a directory name");
+  for (char c : name) {
+    if (c == '%') return bad("no '%'");
+    if (c == '/' || !absl::ascii_isprint(static_cast<unsigned char>(c))) return bad("no '/' or control characters");
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Not a source a host sends from: multicast (and prefixes inside it),
+// unspecified, IPv4 limited broadcast.
+bool NeverASource(const IpPrefix& p) {
+  const auto& b = p.address.bytes;
+  if (p.address.family == 4) {
+    bool all_ones = b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255;
+    bool zero = !b[0] && !b[1] && !b[2] && !b[3];
+    return (p.plen >= 4 && (b[0] & 0xf0) == 0xe0) || (p.plen == 32 && (all_ones || zero));
+  }
+  bool zero = std::all_of(b.begin(), b.end(), [](std::uint8_t x) { return x == 0; });
+  return (p.plen >= 8 && b[0] == 0xff) || (p.plen == 128 && zero);
+}
+
+}  // namespace
+
+absl::StatusOr<IpPrefix> ParseAllowIp(absl::string_view text) {
+  auto slash = text.find('/');
+  auto addr = IpAddress::Parse(text.substr(0, slash));
+  if (!addr.ok()) return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not an IPv4 or IPv6 address"));
+  IpPrefix prefix{*addr, addr->MaxPrefix()};
+  if (slash != absl::string_view::npos) {
+    absl::string_view plen_text = text.substr(slash + 1);
+    int plen = -1;
+    if (plen_text.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(plen_text[0])) ||
+        !absl::SimpleAtoi(plen_text, &plen))
+      return absl::InvalidArgumentError(absl::StrCat("'", text, "': prefix length '", plen_text, "' is not a number"));
+    if (plen > addr->MaxPrefix())
+      return absl::InvalidArgumentError(absl::StrCat("'", text, "': an IPv", addr->family, " prefix length is 0-",
+                                                     addr->MaxPrefix()));
+    prefix.plen = plen;
+    if (prefix.HasHostBits()) {
+      IpPrefix net = prefix;
+      for (int bit = plen; bit < addr->MaxPrefix(); ++bit) net.address.bytes[bit / 8] &= ~(0x80 >> (bit % 8));
+      return absl::InvalidArgumentError(absl::StrCat("'", text, "' has host bits set: give ", addr->ToString(),
+                                                     " for the address or ", net.ToString(), " for the prefix"));
+    }
+  }
+  if (NeverASource(prefix))
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is no source address (multicast, unspecified or broadcast)"));
+  return prefix;
+}
+
+absl::StatusOr<std::vector<IpPrefix>> ParseAllowIps(const std::vector<std::string>& texts, bool none_clears) {
+  std::vector<IpPrefix> out;
+  if (none_clears && std::find(texts.begin(), texts.end(), "none") != texts.end()) {
+    if (texts.size() != 1) return absl::InvalidArgumentError("'none' clears the list: give it alone");
+    return out;
+  }
+  for (const auto& text : texts) {
+    VNET_ASSIGN_OR_RETURN(IpPrefix prefix, ParseAllowIp(text));
+    if (std::find(out.begin(), out.end(), prefix) != out.end())
+      return absl::InvalidArgumentError(absl::StrCat(prefix.ToString(), " is given twice"));
+    out.push_back(prefix);
+  }
+  if (out.size() > kMaxAllowIps)
+    return absl::InvalidArgumentError(
+        absl::StrCat(out.size(), " entries: a port allows at most ", kMaxAllowIps, " addresses or prefixes"));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool AllowIpsNeedChange(const std::vector<IpPrefix>& want, const PortInfo& have) {
+  bool flag = have.flags & VNET_PORT_F_ALLOW_IP;
+  return want != have.allow_ips || want.empty() == flag;
+}
+
+std::vector<std::string> AllowIpTexts(const std::vector<IpPrefix>& prefixes) {
+  std::vector<std::string> out;
+  for (const auto& p : prefixes) out.push_back(p.ToString());
+  return out;
 }
 
 absl::string_view DropReasonName(int reason) {

@@ -52,8 +52,35 @@ absl::StatusOr<PortMode> ParsePortMode(absl::string_view text);
 absl::string_view PortModeName(PortMode mode);
 absl::StatusOr<bool> ParseOnOff(absl::string_view option, absl::string_view text);
 absl::StatusOr<XdpMode> ParseXdpMode(absl::string_view text);
-// A fabric name becomes a bpffs directory: 1-32 of [A-Za-z0-9_.-], not "." or "..".
+// A fabric name becomes a bpffs directory: 1-32 of [A-Za-z0-9_.-], not
+// starting with '.' (the names of hidden entries, and "." and "..").
 absl::Status ValidateFabricName(absl::string_view name);
+// A network device name vnet is given (a port's DEV, --ifname, --tap, an
+// uplink): 1-15 bytes (IFNAMSIZ), none of '/', ':', '%' or whitespace, not
+// "." or "..". The kernel would turn a '%' into a name template ("eth%d"
+// becomes eth0), so the device made would not be the one named. `what`
+// names the option in the error ("--ifname").
+absl::Status ValidateDeviceName(absl::string_view what, absl::string_view name);
+// A network namespace name (/run/netns/NAME): not empty, no '/' or '%' (the
+// same names `ip netns` and vnet's device names accept), not "." or "..".
+absl::Status ValidateNetnsName(absl::string_view what, absl::string_view name);
+
+// --allow-ip of a MAC-demux port: the IPv4/IPv6 sources it may send from.
+// At most this many per port (OpenStack allows 10 address pairs by default).
+inline constexpr std::size_t kMaxAllowIps = 64;
+// One entry: "ADDR" (the address alone, /32 or /128) or "NET/PLEN" with no
+// host bits set. "ADDR/PLEN" with host bits set is refused as ambiguous (an
+// address on a subnet, or the subnet?): a filter says exactly what it allows.
+// A multicast, unspecified or broadcast address is no source.
+absl::StatusOr<IpPrefix> ParseAllowIp(absl::string_view text);
+// The entries of one port, sorted; refuses duplicates and more than
+// kMaxAllowIps. With `none_clears`, the single entry "none" is the empty list.
+absl::StatusOr<std::vector<IpPrefix>> ParseAllowIps(const std::vector<std::string>& texts, bool none_clears);
+// Whether a running port's list (or its flag) differs from `want` (both
+// sorted): `apply` then rewrites it; a flag without its list is repaired so.
+bool AllowIpsNeedChange(const std::vector<IpPrefix>& want, const struct PortInfo& have);
+// "198.18.0.11/32", as show and -j print every entry.
+std::vector<std::string> AllowIpTexts(const std::vector<IpPrefix>& prefixes);
 // Stable, machine-friendly names of enum vnet_drop_reason ("spoofed_src").
 absl::string_view DropReasonName(int reason);
 
@@ -98,6 +125,8 @@ struct PortOptions {
   bool isolated = false;
   bool spoofchk = true;
   bool nodst = false;
+  // --allow-ip (MAC-demux ports): sorted, no duplicates; empty: no IP check.
+  std::vector<IpPrefix> allow_ips;
 };
 
 // `port set`: only what is given changes.
@@ -110,6 +139,8 @@ struct PortChange {
   std::optional<bool> isolated;
   std::optional<bool> spoofchk;
   std::optional<bool> nodst;
+  // --allow-ip: the new list (sorted); an empty one clears it (`none`).
+  std::optional<std::vector<IpPrefix>> allow_ips;
 };
 
 // An address or prefix of an ipvlan port, as `show` lists it.
@@ -132,6 +163,7 @@ struct PortInfo {
   std::string kind;  // "veth" or "tun"
   std::vector<MacAddress> sources;
   std::vector<PortAddress> addresses;  // ipvlan ports
+  std::vector<IpPrefix> allow_ips;     // macvlan ports with --allow-ip, sorted
 };
 
 struct FabricInfo {

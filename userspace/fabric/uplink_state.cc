@@ -65,16 +65,16 @@ absl::StatusOr<SyncReport> SyncUplinkState(const std::string& fabric) {
   for (auto [ifindex, port] : ports) {
     auto dev = rtnl.GetLink(static_cast<int>(ifindex));
     if (!dev.ok()) continue;
-    bool held = port.flags & kPortHeldDown;
+    bool held = PortHeldDown(port);
     if (down && dev->admin_up()) {
       // The container side sees no carrier while its host end is down.
       VNET_RETURN_IF_ERROR(rtnl.SetUp(dev->ifindex, false, dev->name));
-      port.flags |= kPortHeldDown;
+      SetPortHeldDown(port, true);
       VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
       report.changes.push_back(absl::StrCat(dev->name, ": down with its uplink"));
     } else if (!down && held) {
       VNET_RETURN_IF_ERROR(rtnl.SetUp(dev->ifindex, true, dev->name));
-      port.flags &= ~kPortHeldDown;
+      SetPortHeldDown(port, false);
       VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
       report.changes.push_back(absl::StrCat(dev->name, ": up with its uplink"));
     }

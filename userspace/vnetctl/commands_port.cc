@@ -17,7 +17,7 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("port add", args,
                       {{"--fabric"}, {"--netns"}, {"--ifname"}, {"--tap"}, {"--user"}, {"--group"}, {"--multi-queue", false}, {"--type"}, {"--mode"},
                        {"--mac"}, {"--ip", true, true}, {"--source", true, true}, {"--hairpin"}, {"--isolated"},
-                       {"--spoofchk"}, {"--nodst", false}},
+                       {"--spoofchk"}, {"--nodst", false}, {"--allow-ip", true, true}},
                       0, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   PortOptions options;
@@ -73,6 +73,11 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
                              std::pair{"--spoofchk", &options.spoofchk}})
     if (auto s = OnOffOption(*parsed, name, *field); !s.ok()) return Fail(Annotate(s, "port add"));
   options.nodst = parsed->Has("--nodst");
+  if (parsed->Has("--allow-ip")) {
+    auto allowed = ParseAllowIps(parsed->GetAll("--allow-ip"), /*none_clears=*/true);
+    if (!allowed.ok()) return Fail(Annotate(allowed.status(), "port add: --allow-ip"));
+    options.allow_ips = *allowed;
+  }
   auto info = AddPort(options);
   if (!info.ok()) return Fail(info.status());
   if (ctx.json)
@@ -84,7 +89,9 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
 
 int CmdPortSet(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("port set", args,
-                      {{"--type"}, {"--mode"}, {"--mac"}, {"--hairpin"}, {"--isolated"}, {"--spoofchk"}, {"--nodst"}}, 1, 1);
+                      {{"--type"}, {"--mode"}, {"--mac"}, {"--hairpin"}, {"--isolated"}, {"--spoofchk"}, {"--nodst"},
+                       {"--allow-ip", true, true}},
+                      1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   PortChange change;
   change.dev = parsed->positionals[0];
@@ -109,6 +116,11 @@ int CmdPortSet(const Context& ctx, const std::vector<std::string>& args) {
     if (!parsed->Has(name)) continue;
     if (auto s = OnOffOption(*parsed, name, value); !s.ok()) return Fail(Annotate(s, "port set"));
     *field = value;
+  }
+  if (parsed->Has("--allow-ip")) {
+    auto allowed = ParseAllowIps(parsed->GetAll("--allow-ip"), /*none_clears=*/true);
+    if (!allowed.ok()) return Fail(Annotate(allowed.status(), absl::StrCat("port set ", change.dev, ": --allow-ip")));
+    change.allow_ips = *allowed;
   }
   auto info = ChangePort(change);
   if (!info.ok()) return Fail(info.status());

@@ -25,7 +25,7 @@ commands:
   port add --fabric NAME --tap TAP [--user U] [--group G] [OPTIONS]
                                   attach a veth/tap, or create one (vnetctl help port)
   port set DEV [--type T] [--mode M] [--mac MAC] [--hairpin on|off] [--isolated on|off] ...
-                                  change a port at runtime
+                                  change a port at runtime (--allow-ip: its IP source filter)
   port del DEV                    detach a port (and delete it, if vnet created it)
   source add|del DEV MAC          a source-mode port's list of source MACs
   source flush DEV
@@ -111,6 +111,7 @@ inline constexpr const char* kPortHelp = R"(usage: vnetctl port add DEV --fabric
        vnetctl port add ... --type ipvlan | --ip ADDR[/PLEN]... [--isolated on|off] [--spoofchk on|off]
        vnetctl port set DEV [--type macvlan|ipvlan] [--mode M] [--mac MAC] [--hairpin on|off]
                         [--isolated on|off] [--spoofchk on|off] [--nodst on|off]
+                        [--allow-ip ADDR|NET/PLEN]... | [--allow-ip none]
        vnetctl port del DEV
 
 port add attaches a veth host end (or a tap) DEV. With --netns it first
@@ -137,6 +138,26 @@ options:
   --spoofchk on|off  drop frames (and ARP claims) from the port with a source
                    MAC that is not its own, and from an ipvlan port with a
                    source IP that is not its own (default on)
+  --allow-ip ADDR|NET/PLEN
+                   (repeatable, IPv4 or IPv6, macvlan ports) the only IP
+                   sources the port may send from, and the only addresses its
+                   ARP and Neighbour Advertisements may claim; anything else
+                   is dropped and counted as spoofed_ip. Exceptions: DHCP
+                   from 0.0.0.0, DAD and MLD from ::, and the link-local the
+                   kernel derives from the port's MAC (EUI-64). Frames that
+                   are neither IP, ARP nor ND are not concerned. Without
+                   --allow-ip nothing is checked but the source MAC (this is
+                   libvirt's clean-traffic, OpenStack's allowed address pairs).
+                   ADDR            one address (/32 or /128)
+                   NET/PLEN        a prefix, host bits zero (0.0.0.0/0 lets
+                                   every IPv4 source through and still checks
+                                   IPv6)
+                   ADDR/PLEN with host bits set is refused: give the address or
+                   the prefix. Multicast, broadcast and unspecified addresses
+                   are refused; so are duplicates and more than 64 entries.
+                   port set replaces the whole list; --allow-ip none (alone)
+                   clears it. Refused on ipvlan ports, whose sources are their
+                   --ip addresses.
   --type macvlan|ipvlan
                    the port's kind; default: ipvlan if --ip is given, else the
                    fabric's --type. An ipvlan port shares the uplink's MAC and
@@ -157,8 +178,12 @@ its addresses, and in l3/l3s NOARP and a default route `default dev IF`
 container side is the operator's to configure.
 port set changes these at runtime; a change to or from passthru is refused,
 and leaving source mode flushes the source list, as the kernel does.
---type changes a port's kind: to ipvlan drops its MAC table entry; to macvlan
-is refused while it has addresses (vnetctl ip flush DEV first).
+--type changes a port's kind: to ipvlan drops its MAC table entry, and is
+refused while the port has an --allow-ip list unless the same command says
+--allow-ip none; to macvlan is refused while it has addresses (vnetctl ip
+flush DEV first), and may give the new list (--type macvlan --allow-ip ...).
+A list change never opens a gap: new entries are written before the old ones
+go, and the check is switched on only once its list is complete.
 )";
 
 inline constexpr const char* kSourceHelp = R"(usage: vnetctl source add DEV MAC
@@ -206,7 +231,9 @@ tc hook, policies (unknown, host), and each port's device, MAC, mode, state
 (up, down, no-carrier) and flags; source-mode ports list their sources.
 A fabric shows its type, ipvlan mode and ipvlan flag; an ipvlan port has no
 mode ("-", null in JSON) and lists its addresses (and prefixes, as NET/PLEN),
-marked learned (from DHCP) or link-local (given by vnet).
+marked learned (from DHCP) or link-local (given by vnet). A macvlan port with
+--allow-ip has the flag allow-ip and an "allow-ip:" line listing its entries
+as ADDR/PLEN (JSON: "allow_ips", a list of strings, empty without a list).
 DEFUNCT marks a fabric whose uplink is gone.
 )"},
     {"stats", R"(usage: vnetctl [-j] stats [DEV|NAME]

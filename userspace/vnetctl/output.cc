@@ -12,6 +12,7 @@ std::vector<std::string> PortFlagNames(std::uint8_t flags) {
   if (flags & VNET_PORT_F_HAIRPIN) names.push_back("hairpin");
   if (flags & VNET_PORT_F_ISOLATED) names.push_back("isolated");
   if (flags & VNET_PORT_F_NODST) names.push_back("nodst");
+  if (flags & VNET_PORT_F_ALLOW_IP) names.push_back("allow-ip");
   if (flags & VNET_PORT_F_XDP_TARGET) names.push_back("xdp");
   if (flags & VNET_PORT_F_PEER_NETNS) names.push_back("peer-netns");
   return names;
@@ -57,6 +58,8 @@ nlohmann::json PortToJson(const PortInfo& port) {
       {"slot", port.slot},
       {"kind", port.kind},
       {"sources", Sources(port)},
+      // Empty: no IP source check (an ipvlan port's are its addresses).
+      {"allow_ips", AllowIpTexts(port.allow_ips)},
       {"up", port.up},
       {"carrier", port.carrier},
   };
@@ -126,6 +129,8 @@ std::string FabricsToText(const std::vector<FabricInfo>& fabrics) {
                             p.mac.ToString(), p.type == PortKind::kIpvlan ? "-" : PortModeName(p.mode), state,
                             absl::StrJoin(PortFlagNames(p.flags), ","));
       if (!p.sources.empty()) absl::StrAppend(&out, "    sources: ", absl::StrJoin(Sources(p), " "), "\n");
+      if (!p.allow_ips.empty())
+        absl::StrAppend(&out, "    allow-ip: ", absl::StrJoin(AllowIpTexts(p.allow_ips), " "), "\n");
       if (p.type == PortKind::kIpvlan)
         absl::StrAppend(&out, "    ipvlan, addresses: ", p.addresses.empty() ? "none" : absl::StrJoin(AddressTexts(p), " "),
                         "\n");
