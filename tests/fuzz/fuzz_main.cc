@@ -6,6 +6,7 @@
 //   --master-seed S    seed of the whole run (default: random, printed)
 //   --seed C           replay one configuration (its seed is printed on failure)
 //   --case K           with --seed: only frame K of that configuration
+//   --cut N            with --case: only that frame's truncation to N bytes
 //   --frames N         frames per configuration (default 250)
 //   --max-reports N    full reports printed per run (default 25; one per class first)
 //   --verbose          print every case
@@ -30,7 +31,7 @@ namespace {
 struct Flags {
   double seconds = 60;
   std::optional<std::uint64_t> master_seed, seed;
-  std::optional<int> only_case;
+  std::optional<int> only_case, only_cut;
   int frames = 250;
   int max_reports = 25;
   bool verbose = false;
@@ -85,39 +86,49 @@ TEST(Fuzz, DatapathAgreesWithModel) {
       int from = entry == Entry::kPort ? gen.PickPort(cfg) : 0;
       Frame frame = gen.Make(cfg, entry, from);
       if (g_flags.only_case && k != *g_flags.only_case) continue;
-      std::optional<Observed> seen = rig.Run(cfg, entry, from, frame.bytes);
-      if (!seen) {
-        ++skipped;
-        continue;
-      }
-      ++frames;
-      Outcome model = Predict(cfg, entry, from, frame.bytes);
-      bool ok = Agrees(model, *seen);
-      if (ok && !g_flags.verbose) continue;
-      std::string replay = "vnet-fuzz --seed " + std::to_string(cseed) + " --case " + std::to_string(k);
-      std::string key = ClassKey(entry, model, *seen);
-      bool new_class = false;
-      if (!ok) {
-        ++disagreements;
-        Class& c = classes[key];
-        new_class = c.count++ == 0;
-        if (new_class) c.replay = replay;
-      }
-      if (ok || new_class || reports < g_flags.max_reports) {
-        if (!ok) ++reports;
-        std::ostringstream os;
-        os << (ok ? "agrees" : "DISAGREEMENT") << (new_class ? " (new class)" : "") << ": " << replay << "\n"
-           << cfg.Describe() << "entry " << Name(entry);
-        if (entry == Entry::kPort) os << " from slot " << from;
-        os << "\nframe (" << frame.bytes.size() << " bytes) " << Hex(frame.bytes) << "\n"
-           << "scapy, as built: " << frame.scapy << "\n";
-        if (!frame.mutation.empty()) os << "  then " << frame.mutation << "\n";
-        os << "scapy, exact:    Ether(bytes.fromhex('" << Hex(frame.bytes) << "'))\n"
-           << "model:    " << model.ToString() << "\n"
-           << "datapath: " << seen->outcome.ToString() << "  {" << seen->verdicts << "}";
-        for (const std::string& e : seen->extra) os << " " << e;
-        os << "\n";
-        std::cout << os.str() << std::endl;
+      // A sweep runs the whole frame, then its truncation at every offset.
+      std::vector<int> cuts{-1};
+      if (frame.sweep)
+        for (int n = 0; n < static_cast<int>(frame.bytes.size()); ++n) cuts.push_back(n);
+      for (int cut : cuts) {
+        if (g_flags.only_cut && cut != *g_flags.only_cut) continue;
+        Bytes bytes = cut < 0 ? frame.bytes : Bytes(frame.bytes.begin(), frame.bytes.begin() + cut);
+        std::optional<Observed> seen = rig.Run(cfg, entry, from, bytes);
+        if (!seen) {
+          ++skipped;
+          continue;
+        }
+        ++frames;
+        Outcome model = Predict(cfg, entry, from, bytes);
+        bool ok = Agrees(model, *seen);
+        if (ok && !g_flags.verbose) continue;
+        std::string replay = "vnet-fuzz --seed " + std::to_string(cseed) + " --case " + std::to_string(k) +
+                             (cut < 0 ? "" : " --cut " + std::to_string(cut));
+        std::string key = ClassKey(entry, model, *seen);
+        bool new_class = false;
+        if (!ok) {
+          ++disagreements;
+          Class& c = classes[key];
+          new_class = c.count++ == 0;
+          if (new_class) c.replay = replay;
+        }
+        if (ok || new_class || reports < g_flags.max_reports) {
+          if (!ok) ++reports;
+          std::ostringstream os;
+          os << (ok ? "agrees" : "DISAGREEMENT") << (new_class ? " (new class)" : "") << ": " << replay << "\n"
+             << cfg.Describe() << "entry " << Name(entry);
+          if (entry == Entry::kPort) os << " from slot " << from;
+          os << "\nframe (" << bytes.size() << " bytes) " << Hex(bytes) << "\n"
+             << "scapy, as built: " << frame.scapy << "\n";
+          if (!frame.mutation.empty()) os << "  then " << frame.mutation << "\n";
+          if (cut >= 0) os << "  then truncated to " << cut << " bytes (sweep)\n";
+          os << "scapy, exact:    Ether(bytes.fromhex('" << Hex(bytes) << "'))\n"
+             << "model:    " << model.ToString() << "\n"
+             << "datapath: " << seen->outcome.ToString() << "  {" << seen->verdicts << "}";
+          for (const std::string& e : seen->extra) os << " " << e;
+          os << "\n";
+          std::cout << os.str() << std::endl;
+        }
       }
     }
     if (g_flags.seed || std::chrono::steady_clock::now() >= deadline) break;
@@ -147,6 +158,7 @@ bool TakeFlags(int& argc, char** argv) {
     else if (a == "--master-seed") g_flags.master_seed = std::strtoull(value(), nullptr, 0);
     else if (a == "--seed") g_flags.seed = std::strtoull(value(), nullptr, 0);
     else if (a == "--case") g_flags.only_case = std::atoi(value());
+    else if (a == "--cut") g_flags.only_cut = std::atoi(value());
     else if (a == "--frames") g_flags.frames = std::atoi(value());
     else if (a == "--max-reports") g_flags.max_reports = std::atoi(value());
     else if (a == "--verbose") g_flags.verbose = true;

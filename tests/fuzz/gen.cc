@@ -356,8 +356,11 @@ Frame Gen::Make(const FabricConfig& cfg, Entry entry, int from_slot) {
     for (const std::string& e : exts) f.Layer(e);
     f.Layer(ups);
   }
-  Frame out{f.b, f.scapy, ""};
-  if (Chance(0.3)) Mutate(out);
+  Frame out{f.b, f.scapy, "", false};
+  if (Chance(0.3))
+    Mutate(out);
+  else
+    out.sweep = Chance(0.03);
   return out;
 }
 

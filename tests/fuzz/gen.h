@@ -19,6 +19,7 @@ struct Frame {
   Bytes bytes;
   std::string scapy;  // as built (before mutation)
   std::string mutation;
+  bool sweep = false;  // also run every truncation of it, at each offset
 };
 
 class Gen {

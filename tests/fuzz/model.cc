@@ -441,10 +441,16 @@ Outcome Port(Ctx& c, int from_slot) {
   if (port.spoofchk) {
     if (l2.src != port.mac) return c.Drop(Reason::kSpoofedSrc, port.slot, "source MAC not the port's");
     // semantics.md (f): an ARP with 6-byte hardware addresses claims its sender
-    // hardware address; it must be read wherever it lies (hole 1).
+    // hardware address; it must be read wherever it lies (hole 1), and what
+    // cannot be read fails closed (issue 10): an ARP too short to show its
+    // hln, or with hln 6 but no whole sender hardware address, is dropped.
     std::size_t o = l2.l3;
-    if (l2.proto == kArp && c.f.size() >= o + 14 && c.f[o + 4] == 6 && MacAt(c.f, o + 8) != port.mac)
-      return c.Drop(Reason::kSpoofedSrc, port.slot, "ARP sender hardware address not the port's");
+    if (l2.proto == kArp) {
+      if (c.f.size() < o + 5 || (c.f[o + 4] == 6 && c.f.size() < o + 14))
+        return c.Drop(Reason::kSpoofedSrc, port.slot, "ARP too short to check its sender (fail closed)");
+      if (c.f[o + 4] == 6 && MacAt(c.f, o + 8) != port.mac)
+        return c.Drop(Reason::kSpoofedSrc, port.slot, "ARP sender hardware address not the port's");
+    }
   }
   if (port.mode == Mode::kIpvlan) {
     L3 l3 = ParseL3(c.f, l2);
