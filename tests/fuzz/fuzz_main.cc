@@ -47,7 +47,9 @@ std::uint64_t SplitMix(std::uint64_t x) {
 
 struct Class {
   int count = 0;
-  std::string replay;
+  std::string replay;           // the first case found
+  std::size_t min_size = 0;     // and the shortest frame of the class
+  std::string min_replay, min_hex;
 };
 
 std::string ClassKey(Entry entry, const Outcome& model, const Observed& seen) {
@@ -111,6 +113,11 @@ TEST(Fuzz, DatapathAgreesWithModel) {
           Class& c = classes[key];
           new_class = c.count++ == 0;
           if (new_class) c.replay = replay;
+          if (new_class || bytes.size() < c.min_size) {
+            c.min_size = bytes.size();
+            c.min_replay = replay;
+            c.min_hex = Hex(bytes);
+          }
         }
         if (ok || new_class || reports < g_flags.max_reports) {
           if (!ok) ++reports;
@@ -138,7 +145,9 @@ TEST(Fuzz, DatapathAgreesWithModel) {
   std::printf("vnet-fuzz: %ld configurations, %ld frames compared, %ld refused by BPF_PROG_RUN, %ld disagreements "
               "in %zu classes\n",
               configs, frames, skipped, disagreements, classes.size());
-  for (const auto& [key, c] : classes) std::printf("  %5d x %s\n        first: %s\n", c.count, key.c_str(), c.replay.c_str());
+  for (const auto& [key, c] : classes)
+    std::printf("  %5d x %s\n        first: %s\n        shortest (%zu bytes): %s\n          %s\n", c.count, key.c_str(),
+                c.replay.c_str(), c.min_size, c.min_replay.c_str(), c.min_hex.c_str());
   EXPECT_EQ(disagreements, 0) << "the datapath disagrees with the model; replay a case with the command shown";
   EXPECT_GT(frames, 0) << "no frame was compared";
 }
