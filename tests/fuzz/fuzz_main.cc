@@ -61,6 +61,9 @@ std::string ClassKey(Entry entry, const Outcome& model, const Observed& seen) {
   if (o.fate == Fate::kDrop) os << " " << Name(o.reason);
   if (model.floods != o.floods) os << ", flood copies differ";
   if (model.source_copies != o.source_copies) os << ", source copies differ";
+  if (o.ingress_copies >= 0 &&
+      o.ingress_copies != static_cast<int>(model.host_copy) + static_cast<int>(model.reflect_copy))
+    os << ", uplink-ingress copies differ";
   if (model.fate == Fate::kPort && o.fate == Fate::kPort && model.slot != o.slot) os << ", other port";
   if (!seen.extra.empty()) os << ", extra counters";
   return os.str();

@@ -497,6 +497,7 @@ Outcome Port(Ctx& c, int from_slot) {
       return false;
     });
     c.out.host_copy = host;
+    c.out.reflect_copy = hairpin;
     return c.To(Fate::kWire, 0, "group from a port: bridge siblings, hairpin receivers, host, wire");
   }
   if (l2.dst == cfg.uplink) {
@@ -654,6 +655,9 @@ std::string Outcome::ToString() const {
     for (auto [s, n] : source_copies) os << " " << s << (n > 1 ? "x" + std::to_string(n) : "");
   }
   if (host_copy) os << ", a copy to the host";
+  if (reflect_copy) os << ", a reflected copy";
+  if (ingress_copies >= 0 && ingress_copies != host_copy + reflect_copy)
+    os << ", " << ingress_copies << " copies into the uplink's ingress";
   if (!why.empty()) os << "  (" << why << ")";
   return os.str();
 }

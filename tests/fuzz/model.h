@@ -110,7 +110,10 @@ struct Outcome {
   int slot = 0;                       // kDrop: slot counted; kPort: the port
   std::map<int, int> floods;          // flood clones per slot
   std::map<int, int> source_copies;   // source-mode copies per slot
-  bool host_copy = false;             // a clone to the host stack (not observable in BPF_PROG_RUN)
+  // Clones into the uplink's ingress: for the host stack (`host on`), and
+  // vnet's own reflection of a hairpin port's group frame.
+  bool host_copy = false, reflect_copy = false;
+  int ingress_copies = -1;            // observed only: clones seen entering the uplink
   std::string why;                    // the rule that decided
   std::string ToString() const;
 };

@@ -1,7 +1,12 @@
 #include "rig.h"
 
+#include <arpa/inet.h>
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/pkt_cls.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -89,9 +94,41 @@ void Rig::Start() {
   for (int i = 1; i <= 5; ++i)
     veths_.push_back(MakePortVeth(MacAddress{{0x02, 0x00, 0x00, 0x00, 0x00, static_cast<std::uint8_t>(i)}}));
   base_ = Must(maps().ReadConfig());
+  tap_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  if (tap_ < 0) throw std::runtime_error("socket(AF_PACKET) for the uplink's ingress copies");
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_ALL);
+  sll.sll_ifindex = static_cast<int>(uplink().ifindex);
+  if (::bind(tap_, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) != 0)
+    throw std::runtime_error("bind AF_PACKET to the uplink");
 }
 
-void Rig::Stop() { TearDown(); }
+void Rig::Stop() {
+  if (tap_ >= 0) ::close(tap_);
+  tap_ = -1;
+  TearDown();
+}
+
+int Rig::IngressCopies(const Bytes& frame, bool count) {
+  int n = 0;
+  std::uint8_t buf[4096];
+  for (;;) {
+    sockaddr_ll from{};
+    socklen_t len = sizeof(from);
+    ssize_t got = ::recvfrom(tap_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+    if (got < 0) break;
+    // The uplink's own peer may chatter (IPv6 ND); count only this frame.
+    // The receive path moves an outer VLAN tag into skb metadata first.
+    if (!count || from.sll_pkttype == PACKET_OUTGOING) continue;
+    auto size = static_cast<std::size_t>(got);
+    bool same = size == frame.size() && std::equal(frame.begin(), frame.end(), buf);
+    bool untagged = size + 4 == frame.size() && frame.size() >= 18 && std::equal(frame.begin(), frame.begin() + 12, buf) &&
+                    std::equal(frame.begin() + 16, frame.end(), buf + 12);
+    if (same || untagged) ++n;
+  }
+  return n;
+}
 
 void Rig::ForgetDhcp() {
   for (const auto& [xid, entry] : Must(maps().ListDhcp())) Must(maps().DeleteDhcp(xid));
@@ -187,6 +224,7 @@ std::optional<Observed> Rig::Run(const FabricConfig& cfg, Entry entry, int from_
   if (entry == Entry::kWireTc) c.flags |= VNET_FABRIC_F_NO_XDP;
   Must(maps().WriteConfig(c));
 
+  IngressCopies(frame, false);
   std::vector<vnet_stats> before = Snapshot(cfg.ports.size());
   Observed seen;
   std::optional<bpftest::ProgRun> tc;
@@ -209,6 +247,11 @@ std::optional<Observed> Rig::Run(const FabricConfig& cfg, Entry entry, int from_
   if (tc) absl::StrAppend(&seen.verdicts, seen.verdicts.empty() ? "" : ", ", "tc ", TcName(tc->verdict), " mark ",
                           absl::Hex(tc->mark));
   std::vector<vnet_stats> after = Snapshot(cfg.ports.size());
+  seen.outcome.ingress_copies = IngressCopies(frame, true);
+  // The receive path frees a tagged frame too short for skb_vlan_untag
+  // (tag and 2 more bytes) before any tap sees it: no count then.
+  bool tagged = frame.size() >= 14 && ((frame[12] == 0x81 && frame[13] == 0x00) || (frame[12] == 0x88 && frame[13] == 0xa8));
+  if (tagged && frame.size() < 20) seen.outcome.ingress_copies = -1;
   if (entry == Entry::kPort && frame.size() > 40) ForgetDhcp();  // a DHCP request's xid: not modelled across frames
 
   Outcome& o = seen.outcome;
@@ -296,6 +339,9 @@ bool Agrees(const Outcome& model, const Observed& seen) {
   }
   if (model.fate == Fate::kDrop && (model.reason != o.reason || model.slot != o.slot)) return false;
   if (model.fate == Fate::kPort && model.slot != o.slot) return false;
+  if (o.ingress_copies >= 0 &&
+      o.ingress_copies != static_cast<int>(model.host_copy) + static_cast<int>(model.reflect_copy))
+    return false;
   return model.floods == o.floods && model.source_copies == o.source_copies;
 }
 

@@ -5,7 +5,9 @@
 // model's: the verdict, the redirect target (from the per-slot tx counters
 // the datapath keeps, and skb->mark for the host stack), flood clones (per
 // slot flood counters: a clone really transmits, so it is counted as such)
-// and the drop reason counted.
+// and the drop reason counted. Clones into the uplink's ingress (the host
+// stack's copy, a hairpin reflection) really enter it: an AF_PACKET socket on
+// the uplink counts them (netif_rx processes them before the run returns).
 #ifndef VNET_TESTS_FUZZ_RIG_H
 #define VNET_TESTS_FUZZ_RIG_H
 
@@ -37,7 +39,10 @@ class Rig : public bpftest::FabricTest {
   void ForgetDhcp();
   std::vector<vnet_stats> Snapshot(std::size_t nports) const;
 
+  int IngressCopies(const Bytes& frame, bool count);
+
   std::vector<std::uint32_t> veths_;
+  int tap_ = -1;  // AF_PACKET on the uplink: clones into its ingress
   vnet_config base_{};
 };
 
