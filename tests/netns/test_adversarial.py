@@ -19,7 +19,8 @@ The corpus:
      through the ring and, as a control, with sendto() (a linear skb);
   m3 (allow-ip): spoofed IPv4/IPv6 sources, an ARP and an NA claiming m2's
      addresses, UDP 68->67 from 0.0.0.0 to a unicast address, :: behind a
-     hop-by-hop header, a non-Ethernet ARP, a truncated IPv4 header;
+     hop-by-hop header, an IEEE 802 (htype 6) ARP claiming m2's address, a
+     truncated IPv4 header;
   i1 (hole 2): an IEEE 802 (htype 6) ARP claiming i2's address, NAs for
      i2's and the host's addresses, :: behind hop-by-hop, UDP 68->67 from
      0.0.0.0 to a unicast address, an ARP reply from 0.0.0.0, spoofed IPv4
@@ -104,7 +105,6 @@ def corpus(macs, uplink_mac):
     bc = "ff:ff:ff:ff:ff:ff"
     m1, m2, m3, up = macs["m1"], macs["m2"], macs["m3"], uplink_mac
     m2_4, m2_6 = f"{NET}.22", f"{NET6}:0:22::1"
-    m3_4, m3_6 = f"{NET}.23", f"{NET6}:0:23::1"
     i1_4, i2_4, i2_6 = f"{NET}.31", f"{NET}.32", f"{NET6}:0:32::1"
     i1_6, host_6 = f"{NET6}:0:31::1", it.HOST6
 
@@ -138,8 +138,9 @@ def corpus(macs, uplink_mac):
             ("NA for a sibling's address", na(m3, f"{NET6}:0:23::1", m2_6, 3)),
             ("UDP 68->67 from 0.0.0.0 to a unicast address", dhcp_to_unicast(m3, 4)),
             (":: behind a hop-by-hop header", udp6("::", "ff02::1", m3, 5, hbh=True)),
-            ("non-Ethernet ARP (htype 32)", bytes(Ether(src=m3, dst=bc) / ARP(hwtype=32, op=2, hwsrc=m3, psrc=m3_4,
-                                                                               pdst=f"{NET}.1"))),
+            # Linux's arp_process takes htype 6 (IEEE 802) on Ethernet too.
+            ("IEEE 802 ARP (htype 6) claiming a sibling's address",
+             bytes(Ether(src=m3, dst=bc) / ARP(hwtype=6, op=2, hwsrc=m3, psrc=m2_4, pdst=f"{NET}.1"))),
             ("IPv4 header cut short", bytes(Ether(src=m3, dst=bc, type=0x0800)) + bytes.fromhex("4500003c4242")),
         ],
         "i1": [
@@ -163,7 +164,6 @@ def corpus(macs, uplink_mac):
              bytes.fromhex("4f00003c4444000040110000") + bytes([198, 18, 0, 31, 255, 255, 255, 255]) + b"\x01" * 4),
         ],
     }
-    del m3_6
     return out
 
 
