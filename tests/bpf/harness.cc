@@ -407,7 +407,7 @@ ProgRun FabricTest::RunTc(int prog_fd, const Bytes& frame, std::uint32_t ifindex
 
 ProgRun FabricTest::RunTc(int prog_fd, const Bytes& frame, std::uint32_t ifindex, std::uint32_t ingress_ifindex,
                           std::uint32_t mark) {
-  __sk_buff skb{};
+  __sk_buff skb{}, skb_out{};
   skb.ingress_ifindex = ingress_ifindex;
   skb.ifindex = ifindex;
   skb.mark = mark;
@@ -417,8 +417,11 @@ ProgRun FabricTest::RunTc(int prog_fd, const Bytes& frame, std::uint32_t ifindex
               .data_size_in = static_cast<std::uint32_t>(frame.size()),
               .data_size_out = static_cast<std::uint32_t>(run.out.size()), .ctx_in = &skb,
               .ctx_size_in = sizeof(skb), .flags = tc_run_flags_);
+  opts.ctx_out = &skb_out;
+  opts.ctx_size_out = sizeof(skb_out);
   run.err = bpf_prog_test_run_opts(prog_fd, &opts);
   run.verdict = static_cast<int>(opts.retval);
+  run.mark = skb_out.mark;
   run.out.resize(run.err ? 0 : opts.data_size_out);
   return run;
 }

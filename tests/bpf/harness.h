@@ -101,6 +101,7 @@ struct ProgRun {
   int err = 0;
   int verdict = -1;
   Bytes out;
+  std::uint32_t mark = 0;  // tc: skb->mark after the run (ctx_out)
 };
 
 class FabricTest : public ::testing::Test {
@@ -175,6 +176,11 @@ class FabricTest : public ::testing::Test {
   FabricMaps& maps() { return *maps_; }
   Rtnl& rtnl() { return *rtnl_; }
   const std::string& fabric() const { return pin_dir_.fabric; }
+  // A veth pair for a port whose registration the caller writes itself (the
+  // fuzzer rewrites the maps per configuration); returns the host end.
+  std::uint32_t MakePortVeth(const MacAddress& peer_mac) {
+    return static_cast<std::uint32_t>(MakeVeth(peer_mac).ifindex);
+  }
 
  private:
   // Removes the fabric's pin directory on destruction, whatever happened.
