@@ -1,5 +1,8 @@
 // show / stats: reading a fabric back from its pinned state.
+#include <time.h>
+
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +18,28 @@
 
 namespace vnet {
 namespace {
+
+// The time each learned address's lease has left (vnet_leases, CLOCK_BOOTTIME
+// like the datapath's bpf_ktime_get_boot_ns()).
+absl::Status AddLeaseTimes(const FabricMaps& maps, std::map<std::uint32_t, std::vector<PortAddress>>& addresses) {
+  VNET_ASSIGN_OR_RETURN(auto leases, maps.ListLeases());
+  timespec ts{};
+  ::clock_gettime(CLOCK_BOOTTIME, &ts);
+  std::uint64_t now = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+  for (auto& [ifindex, list] : addresses)
+    for (auto& a : list) {
+      if (!a.learned) continue;
+      a.lease_seconds = 0;
+      for (const auto& [ip, lease] : leases) {
+        if (ip != a.prefix.address || lease.ifindex != ifindex) continue;
+        if (lease.expires_ns == VNET_LEASE_INFINITE)
+          a.lease_seconds.reset();
+        else
+          a.lease_seconds = lease.expires_ns > now ? (lease.expires_ns - now) / 1000000000ull : 0;
+      }
+    }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
@@ -41,6 +66,9 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   info.defunct = !uplink.ok() || info.xdp_mode.empty() || (config.flags & VNET_FABRIC_F_DEFUNCT);
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   VNET_ASSIGN_OR_RETURN(auto addresses, AddressesByPort(maps));
+  VNET_RETURN_IF_ERROR(AddLeaseTimes(maps, addresses));
+  VNET_ASSIGN_OR_RETURN(vnet_dhcp_cfg dhcp, maps.ReadDhcpConfig());
+  if (dhcp.max_leases) info.dhcp_max_leases = dhcp.max_leases;
   for (const auto& [ifindex, port] : ports) {
     PortInfo p;
     p.ifindex = ifindex;

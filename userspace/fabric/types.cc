@@ -2,6 +2,7 @@
 #include "fabric/types.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace vnet {
@@ -71,6 +72,14 @@ absl::StatusOr<bool> ParseOnOff(absl::string_view option, absl::string_view text
   if (text == "on") return true;
   if (text == "off") return false;
   return absl::InvalidArgumentError(absl::StrCat(option, " '", text, "': want on or off"));
+}
+
+absl::StatusOr<std::uint32_t> ParseDhcpMaxLeases(absl::string_view text) {
+  std::uint32_t n = 0;
+  if (!absl::SimpleAtoi(text, &n) || n < 1 || n > VNET_DHCP_MAX_LEASES_LIMIT)
+    return absl::InvalidArgumentError(
+        absl::StrCat("--dhcp-max-leases '", text, "': want a number of leases per port, 1 to ", VNET_DHCP_MAX_LEASES_LIMIT));
+  return n;
 }
 
 absl::StatusOr<XdpMode> ParseXdpMode(absl::string_view text) {

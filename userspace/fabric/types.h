@@ -52,6 +52,8 @@ absl::StatusOr<PortMode> ParsePortMode(absl::string_view text);
 absl::string_view PortModeName(PortMode mode);
 absl::StatusOr<bool> ParseOnOff(absl::string_view option, absl::string_view text);
 absl::StatusOr<XdpMode> ParseXdpMode(absl::string_view text);
+// --dhcp-max-leases N: 1 to VNET_DHCP_MAX_LEASES_LIMIT.
+absl::StatusOr<std::uint32_t> ParseDhcpMaxLeases(absl::string_view text);
 // A fabric name becomes a bpffs directory: 1-32 of [A-Za-z0-9_.-], not "." or "..".
 absl::Status ValidateFabricName(absl::string_view name);
 // Stable, machine-friendly names of enum vnet_drop_reason ("spoofed_src").
@@ -73,6 +75,8 @@ struct AttachOptions {
   std::optional<bool> xdp_redirect;
   TcHook tc_hook = TcHook::kAuto;
   bool force = false;
+  // Learned DHCP leases per l2 ipvlan port; 0: VNET_DHCP_DEFAULT_MAX_LEASES.
+  std::uint32_t dhcp_max_leases = 0;
 };
 
 struct PortOptions {
@@ -117,6 +121,8 @@ struct PortAddress {
   IpPrefix prefix;  // ADDR/32|128 for an address, NET/PLEN for a routed prefix
   bool learned = false;     // from a DHCP ACK the port received
   bool link_local = false;  // the IPv6 link-local address vnet gave the port
+  // learned: seconds the lease has left (nullopt: it never ends)
+  std::optional<std::uint64_t> lease_seconds;
 };
 
 struct PortInfo {
@@ -148,6 +154,7 @@ struct FabricInfo {
   PortKind type = PortKind::kMacvlan;
   IpvlanMode ipvlan_mode = IpvlanMode::kL3;
   IpvlanFlag ipvlan_flag = IpvlanFlag::kBridge;
+  std::uint32_t dhcp_max_leases = VNET_DHCP_DEFAULT_MAX_LEASES;  // per l2 ipvlan port
   std::vector<PortInfo> ports;
 };
 
@@ -157,6 +164,7 @@ struct FabricPolicy {
   bool unknown_drop = false;
   IpvlanMode ipvlan_mode = IpvlanMode::kL3;
   IpvlanFlag ipvlan_flag = IpvlanFlag::kBridge;
+  std::optional<std::uint32_t> dhcp_max_leases;  // unset: unchanged
 };
 
 struct Counters {

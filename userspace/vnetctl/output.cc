@@ -25,10 +25,17 @@ std::vector<std::string> Sources(const PortInfo& port) {
   return out;
 }
 
+// " lease 3594s" after a learned address, " lease forever" for an endless one.
+std::string LeaseText(const PortAddress& a) {
+  if (!a.learned) return "";
+  return a.lease_seconds ? absl::StrCat(" lease ", *a.lease_seconds, "s") : " lease forever";
+}
+
 std::vector<std::string> AddressTexts(const PortInfo& port) {
   std::vector<std::string> out;
   for (const auto& a : port.addresses)
-    out.push_back(absl::StrCat(a.prefix.ToString(), a.learned ? " (learned)" : "", a.link_local ? " (link-local)" : ""));
+    out.push_back(absl::StrCat(a.prefix.ToString(), a.learned ? " (learned)" : "", a.link_local ? " (link-local)" : "",
+                               LeaseText(a)));
   return out;
 }
 
@@ -36,8 +43,12 @@ std::vector<std::string> AddressTexts(const PortInfo& port) {
 
 nlohmann::json AddressesToJson(const std::vector<PortAddress>& addresses) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& a : addresses)
-    out.push_back({{"address", a.prefix.ToString()}, {"learned", a.learned}, {"link_local", a.link_local}});
+  for (const auto& a : addresses) {
+    nlohmann::json one = {{"address", a.prefix.ToString()}, {"learned", a.learned}, {"link_local", a.link_local}};
+    // A learned address's lease: seconds left, null when it never ends.
+    if (a.learned) one["lease_seconds"] = a.lease_seconds ? nlohmann::json(*a.lease_seconds) : nlohmann::json(nullptr);
+    out.push_back(one);
+  }
   return out;
 }
 
@@ -80,6 +91,7 @@ nlohmann::json FabricToJson(const FabricInfo& fabric) {
       {"tc_hook", fabric.tc_hook},
       {"unknown", fabric.unknown_drop ? "drop" : "pass"},
       {"host", fabric.host},
+      {"dhcp_max_leases", fabric.dhcp_max_leases},
       {"defunct", fabric.defunct},
       {"ports", ports},
   };
