@@ -11,7 +11,7 @@ PortIp Ip(const char* text) { return *PortIp::Parse(text); }
 IpPrefix Prefix(const char* address, int plen) { return IpPrefix{*IpAddress::Parse(address), plen}; }
 
 PortAddress Have(const char* address, int plen, bool learned = false, bool link_local = false) {
-  return PortAddress{Prefix(address, plen), learned, link_local, std::nullopt};
+  return PortAddress{Prefix(address, plen), learned, link_local};
 }
 
 std::vector<std::string> Texts(const std::vector<PortIp>& ips) {

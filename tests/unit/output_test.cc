@@ -55,10 +55,10 @@ TEST(Output, IpvlanPortHasTypeAddressesAndNoMode) {
   PortInfo p;
   p.name = "vnp2";
   p.type = PortKind::kIpvlan;
-  p.addresses.push_back(PortAddress{IpPrefix{*IpAddress::Parse("198.18.0.5"), 32}, false, false, std::nullopt});
-  p.addresses.push_back(PortAddress{IpPrefix{*IpAddress::Parse("198.18.5.0"), 24}, false, false, std::nullopt});
-  p.addresses.push_back(PortAddress{IpPrefix{*IpAddress::Parse("198.18.0.9"), 32}, true, false, std::nullopt});
-  p.addresses.push_back(PortAddress{IpPrefix{*IpAddress::Parse("fe80::1"), 128}, false, true, std::nullopt});
+  p.addresses.push_back(PortAddress{IpPrefix{*IpAddress::Parse("198.18.0.5"), 32}, false, false});
+  p.addresses.push_back(PortAddress{IpPrefix{*IpAddress::Parse("198.18.5.0"), 24}, false, false});
+  p.addresses.push_back(PortAddress{IpPrefix{*IpAddress::Parse("198.18.0.9"), 32}, true, false});
+  p.addresses.push_back(PortAddress{IpPrefix{*IpAddress::Parse("fe80::1"), 128}, false, true});
   f.ports.push_back(p);
   PortInfo m;
   m.name = "vnp3";

@@ -19,26 +19,21 @@
 namespace vnet {
 namespace {
 
-// The time each learned address's lease has left (vnet_leases, CLOCK_BOOTTIME
-// like the datapath's bpf_ktime_get_boot_ns()).
-absl::Status AddLeaseTimes(const FabricMaps& maps, std::map<std::uint32_t, std::vector<PortAddress>>& addresses) {
+// The time each learned address's lease has left, by port (vnet_leases;
+// CLOCK_BOOTTIME like the datapath's bpf_ktime_get_boot_ns()).
+absl::StatusOr<std::map<std::uint32_t, std::vector<LeaseTime>>> LeaseTimes(const FabricMaps& maps) {
   VNET_ASSIGN_OR_RETURN(auto leases, maps.ListLeases());
   timespec ts{};
   ::clock_gettime(CLOCK_BOOTTIME, &ts);
   std::uint64_t now = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
-  for (auto& [ifindex, list] : addresses)
-    for (auto& a : list) {
-      if (!a.learned) continue;
-      a.lease_seconds = 0;
-      for (const auto& [ip, lease] : leases) {
-        if (ip != a.prefix.address || lease.ifindex != ifindex) continue;
-        if (lease.expires_ns == VNET_LEASE_INFINITE)
-          a.lease_seconds.reset();
-        else
-          a.lease_seconds = lease.expires_ns > now ? (lease.expires_ns - now) / 1000000000ull : 0;
-      }
-    }
-  return absl::OkStatus();
+  std::map<std::uint32_t, std::vector<LeaseTime>> out;
+  for (const auto& [ip, lease] : leases) {
+    LeaseTime t{ip, std::nullopt};
+    if (lease.expires_ns != VNET_LEASE_INFINITE)
+      t.seconds = lease.expires_ns > now ? (lease.expires_ns - now) / 1000000000ull : 0;
+    out[lease.ifindex].push_back(t);
+  }
+  return out;
 }
 
 absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
@@ -66,7 +61,7 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   info.defunct = !uplink.ok() || info.xdp_mode.empty() || (config.flags & VNET_FABRIC_F_DEFUNCT);
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   VNET_ASSIGN_OR_RETURN(auto addresses, AddressesByPort(maps));
-  VNET_RETURN_IF_ERROR(AddLeaseTimes(maps, addresses));
+  VNET_ASSIGN_OR_RETURN(auto leases, LeaseTimes(maps));
   VNET_ASSIGN_OR_RETURN(vnet_dhcp_cfg dhcp, maps.ReadDhcpConfig());
   if (dhcp.max_leases) info.dhcp_max_leases = dhcp.max_leases;
   for (const auto& [ifindex, port] : ports) {
@@ -76,6 +71,7 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
     if (port.mode == VNET_MODE_IPVLAN) {
       p.type = PortKind::kIpvlan;
       p.addresses = addresses[ifindex];
+      p.leases = leases[ifindex];
     } else {
       p.mode = static_cast<PortMode>(port.mode);
     }

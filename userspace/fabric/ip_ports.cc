@@ -110,10 +110,10 @@ absl::StatusOr<std::map<std::uint32_t, std::vector<PortAddress>>> AddressesByPor
   for (const auto& [address, entry] : addresses)
     out[entry.ifindex].push_back(PortAddress{IpPrefix{address, address.MaxPrefix()},
                                              (entry.ip_flags & VNET_IP_F_LEARNED) != 0,
-                                             (entry.ip_flags & VNET_IP_F_LINK_LOCAL) != 0, std::nullopt});
+                                             (entry.ip_flags & VNET_IP_F_LINK_LOCAL) != 0});
   VNET_ASSIGN_OR_RETURN(auto nets, maps.ListIpNets());
   for (const auto& [net, entry] : nets)
-    out[entry.ifindex].push_back(PortAddress{net, (entry.ip_flags & VNET_IP_F_LEARNED) != 0, false, std::nullopt});
+    out[entry.ifindex].push_back(PortAddress{net, (entry.ip_flags & VNET_IP_F_LEARNED) != 0, false});
   for (auto& [ifindex, list] : out)
     std::sort(list.begin(), list.end(), [](const PortAddress& a, const PortAddress& b) {
       if (a.link_local != b.link_local) return b.link_local;

@@ -121,8 +121,12 @@ struct PortAddress {
   IpPrefix prefix;  // ADDR/32|128 for an address, NET/PLEN for a routed prefix
   bool learned = false;     // from a DHCP ACK the port received
   bool link_local = false;  // the IPv6 link-local address vnet gave the port
-  // learned: seconds the lease has left (nullopt: it never ends)
-  std::optional<std::uint64_t> lease_seconds;
+};
+
+// A learned address's lease: seconds it has left (nullopt: it never ends).
+struct LeaseTime {
+  IpAddress address;
+  std::optional<std::uint64_t> seconds;
 };
 
 struct PortInfo {
@@ -138,6 +142,7 @@ struct PortInfo {
   std::string kind;  // "veth" or "tun"
   std::vector<MacAddress> sources;
   std::vector<PortAddress> addresses;  // ipvlan ports
+  std::vector<LeaseTime> leases;       // of its learned addresses
 };
 
 struct FabricInfo {
