@@ -211,8 +211,8 @@ static __always_inline int vnet_ipvlan_port_tc(struct __sk_buff *skb, const stru
 	}
 
 	if (cfg->ipvlan_mode == VNET_IPVLAN_L2) {
-		if (l3.kind == VNET_L3_DHCP_REQUEST)
-			vnet_dhcp_remember(&l3, port, ifindex);
+		if (l3.kind == VNET_L3_DHCP_REQUEST && vnet_dhcp_remember(&l3, port, ifindex))
+			return vnet_drop(port->slot, VNET_DROP_DHCP, TC_ACT_SHOT);
 		return vnet_ipvlan_port_l2(skb, cfg, port, &l3, &frame, ifindex);
 	}
 

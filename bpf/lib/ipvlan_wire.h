@@ -3,7 +3,7 @@
  * Contract: frames from the wire for the fabric's IP-demux ports (spec,
  * "ipvlan family"). They share the uplink's MAC, so unicast to that MAC is
  * demultiplexed by IP: the IPv4/IPv6 destination, an ARP's target IP, an NS's
- * target address; a DHCP reply by its transaction id. What no port owns is
+ * target address; a DHCP reply by its transaction id (dhcp.h). What no port owns is
  * the host's. l2 ports also get broadcasts and multicasts (an NS only when
  * it asks for their address); in l3/l3s vnet answers ARP and NS for port
  * addresses itself, and l3s hands port traffic to the host stack, which routes
@@ -105,11 +105,11 @@ static __always_inline int vnet_ipvlan_wire_tc(struct __sk_buff *skb, const stru
 		return vnet_drop(VNET_UPLINK_SLOT, err, TC_ACT_SHOT);
 
 	if (l3.kind == VNET_L3_DHCP_REPLY && l2) {
-		owner = vnet_dhcp_reply_owner(skb, &l3);
-		if (owner) {
-			to = *owner;
+		err = vnet_dhcp_reply(skb, cfg, frame.eth, &l3, &to);
+		if (err == VNET_DHCP_DELIVER)
 			return vnet_deliver_ip_port(skb, &to);
-		}
+		if (err == VNET_DHCP_REFUSED)
+			return TC_ACT_SHOT; /* counted */
 	}
 	if (vnet_mac_is_group(frame.eth->h_dest)) {
 		if (vnet_ipv_is_question(&l3) && (l3.kind == VNET_L3_NS || !l2)) {

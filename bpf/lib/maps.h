@@ -104,14 +104,49 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vnet_ip_nets SEC(".maps");
 
-/* Open DHCP transactions of the fabric's l2 ports; old ones age out. */
+/* DHCP of the fabric's l2 ports (abi.h says how the five fit together).
+ * vnet_dhcp is no LRU: a port flooding xids only recycles its own ring. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, VNET_MAX_DHCP);
 	__type(key, __u32); /* xid as on the wire */
-	__type(value, struct vnet_ip_entry);
+	__type(value, struct vnet_dhcp_xact);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vnet_dhcp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VNET_MAX_PORTS);
+	__type(key, __u32); /* slot */
+	__type(value, struct vnet_dhcp_ring);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_dhcp_ring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VNET_MAX_LEASES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vnet_ip_key);
+	__type(value, struct vnet_lease);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_leases SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VNET_MAX_HOST_IPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vnet_ip_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_host_ips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vnet_dhcp_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_dhcp_cfg SEC(".maps");
 
 /* --allow-ip of MAC-demux ports (abi.h, struct vnet_allow_key). */
 struct {

@@ -21,6 +21,7 @@ typedef std::uint64_t vnet_u64;
 #define VNET_STATIC_ASSERT static_assert
 #else
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_timer */
 typedef __u8 vnet_u8;
 typedef __u16 vnet_u16;
 typedef __u32 vnet_u32;
@@ -44,7 +45,11 @@ typedef __u64 vnet_u64;
 #define VNET_MAP_SOURCES "vnet_sources"
 #define VNET_MAP_IPS "vnet_ips"         /* port address -> IP-demux port */
 #define VNET_MAP_IP_NETS "vnet_ip_nets" /* port prefix -> IP-demux port (LPM) */
-#define VNET_MAP_DHCP "vnet_dhcp"       /* DHCP transaction id -> client port */
+#define VNET_MAP_DHCP "vnet_dhcp"       /* open DHCP transaction: xid -> its requester (struct vnet_dhcp_xact) */
+#define VNET_MAP_DHCP_RING "vnet_dhcp_ring" /* slot -> the port's open transactions, oldest first out */
+#define VNET_MAP_LEASES "vnet_leases"       /* learned address -> its lease (expiry, timer) */
+#define VNET_MAP_HOST_IPS "vnet_host_ips"   /* the host's addresses on the uplink (no lease may take them) */
+#define VNET_MAP_DHCP_CFG "vnet_dhcp_cfg"   /* DHCP settings of the fabric (struct vnet_dhcp_cfg) */
 #define VNET_MAP_MAC_FRONT "vnet_mac_front" /* direct-mapped cache in front of vnet_macs */
 #define VNET_MAP_ALLOW "vnet_allow"     /* MAC-demux port -> allowed source prefixes (LPM) */
 
@@ -65,7 +70,7 @@ typedef __u64 vnet_u64;
 #define VNET_MAC_FRONT_SIZE (1u << VNET_MAC_FRONT_BITS)
 #define VNET_MAX_IPS 131072
 #define VNET_MAX_IP_NETS 16384
-#define VNET_MAX_DHCP 4096
+#define VNET_MAX_DHCP 4096 /* VNET_MAX_PORTS * VNET_DHCP_OPEN_PER_PORT: never full */
 #define VNET_MAX_ALLOW 16384
 
 /* Port modes: the values match the kernel's enum macvlan_mode bit values, so a
@@ -262,7 +267,7 @@ struct vnet_ip_net_key {
 };
 
 enum vnet_ip_flag {
-	VNET_IP_F_LEARNED = 1u << 0,    /* learned from a DHCP ACK the port received */
+	VNET_IP_F_LEARNED = 1u << 0,    /* a lease from a DHCP ACK (vnet_leases says until when) */
 	VNET_IP_F_LINK_LOCAL = 1u << 1, /* the IPv6 link-local address vnet gave the port */
 };
 
@@ -284,6 +289,71 @@ struct vnet_allow_key {
 	vnet_u8 addr[16];
 };
 #define VNET_ALLOW_KEY_BITS 32
+
+/*
+ * DHCP of IP-demux l2 ports (bpf/lib/dhcp.h). They share the uplink's MAC, so
+ * a server's reply is told apart by its transaction id:
+ *  - vnet_dhcp: HASH, xid (as on the wire) -> struct vnet_dhcp_xact. The xid
+ *    belongs to the first port that asked with it until a reply from the
+ *    wire answers it (ACK, NAK) or VNET_DHCP_XACT_SECONDS pass without the
+ *    port asking again; another port's request with a live xid is dropped.
+ *  - vnet_dhcp_ring: ARRAY by slot -> struct vnet_dhcp_ring, the port's last
+ *    VNET_DHCP_OPEN_PER_PORT xids. Opening one more closes the port's oldest
+ *    own transaction, never another port's, so vnet_dhcp cannot fill up.
+ *  - vnet_leases: HASH, struct vnet_ip_key -> struct vnet_lease. A lease an
+ *    ACK from the wire gave a port (its vnet_ips entry is VNET_IP_F_LEARNED);
+ *    the BPF timer removes both when the lease time (option 51) runs out.
+ *  - vnet_host_ips: HASH, struct vnet_ip_key -> 1: the host's addresses on
+ *    the uplink, published by libvnet (attach, `fabric set`, monitor).
+ *  - vnet_dhcp_cfg: ARRAY, 1 entry, struct vnet_dhcp_cfg.
+ * Times are CLOCK_BOOTTIME nanoseconds (bpf_ktime_get_boot_ns()).
+ */
+#define VNET_DHCP_XACT_SECONDS 60
+#define VNET_DHCP_OPEN_PER_PORT 4 /* a power of two */
+#define VNET_DHCP_DEFAULT_MAX_LEASES 4
+#define VNET_DHCP_MAX_LEASES_LIMIT 64
+#define VNET_DHCP_DEFAULT_LEASE_SECONDS 3600 /* an ACK without option 51 */
+#define VNET_MAX_LEASES 16384
+#define VNET_MAX_HOST_IPS 1024
+#define VNET_LEASE_INFINITE 0xffffffffffffffffull /* expires_ns of a lease without end */
+
+struct vnet_dhcp_xact {
+	vnet_u64 expires_ns;
+	vnet_u32 ifindex; /* the requester's host end */
+	vnet_u16 slot;
+	vnet_u8 flags;    /* enum vnet_port_flag of the port */
+	vnet_u8 ring;     /* its index in the port's vnet_dhcp_ring */
+};
+
+#ifdef __cplusplus
+struct vnet_bpf_timer { /* the kernel's struct bpf_timer: opaque, zero when read by userspace */
+	vnet_u64 opaque[2];
+};
+#define VNET_BPF_TIMER struct vnet_bpf_timer
+#define VNET_BPF_SPIN_LOCK vnet_u32
+#else
+#define VNET_BPF_TIMER struct bpf_timer
+#define VNET_BPF_SPIN_LOCK struct bpf_spin_lock
+#endif
+
+struct vnet_dhcp_ring {
+	VNET_BPF_SPIN_LOCK lock; /* a port's requests on several CPUs take distinct places */
+	vnet_u32 next; /* ever increasing; next % VNET_DHCP_OPEN_PER_PORT is the oldest */
+	vnet_u32 xid[VNET_DHCP_OPEN_PER_PORT];
+};
+
+struct vnet_lease {
+	vnet_u64 expires_ns; /* VNET_LEASE_INFINITE: never */
+	vnet_u32 ifindex;    /* the port's host end */
+	vnet_u16 slot;
+	vnet_u16 pad;
+	VNET_BPF_TIMER timer;
+};
+
+struct vnet_dhcp_cfg {
+	vnet_u32 max_leases; /* learned leases per port; 0: VNET_DHCP_DEFAULT_MAX_LEASES */
+	vnet_u32 pad;
+};
 
 /* vnet_config: a single entry, key 0, of a hash map without preallocation:
  * an update replaces the whole value at once, so a reader sees the old
@@ -335,6 +405,13 @@ VNET_STATIC_ASSERT(sizeof(struct vnet_ip_key) == 20, "vnet_ip_key layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_ip_net_key) == 24, "vnet_ip_net_key layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_ip_entry) == 8, "vnet_ip_entry layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_allow_key) == 24, "vnet_allow_key layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_dhcp_xact) == 16, "vnet_dhcp_xact layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_dhcp_ring) == 8 + 4 * VNET_DHCP_OPEN_PER_PORT, "vnet_dhcp_ring layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_lease) == 32, "vnet_lease layout");
+VNET_STATIC_ASSERT(__builtin_offsetof(struct vnet_lease, timer) == 16, "vnet_lease.timer");
+VNET_STATIC_ASSERT(sizeof(struct vnet_dhcp_cfg) == 8, "vnet_dhcp_cfg layout");
+VNET_STATIC_ASSERT(VNET_MAX_DHCP == VNET_MAX_PORTS * VNET_DHCP_OPEN_PER_PORT, "vnet_dhcp holds every port's ring");
+VNET_STATIC_ASSERT((VNET_DHCP_OPEN_PER_PORT & (VNET_DHCP_OPEN_PER_PORT - 1)) == 0, "ring size a power of two");
 VNET_STATIC_ASSERT(sizeof(struct vnet_source_entry) == 8 + 8 * VNET_MAX_SOURCE_PORTS, "vnet_source_entry layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_stats) == 8 * (5 + VNET_DROP__MAX), "vnet_stats layout");
 

@@ -663,7 +663,9 @@ TEST_F(IpvlanDhcp, NakLearnsNothing) {
 TEST_F(IpvlanDhcp, AckNeverTakesAnotherPortsAddress) {
   ASSERT_EQ(PortTcVerdict(a_, Request(0x0a0a0a0a, kDhcpRequest)), TC_ACT_REDIRECT);
 
-  EXPECT_EQ(UplinkTcVerdict(Reply(0x0a0a0a0a, kDhcpAck, b4_)), TC_ACT_REDIRECT);
+  // Refused and dropped, so a's client never configures b's address.
+  EXPECT_EQ(UplinkTcVerdict(Reply(0x0a0a0a0a, kDhcpAck, b4_)), TC_ACT_SHOT);
+  EXPECT_THAT(Drops(), ElementsAre(Drop{VNET_UPLINK_SLOT, VNET_DROP_DHCP, 1}));
   ASSERT_TRUE(IpOwner(b4_).has_value());
   EXPECT_EQ(IpOwner(b4_)->ifindex, b_.ifindex);
   EXPECT_EQ(IpOwner(b4_)->ip_flags, 0);

@@ -17,7 +17,7 @@ the same. Checks:
             transaction id that port sent: no reply reached the wrong port;
             each port received at least an offer and an ack.
   learned   `show -j` lists each port's leased address as learned, on that
-            port only.
+            port only, with the time its 10-minute lease has left.
   traffic   with the leased address configured in each port (dhclient runs
             with -sf /bin/true, so the test does it), ext pings each, and each
             pings ext from it. Control: an address configured in c1 but never
@@ -184,6 +184,8 @@ def run_dhcp(fab, dhcp, checks):
             print(f"  {role}: show lists {sorted(listed)}")
             results += [(f"{role}: show lists its lease {mine}", mine in listed, True),
                         (f"{role}: its lease is marked learned", listed.get(mine, {}).get("learned"), True),
+                        (f"{role}: its lease has 1-600 s left (dnsmasq leases for 10m)",
+                         0 < (listed.get(mine, {}).get("lease_seconds") or 0) <= 600, True),
                         (f"{role}: show lists the other port's lease", other in listed, False)]
         it.expect(results)
     checks.run("dhcp: learned", learned)

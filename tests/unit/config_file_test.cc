@@ -28,6 +28,7 @@ sources = ["02:00:00:00:aa:01", "02:00:00:00:aa:02"]
 
 [fabric.dmz]
 uplink = "eth2"
+dhcp_max_leases = 6
 [[fabric.dmz.port]]
 device = "veth7"
 )";
@@ -40,6 +41,9 @@ TEST(ConfigFile, ParsesEveryField) {
   EXPECT_EQ(lan.attach.uplink, "eth1");
   EXPECT_TRUE(lan.attach.host);
   EXPECT_TRUE(lan.attach.unknown_drop);
+  EXPECT_EQ(lan.attach.dhcp_max_leases, 0u);  // the default
+  const DesiredFabric& dmz = state->fabrics[0].attach.fabric == "dmz" ? state->fabrics[0] : state->fabrics[1];
+  EXPECT_EQ(dmz.attach.dhcp_max_leases, 6u);
   EXPECT_EQ(lan.attach.xdp_redirect, std::optional<bool>(false));
   ASSERT_EQ(lan.ports.size(), 2u);
   EXPECT_EQ(lan.ports[0].Identity(), "netns web/eth0");
@@ -185,8 +189,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[fabric.a]\n", "f.conf:1: fabric.a.uplink: missing (the uplink device)"},
         BadCase{"[fabric.a]\nuplink = 3\n", "f.conf:2: fabric.a.uplink: must be a string"},
         BadCase{"[fabric.a]\nuplink = \"e\"\nhost = \"yes\"\n", "f.conf:3: fabric.a.host: must be true or false"},
+        BadCase{"[fabric.a]\nuplink = \"e\"\ndhcp_max_leases = 0\n",
+                "f.conf:3: fabric.a.dhcp_max_leases: --dhcp-max-leases '0': want a number of leases per port, 1 to 64"},
         BadCase{"[fabric.a]\nuplink = \"e\"\ncolour = 1\n",
-                "f.conf:3: fabric.a.colour: unknown key (want one of host, ipvlan_flag, ipvlan_mode, port, tc_hook, "
+                "f.conf:3: fabric.a.colour: unknown key (want one of dhcp_max_leases, host, ipvlan_flag, ipvlan_mode, port, "
+                "tc_hook, "
                 "type, unknown, uplink, xdp_mode, xdp_redirect)"},
         BadCase{"[fabric.a]\nuplink = \"e\"\ntype = \"ipvlan2\"\n",
                 "f.conf:3: fabric.a.type: type 'ipvlan2': want macvlan or ipvlan"},

@@ -36,6 +36,11 @@ struct RunningFabric {
   bool healthy = true;
 };
 
+// The per-port lease cap a fabric entry asks for (dhcp_max_leases; 0: default).
+std::uint32_t WantedMaxLeases(const AttachOptions& a) {
+  return a.dhcp_max_leases ? a.dhcp_max_leases : VNET_DHCP_DEFAULT_MAX_LEASES;
+}
+
 // "netns NAME/IFNAME" of an owned veth's peer, searched among named netns.
 std::string NetnsIdentity(Rtnl& rtnl, const LinkInfo& dev) {
   if (!dev.link_netnsid) return "";
@@ -252,8 +257,10 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
       VNET_RETURN_IF_ERROR(act(absl::StrCat("attach fabric ", name, " to ", want.attach.uplink),
                                [&] { return AttachFabric(want.attach).status(); }));
     } else if (have->info.host != want.attach.host || have->info.unknown_drop != want.attach.unknown_drop ||
-               have->info.ipvlan_mode != want.attach.ipvlan_mode || have->info.ipvlan_flag != want.attach.ipvlan_flag) {
-      FabricPolicy policy{want.attach.host, want.attach.unknown_drop, want.attach.ipvlan_mode, want.attach.ipvlan_flag};
+               have->info.ipvlan_mode != want.attach.ipvlan_mode || have->info.ipvlan_flag != want.attach.ipvlan_flag ||
+               have->info.dhcp_max_leases != WantedMaxLeases(want.attach)) {
+      FabricPolicy policy{want.attach.host, want.attach.unknown_drop, want.attach.ipvlan_mode, want.attach.ipvlan_flag,
+                          WantedMaxLeases(want.attach)};
       VNET_RETURN_IF_ERROR(
           act(absl::StrCat("set policies of fabric ", name), [&] { return SetFabricPolicy(name, policy); }));
     }

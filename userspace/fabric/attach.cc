@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
+#include "fabric/host_ips.h"
 #include "fabric/ipvlan_peer.h"
 #include "fabric/l3s.h"
 #include "fabric/tc_hook.h"
@@ -95,6 +96,8 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   config.ipvlan_flags = static_cast<std::uint8_t>(options.ipvlan_flag);
   VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
   VNET_RETURN_IF_ERROR(maps.ClearStats(VNET_UPLINK_SLOT));
+  VNET_RETURN_IF_ERROR(maps.WriteDhcpConfig(vnet_dhcp_cfg{options.dhcp_max_leases, 0}));
+  VNET_RETURN_IF_ERROR(PublishHostIps(rtnl, maps));
 
   VNET_RETURN_IF_ERROR(PinFd(programs.port_tc_fd(), FabricPinPath(fabric, kPortProgPin)));
 
@@ -157,6 +160,7 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   info.type = options.type;
   info.ipvlan_mode = options.ipvlan_mode;
   info.ipvlan_flag = options.ipvlan_flag;
+  if (options.dhcp_max_leases) info.dhcp_max_leases = options.dhcp_max_leases;
   return info;
 }
 
@@ -171,6 +175,9 @@ absl::Status SetFabricPolicy(absl::string_view name, const FabricPolicy& policy)
   config.flags = policy.host ? (config.flags | VNET_FABRIC_F_HOST) : (config.flags & ~VNET_FABRIC_F_HOST);
   config.unknown_policy = policy.unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
   config.ipvlan_flags = static_cast<std::uint8_t>(policy.ipvlan_flag);
+  if (policy.dhcp_max_leases)
+    VNET_RETURN_IF_ERROR(Annotate(maps.WriteDhcpConfig(vnet_dhcp_cfg{*policy.dhcp_max_leases, 0}), what));
+  VNET_RETURN_IF_ERROR(Annotate(PublishHostIps(rtnl, maps), what));
   auto from = static_cast<IpvlanMode>(old.ipvlan_mode);
   if (from != policy.ipvlan_mode) {
     // The host side first: in l3s the datapath relies on the host's routes,

@@ -214,7 +214,7 @@ absl::StatusOr<DesiredFabric> ParseFabric(const Checker& c, const std::string& n
   std::string context = absl::StrCat("fabric.", name);
   if (auto s = ValidateFabricName(name); !s.ok()) return c.Error(&t, context, s.message());
   VNET_RETURN_IF_ERROR(c.OnlyKeys(t, context, {"uplink", "type", "ipvlan_mode", "ipvlan_flag", "host", "unknown",
-                                               "xdp_mode", "xdp_redirect", "tc_hook", "port"}));
+                                               "xdp_mode", "xdp_redirect", "tc_hook", "dhcp_max_leases", "port"}));
   DesiredFabric fabric;
   fabric.where = c.Where(t);
   AttachOptions& a = fabric.attach;
@@ -243,6 +243,13 @@ absl::StatusOr<DesiredFabric> ParseFabric(const Checker& c, const std::string& n
   if (redirect && *redirect != "auto") a.xdp_redirect = *redirect == "on";
   VNET_ASSIGN_OR_RETURN(auto hook, c.Value<TcHook>(t, context, "tc_hook", ParseTcHook));
   if (hook) a.tc_hook = *hook;
+  if (const toml::node* cap = t.get("dhcp_max_leases")) {
+    std::string field = absl::StrCat(context, ".dhcp_max_leases");
+    if (!cap->is_integer()) return c.Error(cap, field, "must be a number (leases per ipvlan port)");
+    auto n = ParseDhcpMaxLeases(absl::StrCat(cap->as_integer()->get()));
+    if (!n.ok()) return c.Error(cap, field, n.status().message());
+    a.dhcp_max_leases = *n;
+  }
 
   if (const toml::node* ports = t.get("port")) {
     if (!ports->is_array_of_tables())

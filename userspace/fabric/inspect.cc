@@ -1,5 +1,8 @@
 // show / stats: reading a fabric back from its pinned state.
+#include <time.h>
+
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +18,23 @@
 
 namespace vnet {
 namespace {
+
+// The time each learned address's lease has left, by port (vnet_leases;
+// CLOCK_BOOTTIME like the datapath's bpf_ktime_get_boot_ns()).
+absl::StatusOr<std::map<std::uint32_t, std::vector<LeaseTime>>> LeaseTimes(const FabricMaps& maps) {
+  VNET_ASSIGN_OR_RETURN(auto leases, maps.ListLeases());
+  timespec ts{};
+  ::clock_gettime(CLOCK_BOOTTIME, &ts);
+  std::uint64_t now = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+  std::map<std::uint32_t, std::vector<LeaseTime>> out;
+  for (const auto& [ip, lease] : leases) {
+    LeaseTime t{ip, std::nullopt};
+    if (lease.expires_ns != VNET_LEASE_INFINITE)
+      t.seconds = lease.expires_ns > now ? (lease.expires_ns - now) / 1000000000ull : 0;
+    out[lease.ifindex].push_back(t);
+  }
+  return out;
+}
 
 absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
@@ -42,6 +62,9 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   VNET_ASSIGN_OR_RETURN(auto addresses, AddressesByPort(maps));
   VNET_ASSIGN_OR_RETURN(auto allowed, maps.ListAllow());
+  VNET_ASSIGN_OR_RETURN(auto leases, LeaseTimes(maps));
+  VNET_ASSIGN_OR_RETURN(vnet_dhcp_cfg dhcp, maps.ReadDhcpConfig());
+  if (dhcp.max_leases) info.dhcp_max_leases = dhcp.max_leases;
   for (const auto& [ifindex, port] : ports) {
     PortInfo p;
     p.ifindex = ifindex;
@@ -49,6 +72,7 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
     if (port.mode == VNET_MODE_IPVLAN) {
       p.type = PortKind::kIpvlan;
       p.addresses = addresses[ifindex];
+      p.leases = leases[ifindex];
     } else {
       p.mode = static_cast<PortMode>(port.mode);
     }

@@ -98,6 +98,9 @@ absl::Status ForgetPortIps(FabricMaps& maps, std::uint32_t ifindex) {
   VNET_ASSIGN_OR_RETURN(auto dhcp, maps.ListDhcp());
   for (const auto& [xid, entry] : dhcp)
     if (entry.ifindex == ifindex) VNET_RETURN_IF_ERROR(maps.DeleteDhcp(xid));
+  VNET_ASSIGN_OR_RETURN(auto leases, maps.ListLeases());
+  for (const auto& [address, lease] : leases)
+    if (lease.ifindex == ifindex) VNET_RETURN_IF_ERROR(maps.DeleteLease(address));
   return absl::OkStatus();
 }
 

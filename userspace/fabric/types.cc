@@ -79,6 +79,14 @@ absl::StatusOr<bool> ParseOnOff(absl::string_view option, absl::string_view text
   return absl::InvalidArgumentError(absl::StrCat(option, " '", text, "': want on or off"));
 }
 
+absl::StatusOr<std::uint32_t> ParseDhcpMaxLeases(absl::string_view text) {
+  std::uint32_t n = 0;
+  if (!absl::SimpleAtoi(text, &n) || n < 1 || n > VNET_DHCP_MAX_LEASES_LIMIT)
+    return absl::InvalidArgumentError(
+        absl::StrCat("--dhcp-max-leases '", text, "': want a number of leases per port, 1 to ", VNET_DHCP_MAX_LEASES_LIMIT));
+  return n;
+}
+
 absl::StatusOr<XdpMode> ParseXdpMode(absl::string_view text) {
   if (text == "auto") return XdpMode::kAuto;
   if (text == "native") return XdpMode::kNative;

@@ -52,6 +52,8 @@ absl::StatusOr<PortMode> ParsePortMode(absl::string_view text);
 absl::string_view PortModeName(PortMode mode);
 absl::StatusOr<bool> ParseOnOff(absl::string_view option, absl::string_view text);
 absl::StatusOr<XdpMode> ParseXdpMode(absl::string_view text);
+// --dhcp-max-leases N: 1 to VNET_DHCP_MAX_LEASES_LIMIT.
+absl::StatusOr<std::uint32_t> ParseDhcpMaxLeases(absl::string_view text);
 // A fabric name becomes a bpffs directory: 1-32 of [A-Za-z0-9_.-], not
 // starting with '.' (the names of hidden entries, and "." and "..").
 absl::Status ValidateFabricName(absl::string_view name);
@@ -100,6 +102,8 @@ struct AttachOptions {
   std::optional<bool> xdp_redirect;
   TcHook tc_hook = TcHook::kAuto;
   bool force = false;
+  // Learned DHCP leases per l2 ipvlan port; 0: VNET_DHCP_DEFAULT_MAX_LEASES.
+  std::uint32_t dhcp_max_leases = 0;
 };
 
 struct PortOptions {
@@ -150,6 +154,12 @@ struct PortAddress {
   bool link_local = false;  // the IPv6 link-local address vnet gave the port
 };
 
+// A learned address's lease: seconds it has left (nullopt: it never ends).
+struct LeaseTime {
+  IpAddress address;
+  std::optional<std::uint64_t> seconds;
+};
+
 struct PortInfo {
   std::string name;
   PortKind type = PortKind::kMacvlan;  // kIpvlan: `mode` does not apply
@@ -164,6 +174,7 @@ struct PortInfo {
   std::vector<MacAddress> sources;
   std::vector<PortAddress> addresses;  // ipvlan ports
   std::vector<IpPrefix> allow_ips;     // macvlan ports with --allow-ip, sorted
+  std::vector<LeaseTime> leases;       // of its learned addresses
 };
 
 struct FabricInfo {
@@ -180,6 +191,7 @@ struct FabricInfo {
   PortKind type = PortKind::kMacvlan;
   IpvlanMode ipvlan_mode = IpvlanMode::kL3;
   IpvlanFlag ipvlan_flag = IpvlanFlag::kBridge;
+  std::uint32_t dhcp_max_leases = VNET_DHCP_DEFAULT_MAX_LEASES;  // per l2 ipvlan port
   std::vector<PortInfo> ports;
 };
 
@@ -189,6 +201,7 @@ struct FabricPolicy {
   bool unknown_drop = false;
   IpvlanMode ipvlan_mode = IpvlanMode::kL3;
   IpvlanFlag ipvlan_flag = IpvlanFlag::kBridge;
+  std::optional<std::uint32_t> dhcp_max_leases;  // unset: unchanged
 };
 
 struct Counters {

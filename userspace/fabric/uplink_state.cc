@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
+#include "fabric/host_ips.h"
 #include "fabric/lock.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
@@ -61,6 +62,8 @@ absl::StatusOr<SyncReport> SyncUplinkState(const std::string& fabric) {
     else report.changes.push_back("uplink up: ports forward again");
   }
 
+  // DHCP leases must never take the host's addresses (fabric/host_ips.h).
+  if (!gone) VNET_RETURN_IF_ERROR(PublishHostIps(rtnl, maps));
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   for (auto [ifindex, port] : ports) {
     auto dev = rtnl.GetLink(static_cast<int>(ifindex));
@@ -113,7 +116,7 @@ absl::Status MonitorUplinks(bool once) {
   if (!sock.valid()) return ErrnoStatus(errno, "open", "rtnetlink monitor socket");
   sockaddr_nl addr{};
   addr.nl_family = AF_NETLINK;
-  addr.nl_groups = RTMGRP_LINK;
+  addr.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;  // addresses: fabric/host_ips.h
   if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
     return ErrnoStatus(errno, "subscribe to", "link events");
   VNET_RETURN_IF_ERROR(SyncAll());  // subscribe first, then sync: no event is missed

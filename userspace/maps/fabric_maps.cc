@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -110,7 +111,11 @@ absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
   VNET_RETURN_IF_ERROR(open(VNET_MAP_SOURCES, maps.sources_, sizeof(vnet_mac_key), sizeof(vnet_source_entry)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_IPS, maps.ips_, sizeof(vnet_ip_key), sizeof(vnet_ip_entry)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_IP_NETS, maps.ip_nets_, sizeof(vnet_ip_net_key), sizeof(vnet_ip_entry)));
-  VNET_RETURN_IF_ERROR(open(VNET_MAP_DHCP, maps.dhcp_, 4, sizeof(vnet_ip_entry)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_DHCP, maps.dhcp_, 4, sizeof(vnet_dhcp_xact)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_DHCP_RING, maps.dhcp_ring_, 4, sizeof(vnet_dhcp_ring)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_LEASES, maps.leases_, sizeof(vnet_ip_key), sizeof(vnet_lease)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_HOST_IPS, maps.host_ips_, sizeof(vnet_ip_key), 1));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_DHCP_CFG, maps.dhcp_cfg_, 4, sizeof(vnet_dhcp_cfg)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_ALLOW, maps.allow_, sizeof(vnet_allow_key), 1));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_MAC_FRONT, maps.mac_front_fd_, 4, sizeof(vnet_mac_front)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_SLOTS, maps.slots_fd_, 4, sizeof(vnet_mac_entry)));
@@ -305,12 +310,56 @@ absl::StatusOr<bool> FabricMaps::HasIpNets() const {
   return ErrnoStatus(errno, "list prefixes of fabric", fabric_);
 }
 
-absl::StatusOr<std::vector<std::pair<std::uint32_t, vnet_ip_entry>>> FabricMaps::ListDhcp() const {
-  return List<std::uint32_t, vnet_ip_entry>(dhcp_.get(), "list DHCP transactions of fabric", fabric_);
+absl::StatusOr<std::vector<std::pair<std::uint32_t, vnet_dhcp_xact>>> FabricMaps::ListDhcp() const {
+  return List<std::uint32_t, vnet_dhcp_xact>(dhcp_.get(), "list DHCP transactions of fabric", fabric_);
 }
 
 absl::Status FabricMaps::DeleteDhcp(std::uint32_t xid) {
   return Delete(dhcp_.get(), xid, "forget DHCP transaction", absl::StrCat(xid));
+}
+
+absl::StatusOr<std::vector<std::pair<IpAddress, vnet_lease>>> FabricMaps::ListLeases() const {
+  VNET_ASSIGN_OR_RETURN(auto raw, (List<vnet_ip_key, vnet_lease>(leases_.get(), "list DHCP leases of fabric", fabric_)));
+  std::vector<std::pair<IpAddress, vnet_lease>> out;
+  for (const auto& [key, lease] : raw) out.emplace_back(IpAddress::FromBytes(key.family, key.addr), lease);
+  return out;
+}
+
+absl::Status FabricMaps::DeleteLease(const IpAddress& ip) {
+  return Delete(leases_.get(), KeyOf(ip), "forget DHCP lease", ip.ToString());
+}
+
+absl::StatusOr<std::vector<IpAddress>> FabricMaps::ListHostIps() const {
+  VNET_ASSIGN_OR_RETURN(auto raw,
+                        (List<vnet_ip_key, std::uint8_t>(host_ips_.get(), "list host addresses of fabric", fabric_)));
+  std::vector<IpAddress> out;
+  for (const auto& [key, one] : raw) out.push_back(IpAddress::FromBytes(key.family, key.addr));
+  return out;
+}
+
+absl::Status FabricMaps::SetHostIps(const std::vector<IpAddress>& ips) {
+  // Add before removing: the datapath never sees fewer host addresses than
+  // both the old and the new set have in common.
+  for (const auto& ip : ips)
+    VNET_RETURN_IF_ERROR(Put(host_ips_.get(), KeyOf(ip), std::uint8_t{1}, "publish host address", ip.ToString()));
+  VNET_ASSIGN_OR_RETURN(auto have, ListHostIps());
+  for (const auto& ip : have)
+    if (std::find(ips.begin(), ips.end(), ip) == ips.end())
+      VNET_RETURN_IF_ERROR(Delete(host_ips_.get(), KeyOf(ip), "withdraw host address", ip.ToString()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<vnet_dhcp_cfg> FabricMaps::ReadDhcpConfig() const {
+  std::uint32_t zero = 0;
+  vnet_dhcp_cfg cfg{};
+  if (bpf_map_lookup_elem(dhcp_cfg_.get(), &zero, &cfg) != 0)
+    return ErrnoStatus(errno, "read DHCP settings of fabric", fabric_);
+  return cfg;
+}
+
+absl::Status FabricMaps::WriteDhcpConfig(const vnet_dhcp_cfg& cfg) {
+  std::uint32_t zero = 0;
+  return Put(dhcp_cfg_.get(), zero, cfg, "write DHCP settings of fabric", fabric_);
 }
 
 absl::Status FabricMaps::AddTxTarget(std::uint32_t ifindex) {

@@ -59,8 +59,17 @@ class FabricMaps {
   absl::Status DeleteIpNet(const IpPrefix& net);
   absl::StatusOr<std::vector<std::pair<IpPrefix, vnet_ip_entry>>> ListIpNets() const;
   absl::StatusOr<bool> HasIpNets() const;
-  absl::StatusOr<std::vector<std::pair<std::uint32_t, vnet_ip_entry>>> ListDhcp() const;
+  // DHCP of l2 ports (abi.h): open transactions by xid, learned leases, the
+  // host's uplink addresses no lease may take, the fabric's lease cap.
+  absl::StatusOr<std::vector<std::pair<std::uint32_t, vnet_dhcp_xact>>> ListDhcp() const;
   absl::Status DeleteDhcp(std::uint32_t xid);
+  absl::StatusOr<std::vector<std::pair<IpAddress, vnet_lease>>> ListLeases() const;
+  absl::Status DeleteLease(const IpAddress& ip);
+  // Makes vnet_host_ips hold exactly `ips`.
+  absl::Status SetHostIps(const std::vector<IpAddress>& ips);
+  absl::StatusOr<std::vector<IpAddress>> ListHostIps() const;
+  absl::StatusOr<vnet_dhcp_cfg> ReadDhcpConfig() const;
+  absl::Status WriteDhcpConfig(const vnet_dhcp_cfg& cfg);
 
   // --allow-ip of MAC-demux ports (vnet_allow), keyed by the port's slot.
   absl::Status PutAllow(std::uint16_t slot, const IpPrefix& prefix);
@@ -79,6 +88,7 @@ class FabricMaps {
   std::string fabric_;
   UniqueFd config_, macs_, ports_, flood_, tx_, stats_, sources_, ips_, ip_nets_, dhcp_, allow_, mac_front_fd_, slots_fd_;
   std::optional<MacFront> mac_front_;  // vnet_mac_front and vnet_slots, mmapped
+  UniqueFd dhcp_ring_, leases_, host_ips_, dhcp_cfg_;
 };
 
 }  // namespace vnet

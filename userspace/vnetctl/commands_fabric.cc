@@ -14,7 +14,8 @@ namespace vnet {
 int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("attach", args,
                       {{"--fabric"}, {"--type"}, {"--ipvlan-mode"}, {"--ipvlan-flag"}, {"--host"},
-                       {"--unknown"}, {"--xdp-mode"}, {"--xdp-redirect"}, {"--tc-hook"}, {"--force", false}},
+                       {"--unknown"}, {"--xdp-mode"}, {"--xdp-redirect"}, {"--tc-hook"}, {"--force", false},
+                       {"--dhcp-max-leases"}},
                       1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   AttachOptions options;
@@ -50,6 +51,11 @@ int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
     if (!mode.ok()) return Fail(Annotate(mode.status(), "attach"));
     options.xdp_mode = *mode;
   }
+  if (auto v = parsed->Get("--dhcp-max-leases")) {
+    auto n = ParseDhcpMaxLeases(*v);
+    if (!n.ok()) return Fail(Annotate(n.status(), "attach"));
+    options.dhcp_max_leases = *n;
+  }
   auto info = AttachFabric(options);
   if (!info.ok()) return Fail(info.status());
   if (ctx.json)
@@ -80,15 +86,17 @@ int CmdDown(const Context& ctx, const std::vector<std::string>& args) {
 int CmdFabric(const Context& ctx, const std::vector<std::string>& args) {
   if (args.empty() || args[0] != "set")
     return Fail(absl::InvalidArgumentError(
-        "fabric: want `fabric set NAME [--host on|off] [--unknown pass|drop] [--ipvlan-mode M] [--ipvlan-flag F]`"));
+        "fabric: want `fabric set NAME [--host on|off] [--unknown pass|drop] [--ipvlan-mode M] [--ipvlan-flag F] "
+        "[--dhcp-max-leases N]`"));
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  auto parsed = Parse("fabric set", rest, {{"--host"}, {"--unknown"}, {"--ipvlan-mode"}, {"--ipvlan-flag"}}, 1, 1);
+  auto parsed = Parse("fabric set", rest,
+                      {{"--host"}, {"--unknown"}, {"--ipvlan-mode"}, {"--ipvlan-flag"}, {"--dhcp-max-leases"}}, 1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   const std::string& name = parsed->positionals[0];
   auto fabrics = DescribeFabrics(name);
   if (!fabrics.ok()) return Fail(Prefix(fabrics.status(), "fabric set"));
   const FabricInfo& have = (*fabrics)[0];
-  FabricPolicy policy{have.host, have.unknown_drop, have.ipvlan_mode, have.ipvlan_flag};
+  FabricPolicy policy{have.host, have.unknown_drop, have.ipvlan_mode, have.ipvlan_flag, std::nullopt};
   if (auto s = OnOffOption(*parsed, "--host", policy.host); !s.ok()) return Fail(Annotate(s, "fabric set"));
   if (auto v = parsed->Get("--unknown")) {
     if (*v != "pass" && *v != "drop")
@@ -99,6 +107,11 @@ int CmdFabric(const Context& ctx, const std::vector<std::string>& args) {
     return Fail(Annotate(s, "fabric set"));
   if (auto s = ParsedOption(*parsed, "--ipvlan-flag", ParseIpvlanFlag, policy.ipvlan_flag); !s.ok())
     return Fail(Annotate(s, "fabric set"));
+  if (auto v = parsed->Get("--dhcp-max-leases")) {
+    auto n = ParseDhcpMaxLeases(*v);
+    if (!n.ok()) return Fail(Annotate(n.status(), "fabric set"));
+    policy.dhcp_max_leases = *n;
+  }
   if (parsed->options.empty())
     return Fail(absl::InvalidArgumentError(absl::StrCat("fabric set ", name, ": nothing to change")));
   if (auto s = SetFabricPolicy(name, policy); !s.ok()) return Fail(s);
@@ -107,7 +120,8 @@ int CmdFabric(const Context& ctx, const std::vector<std::string>& args) {
                {"host", policy.host},
                {"unknown", policy.unknown_drop ? "drop" : "pass"},
                {"ipvlan_mode", std::string(IpvlanModeName(policy.ipvlan_mode))},
-               {"ipvlan_flag", std::string(IpvlanFlagName(policy.ipvlan_flag))}});
+               {"ipvlan_flag", std::string(IpvlanFlagName(policy.ipvlan_flag))},
+               {"dhcp_max_leases", policy.dhcp_max_leases.value_or(have.dhcp_max_leases)}});
   return 0;
 }
 

@@ -19,6 +19,7 @@ commands:
                                   put a fabric on UPLINK (vnetctl help attach)
   detach UPLINK|NAME              remove a fabric, its programs, pins and the ports vnet created
   fabric set NAME [--host on|off] [--unknown pass|drop] [--ipvlan-mode M] [--ipvlan-flag F]
+                  [--dhcp-max-leases N]
                                   change a live fabric's policies
   port add DEV --fabric NAME [OPTIONS]
   port add --fabric NAME --netns NS [--ifname IF] [OPTIONS]
@@ -55,6 +56,7 @@ inline constexpr const char* kAttachHelp = R"(usage: vnetctl attach UPLINK [--fa
                       [--ipvlan-mode l2|l3|l3s] [--ipvlan-flag bridge|private|vepa]
                       [--host on|off] [--unknown pass|drop] [--xdp-mode auto|native|generic|none]
                       [--xdp-redirect auto|on|off] [--tc-hook auto|tcx|cls_bpf] [--force]
+                      [--dhcp-max-leases N]
 
 Loads the vnet programs and maps for a new fabric on UPLINK: XDP on receive
 (unicast fast path, early drop), tc ingress (flooding, source copies, host
@@ -102,6 +104,12 @@ ports).
                   tcx (Linux 6.6+, pinned links, coexists with other programs),
                   cls_bpf (a filter on the clsact qdisc, for older kernels),
                   auto (tcx when the kernel has it; the default)
+  --dhcp-max-leases N
+                  DHCP leases each l2 ipvlan port may hold (1-64, default 4).
+                  An ACK from the wire registers its address for the port
+                  until the lease (option 51) ends; one beyond the cap, for
+                  the host's or another port's address, or reflected from a
+                  port is dropped (not delivered) and counted as dhcp.
   --force         replace an XDP program on UPLINK that vnet does not own
 )";
 
@@ -283,11 +291,13 @@ one pass with --once.
 )"},
     {"fabric", R"(usage: vnetctl [-j] fabric set NAME [--host on|off] [--unknown pass|drop]
                               [--ipvlan-mode l2|l3|l3s] [--ipvlan-flag bridge|private|vepa]
+                              [--dhcp-max-leases N]
 
 Changes a live fabric's policies without touching its ports: --host (the host
 stack as a member of the fabric), --unknown (unicast to no port: to the host
-stack, or dropped in XDP), and the ipvlan mode and flag of its ipvlan ports
-(see vnetctl help attach). Entering l3s adds the host routes, neighbours and
+stack, or dropped in XDP), the ipvlan mode and flag of its ipvlan ports and
+the DHCP leases each l2 ipvlan port may hold (see vnetctl help attach; a
+lower cap keeps existing leases until they end). Entering l3s adds the host routes, neighbours and
 forwarding l3s needs, leaving it removes them; the container side of ports
 vnet created follows l2 (ARP on) or l3/l3s (NOARP, default route), as the
 kernel flips its ipvlan slaves' NOARP.

@@ -26,19 +26,40 @@ std::vector<std::string> Sources(const PortInfo& port) {
   return out;
 }
 
+// The lease of a learned address (nullptr: none known).
+const LeaseTime* LeaseOf(const std::vector<LeaseTime>* leases, const PortAddress& a) {
+  if (!leases || !a.learned) return nullptr;
+  for (const auto& l : *leases)
+    if (l.address == a.prefix.address) return &l;
+  return nullptr;
+}
+
+// " lease 3594s" after a learned address, " lease forever" for an endless one.
+std::string LeaseText(const std::vector<LeaseTime>& leases, const PortAddress& a) {
+  const LeaseTime* l = LeaseOf(&leases, a);
+  if (!l) return "";
+  return l->seconds ? absl::StrCat(" lease ", *l->seconds, "s") : " lease forever";
+}
+
 std::vector<std::string> AddressTexts(const PortInfo& port) {
   std::vector<std::string> out;
   for (const auto& a : port.addresses)
-    out.push_back(absl::StrCat(a.prefix.ToString(), a.learned ? " (learned)" : "", a.link_local ? " (link-local)" : ""));
+    out.push_back(absl::StrCat(a.prefix.ToString(), a.learned ? " (learned)" : "", a.link_local ? " (link-local)" : "",
+                               LeaseText(port.leases, a)));
   return out;
 }
 
 }  // namespace
 
-nlohmann::json AddressesToJson(const std::vector<PortAddress>& addresses) {
+nlohmann::json AddressesToJson(const std::vector<PortAddress>& addresses, const std::vector<LeaseTime>* leases) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& a : addresses)
-    out.push_back({{"address", a.prefix.ToString()}, {"learned", a.learned}, {"link_local", a.link_local}});
+  for (const auto& a : addresses) {
+    nlohmann::json one = {{"address", a.prefix.ToString()}, {"learned", a.learned}, {"link_local", a.link_local}};
+    // A learned address's lease: seconds left, null when it never ends.
+    if (const LeaseTime* l = LeaseOf(leases, a))
+      one["lease_seconds"] = l->seconds ? nlohmann::json(*l->seconds) : nlohmann::json(nullptr);
+    out.push_back(one);
+  }
   return out;
 }
 
@@ -63,7 +84,7 @@ nlohmann::json PortToJson(const PortInfo& port) {
       {"up", port.up},
       {"carrier", port.carrier},
   };
-  if (ipvlan) doc["addresses"] = AddressesToJson(port.addresses);
+  if (ipvlan) doc["addresses"] = AddressesToJson(port.addresses, &port.leases);
   return doc;
 }
 
@@ -83,6 +104,7 @@ nlohmann::json FabricToJson(const FabricInfo& fabric) {
       {"tc_hook", fabric.tc_hook},
       {"unknown", fabric.unknown_drop ? "drop" : "pass"},
       {"host", fabric.host},
+      {"dhcp_max_leases", fabric.dhcp_max_leases},
       {"defunct", fabric.defunct},
       {"ports", ports},
   };

@@ -14,7 +14,9 @@
 namespace vnet {
 
 // [{"address": "198.18.0.5/32", "learned": false, "link_local": false}, ...]
-nlohmann::json AddressesToJson(const std::vector<PortAddress>& addresses);
+// A learned address also has "lease_seconds" (null: never ends) when `leases` has it.
+nlohmann::json AddressesToJson(const std::vector<PortAddress>& addresses,
+                               const std::vector<LeaseTime>* leases = nullptr);
 nlohmann::json PortToJson(const PortInfo& port);
 nlohmann::json FabricToJson(const FabricInfo& fabric);
 nlohmann::json CountersToJson(const Counters& counters);
