@@ -67,15 +67,15 @@ static __always_inline int vnet_ip4_limited_broadcast(const struct vnet_ip_key *
 /* The few messages that are sent before a host has an address. */
 static __always_inline int vnet_unspecified_source_ok(struct __sk_buff *skb, const struct vnet_l3 *l3)
 {
-	int type;
+	struct vnet_dhcp_opts opts;
 
 	if (l3->src.family == VNET_IP4) {
 		if (l3->kind == VNET_L3_ARP)
 			return l3->arp_op == VNET_ARP_REQUEST; /* a probe (RFC 5227) */
 		if (l3->kind != VNET_L3_DHCP_REQUEST || !vnet_ip4_limited_broadcast(&l3->dst))
 			return 0;
-		type = vnet_dhcp_type(skb, l3->l4_offset + 8);
-		return type == VNET_DHCP_DISCOVER || type == VNET_DHCP_REQUEST;
+		vnet_dhcp_options(skb, l3->l4_offset + 8, &opts);
+		return opts.type == VNET_DHCP_DISCOVER || opts.type == VNET_DHCP_REQUEST;
 	}
 	if (l3->flags & VNET_L3_F_OPAQUE)
 		return 0;
