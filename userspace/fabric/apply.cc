@@ -11,6 +11,7 @@
 #include "fabric/port_helpers.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
+#include "loader/checkpoint.h"
 #include "loader/errors.h"
 #include "loader/pins.h"
 #include "maps/fabric_maps.h"
@@ -204,7 +205,9 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
     report.actions.push_back(action);
     if (progress) progress(action);
     if (dry_run) return absl::OkStatus();
-    return Annotate(fn(), absl::StrCat("apply: ", action));
+    VNET_RETURN_IF_ERROR(Annotate(fn(), absl::StrCat("apply: ", action)));
+    Checkpoint("apply: an action done");
+    return absl::OkStatus();
   };
 
   if (!dry_run)

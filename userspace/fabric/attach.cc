@@ -10,7 +10,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
-#include "fabric/checkpoint.h"
+#include "loader/checkpoint.h"
 #include "fabric/fabric.h"
 #include "fabric/gc.h"
 #include "fabric/ipvlan_peer.h"

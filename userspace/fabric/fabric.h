@@ -60,6 +60,11 @@ struct ReloadReport {
 // Replaces the running programs of a fabric with the ones built into this
 // binary, keeping its tables and counters.
 absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name);
+// Completes what a killed vnetctl left in this netns: staging pins of an
+// interrupted replacement go; a migration killed before its commit is undone,
+// one killed after it finished. Run under the control lock by every command
+// that changes state, first. Returns what it did, one line each.
+std::vector<std::string> RecoverInterrupted();
 
 // All fabrics, or the one named (by fabric or uplink name).
 absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::string_view> name);

@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "loader/checkpoint.h"
 #include "loader/errors.h"
 #include "vnet/abi.h"
 
@@ -86,6 +87,7 @@ absl::Status RepinFd(int fd, const std::string& path) {
   std::string staging = path + "_new";  // bpffs refuses names with dots
   (void)Unpin(staging);
   VNET_RETURN_IF_ERROR(PinFd(fd, staging));
+  Checkpoint("repin: staged");
   if (::rename(staging.c_str(), path.c_str()) != 0) {
     int err = errno;
     (void)Unpin(staging);

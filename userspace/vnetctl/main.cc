@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "fabric/fabric.h"
 #include "fabric/lock.h"
 #include "loader/errors.h"
 #include "vnetctl/cli.h"
@@ -62,6 +63,9 @@ int Run(int argc, char** argv) {
     if (command != entry.name) continue;
     absl::StatusOr<UniqueFd> lock = UniqueFd();
     if (entry.changes_state && !(lock = AcquireControlLock()).ok()) return Fail(lock.status());
+    // What a killed vnetctl left half-done is settled before anything else.
+    if (entry.changes_state)
+      for (const auto& line : RecoverInterrupted()) std::fprintf(stderr, "vnetctl: recovered %s\n", line.c_str());
     return entry.run(ctx, rest);
   }
   return Fail(absl::InvalidArgumentError(absl::StrCat("unknown command '", command, "' (see vnetctl help)")));

@@ -3,8 +3,8 @@
 // runs: what a power cut or an OOM kill does); with VNET_TEST_CHECKPOINTS=1
 // each one is printed on stderr ("checkpoint N: NAME"). Without them a
 // checkpoint costs one branch.
-#ifndef VNET_FABRIC_CHECKPOINT_H
-#define VNET_FABRIC_CHECKPOINT_H
+#ifndef VNET_LOADER_CHECKPOINT_H
+#define VNET_LOADER_CHECKPOINT_H
 
 #include "absl/strings/string_view.h"
 

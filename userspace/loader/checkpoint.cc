@@ -1,4 +1,4 @@
-#include "fabric/checkpoint.h"
+#include "loader/checkpoint.h"
 
 #include <signal.h>
 #include <unistd.h>
