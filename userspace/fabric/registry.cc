@@ -154,7 +154,9 @@ std::vector<std::string> RemoveIncompleteFabrics() {
   std::vector<std::string> removed;
   for (const auto& fabric : ListFabricDirs()) {
     // A directory with nothing pinned in it holds nothing of anyone's.
-    bool empty = ListPins(fabric).empty();
+    bool empty = true;
+    for (const auto& pin : ListPins(fabric))  // staging pins of a killed RepinFd hold nothing
+      if (pin.size() <= 4 || pin.compare(pin.size() - 4, 4, "_new") != 0) empty = false;
     if (!empty && !IncompleteHere(fabric)) continue;
     if ((empty ? RemoveFabricDir(fabric) : TearDownFabric(fabric)).ok()) removed.push_back(fabric);
   }

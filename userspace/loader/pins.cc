@@ -114,6 +114,8 @@ absl::Status PinNote(const std::string& path, const PinnedNote& note) {
   UniqueFd owned(fd);
   std::uint32_t zero = 0;
   if (bpf_map_update_elem(fd, &zero, &note, BPF_ANY) != 0) return ErrnoStatus(errno, "write note", path);
+  // A first note is pinned directly: a killed vnetctl leaves it or nothing.
+  if (::access(path.c_str(), F_OK) != 0) return PinFd(fd, path);
   return RepinFd(fd, path);
 }
 
