@@ -21,6 +21,7 @@
 #include "fabric/undo.h"
 #include "loader/errors.h"
 #include "loader/links.h"
+#include "loader/checkpoint.h"
 #include "loader/pins.h"
 #include "maps/fabric_maps.h"
 #include "netlink/device_tuning.h"
@@ -245,6 +246,7 @@ absl::StatusOr<PortInfo> AddTapPort(Rtnl& rtnl, const PortOptions& options) {
       (void)Unpin(pending);
       return Annotate(created, "port add");
     }
+    Checkpoint("port add: tap created");
   }
   VNET_ASSIGN_OR_RETURN(LinkInfo tap, rtnl.GetLink(options.tap));
   Undo undo;
