@@ -213,6 +213,15 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
   if (!dry_run)
     for (const auto& fabric : RemoveIncompleteFabrics())
       report.actions.push_back(absl::StrCat("removed half-built fabric ", fabric));
+  // Another vnet version's fabric here that cannot be migrated is never
+  // taken apart: say it is left.
+  for (const auto& fabric : ListFabricDirs()) {
+    auto config = ReadPinnedConfig(fabric);
+    // (An older one is migrated below; a directory without a readable
+    // configuration is nobody's fabric here.)
+    if (!config.ok() || !AttachedHere(*config) || config->abi_version <= VNET_ABI_VERSION) continue;
+    if (auto why = WhyLeftAlone(fabric)) report.actions.push_back(absl::StrCat("left fabric ", fabric, ": ", *why));
+  }
   // Fabrics of an older vnet are taken over the way `reload` does (their maps
   // migrated, no outage) before being compared with the file.
   for (const auto& fabric : ListOlderLocalFabrics())
