@@ -1,8 +1,12 @@
 #!/usr/bin/python3
-"""An upgrade across an ABI change: a fabric built by the last ABI 2 vnet
-(built here from this repository's history) is taken over by this build's
-`vnetctl reload`, which migrates the maps whose layout changed before the new
-programs go live. Asserted: zero ping and UDP loss during the takeover,
+"""Upgrades across ABI changes: a fabric built by the last vnet of each
+earlier ABI (2, 3 and 4, built here from this repository's history and cached
+in the build tree) is taken over by this build's `vnetctl reload`, which
+migrates the maps whose layout changed before the new programs go live. For
+every earlier ABI, under traffic: zero ping and UDP loss, counters and the
+MAC table kept, this build's new drop counters present, the netns cookie
+written (the fabric stays this namespace's), exactly this build's pins. For
+ABI 2, also: Asserted: zero ping and UDP loss during the takeover,
 counters kept (and the new drop counters present), MAC table kept, the fabric
 then does what only ABI 3 can (an IP-demux port), and detach leaves nothing;
 `vnetctl apply` takes an older fabric over the same way.
@@ -18,8 +22,13 @@ import vnettest
 from udpseq import RECEIVER, SENDER
 from vnettest import PIN_ROOT, Topology, build_l2, ping, require_root
 
-# The last commit with VNET_ABI_VERSION 2.
-ABI2_COMMIT = "0645b1b80ddee35069ac310e52800e0e2becdcdf"
+# The last commit of each earlier ABI (`git log -S'VNET_ABI_VERSION N' -- include/vnet/abi.h`).
+OLD_ABIS = {
+    2: "0645b1b80ddee35069ac310e52800e0e2becdcdf",
+    3: "de23a56304628d3d1d6c4131da9c5be3e4f19ea1",
+    4: "8e8427533e277320ffa7c99cf36305c2c75b9350",
+}
+ABI2_COMMIT = OLD_ABIS[2]
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 UDP_PORT = 40124
 
@@ -31,25 +40,28 @@ def check(name, ok, detail=""):
     print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)}")
 
 
-def old_vnetctl():
-    """Path of an ABI 2 vnetctl: $VNET_OLD_VNETCTL, or built once from git
-    history into the build tree (git archive: the repository is not touched)."""
-    if os.environ.get("VNET_OLD_VNETCTL"):
+def old_vnetctl(abi=2):
+    """Path of an ABI `abi` vnetctl: $VNET_OLD_VNETCTL (ABI 2), or built once
+    from git history into the build tree (git archive: the repository is not
+    touched; ccache makes a rebuild cheap)."""
+    commit = OLD_ABIS[abi]
+    if abi == 2 and os.environ.get("VNET_OLD_VNETCTL"):
         return os.environ["VNET_OLD_VNETCTL"]
-    root = os.path.join(os.environ.get("VNET_UNIT_DIR", "/tmp"), "abi2-vnetctl")
+    root = os.path.join(os.environ.get("VNET_UNIT_DIR", "/tmp"), f"abi{abi}-vnetctl")
     binary = os.path.join(root, "build", "userspace", "vnetctl")
     if os.path.exists(binary):
         return binary
-    if subprocess.run(["git", "-C", SRC, "cat-file", "-e", ABI2_COMMIT], capture_output=True).returncode != 0:
+    if subprocess.run(["git", "-C", SRC, "cat-file", "-e", commit], capture_output=True).returncode != 0:
         return None
     shutil.rmtree(root, ignore_errors=True)
     os.makedirs(root)
-    print(f"     building the ABI 2 vnetctl ({ABI2_COMMIT[:7]}) into {root}", flush=True)
-    archive = subprocess.Popen(["git", "-C", SRC, "archive", ABI2_COMMIT], stdout=subprocess.PIPE)
+    print(f"     building the ABI {abi} vnetctl ({commit[:7]}) into {root}", flush=True)
+    archive = subprocess.Popen(["git", "-C", SRC, "archive", commit], stdout=subprocess.PIPE)
     subprocess.run(["tar", "-x", "-C", root], stdin=archive.stdout, check=True)
     archive.wait()
-    subprocess.run(["meson", "setup", "build"], cwd=root, check=True, capture_output=True)
-    subprocess.run(["ninja", "-C", "build", "userspace/vnetctl"], cwd=root, check=True, capture_output=True)
+    env = dict(os.environ, CCACHE_BASEDIR=os.path.dirname(SRC), CCACHE_NOHASHDIR="1")
+    subprocess.run(["meson", "setup", "build"], cwd=root, check=True, capture_output=True, env=env)
+    subprocess.run(["ninja", "-C", "build", "userspace/vnetctl"], cwd=root, check=True, capture_output=True, env=env)
     return binary
 
 
@@ -62,13 +74,85 @@ def stats_by_device(t):
     return {s["device"]: s for s in t.vnetctl("stats", json_out=True)["stats"]}
 
 
+def takeover(abi, new):
+    """A fabric of ABI `abi` taken over by this build under traffic."""
+    old = old_vnetctl(abi)
+    if not old:
+        check(f"ABI {abi}: commit {OLD_ABIS[abi][:7]} in this clone's history", False)
+        return
+    procs = []
+    with Topology(f"u{abi}") as t:
+        try:
+            vnettest.VNETCTL = old
+            eps = build_l2(t, "vnet", "bridge", hairpin=False, containers=2)
+            fabric = t.fabrics[0]
+            pins = f"{PIN_ROOT}/{fabric}"
+            c1, c2 = eps["c1"][2], eps["c2"][2]
+            check(f"ABI {abi} fabric forwards", ping(t, "c1", c2) and ping(t, "ext", c1))
+            old_stats = stats_by_device(t)
+            vnettest.VNETCTL = new
+            receiver = in_ns(t, "c2", "/usr/bin/python3", "-c", RECEIVER, c2, str(UDP_PORT))
+            procs.append(receiver)
+            assert receiver.stdout.readline().strip() == "ready"
+            pinger = in_ns(t, "ext", "ping", "-i", "0.002", "-c", "1000", "-q", c1)
+            udp = in_ns(t, "c1", "/usr/bin/python3", "-c", SENDER, c2, str(UDP_PORT), "4000", "2000")
+            procs += [pinger, udp]
+            time.sleep(0.5)
+            r = t.vnetctl("-j", "reload", fabric, check=False)
+            check(f"ABI {abi}: reload migrates the fabric", r.returncode == 0 and "vnet_stats" in r.stdout,
+                  r.stdout + r.stderr)
+            out, _ = pinger.communicate(timeout=30)
+            check(f"ABI {abi}: ping ext -> c1 every 2 ms across the migration: no loss", " 0% packet loss" in out,
+                  out.strip().splitlines()[-2:])
+            udp.wait(timeout=30)
+            out, _ = receiver.communicate(timeout=40)
+            check(f"ABI {abi}: UDP c1 -> c2 across the migration: zero lost", out.split()[:2] == ["4000", "4000"],
+                  out.strip())
+            new_stats = stats_by_device(t)
+            check(f"ABI {abi}: counters kept",
+                  all(d in new_stats and new_stats[d]["rx_packets"] >= old_stats[d]["rx_packets"] for d in old_stats),
+                  (old_stats, new_stats))
+            check(f"ABI {abi}: this build's drop counters present",
+                  all("dhcp" in s["drops"] and "reflected" in s["drops"] for s in new_stats.values()), new_stats)
+            check(f"ABI {abi}: MAC table kept: forwarding after migration", ping(t, "c1", c2) and ping(t, "ext", c1))
+            have = sorted(os.listdir(pins))
+            ports = [p["ifindex"] for p in t.vnetctl("show", fabric, json_out=True)["fabrics"][0]["ports"]]
+            maps = {"vnet_config", "vnet_macs", "vnet_ports", "vnet_flood", "vnet_sources", "vnet_stats", "vnet_tx",
+                    "vnet_ips", "vnet_ip_nets", "vnet_dhcp", "vnet_mac_front", "vnet_allow"}
+            want = maps | {"prog_port_tc", "link_uplink_tc", "link_uplink_egress"} | {f"link_port_{i}" for i in ports}
+            check(f"ABI {abi}: exactly this build's pins (nothing aside, nothing missing)",
+                  set(have) >= want and not [p for p in have if p.endswith("_old") or p.endswith("_new")] and
+                  not [p for p in have if p not in want and not p.startswith("vnet_")], have)
+            again = t.vnetctl("reload", fabric, check=False)
+            check(f"ABI {abi}: a second reload is an ordinary one", again.returncode == 0 and
+                  "migrated" not in again.stdout, again.stdout + again.stderr)
+            t.vnetctl("detach", fabric)
+            check(f"ABI {abi}: detach leaves nothing", not os.path.exists(pins))
+        finally:
+            vnettest.VNETCTL = new
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                p.wait()
+
+
 def main():
     require_root()
+    new = vnettest.VNETCTL
+    # VNET_UPGRADE_ABIS="3 4" limits the run (debugging); by default every one.
+    only = [int(a) for a in os.environ.get("VNET_UPGRADE_ABIS", "2 3 4").split()]
+    for abi in (3, 4):
+        if abi in only:
+            takeover(abi, new)
+    if 2 not in only:
+        failed = checks.count(False)
+        print(f"{len(checks) - failed} passed, {failed} failed")
+        return 1 if failed else 0
+    vnettest.VNETCTL = new
     old = old_vnetctl()
     if not old:
         print(f"SKIP: commit {ABI2_COMMIT[:7]} (the last ABI 2 vnet) is not in this clone's history")
         return 77
-    new = vnettest.VNETCTL
     procs = []
     with Topology("up") as t:
         try:

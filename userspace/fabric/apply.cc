@@ -11,6 +11,7 @@
 #include "fabric/port_helpers.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
+#include "loader/checkpoint.h"
 #include "loader/errors.h"
 #include "loader/pins.h"
 #include "maps/fabric_maps.h"
@@ -211,12 +212,23 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
     report.actions.push_back(action);
     if (progress) progress(action);
     if (dry_run) return absl::OkStatus();
-    return Annotate(fn(), absl::StrCat("apply: ", action));
+    VNET_RETURN_IF_ERROR(Annotate(fn(), absl::StrCat("apply: ", action)));
+    Checkpoint("apply: an action done");
+    return absl::OkStatus();
   };
 
   if (!dry_run)
     for (const auto& fabric : RemoveIncompleteFabrics())
       report.actions.push_back(absl::StrCat("removed half-built fabric ", fabric));
+  // Another vnet version's fabric here that cannot be migrated is never
+  // taken apart: say it is left.
+  for (const auto& fabric : ListFabricDirs()) {
+    auto config = ReadPinnedConfig(fabric);
+    // (An older one is migrated below; a directory without a readable
+    // configuration is nobody's fabric here.)
+    if (!config.ok() || !AttachedHere(*config) || config->abi_version <= VNET_ABI_VERSION) continue;
+    if (auto why = WhyLeftAlone(fabric)) report.actions.push_back(absl::StrCat("left fabric ", fabric, ": ", *why));
+  }
   // Fabrics of an older vnet are taken over the way `reload` does (their maps
   // migrated, no outage) before being compared with the file.
   for (const auto& fabric : ListOlderLocalFabrics())

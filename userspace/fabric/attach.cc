@@ -5,12 +5,15 @@
 #include <linux/if.h>
 #include <linux/if_link.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
+#include "loader/checkpoint.h"
 #include "fabric/fabric.h"
 #include "fabric/host_ips.h"
+#include "fabric/gc.h"
 #include "fabric/ipvlan_peer.h"
 #include "fabric/l3s.h"
 #include "fabric/tc_hook.h"
@@ -50,10 +53,22 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   std::string fabric = options.fabric.empty() ? uplink.name : options.fabric;
   std::string what = absl::StrCat("attach ", uplink.name);
   VNET_RETURN_IF_ERROR(Annotate(ValidateFabricName(fabric), what));
+  // A dead fabric by this name, or on this uplink, is collected first: it
+  // forwards nothing, and would otherwise keep the name or the device.
+  auto collected = CollectDeadFabrics(false, [&](const DeadFabric& dead) {
+    if (dead.name == fabric) return true;
+    if (dead.where == DeadWhere::kHere && dead.config.uplink_ifindex == static_cast<std::uint32_t>(uplink.ifindex))
+      return true;
+    return uplink.mac && std::memcmp(dead.config.uplink_mac, uplink.mac->bytes.data(), 6) == 0;
+  });
+  if (!collected.ok()) return Annotate(collected.status(), what);
   VNET_RETURN_IF_ERROR(CheckUplink(uplink));
   VNET_RETURN_IF_ERROR(Annotate(EnsureBpffs(), what));
-  if (FabricDirExists(fabric))
-    return absl::AlreadyExistsError(absl::StrCat(what, ": fabric ", fabric, " already exists"));
+  if (FabricDirExists(fabric)) {
+    auto why = WhyLeftAlone(fabric);
+    return absl::AlreadyExistsError(
+        absl::StrCat(what, ": fabric ", fabric, " already exists", why ? absl::StrCat(" (", *why, ")") : ""));
+  }
 
   // On a veth uplink frames are skbs already, and an XDP program there would
   // take GSO from the veth's peer (TCP from the wire fell to a third): auto
@@ -72,19 +87,25 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
         what, ": XDP program '", xdp.prog_name, "' (id ", xdp.prog_id,
         ") is already attached and is not vnet's; use --force to replace it"));
 
+  // Declared before `undo`, whose steps use them: they must outlive it.
+  UniqueFd foreign;
+  vnet_config config{};
   Undo undo;
   VNET_RETURN_IF_ERROR(Annotate(MakeFabricDir(fabric), what));
   undo.Push([fabric] { (void)RemoveFabricDir(fabric); });
+  // Marked before anything else is pinned, cleared last: a vnetctl killed in
+  // between leaves a fabric the next command knows it may remove.
+  VNET_RETURN_IF_ERROR(Annotate(MarkIncomplete(fabric), what));
+  Checkpoint("attach: marked incomplete");
 
   VNET_ASSIGN_OR_RETURN(FabricPrograms programs, FabricPrograms::Load(fabric));
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
 
-  vnet_config config{};
   config.abi_version = VNET_ABI_VERSION;
   config.uplink_ifindex = static_cast<std::uint32_t>(uplink.ifindex);
   std::memcpy(config.uplink_mac, uplink.mac->bytes.data(), 6);
   config.unknown_policy = options.unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
-  config.netns_cookie = CurrentNetnsIno();
+  config.netns_cookie = CurrentNetnsCookie();
   bool xdp_redirect = xdp_mode != XdpMode::kNone && options.xdp_redirect.value_or(uplink.kind != "veth");
   if (!xdp_redirect) config.flags |= VNET_FABRIC_F_NO_XDP_REDIRECT;
   if (xdp_mode == XdpMode::kNone) config.flags |= VNET_FABRIC_F_NO_XDP;
@@ -116,16 +137,20 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
     (void)DetachTc(tc_hook, TcDirection::kEgress, uplink.ifindex, uplink.name, egress_pin);
   });
 
-  UniqueFd foreign;
   if (xdp.prog_id) {
+    // Held by fd, so the program outlives its detachment and can go back.
     foreign.Reset(bpf_prog_get_fd_by_id(xdp.prog_id));
+    if (!foreign.valid()) return ErrnoStatus(errno, "attach --force: hold the XDP program on", uplink.name);
     VNET_RETURN_IF_ERROR(Annotate(DetachXdpProgram(uplink.ifindex, uplink.name, xdp), "attach --force"));
-    // Put the foreign program back if anything after this fails.
+    // Put the foreign program back, in its mode, if anything after this fails.
     undo.Push([&foreign, &uplink, &xdp] {
-      if (!foreign.valid()) return;
-      std::uint32_t flags = xdp.mode == XdpMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-      bpf_xdp_attach(uplink.ifindex, foreign.get(), flags, nullptr);
+      std::uint32_t flags = XDP_FLAGS_UPDATE_IF_NOEXIST |
+                            (xdp.mode == XdpMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+      if (bpf_xdp_attach(uplink.ifindex, foreign.get(), flags, nullptr) != 0)
+        std::fprintf(stderr, "vnetctl: attach --force: could not put XDP program '%s' back on %s\n",
+                     xdp.prog_name.c_str(), uplink.name.c_str());
     });
+    Checkpoint("attach --force: foreign XDP program removed");
   }
   // Like macvlan, the NIC must accept frames for the ports' MACs: vnet makes
   // it promiscuous (undone at detach) unless someone already did.
@@ -146,6 +171,7 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
     VNET_RETURN_IF_ERROR(PinFd(xdp_link.link.get(), FabricPinPath(fabric, kUplinkXdpLinkPin)));
   }
 
+  VNET_RETURN_IF_ERROR(Annotate(ClearIncomplete(fabric), what));
   undo.Commit();
   FabricInfo info;
   info.name = fabric;
@@ -210,9 +236,20 @@ absl::Status DetachFabric(absl::string_view name) {
   auto fabric_or = ResolveFabric(name);
   if (!fabric_or.ok()) return Prefix(fabric_or.status(), "detach");
   std::string fabric = *fabric_or;
+  // What this vnetctl cannot open is removed only when it marked it
+  // half-built here; another ABI's fabric is never taken apart blind.
+  if (!FabricMaps::Open(fabric).ok() && !IncompleteHere(fabric)) {
+    auto why = WhyLeftAlone(fabric);
+    return absl::FailedPreconditionError(
+        absl::StrCat("detach ", fabric, ": ", why ? *why : "cannot be opened", "; left as it is"));
+  }
+  return TearDownFabric(fabric);
+}
+
+absl::Status TearDownFabric(const std::string& fabric) {
   auto maps_or = FabricMaps::Open(fabric);
   if (!maps_or.ok()) {
-    // Half-built by an interrupted vnetctl: its pins are all there is to remove.
+    // Half-built by an interrupted vnetctl, or dead: its pins are all there is to remove.
     return Annotate(RemoveFabricDir(fabric), absl::StrCat("detach ", fabric));
   }
   FabricMaps maps = std::move(*maps_or);
@@ -250,13 +287,23 @@ absl::Status DetachFabric(absl::string_view name) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::string>> DetachAll() {
-  std::vector<std::string> removed = RemoveIncompleteFabrics();
+absl::StatusOr<DownReport> DetachAll() {
+  DownReport report;
+  report.removed = RemoveIncompleteFabrics();
   for (const auto& fabric : ListLocalFabrics()) {
     VNET_RETURN_IF_ERROR(DetachFabric(fabric));
-    removed.push_back(fabric);
+    report.removed.push_back(fabric);
   }
-  return removed;
+  // Dead fabrics of this namespace (another ABI's too: they forward nothing)
+  // and those whose namespace is gone, which nobody else can name.
+  VNET_ASSIGN_OR_RETURN(auto collected, CollectDeadFabrics(false, [](const DeadFabric&) { return true; }));
+  for (const auto& c : collected) report.removed.push_back(c.fabric);
+  for (const auto& fabric : ListFabricDirs()) {
+    auto config = ReadPinnedConfig(fabric);
+    if (config.ok() && !AttachedHere(*config)) continue;  // another namespace's business
+    if (auto why = WhyLeftAlone(fabric)) report.left.push_back(absl::StrCat(fabric, ": ", *why));
+  }
+  return report;
 }
 
 }  // namespace vnet

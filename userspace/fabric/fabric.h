@@ -22,8 +22,17 @@ absl::Status DetachFabric(absl::string_view name);
 // moves the host side (l3s routes, forwarding) and the containers' side
 // (NOARP, default routes) of its ipvlan ports.
 absl::Status SetFabricPolicy(absl::string_view name, const FabricPolicy& policy);
-// Removes every fabric; returns the names removed.
-absl::StatusOr<std::vector<std::string>> DetachAll();
+// Removes a fabric by its directory name, without resolving it: ports, tc
+// filters, promiscuous mode, pins (as detach); what cannot be opened only
+// loses its pins. For half-built and dead fabrics.
+absl::Status TearDownFabric(const std::string& fabric);
+// `down`: removes every fabric of this netns, what an interrupted vnetctl
+// left half-built here, and dead fabrics whose namespace is gone.
+struct DownReport {
+  std::vector<std::string> removed;
+  std::vector<std::string> left;  // "NAME: why": another ABI's, left as it is
+};
+absl::StatusOr<DownReport> DetachAll();
 
 absl::StatusOr<PortInfo> AddPort(const PortOptions& options);
 absl::Status DeletePort(absl::string_view dev);
@@ -51,9 +60,17 @@ struct ReloadReport {
 // Replaces the running programs of a fabric with the ones built into this
 // binary, keeping its tables and counters.
 absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name);
+// Completes what a killed vnetctl left in this netns: staging pins of an
+// interrupted replacement go; a migration killed before its commit is undone,
+// one killed after it finished. Run under the control lock by every command
+// that changes state, first. Returns what it did, one line each.
+std::vector<std::string> RecoverInterrupted();
 
 // All fabrics, or the one named (by fabric or uplink name).
 absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::string_view> name);
+// Fabrics whose network namespace died: they belong to nobody, so `show`
+// lists them (defunct, no devices) in every namespace until gc removes them.
+std::vector<FabricInfo> DescribeOrphanFabrics();
 // Counters of every uplink and port, or of one device.
 absl::StatusOr<std::vector<Counters>> ReadCounters(std::optional<absl::string_view> dev);
 

@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
+#include "fabric/gc.h"
 #include "fabric/ip_ports.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
@@ -50,7 +51,9 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   info.type = (config.flags & VNET_FABRIC_F_IPVLAN) ? PortKind::kIpvlan : PortKind::kMacvlan;
   info.ipvlan_mode = static_cast<IpvlanMode>(config.ipvlan_mode);
   info.ipvlan_flag = static_cast<IpvlanFlag>(config.ipvlan_flags);
-  auto uplink = rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
+  // A dead fabric's uplink ifindex may name another device by now.
+  auto uplink = UplinkGone(fabric, config) ? absl::StatusOr<LinkInfo>(absl::NotFoundError("uplink gone"))
+                                           : rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
   if (uplink.ok()) {
     info.uplink = uplink->name;
     auto xdp = QueryXdp(uplink->ifindex, uplink->name);
@@ -114,6 +117,20 @@ absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::stri
   std::vector<FabricInfo> out;
   for (const auto& fabric : fabrics) {
     VNET_ASSIGN_OR_RETURN(FabricInfo info, Describe(rtnl, fabric));
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::vector<FabricInfo> DescribeOrphanFabrics() {
+  std::vector<FabricInfo> out;
+  for (const auto& dead : ListDeadFabrics(false)) {
+    if (dead.where != DeadWhere::kNamespaceGone) continue;
+    FabricInfo info;
+    info.name = dead.name;
+    info.uplink_mac = MacAddress::FromBytes(dead.config.uplink_mac);
+    info.defunct = true;
+    info.tc_hook = (dead.config.flags & VNET_FABRIC_F_CLS_BPF) ? "cls_bpf" : "tcx";
     out.push_back(std::move(info));
   }
   return out;

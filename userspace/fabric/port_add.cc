@@ -21,6 +21,7 @@
 #include "fabric/undo.h"
 #include "loader/errors.h"
 #include "loader/links.h"
+#include "loader/checkpoint.h"
 #include "loader/pins.h"
 #include "maps/fabric_maps.h"
 #include "netlink/device_tuning.h"
@@ -235,17 +236,27 @@ absl::StatusOr<PortInfo> AddTapPort(Rtnl& rtnl, const PortOptions& options) {
   auto fabric = ResolveFabric(options.fabric);
   if (!fabric.ok()) return Annotate(fabric.status(), what);
   auto existing = rtnl.GetLink(options.tap);
-  // apply adopts a tap in no fabric by the configured name: vnet made it and
-  // was interrupted before recording it. The CLI refuses to take it over.
+  // apply adopts a tap in no fabric by the configured name only if vnet was
+  // creating it (the pending note below) and was interrupted before
+  // recording it: a tap someone else made is never taken, nor later deleted.
+  std::string pending = FabricPinPath(*fabric, PendingTapPin(options.tap));
   bool adopt = existing.ok() && options.adopt_orphan && existing->kind == "tun" &&
-               !FindMembership(static_cast<std::uint32_t>(existing->ifindex));
+               !FindMembership(static_cast<std::uint32_t>(existing->ifindex)) && OpenPinned(pending).ok();
   if (existing.ok() && !adopt)
-    return absl::AlreadyExistsError(absl::StrCat(what, ": a device by that name exists"));
-  if (!adopt)
-    VNET_RETURN_IF_ERROR(Annotate(
-        CreatePersistentTap(options.tap, options.tap_user, options.tap_group, options.tap_multi_queue), "port add"));
+    return absl::AlreadyExistsError(absl::StrCat(what, ": a device by that name exists",
+                                                 options.adopt_orphan ? " (vnet did not create it)" : ""));
+  if (!adopt) {
+    VNET_RETURN_IF_ERROR(Annotate(PinNote(pending, PinnedNote{}), what));
+    auto created = CreatePersistentTap(options.tap, options.tap_user, options.tap_group, options.tap_multi_queue);
+    if (!created.ok()) {
+      (void)Unpin(pending);
+      return Annotate(created, "port add");
+    }
+    Checkpoint("port add: tap created");
+  }
   VNET_ASSIGN_OR_RETURN(LinkInfo tap, rtnl.GetLink(options.tap));
   Undo undo;
+  undo.Push([pending] { (void)Unpin(pending); });
   undo.Push([&rtnl, ifindex = tap.ifindex, name = options.tap] { (void)rtnl.DeleteLink(ifindex, name); });
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(*fabric));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
@@ -254,6 +265,7 @@ absl::StatusOr<PortInfo> AddTapPort(Rtnl& rtnl, const PortOptions& options) {
   VNET_ASSIGN_OR_RETURN(tap, rtnl.GetLink(options.tap));
   VNET_ASSIGN_OR_RETURN(PortInfo info, AttachPort(rtnl, tap, options, /*owned=*/true, what));
   undo.Commit();
+  (void)Unpin(pending);  // recorded in vnet_ports now
   return info;
 }
 

@@ -15,9 +15,21 @@
 
 namespace vnet {
 
-// Inode of the calling thread's network namespace (vnet_config.netns_ino).
+// Cookie of the calling thread's network namespace (SO_NETNS_COOKIE, what
+// vnet_config.netns_cookie holds from ABI 5 on): never reused while the
+// system runs, unlike the inode, which fabrics of ABI 2 to 4 recorded.
+std::uint64_t CurrentNetnsCookie();
 std::uint64_t CurrentNetnsIno();
-// Fabrics attached in the calling thread's netns, by name.
+// Whether `config` was written by an attach in the calling thread's netns:
+// by cookie from ABI 5 on, by inode before (until reload migrates it).
+bool AttachedHere(const vnet_config& config);
+// Whether a fabric's uplink is gone, so it forwards nothing and nothing can
+// revive it: the monitor marked it defunct, or its pinned uplink links report
+// no device (the device was deleted, or its namespace died), or, with
+// cls_bpf and no XDP, no uplink program of it is loaded any more.
+bool UplinkGone(const std::string& fabric, const vnet_config& config);
+
+// Fabrics attached in the calling thread's netns, by name (this ABI).
 std::vector<std::string> ListLocalFabrics();
 
 // A fabric's vnet_config read without FabricMaps' version check: its layout is
@@ -26,14 +38,27 @@ std::vector<std::string> ListLocalFabrics();
 absl::StatusOr<vnet_config> ReadPinnedConfig(const std::string& fabric);
 absl::Status WritePinnedConfig(const std::string& fabric, const vnet_config& config);
 // Fabrics in this netns made by an older vnet (ABI below this build's):
-// only `reload` touches them, migrating their maps.
+// only `reload` (and apply, through it) touches them, migrating their maps.
+// A dead one (its uplink gone) is not listed: its inode may be another's.
 std::vector<std::string> ListOlderLocalFabrics();
 
-// Removes fabric directories an interrupted vnetctl left half-built (maps
-// missing, or attached in no netns yet); fabrics of another vnet version are
-// left alone. Returns their names. Only
-// call with the control lock held, so no attach is legitimately under way.
+// attach marks a fabric incomplete (a note pinned in its directory naming
+// this netns and this ABI) before it pins anything else, and clears the mark
+// as its last step. Only such a fabric may be removed without being opened.
+absl::Status MarkIncomplete(const std::string& fabric);
+absl::Status ClearIncomplete(const std::string& fabric);
+// Whether this vnetctl (this ABI) marked `fabric` incomplete in this netns.
+bool IncompleteHere(const std::string& fabric);
+
+// Removes what an interrupted vnetctl of this ABI left half-built in this
+// netns (marked incomplete), and empty fabric directories. Fabrics of another
+// ABI or netns are left alone, whatever state they are in. Returns the names
+// removed. Only call with the control lock held.
 std::vector<std::string> RemoveIncompleteFabrics();
+
+// A fabric whose directory is here but that this vnetctl can neither open nor
+// remove: why, in words ("made by vnet ABI 4: ..."), or nullopt when it can.
+std::optional<std::string> WhyLeftAlone(const std::string& fabric);
 
 // A fabric name for `name_or_uplink`: the fabric itself, or the one whose uplink has that name.
 absl::StatusOr<std::string> ResolveFabric(absl::string_view name_or_uplink);
@@ -51,6 +76,10 @@ inline constexpr const char* kUplinkXdpLinkPin = "link_uplink_xdp";
 inline constexpr const char* kUplinkTcLinkPin = "link_uplink_tc";
 inline constexpr const char* kUplinkEgressLinkPin = "link_uplink_egress";
 inline constexpr const char* kPortProgPin = "prog_port_tc";
+inline constexpr const char* kIncompletePin = "incomplete";
+// The note `port add --tap` pins while it creates a tap, so that apply only
+// ever adopts a tap vnet was creating (the name is hex: taps may have dots).
+std::string PendingTapPin(absl::string_view tap);
 
 }  // namespace vnet
 

@@ -3,12 +3,21 @@
 // every one of them has loaded are the attachments switched, each atomically
 // and only if it still runs the program we expect. A fabric made by an older
 // ABI has its changed maps migrated first (loader/migrate.h).
+//
+// Crash safety: until the commit (this ABI stamped in vnet_config) nothing
+// the old programs use has changed but the names of pins, so a vnetctl
+// killed before it leaves the old datapath serving, and the next command
+// puts the pins back. After the commit the new maps hold everything, and
+// the next command rolls forward: it loads this build's programs, switches
+// what is left and drops the old maps (RecoverInterrupted).
+#include <cstdio>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
 #include "fabric/registry.h"
 #include "fabric/tc_hook.h"
+#include "loader/checkpoint.h"
 #include "loader/errors.h"
 #include "loader/links.h"
 #include "loader/migrate.h"
@@ -32,8 +41,19 @@ absl::Status SwapTc(const std::string& fabric, bool cls_bpf, int prog_fd, int if
 // by five drop counters at the end of its value; vnet_config's two pad bytes
 // became ipvlan_mode/ipvlan_flags (zero: l2, bridge; an ABI 2 fabric has no
 // IP-demux ports); vnet_ips, vnet_ip_nets and vnet_dhcp are new. ABI 3 -> 4:
-// vnet_mac_front is new, and is filled from vnet_macs after the switch.
+// vnet_mac_front is new. ABI 4 -> 5: vnet_stats grew by two drop counters,
+// vnet_allow is new, vnet_config.netns_ino became netns_cookie (rewritten at
+// the commit). Map by map, loader/migrate.cc's kMapRules says what is done.
 constexpr std::uint32_t kOldestMigratableAbi = 2;
+
+// Tables derived from others, refilled after a migration recreated them
+// (kMapRules' kRecreate entries that are not transient).
+absl::Status RefillDerivedMaps(const std::string& fabric) {
+  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
+  VNET_RETURN_IF_ERROR(maps.RefillMacFront());
+  Checkpoint("migrate: derived maps refilled");
+  return absl::OkStatus();
+}
 
 absl::Status SwapAll(const std::string& fabric, const vnet_config& config, const FabricPrograms& programs,
                      ReloadReport& report) {
@@ -51,20 +71,35 @@ absl::Status SwapAll(const std::string& fabric, const vnet_config& config, const
     VNET_RETURN_IF_ERROR(SwapTc(fabric, cls_bpf, programs.port_tc_fd(), dev->ifindex, dev->name,
                                 TcDirection::kIngress, PortLinkPin(ifindex)));
     ++report.replaced;
+    Checkpoint("reload: a port switched");
   }
   VNET_RETURN_IF_ERROR(RepinFd(programs.port_tc_fd(), FabricPinPath(fabric, kPortProgPin)));
+  Checkpoint("reload: port program re-pinned");
   VNET_RETURN_IF_ERROR(SwapTc(fabric, cls_bpf, programs.uplink_tc_fd(), uplink.ifindex, uplink.name,
                               TcDirection::kIngress, kUplinkTcLinkPin));
+  Checkpoint("reload: uplink tc ingress switched");
   VNET_RETURN_IF_ERROR(SwapTc(fabric, cls_bpf, programs.uplink_egress_fd(), uplink.ifindex, uplink.name,
                               TcDirection::kEgress, kUplinkEgressLinkPin));
+  Checkpoint("reload: uplink tc egress switched");
   report.replaced += 2;
   if (!(config.flags & VNET_FABRIC_F_NO_XDP)) {
     VNET_ASSIGN_OR_RETURN(UniqueFd xdp_link, OpenPinned(FabricPinPath(fabric, kUplinkXdpLinkPin)));
     VNET_RETURN_IF_ERROR(
         ReplaceLinkProgram(xdp_link.get(), programs.uplink_xdp_fd(), absl::StrCat("XDP on ", uplink.name)));
     ++report.replaced;
+    Checkpoint("reload: uplink XDP switched");
   }
   return absl::OkStatus();
+}
+
+// A migration killed after its commit: this build's programs take over
+// whatever still runs the old ones, then the old maps go.
+absl::Status RollForward(const std::string& fabric, const vnet_config& config) {
+  VNET_ASSIGN_OR_RETURN(FabricPrograms programs, FabricPrograms::Load(fabric));
+  ReloadReport ignored;
+  VNET_RETURN_IF_ERROR(SwapAll(fabric, config, programs, ignored));
+  VNET_RETURN_IF_ERROR(DropSetAside(fabric));
+  return RefillDerivedMaps(fabric);
 }
 
 }  // namespace
@@ -88,33 +123,58 @@ absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name) {
   // older layout are set aside and copied into new ones first.
   std::optional<MapMigration> migration;
   if (config.abi_version != VNET_ABI_VERSION) {
-    auto prepared = MapMigration::Prepare(fabric);
+    auto prepared = MapMigration::Prepare(fabric, config.abi_version);
     if (!prepared.ok()) return Annotate(prepared.status(), unchanged);
     migration.emplace(std::move(*prepared));
+    Checkpoint("migrate: maps set aside");
   }
   auto programs = FabricPrograms::Load(fabric);
   if (!programs.ok()) return Annotate(programs.status(), unchanged);
+  Checkpoint("reload: new programs loaded");
   ReloadReport report{fabric, 0, {}};
-  std::uint32_t old_abi = config.abi_version;
   if (migration) {
     if (auto s = migration->Copy(); !s.ok()) return Annotate(s, unchanged);
+    Checkpoint("migrate: maps copied");
+    // The commit: from here a killed migration is finished, not undone.
     config.abi_version = VNET_ABI_VERSION;
+    config.netns_cookie = CurrentNetnsCookie();
     if (auto s = WritePinnedConfig(fabric, config); !s.ok()) return Annotate(s, unchanged);
+    migration->Commit();
+    Checkpoint("migrate: committed");
     report.migrated = migration->names();
   }
-  if (auto s = SwapAll(fabric, config, *programs, report); !s.ok()) {
-    if (migration) {
-      config.abi_version = old_abi;  // the old maps come back with the migration's rollback
-      (void)WritePinnedConfig(fabric, config);
-    }
-    return Prefix(s, what);
-  }
+  if (auto s = SwapAll(fabric, config, *programs, report); !s.ok())
+    return Prefix(s, migration ? absl::StrCat(what, " (the next vnetctl command finishes the migration)") : what);
   if (migration) {
     VNET_RETURN_IF_ERROR(migration->Finish());
-    VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
-    VNET_RETURN_IF_ERROR(maps.RefillMacFront());
+    VNET_RETURN_IF_ERROR(RefillDerivedMaps(fabric));
   }
   return report;
+}
+
+std::vector<std::string> RecoverInterrupted() {
+  std::vector<std::string> done;
+  for (const auto& fabric : ListFabricDirs()) {
+    auto config = ReadPinnedConfig(fabric);
+    if (!config.ok() || !AttachedHere(*config)) continue;
+    // A pin being replaced (RepinFd) when the vnetctl died.
+    for (const auto& pin : ListPins(fabric))
+      if (pin.size() > 4 && pin.compare(pin.size() - 4, 4, "_new") == 0) {
+        (void)Unpin(FabricPinPath(fabric, pin));
+        done.push_back(absl::StrCat(fabric, ": removed the staging pin ", pin));
+      }
+    if (SetAsidePins(fabric).empty()) continue;
+    if (config->abi_version != VNET_ABI_VERSION) {
+      auto s = RollBackSetAside(fabric);
+      done.push_back(s.ok() ? absl::StrCat(fabric, ": undid a migration interrupted before its commit")
+                            : absl::StrCat(fabric, ": undo an interrupted migration: ", s.message()));
+    } else {
+      auto s = RollForward(fabric, *config);
+      done.push_back(s.ok() ? absl::StrCat(fabric, ": finished a migration interrupted after its commit")
+                            : absl::StrCat(fabric, ": finish an interrupted migration: ", s.message()));
+    }
+  }
+  return done;
 }
 
 }  // namespace vnet

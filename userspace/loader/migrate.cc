@@ -13,8 +13,10 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "loader/checkpoint.h"
 #include "loader/errors.h"
 #include "loader/pins.h"
+#include "vnet/abi.h"
 #include "port.skel.h"
 #include "uplink.skel.h"
 
@@ -61,13 +63,36 @@ bool IsArray(std::uint32_t type) { return type == BPF_MAP_TYPE_ARRAY || type == 
 
 std::uint32_t Round8(std::uint32_t n) { return (n + 7) & ~7u; }
 
+enum class MapPolicy { kGrow, kRecreate };
+struct MapRule {
+  const char* name;
+  std::uint32_t below_abi;  // applies to fabrics made by an ABI below this
+  MapPolicy policy;
+};
+
+// What changed, map by map. A changed map is one line here; a new map none.
+// (`below_abi` lets a map whose bytes keep their size but change meaning be
+// recreated from the fabrics that predate the change.)
+constexpr MapRule kMapRules[] = {
+    {VNET_MAP_STATS, VNET_ABI_VERSION, MapPolicy::kGrow},      // 3: +5 drop reasons, 5: +2
+    {VNET_MAP_DHCP, VNET_ABI_VERSION, MapPolicy::kRecreate},   // transactions in flight: transient
+    {VNET_MAP_MAC_FRONT, VNET_ABI_VERSION, MapPolicy::kRecreate},  // a cache of vnet_macs: refilled
+};
+
+const MapRule* RuleFor(const std::string& name, std::uint32_t from_abi) {
+  for (const auto& rule : kMapRules)
+    if (name == rule.name && from_abi < rule.below_abi) return &rule;
+  return nullptr;
+}
+
 }  // namespace
 
 MapMigration::MapMigration(MapMigration&& other) noexcept
     : fabric_(std::move(other.fabric_)),
       maps_(std::move(other.maps_)),
       created_(std::move(other.created_)),
-      active_(std::exchange(other.active_, false)) {}
+      active_(std::exchange(other.active_, false)),
+      committed_(other.committed_) {}
 
 MapMigration& MapMigration::operator=(MapMigration&& other) noexcept {
   if (this != &other) {
@@ -76,6 +101,7 @@ MapMigration& MapMigration::operator=(MapMigration&& other) noexcept {
     maps_ = std::move(other.maps_);
     created_ = std::move(other.created_);
     active_ = std::exchange(other.active_, false);
+    committed_ = other.committed_;
   }
   return *this;
 }
@@ -84,16 +110,14 @@ MapMigration::~MapMigration() {
   if (active_) Rollback();
 }
 
-absl::StatusOr<MapMigration> MapMigration::Prepare(const std::string& fabric) {
+absl::StatusOr<MapMigration> MapMigration::Prepare(const std::string& fabric, std::uint32_t from_abi) {
   VNET_ASSIGN_OR_RETURN(auto defs, BuildDefs());
+  // An earlier migration killed before its commit left maps aside: take them back.
+  VNET_RETURN_IF_ERROR(RollBackSetAside(fabric));
   MapMigration migration;
   migration.fabric_ = fabric;
   for (auto& [name, want] : defs) {
     std::string path = FabricPinPath(fabric, name);
-    std::string aside = path + kOldSuffix;
-    // An earlier migration killed half-way left its map aside: take it back.
-    if (::access(path.c_str(), F_OK) != 0 && ::access(aside.c_str(), F_OK) == 0)
-      (void)::rename(aside.c_str(), path.c_str());
     auto fd = OpenPinned(path);
     if (!fd.ok()) {
       migration.created_.push_back(path);  // new in this build: the load creates it
@@ -107,17 +131,20 @@ absl::StatusOr<MapMigration> MapMigration::Prepare(const std::string& fabric) {
     constexpr std::uint32_t kKernelSet = BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;
     MapDef have{info.type, info.key_size, info.value_size, info.max_entries, info.map_flags & ~kKernelSet};
     want.flags &= ~kKernelSet;
-    if (have.type == want.type && have.key_size == want.key_size && have.value_size == want.value_size &&
-        have.max_entries == want.max_entries && have.flags == want.flags)
-      continue;
-    if (have.type != want.type || have.key_size != want.key_size || have.max_entries != want.max_entries ||
-        have.flags != want.flags || have.value_size > want.value_size)
+    bool same = have.type == want.type && have.key_size == want.key_size && have.value_size == want.value_size &&
+                have.max_entries == want.max_entries && have.flags == want.flags;
+    const MapRule* rule = RuleFor(name, from_abi);
+    if (same && (!rule || rule->policy == MapPolicy::kGrow)) continue;
+    bool grows = have.type == want.type && have.key_size == want.key_size && have.max_entries == want.max_entries &&
+                 have.flags == want.flags && have.value_size <= want.value_size;
+    if (!rule || (rule->policy == MapPolicy::kGrow && !grows))
       return absl::FailedPreconditionError(absl::StrCat("migrate map ", name, " of fabric ", fabric, ": pinned (",
                                                         Describe(have), ") cannot become this build's (",
                                                         Describe(want), ")"));
     Map m;
     m.name = name;
     m.old_fd = std::move(*fd);
+    m.copy = rule->policy == MapPolicy::kGrow;
     m.type = have.type;
     m.key_size = have.key_size;
     m.old_value_size = have.value_size;
@@ -131,6 +158,7 @@ absl::StatusOr<MapMigration> MapMigration::Prepare(const std::string& fabric) {
     std::string path = FabricPinPath(fabric, m.name);
     if (::rename(path.c_str(), (path + kOldSuffix).c_str()) != 0)
       return ErrnoStatus(errno, "set aside pinned map", path);
+    Checkpoint("migrate: a map set aside");
   }
   return migration;
 }
@@ -139,6 +167,7 @@ absl::Status MapMigration::Copy() {
   int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return ErrnoStatus(-cpus, "count possible CPUs for migrating fabric", fabric_);
   for (auto& m : maps_) {
+    if (!m.copy) continue;  // recreated empty
     std::string path = FabricPinPath(fabric_, m.name);
     VNET_ASSIGN_OR_RETURN(UniqueFd new_fd, OpenPinned(path));
     std::uint32_t copies = IsPerCpu(m.type) ? static_cast<std::uint32_t>(cpus) : 1;
@@ -173,7 +202,7 @@ absl::Status MapMigration::Copy() {
 absl::Status MapMigration::Finish() {
   int cpus = libbpf_num_possible_cpus();
   for (auto& m : maps_) {
-    if (m.type != BPF_MAP_TYPE_PERCPU_ARRAY || cpus <= 0) continue;
+    if (!m.copy || m.type != BPF_MAP_TYPE_PERCPU_ARRAY || cpus <= 0) continue;
     // Counters the old programs kept incrementing between Copy and the swap.
     std::string path = FabricPinPath(fabric_, m.name);
     VNET_ASSIGN_OR_RETURN(UniqueFd new_fd, OpenPinned(path));
@@ -198,21 +227,42 @@ absl::Status MapMigration::Finish() {
       (void)bpf_map_update_elem(new_fd.get(), &i, value.data(), BPF_ANY);
     }
   }
-  for (const auto& m : maps_) (void)Unpin(FabricPinPath(fabric_, m.name) + kOldSuffix);
+  Checkpoint("migrate: counters merged");
   active_ = false;
-  return absl::OkStatus();
+  return DropSetAside(fabric_);
 }
 
 void MapMigration::Rollback() {
-  for (const auto& m : maps_) {
-    std::string path = FabricPinPath(fabric_, m.name);
-    std::string aside = path + kOldSuffix;
-    if (::access(aside.c_str(), F_OK) != 0) continue;  // never set aside
-    (void)Unpin(path);
-    (void)::rename(aside.c_str(), path.c_str());
-  }
+  if (committed_) return;  // the new programs may run: the next command finishes (DropSetAside)
+  (void)RollBackSetAside(fabric_);
   for (const auto& path : created_) (void)Unpin(path);
   active_ = false;
+}
+
+std::vector<std::string> SetAsidePins(const std::string& fabric) {
+  std::vector<std::string> out;
+  constexpr std::size_t n = sizeof(kOldSuffix) - 1;
+  for (const auto& pin : ListPins(fabric))
+    if (pin.size() > n && pin.compare(pin.size() - n, n, kOldSuffix) == 0) out.push_back(pin);
+  return out;
+}
+
+absl::Status RollBackSetAside(const std::string& fabric) {
+  for (const auto& pin : SetAsidePins(fabric)) {
+    std::string aside = FabricPinPath(fabric, pin);
+    std::string path = aside.substr(0, aside.size() - (sizeof(kOldSuffix) - 1));
+    VNET_RETURN_IF_ERROR(Unpin(path));  // the new map, if the load got that far
+    if (::rename(aside.c_str(), path.c_str()) != 0) return ErrnoStatus(errno, "put back pinned map", path);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DropSetAside(const std::string& fabric) {
+  for (const auto& pin : SetAsidePins(fabric)) {
+    VNET_RETURN_IF_ERROR(Unpin(FabricPinPath(fabric, pin)));
+    Checkpoint("migrate: an old map dropped");
+  }
+  return absl::OkStatus();
 }
 
 std::vector<std::string> MapMigration::names() const {

@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "loader/checkpoint.h"
 #include "loader/errors.h"
 #include "vnet/abi.h"
 
@@ -86,6 +87,7 @@ absl::Status RepinFd(int fd, const std::string& path) {
   std::string staging = path + "_new";  // bpffs refuses names with dots
   (void)Unpin(staging);
   VNET_RETURN_IF_ERROR(PinFd(fd, staging));
+  Checkpoint("repin: staged");
   if (::rename(staging.c_str(), path.c_str()) != 0) {
     int err = errno;
     (void)Unpin(staging);
@@ -103,6 +105,30 @@ absl::StatusOr<UniqueFd> OpenPinned(const std::string& path) {
 absl::Status Unpin(const std::string& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "unpin", path);
   return absl::OkStatus();
+}
+
+absl::Status PinNote(const std::string& path, const PinnedNote& note) {
+  LIBBPF_OPTS(bpf_map_create_opts, opts);
+  int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "vnet_note", sizeof(std::uint32_t), sizeof(PinnedNote), 1, &opts);
+  if (fd < 0) return ErrnoStatus(errno, "create note for", path);
+  UniqueFd owned(fd);
+  std::uint32_t zero = 0;
+  if (bpf_map_update_elem(fd, &zero, &note, BPF_ANY) != 0) return ErrnoStatus(errno, "write note", path);
+  // A first note is pinned directly: a killed vnetctl leaves it or nothing.
+  if (::access(path.c_str(), F_OK) != 0) return PinFd(fd, path);
+  return RepinFd(fd, path);
+}
+
+absl::StatusOr<PinnedNote> ReadNote(const std::string& path) {
+  VNET_ASSIGN_OR_RETURN(UniqueFd fd, OpenPinned(path));
+  bpf_map_info info{};
+  std::uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0 || info.value_size != sizeof(PinnedNote))
+    return absl::FailedPreconditionError(absl::StrCat(path, ": not a vnet note"));
+  PinnedNote note;
+  std::uint32_t zero = 0;
+  if (bpf_map_lookup_elem(fd.get(), &zero, &note) != 0) return ErrnoStatus(errno, "read note", path);
+  return note;
 }
 
 }  // namespace vnet

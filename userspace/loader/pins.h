@@ -3,6 +3,7 @@
 #ifndef VNET_LOADER_PINS_H
 #define VNET_LOADER_PINS_H
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,15 @@ absl::Status PinFd(int fd, const std::string& path);
 absl::Status RepinFd(int fd, const std::string& path);
 absl::StatusOr<UniqueFd> OpenPinned(const std::string& path);
 absl::Status Unpin(const std::string& path);
+
+// bpffs holds nothing but BPF objects, so a note the control plane leaves in a
+// fabric's directory (a half-built fabric, a tap being created) is a pinned
+// one-entry array of two numbers.
+struct PinnedNote {
+  std::uint64_t a = 0, b = 0;
+};
+absl::Status PinNote(const std::string& path, const PinnedNote& note);
+absl::StatusOr<PinnedNote> ReadNote(const std::string& path);
 
 }  // namespace vnet
 

@@ -59,6 +59,7 @@ int CmdDown(const Context&, const std::vector<std::string>&);
 int CmdReload(const Context&, const std::vector<std::string>&);
 int CmdApply(const Context&, const std::vector<std::string>&);
 int CmdMonitor(const Context&, const std::vector<std::string>&);
+int CmdGc(const Context&, const std::vector<std::string>&);
 
 }  // namespace vnet
 

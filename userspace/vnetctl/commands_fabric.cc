@@ -77,9 +77,11 @@ int CmdDetach(const Context& ctx, const std::vector<std::string>& args) {
 int CmdDown(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("down", args, {}, 0, 0);
   if (!parsed.ok()) return Fail(parsed.status());
-  auto removed = DetachAll();
-  if (!removed.ok()) return Fail(removed.status());
-  if (ctx.json) PrintJson({{"removed", *removed}});
+  auto report = DetachAll();
+  if (!report.ok()) return Fail(report.status());
+  // Fabrics of another vnet version are never taken apart: say which.
+  for (const auto& left : report->left) std::fprintf(stderr, "vnetctl: down: left %s\n", left.c_str());
+  if (ctx.json) PrintJson({{"removed", report->removed}, {"left", report->left}});
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "fabric/apply.h"
 #include "fabric/config_file.h"
 #include "fabric/fabric.h"
+#include "fabric/gc.h"
 #include "fabric/uplink_state.h"
 #include "loader/errors.h"
 #include "vnetctl/cli.h"
@@ -72,6 +73,23 @@ int CmdMonitor(const Context&, const std::vector<std::string>& args) {
   if (!parsed.ok()) return Fail(parsed.status());
   auto status = MonitorUplinks(parsed->Has("--once"));
   return status.ok() ? 0 : Fail(Annotate(status, "monitor"));
+}
+
+int CmdGc(const Context& ctx, const std::vector<std::string>& args) {
+  auto parsed = Parse("gc", args, {}, 0, 0);
+  if (!parsed.ok()) return Fail(parsed.status());
+  auto collected = CollectDeadFabrics(true, [](const DeadFabric&) { return true; });
+  if (!collected.ok()) return Fail(Prefix(collected.status(), "gc"));
+  for (const auto& fabric : RemoveIncompleteFabrics())
+    collected->push_back({fabric, "half-built by an interrupted vnetctl"});
+  nlohmann::json doc = nlohmann::json::array();
+  for (const auto& c : *collected) {
+    doc.push_back({{"fabric", c.fabric}, {"reason", c.why}});
+    if (!ctx.json) std::printf("removed fabric %s: %s\n", c.fabric.c_str(), c.why.c_str());
+  }
+  if (ctx.json) PrintJson({{"removed", doc}});
+  else if (collected->empty()) std::printf("no dead fabrics\n");
+  return 0;
 }
 
 }  // namespace vnet

@@ -38,7 +38,14 @@ int ListCommand(const Context& ctx, const std::vector<std::string>& args, absl::
 }  // namespace
 
 int CmdShow(const Context& ctx, const std::vector<std::string>& args) {
-  return ListCommand(ctx, args, "show", "fabrics", DescribeFabrics, FabricToJson, FabricsToText);
+  // Without a name, fabrics whose namespace died are listed too (defunct).
+  auto with_orphans = [](std::optional<absl::string_view> name) -> absl::StatusOr<std::vector<FabricInfo>> {
+    auto fabrics = DescribeFabrics(name);
+    if (!fabrics.ok() || name) return fabrics;
+    for (auto& orphan : DescribeOrphanFabrics()) fabrics->push_back(std::move(orphan));
+    return fabrics;
+  };
+  return ListCommand(ctx, args, "show", "fabrics", with_orphans, FabricToJson, FabricsToText);
 }
 
 int CmdStats(const Context& ctx, const std::vector<std::string>& args) {

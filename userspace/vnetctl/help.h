@@ -36,6 +36,8 @@ commands:
   doctor                          what this kernel and these devices support, what will not work
   stats [DEV]                     per-port rx/tx/flood counters and drops by reason
   down                            remove every fabric in this network namespace
+  gc                              remove dead fabrics (uplink or network namespace gone)
+                                  of every namespace; print what was removed
   apply FILE [--dry-run] [--wait SECONDS]
                                   make the running fabrics equal to FILE (docs/config.md);
                                   idempotent, used at boot by vnet.service; --wait lets
@@ -228,8 +230,11 @@ inline constexpr CommandHelp kCommandHelp[] = {
 Removes a fabric: every port's program (and the veth pairs and taps vnet
 created for ports), the uplink's XDP and tc programs, promiscuous mode if vnet
 set it, and every pin under /sys/fs/bpf/vnet/NAME. Devices vnet did not
-create stay. Works on a defunct fabric (uplink deleted) and on one made by
-another vnet version.
+create stay. Works on a defunct fabric (uplink deleted) and on one an
+interrupted vnetctl of this version left half-built here. A fabric made by
+another vnet version is left as it is, with an error saying so (`vnetctl
+reload NAME` first migrates an older one); one of another network namespace
+cannot be named (`vnetctl gc` removes it once dead).
 )"},
     {"show", R"(usage: vnetctl [-j] show [NAME]
 
@@ -242,7 +247,10 @@ mode ("-", null in JSON) and lists its addresses (and prefixes, as NET/PLEN),
 marked learned (from DHCP) or link-local (given by vnet). A macvlan port with
 --allow-ip has the flag allow-ip and an "allow-ip:" line listing its entries
 as ADDR/PLEN (JSON: "allow_ips", a list of strings, empty without a list).
-DEFUNCT marks a fabric whose uplink is gone.
+DEFUNCT marks a fabric whose uplink is gone. Without NAME, fabrics whose
+network namespace died are listed too, DEFUNCT, with uplink <gone> and no
+ports, in every namespace, until `vnetctl gc` (or attach of the same name,
+or down) removes them.
 )"},
     {"stats", R"(usage: vnetctl [-j] stats [DEV|NAME]
 
@@ -273,12 +281,37 @@ Replaces the running programs of NAME (default: every fabric here) with the
 ones built into this vnetctl: all new programs are loaded against the pinned
 maps first (tables and counters carry over), then each attachment is switched
 atomically (bpf_link_update with BPF_F_REPLACE, or BPF_TC_F_REPLACE for
-cls_bpf). If anything cannot load, nothing live is touched.
+cls_bpf). If anything cannot load, nothing live is touched. A fabric made by
+an older vnet (ABI 2 and on) is migrated: maps whose layout changed are
+copied into new ones before the switch. A reload (or migration) killed at
+any point leaves the old or the new programs serving; the next vnetctl
+command that changes state finishes or undoes it.
 )"},
     {"down", R"(usage: vnetctl [-j] down
 
-Removes every fabric of this network namespace (as detach does), and what an
-interrupted vnetctl left half-built. Nothing vnet did not create is touched.
+Removes every fabric of this network namespace (as detach does), what an
+interrupted vnetctl left half-built here, dead fabrics of this namespace and
+those whose namespace is gone. Nothing vnet did not create is touched.
+Fabrics of another vnet version are left, each named on stderr ("left
+NAME: made by vnet ABI 4; ..."); -j lists them under "left".
+)"},
+    {"gc", R"(usage: vnetctl [-j] gc
+
+Removes dead fabrics, in every network namespace: a fabric is dead when its
+uplink is gone -- deleted, or gone with its network namespace -- which vnet
+sees from the pins alone (its pinned XDP or tcx link reports no device; with
+cls_bpf and no XDP, its uplink program is no longer loaded), or when the
+monitor marked it defunct. A dead fabric of a live namespace is removed from
+inside that namespace, as detach does (its ports' programs go, and the veth
+pairs and taps vnet created); one whose namespace is gone loses its pins
+(its devices went with the namespace). Fabrics of any vnet version are
+collected: a dead fabric forwards nothing. Also removes what an interrupted
+vnetctl left half-built here. Afterwards nothing of a dead fabric is pinned
+under /sys/fs/bpf/vnet.
+Prints one line per fabric removed ("removed fabric NAME: REASON"), or "no
+dead fabrics"; with -j, {"removed": [{"fabric": NAME, "reason": REASON}]}.
+attach collects a dead fabric of the same name or on the same uplink, and
+down those of its namespace and of dead namespaces, without gc.
 )"},
     {"monitor", R"(usage: vnetctl monitor [--once]
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "fabric/fabric.h"
 #include "fabric/lock.h"
 #include "loader/errors.h"
 #include "vnetctl/cli.h"
@@ -54,7 +55,7 @@ int Run(int argc, char** argv) {
   static constexpr Entry kCommands[] = {
       {"attach", CmdAttach, true},  {"detach", CmdDetach, true}, {"fabric", CmdFabric, true},
       {"port", CmdPort, true},      {"source", CmdSource, true}, {"ip", CmdIp, true},
-      {"down", CmdDown, true},
+      {"down", CmdDown, true},       {"gc", CmdGc, true},
       {"apply", CmdApply, true},    {"reload", CmdReload, true}, {"show", CmdShow, false},
       {"stats", CmdStats, false},   {"doctor", CmdDoctor, false}, {"monitor", CmdMonitor, false},
   };
@@ -62,6 +63,9 @@ int Run(int argc, char** argv) {
     if (command != entry.name) continue;
     absl::StatusOr<UniqueFd> lock = UniqueFd();
     if (entry.changes_state && !(lock = AcquireControlLock()).ok()) return Fail(lock.status());
+    // What a killed vnetctl left half-done is settled before anything else.
+    if (entry.changes_state)
+      for (const auto& line : RecoverInterrupted()) std::fprintf(stderr, "vnetctl: recovered %s\n", line.c_str());
     return entry.run(ctx, rest);
   }
   return Fail(absl::InvalidArgumentError(absl::StrCat("unknown command '", command, "' (see vnetctl help)")));
