@@ -20,6 +20,8 @@ absl::Status RebuildFloodList(FabricMaps& maps) {
 
 }  // namespace
 
+absl::Status RepublishFloodList(FabricMaps& maps) { return RebuildFloodList(maps); }
+
 // The config's passthru slot and has-* flags follow the tables.
 absl::Status RefreshFabricFlags(FabricMaps& maps) {
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());

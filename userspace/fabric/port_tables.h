@@ -42,6 +42,8 @@ absl::Status WithdrawPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_po
 // Recomputes the config flags that follow the tables (HAS_IP_NETS after an
 // address change, HAS_SOURCES, HAS_HAIRPIN, HAS_IP_PORTS, passthru).
 absl::Status RefreshFabricFlags(FabricMaps& maps);
+// Rewrites the flood list from vnet_ports (after a migration recreated it).
+absl::Status RepublishFloodList(FabricMaps& maps);
 
 // Source-mode list of one port.
 absl::StatusOr<std::vector<MacAddress>> SourcesOf(const FabricMaps& maps, std::uint32_t ifindex);

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
+#include "fabric/port_tables.h"
 #include "fabric/registry.h"
 #include "fabric/tc_hook.h"
 #include "loader/checkpoint.h"
@@ -43,7 +44,12 @@ absl::Status SwapTc(const std::string& fabric, bool cls_bpf, int prog_fd, int if
 // IP-demux ports); vnet_ips, vnet_ip_nets and vnet_dhcp are new. ABI 3 -> 4:
 // vnet_mac_front is new. ABI 4 -> 5: vnet_stats grew by two drop counters,
 // vnet_allow is new, vnet_config.netns_ino became netns_cookie (rewritten at
-// the commit). Map by map, loader/migrate.cc's kMapRules says what is done.
+// the commit), vnet_config and vnet_flood became single-entry hash maps
+// replaced whole (the flood list is rebuilt from vnet_ports), vnet_mac_front's
+// entries became single words with vnet_slots beside them (refilled), the
+// DHCP tables changed (recreated; learned addresses are kept and get a lease
+// at their next renewal), and the held-down mark moved out of bit 6 of
+// vnet_port.flags (ConvertPortFlags). Map by map, loader/migrate.cc's kMapRules says what is done.
 constexpr std::uint32_t kOldestMigratableAbi = 2;
 
 // Tables derived from others, refilled after a migration recreated them
@@ -51,6 +57,7 @@ constexpr std::uint32_t kOldestMigratableAbi = 2;
 absl::Status RefillDerivedMaps(const std::string& fabric) {
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
   VNET_RETURN_IF_ERROR(maps.RefillMacFront());
+  VNET_RETURN_IF_ERROR(RepublishFloodList(maps));
   Checkpoint("migrate: derived maps refilled");
   return absl::OkStatus();
 }
@@ -134,6 +141,7 @@ absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name) {
   ReloadReport report{fabric, 0, {}};
   if (migration) {
     if (auto s = migration->Copy(); !s.ok()) return Annotate(s, unchanged);
+    if (auto s = ConvertPortFlags(fabric, config.abi_version); !s.ok()) return Annotate(s, unchanged);
     Checkpoint("migrate: maps copied");
     // The commit: from here a killed migration is finished, not undone.
     config.abi_version = VNET_ABI_VERSION;

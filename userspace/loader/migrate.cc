@@ -63,7 +63,11 @@ bool IsArray(std::uint32_t type) { return type == BPF_MAP_TYPE_ARRAY || type == 
 
 std::uint32_t Round8(std::uint32_t n) { return (n + 7) & ~7u; }
 
-enum class MapPolicy { kGrow, kRecreate };
+// kGrow: the same map whose value grew at the end: copied, zero-extended.
+// kConvert: another map type (a single-entry array that became a hash map
+// replaced whole, say): copied entry by entry, the value zero-extended.
+// kRecreate: created anew, empty (transient, or refilled by the caller).
+enum class MapPolicy { kGrow, kConvert, kRecreate };
 struct MapRule {
   const char* name;
   std::uint32_t below_abi;  // applies to fabrics made by an ABI below this
@@ -77,6 +81,8 @@ constexpr MapRule kMapRules[] = {
     {VNET_MAP_STATS, VNET_ABI_VERSION, MapPolicy::kGrow},      // 3: +5 drop reasons, 5: +2
     {VNET_MAP_DHCP, VNET_ABI_VERSION, MapPolicy::kRecreate},   // transactions in flight: transient
     {VNET_MAP_MAC_FRONT, VNET_ABI_VERSION, MapPolicy::kRecreate},  // a cache of vnet_macs: refilled
+    {VNET_MAP_CONFIG, VNET_ABI_VERSION, MapPolicy::kConvert},  // 5: an array became a hash map replaced whole
+    {VNET_MAP_FLOOD, VNET_ABI_VERSION, MapPolicy::kRecreate},  // 5: one list value; rebuilt from vnet_ports
 };
 
 const MapRule* RuleFor(const std::string& name, std::uint32_t from_abi) {
@@ -137,14 +143,15 @@ absl::StatusOr<MapMigration> MapMigration::Prepare(const std::string& fabric, st
     if (same && (!rule || rule->policy == MapPolicy::kGrow)) continue;
     bool grows = have.type == want.type && have.key_size == want.key_size && have.max_entries == want.max_entries &&
                  have.flags == want.flags && have.value_size <= want.value_size;
-    if (!rule || (rule->policy == MapPolicy::kGrow && !grows))
+    bool converts = have.key_size == want.key_size && have.value_size <= want.value_size;
+    if (!rule || (rule->policy == MapPolicy::kGrow && !grows) || (rule->policy == MapPolicy::kConvert && !converts))
       return absl::FailedPreconditionError(absl::StrCat("migrate map ", name, " of fabric ", fabric, ": pinned (",
                                                         Describe(have), ") cannot become this build's (",
                                                         Describe(want), ")"));
     Map m;
     m.name = name;
     m.old_fd = std::move(*fd);
-    m.copy = rule->policy == MapPolicy::kGrow;
+    m.copy = rule->policy != MapPolicy::kRecreate;
     m.type = have.type;
     m.key_size = have.key_size;
     m.old_value_size = have.value_size;
@@ -269,6 +276,27 @@ std::vector<std::string> MapMigration::names() const {
   std::vector<std::string> out;
   for (const auto& m : maps_) out.push_back(m.name);
   return out;
+}
+
+absl::Status ConvertPortFlags(const std::string& fabric, std::uint32_t from_abi) {
+  if (from_abi >= 5) return absl::OkStatus();
+  constexpr std::uint8_t kAbi4HeldDown = 1u << 6;
+  std::string path = FabricPinPath(fabric, VNET_MAP_PORTS);
+  VNET_ASSIGN_OR_RETURN(UniqueFd fd, OpenPinned(path));
+  std::uint32_t key = 0, next = 0;
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd.get(), prev, &next) == 0) {
+    vnet_port port{};
+    if (bpf_map_lookup_elem(fd.get(), &next, &port) == 0 && (port.flags & kAbi4HeldDown)) {
+      port.flags = static_cast<std::uint8_t>(port.flags & ~kAbi4HeldDown);
+      port.pad = static_cast<std::uint16_t>(port.pad | 1u);
+      if (bpf_map_update_elem(fd.get(), &next, &port, BPF_EXIST) != 0)
+        return ErrnoStatus(errno, "move the held-down mark of a port in", path);
+    }
+    key = next;
+    prev = &key;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace vnet

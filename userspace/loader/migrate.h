@@ -73,6 +73,11 @@ absl::Status RollBackSetAside(const std::string& fabric);
 // maps are dropped.
 absl::Status DropSetAside(const std::string& fabric);
 
+// ABI 4 -> 5: `vnetctl monitor`'s held-down mark moves from bit 6 of
+// vnet_port.flags (VNET_PORT_F_ALLOW_IP since ABI 5) to bit 0 of
+// vnet_port.pad. Idempotent; a no-op for fabrics of ABI 5 on.
+absl::Status ConvertPortFlags(const std::string& fabric, std::uint32_t from_abi);
+
 }  // namespace vnet
 
 #endif
