@@ -80,8 +80,10 @@ static __always_inline int vnet_unspecified_source_ok(struct __sk_buff *skb, con
 	if (l3->flags & VNET_L3_F_OPAQUE)
 		return 0;
 	if (l3->kind == VNET_L3_NS)
-		return !(l3->flags & VNET_L3_F_EXT); /* DAD */
-	return l3->l4_proto == IPPROTO_ICMPV6 &&
+		return !(l3->flags & (VNET_L3_F_EXT | VNET_L3_F_HBH)); /* DAD */
+	/* MLD reports: right after the IPv6 header, or behind one hop-by-hop
+	 * header (the router alert), nothing else. */
+	return !(l3->flags & VNET_L3_F_EXT) && l3->l4_proto == IPPROTO_ICMPV6 &&
 	       (l3->icmp6_type == VNET_MLD_REPORT || l3->icmp6_type == VNET_MLD2_REPORT);
 }
 

@@ -197,11 +197,7 @@ static __always_inline int vnet_ipvlan_port_tc(struct __sk_buff *skb, const stru
 	struct vnet_l3 l3;
 	int err;
 
-	vnet_skb_window_l3(skb, &data, &data_end);
-	err = vnet_parse_l2(data, data_end, &frame);
-	if (err >= 0)
-		return vnet_drop(port->slot, err, TC_ACT_SHOT);
-	err = vnet_parse_l3(data, data_end, &frame, &l3);
+	err = vnet_skb_parse_l3(skb, &data, &data_end, &frame, &l3);
 	if (err >= 0)
 		return vnet_drop(port->slot, err, TC_ACT_SHOT);
 	if (port->flags & VNET_PORT_F_SPOOFCHK) {

@@ -20,6 +20,20 @@
 
 #ifndef ETH_P_ARP
 #define ETH_P_ARP 0x0806
+/* tc: the L3 window, then the L2 and L3 headers in it (data and data_end
+ * are the window's). Returns -1, or the drop reason. */
+static __always_inline int vnet_skb_parse_l3(struct __sk_buff *skb, void **data, void **data_end,
+					     struct vnet_frame *frame, struct vnet_l3 *l3)
+{
+	int err;
+
+	vnet_skb_window_l3(skb, data, data_end);
+	err = vnet_parse_l2(*data, *data_end, frame);
+	if (err >= 0)
+		return err;
+	return vnet_parse_l3(*data, *data_end, frame, l3);
+}
+
 #endif
 
 #define VNET_ND_SOLICIT 135
@@ -54,7 +68,8 @@ struct vnet_arp_eth {
 #define VNET_ARP_REPLY 2
 
 /* vnet_l3.flags */
-#define VNET_L3_F_EXT 1u          /* IPv6: extension headers came before l4_proto */
+#define VNET_L3_F_EXT 1u          /* IPv6: extension headers (other than one leading hop-by-hop) came before l4_proto */
+#define VNET_L3_F_HBH 8u          /* IPv6: a hop-by-hop header came first */
 #define VNET_L3_F_OPAQUE 2u       /* IPv6: the chain could not be walked to its end */
 #define VNET_L3_F_FOREIGN_ARP 4u  /* ARP, but not Ethernet/IPv4 (kind stays NONE) */
 
@@ -125,6 +140,9 @@ static __always_inline int vnet_parse_ip4(void *data, void *data_end, __u16 off,
 		return VNET_DROP_TRUNCATED_L3;
 	if (ip->version != 4 || ip->ihl < 5)
 		return VNET_DROP_TRUNCATED_L3;
+	/* Options that run past the frame: the host's ip_rcv drops it too. */
+	if ((void *)ip + ip->ihl * 4 > data_end)
+		return VNET_DROP_TRUNCATED_L3;
 	l3->kind = VNET_L3_IP;
 	l3->l4_proto = ip->protocol;
 	vnet_ip4_key(&l3->dst, &ip->daddr);
@@ -149,10 +167,19 @@ static __always_inline int vnet_parse_ip4(void *data, void *data_end, __u16 off,
 	return -1;
 }
 
-/* Walks hop-by-hop, destination options and routing headers to the upper
- * layer; sets VNET_L3_F_OPAQUE when the chain is longer than the parser
- * walks or leaves the window, so callers that must see the upper layer can
- * refuse what they cannot read. */
+/* Walks hop-by-hop, destination options and routing headers, and atomic
+ * fragment headers (offset 0, no more fragments: the host processes what
+ * follows as unfragmented, ND included, RFC 6946), to the upper layer; sets
+ * VNET_L3_F_OPAQUE when the chain is longer than the parser walks or leaves
+ * the window, so callers that must see the upper layer can refuse what they
+ * cannot read. A real fragment stops the walk (l4_proto 44): the host
+ * reassembles it and its ndisc drops reassembled ND (RFC 6980). */
+static __always_inline int vnet_ip6_ext(__u8 proto)
+{
+	return proto == IPPROTO_HOPOPTS || proto == IPPROTO_DSTOPTS || proto == IPPROTO_ROUTING ||
+	       proto == IPPROTO_FRAGMENT;
+}
+
 static __always_inline void vnet_walk_ip6_ext(void *data, void *data_end, __u16 *off, struct vnet_l3 *l3)
 {
 	__u8 *ext;
@@ -160,18 +187,26 @@ static __always_inline void vnet_walk_ip6_ext(void *data, void *data_end, __u16 
 
 #pragma unroll
 	for (i = 0; i < VNET_MAX_IP6_EXT; i++) {
-		if (l3->l4_proto != IPPROTO_HOPOPTS && l3->l4_proto != IPPROTO_DSTOPTS && l3->l4_proto != IPPROTO_ROUTING)
+		if (!vnet_ip6_ext(l3->l4_proto))
 			return;
 		if (*off > VNET_L3_WINDOW)
 			break;
 		ext = data + *off;
-		if ((void *)(ext + 2) > data_end)
+		if ((void *)(ext + 8) > data_end)
 			break;
-		l3->flags |= VNET_L3_F_EXT;
+		if (l3->l4_proto == IPPROTO_FRAGMENT) {
+			if ((ext[2] | (ext[3] & 0xf9)) != 0)
+				return; /* offset or more fragments: a real fragment */
+			l3->flags |= VNET_L3_F_EXT;
+			l3->l4_proto = ext[0];
+			*off += 8;
+			continue;
+		}
+		l3->flags |= i == 0 && l3->l4_proto == IPPROTO_HOPOPTS ? VNET_L3_F_HBH : VNET_L3_F_EXT;
 		l3->l4_proto = ext[0];
 		*off += ((__u16)ext[1] + 1) * 8;
 	}
-	if (l3->l4_proto == IPPROTO_HOPOPTS || l3->l4_proto == IPPROTO_DSTOPTS || l3->l4_proto == IPPROTO_ROUTING)
+	if (vnet_ip6_ext(l3->l4_proto))
 		l3->flags |= VNET_L3_F_OPAQUE;
 }
 
@@ -202,7 +237,7 @@ static __always_inline int vnet_parse_ip6(void *data, void *data_end, __u16 off,
 	}
 	icmp = data + l4;
 	if ((void *)(icmp + 1) > data_end) {
-		if (!(l3->flags & VNET_L3_F_EXT))
+		if (!(l3->flags & (VNET_L3_F_EXT | VNET_L3_F_HBH)))
 			return VNET_DROP_TRUNCATED_L3;
 		l3->flags |= VNET_L3_F_OPAQUE;
 		return -1;
@@ -244,6 +279,20 @@ static __always_inline int vnet_parse_l3(void *data, void *data_end, const struc
 	if (frame->proto == ETH_P_ARP)
 		return vnet_parse_arp(data, data_end, off, l3);
 	return -1;
+}
+
+/* tc: the L3 window, then the L2 and L3 headers in it (data and data_end
+ * are the window's). Returns -1, or the drop reason. */
+static __always_inline int vnet_skb_parse_l3(struct __sk_buff *skb, void **data, void **data_end,
+					     struct vnet_frame *frame, struct vnet_l3 *l3)
+{
+	int err;
+
+	vnet_skb_window_l3(skb, data, data_end);
+	err = vnet_parse_l2(*data, *data_end, frame);
+	if (err >= 0)
+		return err;
+	return vnet_parse_l3(*data, *data_end, frame, l3);
 }
 
 #endif

@@ -63,11 +63,7 @@ static __always_inline int vnet_mac_port_l3_checks(struct __sk_buff *skb, const 
 	struct vnet_l3 l3;
 	int err;
 
-	vnet_skb_window_l3(skb, &data, &data_end);
-	err = vnet_parse_l2(data, data_end, &frame);
-	if (err >= 0)
-		return err;
-	err = vnet_parse_l3(data, data_end, &frame, &l3);
+	err = vnet_skb_parse_l3(skb, &data, &data_end, &frame, &l3);
 	if (err >= 0)
 		return err;
 	if (port->flags & VNET_PORT_F_ALLOW_IP) {

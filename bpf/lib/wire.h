@@ -201,7 +201,9 @@ static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 	}
 	key = vnet_mac_key_of(frame.eth->h_dest);
 	dst = bpf_map_lookup_elem(&vnet_macs, &key);
-	if (!dst && no_xdp && cfg->unknown_policy == VNET_UNKNOWN_DROP &&
+	/* XDP drops unknown unicast itself, except what it passed for the
+	 * source-mode copies: that is dropped here, after them. */
+	if (!dst && (no_xdp || sources) && cfg->unknown_policy == VNET_UNKNOWN_DROP &&
 	    !vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac))
 		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_UNKNOWN_DST, TC_ACT_SHOT);
 	if (!dst || dst->mode == VNET_MODE_SOURCE)

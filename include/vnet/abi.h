@@ -52,6 +52,7 @@ typedef __u64 vnet_u64;
 #define VNET_MAP_DHCP_CFG "vnet_dhcp_cfg"   /* DHCP settings of the fabric (struct vnet_dhcp_cfg) */
 #define VNET_MAP_MAC_FRONT "vnet_mac_front" /* direct-mapped cache in front of vnet_macs */
 #define VNET_MAP_ALLOW "vnet_allow"     /* MAC-demux port -> allowed source prefixes (LPM) */
+#define VNET_MAP_SLOTS "vnet_slots"     /* slot -> its port, behind vnet_mac_front */
 
 /* skb->mark vnet puts on a frame it hands to the host stack through the
  * uplink's ingress (`host on`), so the uplink program passes it up untouched
@@ -190,8 +191,7 @@ struct vnet_mac_front {
 	vnet_u16 slot1; /* the port's slot + 1; 0: empty */
 };
 
-/* vnet_slots: slot -> the port's vnet_mac_entry, for the front cache. */
-#define VNET_MAP_SLOTS "vnet_slots"
+/* vnet_slots (VNET_MAP_SLOTS): slot -> the port's vnet_mac_entry, for the front cache. */
 
 /* Fibonacci hashing of the 48-bit MAC: the same in the datapath and libvnet. */
 static inline vnet_u32 vnet_mac_front_index(const vnet_u8 *mac)

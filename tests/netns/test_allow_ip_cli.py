@@ -75,9 +75,14 @@ def mac_flags(topo, fabric, mac):
 
 
 def flood_flags(topo, fabric, ifindex):
+    """The port's flags in the flood list: vnet_flood's one value is
+    {u32 nr, u32 pad, nr x {u32 ifindex, u16 slot, u8 mode, u8 flags}}."""
     for key, value in dump(topo, fabric, "vnet_flood"):
-        if len(value) >= 8 and struct.unpack_from("<I", value)[0] == ifindex:
-            return struct.unpack_from("<IHBB", value)[3]
+        (count,) = struct.unpack_from("<I", value)
+        for i in range(count):
+            entry = struct.unpack_from("<IHBB", value, 8 + 8 * i)
+            if entry[0] == ifindex:
+                return entry[3]
     return None
 
 

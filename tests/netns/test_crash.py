@@ -27,8 +27,7 @@ from vnettest import PIN_ROOT, VNETCTL, Topology, build_l2, ping, require_root, 
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ABI4_COMMIT = "8e8427533e277320ffa7c99cf36305c2c75b9350"
-MAPS = {"vnet_config", "vnet_macs", "vnet_ports", "vnet_flood", "vnet_sources", "vnet_stats", "vnet_tx", "vnet_ips",
-        "vnet_ip_nets", "vnet_dhcp", "vnet_mac_front", "vnet_allow"}
+MAPS = vnettest.fabric_map_names()
 # Rounds over every kill point of each scenario; hundreds of kills in all.
 ROUNDS = int(os.environ.get("VNET_CRASH_ROUNDS", "3"))
 

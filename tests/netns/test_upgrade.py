@@ -117,8 +117,7 @@ def takeover(abi, new):
             check(f"ABI {abi}: MAC table kept: forwarding after migration", ping(t, "c1", c2) and ping(t, "ext", c1))
             have = sorted(os.listdir(pins))
             ports = [p["ifindex"] for p in t.vnetctl("show", fabric, json_out=True)["fabrics"][0]["ports"]]
-            maps = {"vnet_config", "vnet_macs", "vnet_ports", "vnet_flood", "vnet_sources", "vnet_stats", "vnet_tx",
-                    "vnet_ips", "vnet_ip_nets", "vnet_dhcp", "vnet_mac_front", "vnet_allow"}
+            maps = vnettest.fabric_map_names()
             want = maps | {"prog_port_tc", "link_uplink_tc", "link_uplink_egress"} | {f"link_port_{i}" for i in ports}
             check(f"ABI {abi}: exactly this build's pins (nothing aside, nothing missing)",
                   set(have) >= want and not [p for p in have if p.endswith("_old") or p.endswith("_new")] and

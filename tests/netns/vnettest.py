@@ -40,6 +40,14 @@ def run(argv, check=True, timeout=60, input=None):
 _counter = 0
 
 
+def fabric_map_names():
+    """The names of every map this build pins per fabric (VNET_MAP_* in
+    include/vnet/abi.h, the one list of them), plus the devmap vnet_tx."""
+    import re
+    with open(os.path.join(HERE, "..", "..", "include", "vnet", "abi.h")) as f:
+        return set(re.findall(r'^#define VNET_MAP_\w+\s+"(\w+)"', f.read(), re.M))
+
+
 def unique(prefix):
     """A short name unique to this process: namespaces, fabrics, links."""
     global _counter
