@@ -94,12 +94,14 @@ static __always_inline int vnet_claims_check(struct __sk_buff *skb, const struct
 		return VNET_DROP_SPOOFED_IP;
 	if (l3->kind == VNET_L3_NONE)
 		return -1; /* not IP: nothing claimed */
-	if (l3->flags & VNET_L3_F_OPAQUE)
-		return VNET_DROP_SPOOFED_IP;
 	if (vnet_ip_key_unspecified(&l3->src))
 		return vnet_unspecified_source_ok(skb, l3) ? -1 : VNET_DROP_SPOOFED_IP;
 	if (!vnet_port_owns(cfg, port, ifindex, &l3->src))
 		return VNET_DROP_SPOOFED_IP;
+	/* From its own address, but with an upper layer vnet cannot reach
+	 * (an NA behind it could claim anything): refused. */
+	if (l3->flags & VNET_L3_F_OPAQUE)
+		return VNET_DROP_TRUNCATED_L3;
 	if (l3->kind == VNET_L3_NA && !vnet_port_owns(cfg, port, ifindex, &l3->target))
 		return VNET_DROP_SPOOFED_IP;
 	return -1;

@@ -44,7 +44,7 @@ static __always_inline int vnet_ipvlan_wire_xdp(void *data, void *data_end, cons
 	owner = vnet_ip_owner(cfg, &l3.dst);
 	if (!owner || !(owner->flags & VNET_PORT_F_XDP_TARGET))
 		return XDP_PASS;
-	if ((owner->flags & VNET_PORT_F_ISOLATED) && vnet_isolated_sender(cfg, frame->eth->h_source, &l3))
+	if ((owner->flags & VNET_PORT_F_ISOLATED) && vnet_isolated_sender(cfg, frame->eth->h_source, &l3, owner->ifindex))
 		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, XDP_DROP);
 	err = bpf_redirect_map(&vnet_tx, owner->ifindex, 0);
 	if (err == XDP_REDIRECT)
@@ -119,7 +119,7 @@ static __always_inline int vnet_ipvlan_wire_tc(struct __sk_buff *skb, const stru
 			if (!l2)
 				return vnet_ipv_answer_wire(skb, cfg, &l3, &frame);
 			to = *owner;
-			if ((to.flags & VNET_PORT_F_ISOLATED) && vnet_isolated_sender(cfg, frame.eth->h_source, &l3))
+			if ((to.flags & VNET_PORT_F_ISOLATED) && vnet_isolated_sender(cfg, frame.eth->h_source, &l3, to.ifindex))
 				return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, TC_ACT_SHOT);
 			return vnet_deliver_ip_port(skb, &to); /* the NS's owner only */
 		}
@@ -141,7 +141,7 @@ static __always_inline int vnet_ipvlan_wire_tc(struct __sk_buff *skb, const stru
 			return TC_ACT_OK;
 	}
 	to = *owner;
-	if ((to.flags & VNET_PORT_F_ISOLATED) && vnet_isolated_sender(cfg, frame.eth->h_source, &l3))
+	if ((to.flags & VNET_PORT_F_ISOLATED) && vnet_isolated_sender(cfg, frame.eth->h_source, &l3, to.ifindex))
 		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, TC_ACT_SHOT);
 	return vnet_deliver_ip_port(skb, &to);
 }

@@ -40,38 +40,39 @@ static __always_inline int vnet_isolated_ip_dst(const struct vnet_config *cfg, _
 }
 
 /* Whether the sender of a frame that arrived on the uplink is an isolated
- * port: by source MAC, or, for the uplink's own MAC, by the source address
- * (`l3` may be NULL when the frame has no readable L3 header: then only an
- * IP-demux port's non-IP frame could hide, and its port program stopped
- * those already). */
+ * port other than `receiver` (a port's own frame reflected back to it is
+ * not an exchange between two ports): by source MAC, or, for the uplink's own
+ * MAC, by the source address (`l3` may be NULL when the frame has no
+ * readable L3 header: then only an IP-demux port's non-IP frame could hide,
+ * and its port program stopped those already). */
 static __always_inline int vnet_isolated_sender(const struct vnet_config *cfg, const __u8 *src_mac,
-						const struct vnet_l3 *l3)
+						const struct vnet_l3 *l3, __u32 receiver)
 {
 	struct vnet_mac_key key = vnet_mac_key_of(src_mac);
 	struct vnet_mac_entry *src = bpf_map_lookup_elem(&vnet_macs, &key);
 	struct vnet_ip_entry *owner;
 
 	if (src)
-		return src->flags & VNET_PORT_F_ISOLATED;
+		return (src->flags & VNET_PORT_F_ISOLATED) && src->ifindex != receiver;
 	if (!l3 || l3->kind == VNET_L3_NONE || !(cfg->flags & VNET_FABRIC_F_HAS_IP_PORTS) ||
 	    !vnet_mac_equal(src_mac, cfg->uplink_mac))
 		return 0;
 	owner = vnet_ip_owner(cfg, &l3->src);
-	return owner && (owner->flags & VNET_PORT_F_ISOLATED);
+	return owner && (owner->flags & VNET_PORT_F_ISOLATED) && owner->ifindex != receiver;
 }
 
 /* The same from a frame window: parses the L3 header only when the source
  * is the uplink's MAC and the fabric has IP-demux ports. */
 static __always_inline int vnet_isolated_sender_in(const struct vnet_config *cfg, void *data, void *data_end,
-						   const struct vnet_frame *frame)
+						   const struct vnet_frame *frame, __u32 receiver)
 {
 	struct vnet_l3 l3;
 
 	if (!(cfg->flags & VNET_FABRIC_F_HAS_IP_PORTS) || !vnet_mac_equal(frame->eth->h_source, cfg->uplink_mac))
-		return vnet_isolated_sender(cfg, frame->eth->h_source, 0);
+		return vnet_isolated_sender(cfg, frame->eth->h_source, 0, receiver);
 	if (vnet_parse_l3(data, data_end, frame, &l3) >= 0)
 		return 0;
-	return vnet_isolated_sender(cfg, frame->eth->h_source, &l3);
+	return vnet_isolated_sender(cfg, frame->eth->h_source, &l3, receiver);
 }
 
 #endif

@@ -246,13 +246,19 @@ static __always_inline int vnet_parse_ip6(void *data, void *data_end, __u16 off,
 	if (icmp->icmp6_type != VNET_ND_SOLICIT && icmp->icmp6_type != VNET_ND_ADVERT)
 		return -1;
 	target = (void *)(icmp + 1);
-	if ((void *)(target + 16) > data_end)
-		return VNET_DROP_TRUNCATED_L3;
 	if (icmp->icmp6_type == VNET_ND_ADVERT) {
+		/* An NA is demultiplexed by destination like any packet; only
+		 * a port's claim needs its target (an unreadable one: OPAQUE). */
+		if ((void *)(target + 16) > data_end) {
+			l3->flags |= VNET_L3_F_OPAQUE;
+			return -1;
+		}
 		l3->kind = VNET_L3_NA;
 		vnet_ip6_key(&l3->target, target);
 		return -1;
 	}
+	if ((void *)(target + 16) > data_end)
+		return VNET_DROP_TRUNCATED_L3;
 	l3->kind = VNET_L3_NS;
 	vnet_ip6_key(&l3->dst, target);
 	return -1;

@@ -31,10 +31,13 @@
 #include "l3.h"
 
 /* Anti-spoofing by MAC: the Ethernet source, and an ARP's sender hardware
- * address, must be the port's own. The ARP body is read with a load, not
+ * address, must be the port's own. The ARP body is read with loads, not
  * from the linear head, which may hold only the Ethernet header (a frame
- * sent through a PACKET_TX_RING); an ARP that cannot be read whole, or that
- * is not Ethernet/IPv4, is refused. Returns -1 or the drop reason. */
+ * sent through a PACKET_TX_RING). Any ARP with 6-byte hardware addresses is
+ * checked, whatever its hardware type (the host's arp_process accepts
+ * IEEE 802 as well as Ethernet); one too short to show its sender is
+ * refused. Whether a port may send ARP other than Ethernet/IPv4 at all is
+ * an IP claim (claims.h). Returns -1 or the drop reason. */
 static __always_inline int vnet_mac_spoofed(struct __sk_buff *skb, const struct vnet_frame *frame,
 					    const struct vnet_port *port)
 {
@@ -44,10 +47,11 @@ static __always_inline int vnet_mac_spoofed(struct __sk_buff *skb, const struct 
 		return VNET_DROP_SPOOFED_SRC;
 	if (frame->proto != ETH_P_ARP)
 		return -1;
-	if (bpf_skb_load_bytes(skb, frame->l3_offset, &arp, sizeof(arp)))
-		return VNET_DROP_TRUNCATED_L3;
-	if (arp.hrd != bpf_htons(1) || arp.pro != bpf_htons(ETH_P_IP) || arp.hln != 6 || arp.pln != 4 ||
-	    !vnet_mac_equal(arp.sha, port->mac))
+	if (bpf_skb_load_bytes(skb, frame->l3_offset, &arp, 8))
+		return VNET_DROP_SPOOFED_SRC;
+	if (arp.hln != 6)
+		return -1; /* the host's arp_rcv drops it on an Ethernet device */
+	if (bpf_skb_load_bytes(skb, frame->l3_offset + 8, arp.sha, 6) || !vnet_mac_equal(arp.sha, port->mac))
 		return VNET_DROP_SPOOFED_SRC;
 	return -1;
 }
@@ -111,7 +115,8 @@ static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
 		return vnet_ipvlan_port_tc(skb, cfg, port, ifindex);
 
 	if ((port->flags & VNET_PORT_F_ALLOW_IP) ||
-	    ((port->flags & VNET_PORT_F_ISOLATED) && (cfg->flags & VNET_FABRIC_F_HAS_IP_PORTS))) {
+	    ((port->flags & VNET_PORT_F_ISOLATED) && (cfg->flags & VNET_FABRIC_F_HAS_IP_PORTS) &&
+	     vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac))) {
 		err = vnet_mac_port_l3_checks(skb, cfg, port, ifindex);
 		if (err >= 0)
 			return vnet_drop(port->slot, err, TC_ACT_SHOT);

@@ -38,7 +38,8 @@ static __always_inline void vnet_passthru_own(struct ethhdr *eth, __u32 ifindex)
 
 /* A frame for an isolated port, in tc: whether an isolated port sent it
  * (through a reflecting switch, or routed out by ipvlan l3). */
-static __always_inline int vnet_isolated_from_wire_tc(struct __sk_buff *skb, const struct vnet_config *cfg)
+static __always_inline int vnet_isolated_from_wire_tc(struct __sk_buff *skb, const struct vnet_config *cfg,
+						      __u32 receiver)
 {
 	struct vnet_frame frame;
 	void *data, *data_end;
@@ -46,7 +47,7 @@ static __always_inline int vnet_isolated_from_wire_tc(struct __sk_buff *skb, con
 	vnet_skb_window_l3(skb, &data, &data_end);
 	if (vnet_parse_l2(data, data_end, &frame) >= 0)
 		return 0;
-	return vnet_isolated_sender_in(cfg, data, data_end, &frame);
+	return vnet_isolated_sender_in(cfg, data, data_end, &frame, receiver);
 }
 
 static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
@@ -96,7 +97,7 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 		if (dst->mode == VNET_MODE_SOURCE || !(dst->flags & VNET_PORT_F_XDP_TARGET) ||
 		    (cfg->flags & VNET_FABRIC_F_NO_XDP_REDIRECT))
 			return XDP_PASS;
-		if ((dst->flags & VNET_PORT_F_ISOLATED) && vnet_isolated_sender_in(cfg, data, data_end, &frame))
+		if ((dst->flags & VNET_PORT_F_ISOLATED) && vnet_isolated_sender_in(cfg, data, data_end, &frame, dst->ifindex))
 			return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, XDP_DROP);
 		ifindex = dst->ifindex;
 		slot = dst->slot;
@@ -128,7 +129,7 @@ static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct v
 		 * frame: an isolated one reaches no isolated MAC port. */
 		vnet_flood_copies(skb, cfg, VNET_FLOOD_FROM_WIRE | ip_modes, 0,
 				  from_uplink_mac && (cfg->flags & VNET_FABRIC_F_HAS_IP_PORTS) &&
-					  vnet_isolated_from_wire_tc(skb, cfg));
+					  vnet_isolated_from_wire_tc(skb, cfg, 0));
 		return TC_ACT_OK;
 	}
 	if (src->mode != VNET_MODE_VEPA && src->mode != VNET_MODE_BRIDGE) {
@@ -208,7 +209,7 @@ static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_UNKNOWN_DST, TC_ACT_SHOT);
 	if (!dst || dst->mode == VNET_MODE_SOURCE)
 		return TC_ACT_OK;
-	if ((dst->flags & VNET_PORT_F_ISOLATED) && vnet_isolated_from_wire_tc(skb, cfg))
+	if ((dst->flags & VNET_PORT_F_ISOLATED) && vnet_isolated_from_wire_tc(skb, cfg, dst->ifindex))
 		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, TC_ACT_SHOT);
 	vnet_count_tx(dst->slot, skb->len);
 	/* Straight into the container's netns: no second trip through the

@@ -98,11 +98,11 @@ def ipvlan_cases(fab):
         # (name, expression, tcpdump filter, receivers, delivered?, drop reason)
         ("ARP of hardware type IEEE 802 claiming c2's address",
          f"Ether(src={u!r}, dst={BCAST!r}) / ARP(hwtype=6, op=2, hwsrc={u!r}, psrc={c2_4!r}, "
-         f"hwdst={BCAST!r}, pdst={c2_4!r})", "arp and arp[0:2] == 6", ["ext", "c2"], False, "spoofed_src"),
+         f"hwdst={BCAST!r}, pdst={c2_4!r})", "arp and arp[0:2] == 6", ["ext", "c2"], False, "spoofed_ip"),
         ("ARP with a 4-byte hardware length (padded to a full frame)",
          f"Ether(src={u!r}, dst={BCAST!r}) / ARP(hwlen=4, op=1, hwsrc=b'\\x02\\x00\\x00\\x01', psrc={c1_4!r}, "
          f"hwdst=b'\\x00\\x00\\x00\\x00', pdst={it.EXT4!r}) / Raw(bytes(20))", "arp and arp[4] == 4", ["ext", "c2"], False,
-         "spoofed_src"),
+         "spoofed_ip"),
         ("Ethernet/IPv4 ARP claiming c2's address",
          f"Ether(src={u!r}, dst={BCAST!r}) / ARP(op=2, hwsrc={u!r}, psrc={c2_4!r}, hwdst={BCAST!r}, "
          f"pdst={c2_4!r})", arp_filter(c2_4, c2_4), ["ext", "c2"], False, "spoofed_ip"),

@@ -208,6 +208,12 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
   ApplyReport report;
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_RETURN_IF_ERROR(Preflight(rtnl, desired));
+  // A port add killed before it recorded its veth pair left the pair behind;
+  // it is vnet's, and nothing else would ever remove it.
+  if (!dry_run) {
+    VNET_ASSIGN_OR_RETURN(auto orphans, RemoveOrphanPairs());
+    for (const auto& name : orphans) report.actions.push_back(absl::StrCat("remove unrecorded veth pair ", name));
+  }
   auto act = [&](const std::string& action, const std::function<absl::Status()>& fn) -> absl::Status {
     report.actions.push_back(action);
     if (progress) progress(action);

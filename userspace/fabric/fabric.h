@@ -65,6 +65,10 @@ absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name);
 // one killed after it finished. Run under the control lock by every command
 // that changes state, first. Returns what it did, one line each.
 std::vector<std::string> RecoverInterrupted();
+// Veth pairs `port add --netns` created but never recorded (a vnetctl killed
+// in between): vnp* host ends in no fabric whose peer is in another netns.
+// Removes them and returns their names. Call with the control lock held.
+absl::StatusOr<std::vector<std::string>> RemoveOrphanPairs();
 
 // All fabrics, or the one named (by fabric or uplink name).
 absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::string_view> name);

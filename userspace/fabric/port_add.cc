@@ -175,6 +175,8 @@ absl::Status RemoveOrphanPair(Rtnl& rtnl, int netns_fd, const std::string& netns
   return rtnl.DeleteLink(host_end->ifindex, host_end->name);
 }
 
+constexpr char kPendingVethPrefix[] = "pending_veth_";
+
 absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) {
   std::string what = absl::StrCat("port add --netns ", options.netns);
   auto fabric = ResolveFabric(options.fabric);
@@ -199,13 +201,18 @@ absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) 
 
   VNET_RETURN_IF_ERROR(Annotate(RemoveOrphanPair(rtnl, ns->get(), options.netns, options.ifname), what));
   std::string host_name = RandomPortName();
+  // Until the port is recorded, a note says the pair is vnet's: a vnetctl
+  // killed in between leaves it to the next apply (RemoveOrphanPairs).
+  std::string pending = FabricPinPath(*fabric, absl::StrCat(kPendingVethPrefix, host_name));
+  VNET_RETURN_IF_ERROR(Annotate(PinNote(pending, PinnedNote{}), what));
+  Undo undo;
+  undo.Push([pending] { (void)Unpin(pending); });
   // Like a macvlan child, the port starts with the uplink's MTU.
   auto created = rtnl.CreateVeth(host_name, options.ifname, ns->get(), mac, uplink.mtu);
   if (absl::IsAlreadyExists(created))
     return absl::AlreadyExistsError(absl::StrCat(what, ": ", options.ifname, " already exists in netns ", options.netns));
   VNET_RETURN_IF_ERROR(Annotate(created, what));
   VNET_ASSIGN_OR_RETURN(LinkInfo host, rtnl.GetLink(host_name));
-  Undo undo;
   undo.Push([&rtnl, &host] { (void)rtnl.DeleteLink(host.ifindex, host.name); });
   {
     VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns->get(), options.netns));
@@ -228,6 +235,7 @@ absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) 
         ConfigureIpvlanPeer(inner, peer, PortLinkLocal(*uplink.mac, info.slot), options.ips, ipvlan_mode), what));
   }
   undo.Commit();
+  (void)Unpin(pending);  // recorded in vnet_ports now
   return info;
 }
 
@@ -281,6 +289,25 @@ absl::Status CheckNames(const PortOptions& options) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<std::string>> RemoveOrphanPairs() {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  std::vector<std::string> removed;
+  for (const auto& fabric : ListLocalFabrics()) {
+    for (const auto& pin : ListPins(fabric)) {
+      if (pin.rfind(kPendingVethPrefix, 0) != 0) continue;
+      std::string host_name = pin.substr(std::string_view(kPendingVethPrefix).size());
+      auto link = rtnl.GetLink(host_name);
+      if (link.ok() && link->kind == "veth" && !FindMembership(static_cast<std::uint32_t>(link->ifindex))) {
+        VNET_RETURN_IF_ERROR(rtnl.DeleteLink(link->ifindex, link->name));
+        removed.push_back(host_name);
+      }
+      VNET_RETURN_IF_ERROR(Unpin(FabricPinPath(fabric, pin)));
+    }
+  }
+  return removed;
+}
+
 
 absl::StatusOr<PortInfo> AddPort(const PortOptions& options) {
   VNET_RETURN_IF_ERROR(Annotate(CheckNames(options), "port add"));
