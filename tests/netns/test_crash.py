@@ -26,7 +26,7 @@ import vnettest
 from vnettest import PIN_ROOT, VNETCTL, Topology, build_l2, ping, require_root, run, unique
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ABI4_COMMIT = "8e8427533e277320ffa7c99cf36305c2c75b9350"
+ABI4_COMMIT = vnettest.OLD_ABIS[4]
 MAPS = vnettest.fabric_map_names()
 # Rounds over every kill point of each scenario; hundreds of kills in all.
 ROUNDS = int(os.environ.get("VNET_CRASH_ROUNDS", "3"))
@@ -75,16 +75,7 @@ def forwards(t):
 
 
 def old_vnetctl():
-    root = os.path.join(os.environ.get("VNET_UNIT_DIR", "/tmp"), "abi4-vnetctl")
-    binary = os.path.join(root, "build", "userspace", "vnetctl")
-    if os.path.exists(binary):
-        return binary
-    if subprocess.run(["git", "-C", SRC, "cat-file", "-e", ABI4_COMMIT], capture_output=True).returncode != 0:
-        return None
-    # test_upgrade.py builds the same tree the same way; reuse its builder.
-    sys.path.insert(0, os.path.dirname(__file__))
-    import test_upgrade
-    return test_upgrade.old_vnetctl(4)
+    return vnettest.old_vnetctl(4)
 
 
 def sweep(name, t, command, prepare, expect_forwarding):

@@ -23,11 +23,7 @@ from udpseq import RECEIVER, SENDER
 from vnettest import PIN_ROOT, Topology, build_l2, ping, require_root
 
 # The last commit of each earlier ABI (`git log -S'VNET_ABI_VERSION N' -- include/vnet/abi.h`).
-OLD_ABIS = {
-    2: "0645b1b80ddee35069ac310e52800e0e2becdcdf",
-    3: "de23a56304628d3d1d6c4131da9c5be3e4f19ea1",
-    4: "8e8427533e277320ffa7c99cf36305c2c75b9350",
-}
+OLD_ABIS = vnettest.OLD_ABIS
 ABI2_COMMIT = OLD_ABIS[2]
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 UDP_PORT = 40124
@@ -41,28 +37,10 @@ def check(name, ok, detail=""):
 
 
 def old_vnetctl(abi=2):
-    """Path of an ABI `abi` vnetctl: $VNET_OLD_VNETCTL (ABI 2), or built once
-    from git history into the build tree (git archive: the repository is not
-    touched; ccache makes a rebuild cheap)."""
-    commit = OLD_ABIS[abi]
+    """$VNET_OLD_VNETCTL for ABI 2, or a build from git history (vnettest)."""
     if abi == 2 and os.environ.get("VNET_OLD_VNETCTL"):
         return os.environ["VNET_OLD_VNETCTL"]
-    root = os.path.join(os.environ.get("VNET_UNIT_DIR", "/tmp"), f"abi{abi}-vnetctl")
-    binary = os.path.join(root, "build", "userspace", "vnetctl")
-    if os.path.exists(binary):
-        return binary
-    if subprocess.run(["git", "-C", SRC, "cat-file", "-e", commit], capture_output=True).returncode != 0:
-        return None
-    shutil.rmtree(root, ignore_errors=True)
-    os.makedirs(root)
-    print(f"     building the ABI {abi} vnetctl ({commit[:7]}) into {root}", flush=True)
-    archive = subprocess.Popen(["git", "-C", SRC, "archive", commit], stdout=subprocess.PIPE)
-    subprocess.run(["tar", "-x", "-C", root], stdin=archive.stdout, check=True)
-    archive.wait()
-    env = dict(os.environ, CCACHE_BASEDIR=os.path.dirname(SRC), CCACHE_NOHASHDIR="1")
-    subprocess.run(["meson", "setup", "build"], cwd=root, check=True, capture_output=True, env=env)
-    subprocess.run(["ninja", "-C", "build", "userspace/vnetctl"], cwd=root, check=True, capture_output=True, env=env)
-    return binary
+    return vnettest.old_vnetctl(abi)
 
 
 def in_ns(t, role, *argv):

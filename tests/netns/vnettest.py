@@ -40,6 +40,41 @@ def run(argv, check=True, timeout=60, input=None):
 _counter = 0
 
 
+# The last commit of each earlier ABI, for the upgrade and crash tests.
+OLD_ABIS = {
+    2: "0645b1b80ddee35069ac310e52800e0e2becdcdf",
+    3: "de23a56304628d3d1d6c4131da9c5be3e4f19ea1",
+    4: "8e8427533e277320ffa7c99cf36305c2c75b9350",
+}
+
+
+def old_vnetctl(abi):
+    """Path of an ABI `abi` vnetctl built once from git history into the build
+    tree (git archive: the repository is not touched), or None when this
+    clone lacks the commit. Unoptimised: it only has to run a few commands,
+    and an -O0 build of libvnet takes a fraction of the time."""
+    commit = OLD_ABIS[abi]
+    src = os.path.abspath(os.path.join(HERE, "..", ".."))
+    root = os.path.join(os.environ.get("VNET_UNIT_DIR", "/tmp"), f"abi{abi}-vnetctl")
+    binary = os.path.join(root, "build", "userspace", "vnetctl")
+    if os.path.exists(binary):
+        return binary
+    if subprocess.run(["git", "-C", src, "cat-file", "-e", commit], capture_output=True).returncode != 0:
+        return None
+    import shutil
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    print(f"     building the ABI {abi} vnetctl ({commit[:7]}) into {root}", flush=True)
+    archive = subprocess.Popen(["git", "-C", src, "archive", commit], stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", root], stdin=archive.stdout, check=True)
+    archive.wait()
+    env = dict(os.environ, CCACHE_BASEDIR=os.path.dirname(src), CCACHE_NOHASHDIR="1")
+    subprocess.run(["meson", "setup", "build", "-Doptimization=0", "-Ddebug=false"], cwd=root, check=True,
+                   capture_output=True, env=env)
+    subprocess.run(["ninja", "-C", "build", "userspace/vnetctl"], cwd=root, check=True, capture_output=True, env=env)
+    return binary
+
+
 def fabric_map_names():
     """The names of every map this build pins per fabric (VNET_MAP_* in
     include/vnet/abi.h, the one list of them), plus the devmap vnet_tx."""

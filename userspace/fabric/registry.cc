@@ -105,8 +105,9 @@ std::vector<std::string> ListLocalFabrics() {
   return local;
 }
 
-absl::StatusOr<vnet_config> ReadPinnedConfig(const std::string& fabric) {
-  std::string path = FabricPinPath(fabric, VNET_MAP_CONFIG);
+namespace {
+
+absl::StatusOr<vnet_config> ReadConfigAt(const std::string& path) {
   VNET_ASSIGN_OR_RETURN(UniqueFd fd, OpenPinned(path));
   bpf_map_info info{};
   std::uint32_t len = sizeof(info);
@@ -118,6 +119,20 @@ absl::StatusOr<vnet_config> ReadPinnedConfig(const std::string& fabric) {
   std::uint32_t zero = 0;
   if (bpf_map_lookup_elem(fd.get(), &zero, &config) != 0 && errno != ENOENT) return ErrnoStatus(errno, "read", path);
   return config;
+}
+
+}  // namespace
+
+absl::StatusOr<vnet_config> ReadPinnedConfig(const std::string& fabric) {
+  std::string path = FabricPinPath(fabric, VNET_MAP_CONFIG);
+  // A migration that converts vnet_config itself sets it aside ("_old")
+  // until its commit stamps this ABI into the new one: before that, the
+  // set-aside config is the fabric's (the new one is missing or empty).
+  auto aside = ReadConfigAt(path + "_old");
+  if (!aside.ok()) return ReadConfigAt(path);
+  auto current = ReadConfigAt(path);
+  if (current.ok() && current->abi_version == VNET_ABI_VERSION) return current;
+  return aside;
 }
 
 absl::Status WritePinnedConfig(const std::string& fabric, const vnet_config& config) {

@@ -53,7 +53,7 @@ absl::Status SwapTc(const std::string& fabric, bool cls_bpf, int prog_fd, int if
 constexpr std::uint32_t kOldestMigratableAbi = 2;
 
 // Tables derived from others, refilled after a migration recreated them
-// (kMapRules' kRecreate entries that are not transient).
+// (kMapRules' kRecreate entries that are not transient), before the switch.
 absl::Status RefillDerivedMaps(const std::string& fabric) {
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
   VNET_RETURN_IF_ERROR(maps.RefillMacFront());
@@ -104,9 +104,9 @@ absl::Status SwapAll(const std::string& fabric, const vnet_config& config, const
 absl::Status RollForward(const std::string& fabric, const vnet_config& config) {
   VNET_ASSIGN_OR_RETURN(FabricPrograms programs, FabricPrograms::Load(fabric));
   ReloadReport ignored;
+  VNET_RETURN_IF_ERROR(RefillDerivedMaps(fabric));
   VNET_RETURN_IF_ERROR(SwapAll(fabric, config, programs, ignored));
-  VNET_RETURN_IF_ERROR(DropSetAside(fabric));
-  return RefillDerivedMaps(fabric);
+  return DropSetAside(fabric);
 }
 
 }  // namespace
@@ -150,13 +150,14 @@ absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name) {
     migration->Commit();
     Checkpoint("migrate: committed");
     report.migrated = migration->names();
+    // The derived tables (flood list, front cache) are filled before any new
+    // program runs: a port program switched first must already flood.
+    if (auto s = RefillDerivedMaps(fabric); !s.ok())
+      return Prefix(s, absl::StrCat(what, " (the next vnetctl command finishes the migration)"));
   }
   if (auto s = SwapAll(fabric, config, *programs, report); !s.ok())
     return Prefix(s, migration ? absl::StrCat(what, " (the next vnetctl command finishes the migration)") : what);
-  if (migration) {
-    VNET_RETURN_IF_ERROR(migration->Finish());
-    VNET_RETURN_IF_ERROR(RefillDerivedMaps(fabric));
-  }
+  if (migration) VNET_RETURN_IF_ERROR(migration->Finish());
   return report;
 }
 
