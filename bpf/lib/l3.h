@@ -20,20 +20,6 @@
 
 #ifndef ETH_P_ARP
 #define ETH_P_ARP 0x0806
-/* tc: the L3 window, then the L2 and L3 headers in it (data and data_end
- * are the window's). Returns -1, or the drop reason. */
-static __always_inline int vnet_skb_parse_l3(struct __sk_buff *skb, void **data, void **data_end,
-					     struct vnet_frame *frame, struct vnet_l3 *l3)
-{
-	int err;
-
-	vnet_skb_window_l3(skb, data, data_end);
-	err = vnet_parse_l2(*data, *data_end, frame);
-	if (err >= 0)
-		return err;
-	return vnet_parse_l3(*data, *data_end, frame, l3);
-}
-
 #endif
 
 #define VNET_ND_SOLICIT 135
