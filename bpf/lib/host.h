@@ -36,15 +36,13 @@ static __always_inline int vnet_ipvlan_host_egress(struct __sk_buff *skb, const 
 	int group, err;
 
 	*flood_ip = 0;
-	vnet_skb_window(skb, &data, &data_end);
-	if (vnet_parse_l2(data, data_end, &frame) >= 0)
+	if (vnet_skb_frame(skb, &data, &data_end, &frame) >= 0)
 		return VNET_HOST_CONTINUE;
 	group = vnet_mac_is_group(frame.eth->h_dest);
 	if (!group && !vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac))
 		return VNET_HOST_CONTINUE;
 	/* Only frames IP demux may concern pay for the L3 pull. */
-	vnet_skb_window_l3(skb, &data, &data_end);
-	if (vnet_parse_l2(data, data_end, &frame) >= 0)
+	if (vnet_skb_frame_l3(skb, &data, &data_end, &frame) >= 0)
 		return VNET_HOST_CONTINUE;
 	if (vnet_parse_l3(data, data_end, &frame, &l3) >= 0 || l3.kind == VNET_L3_NONE) {
 		*flood_ip = group && l2;
@@ -52,8 +50,7 @@ static __always_inline int vnet_ipvlan_host_egress(struct __sk_buff *skb, const 
 	}
 	owner = vnet_ip_owner(cfg, &l3.dst);
 	if (!l2 && owner && (l3.kind == VNET_L3_NS || (l3.kind == VNET_L3_ARP && l3.arp_op == VNET_ARP_REQUEST))) {
-		err = l3.kind == VNET_L3_ARP ? vnet_answer_arp(skb, frame.l3_offset, cfg->uplink_mac)
-					     : vnet_answer_ns(skb, frame.l3_offset, cfg->uplink_mac);
+		err = vnet_answer_question(skb, &l3, frame.l3_offset, cfg->uplink_mac);
 		if (err)
 			return TC_ACT_SHOT;
 		skb->mark = VNET_SKB_MARK_TO_HOST;
@@ -96,8 +93,7 @@ static __always_inline int vnet_host_tc_egress(struct __sk_buff *skb)
 		if (verdict != VNET_HOST_CONTINUE)
 			return verdict;
 	}
-	vnet_skb_window(skb, &data, &data_end);
-	if (vnet_parse_l2(data, data_end, &frame) >= 0)
+	if (vnet_skb_frame(skb, &data, &data_end, &frame) >= 0)
 		return TC_ACT_OK;
 
 	if (vnet_mac_is_group(frame.eth->h_dest)) {

@@ -144,10 +144,7 @@ static __always_inline int vnet_ipv_answer_port(struct __sk_buff *skb, const str
 	owner = vnet_ip_owner(cfg, &l3->dst);
 	if (owner && owner->ifindex == ifindex)
 		return vnet_drop(port->slot, VNET_DROP_L3_GROUP, TC_ACT_SHOT);
-	if (l3->kind == VNET_L3_ARP)
-		err = vnet_answer_arp(skb, frame->l3_offset, cfg->uplink_mac);
-	else
-		err = vnet_answer_ns(skb, frame->l3_offset, cfg->uplink_mac);
+	err = vnet_answer_question(skb, l3, frame->l3_offset, cfg->uplink_mac);
 	if (err)
 		return vnet_drop(port->slot, VNET_DROP_TRUNCATED_L3, TC_ACT_SHOT);
 	vnet_count_tx(port->slot, skb->len);

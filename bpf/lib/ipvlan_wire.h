@@ -60,10 +60,7 @@ static __always_inline int vnet_ipv_answer_wire(struct __sk_buff *skb, const str
 {
 	int err;
 
-	if (l3->kind == VNET_L3_ARP)
-		err = vnet_answer_arp(skb, frame->l3_offset, cfg->uplink_mac);
-	else
-		err = vnet_answer_ns(skb, frame->l3_offset, cfg->uplink_mac);
+	err = vnet_answer_question(skb, l3, frame->l3_offset, cfg->uplink_mac);
 	if (err)
 		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_TRUNCATED_L3, TC_ACT_SHOT);
 	vnet_count_tx(VNET_UPLINK_SLOT, skb->len);
@@ -85,8 +82,7 @@ static __always_inline int vnet_ipvlan_wire_tc(struct __sk_buff *skb, const stru
 	int err;
 
 	*flood_ip = 0;
-	vnet_skb_window(skb, &data, &data_end);
-	if (vnet_parse_l2(data, data_end, &frame) >= 0)
+	if (vnet_skb_frame(skb, &data, &data_end, &frame) >= 0)
 		return VNET_IPV_CONTINUE;
 	if (vnet_mac_is_group(frame.eth->h_dest)) {
 		/* The fabric's own (or the host's) group frames, reflected by
@@ -97,8 +93,7 @@ static __always_inline int vnet_ipvlan_wire_tc(struct __sk_buff *skb, const stru
 		return VNET_IPV_CONTINUE; /* a MAC-demux port's, or nobody's */
 	}
 	/* Only frames IP demux may concern pay for the L3 pull. */
-	vnet_skb_window_l3(skb, &data, &data_end);
-	if (vnet_parse_l2(data, data_end, &frame) >= 0)
+	if (vnet_skb_frame_l3(skb, &data, &data_end, &frame) >= 0)
 		return VNET_IPV_CONTINUE;
 	err = vnet_parse_l3(data, data_end, &frame, &l3);
 	if (err >= 0)

@@ -280,8 +280,7 @@ static __always_inline int vnet_skb_parse_l3(struct __sk_buff *skb, void **data,
 {
 	int err;
 
-	vnet_skb_window_l3(skb, data, data_end);
-	err = vnet_parse_l2(*data, *data_end, frame);
+	err = vnet_skb_frame_l3(skb, data, data_end, frame);
 	if (err >= 0)
 		return err;
 	return vnet_parse_l3(*data, *data_end, frame, l3);

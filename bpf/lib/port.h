@@ -95,8 +95,7 @@ static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
 	port = bpf_map_lookup_elem(&vnet_ports, &ifindex);
 	if (!cfg || !port)
 		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_NOT_A_PORT, TC_ACT_SHOT);
-	vnet_skb_window(skb, &data, &data_end);
-	err = vnet_parse_l2(data, data_end, &frame);
+	err = vnet_skb_frame(skb, &data, &data_end, &frame);
 	if (err >= 0)
 		return vnet_drop(port->slot, err, TC_ACT_SHOT);
 	vnet_count_rx(port->slot, skb->len);
@@ -121,8 +120,7 @@ static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
 		if (err >= 0)
 			return vnet_drop(port->slot, err, TC_ACT_SHOT);
 		/* The pull moved the packet: the frame is read again. */
-		vnet_skb_window(skb, &data, &data_end);
-		if (vnet_parse_l2(data, data_end, &frame) >= 0)
+		if (vnet_skb_frame(skb, &data, &data_end, &frame) >= 0)
 			return vnet_drop(port->slot, VNET_DROP_TRUNCATED_ETH, TC_ACT_SHOT);
 	}
 

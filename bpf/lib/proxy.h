@@ -154,4 +154,14 @@ static __always_inline int vnet_answer_ns(struct __sk_buff *skb, __u16 l3_off, c
 	return vnet_csum_rewritten(skb, before, ip6, sizeof(before));
 }
 
+/* The one dispatch for the questions vnet answers: an ARP request or an NS
+ * (the caller decided it is to be answered). */
+static __always_inline int vnet_answer_question(struct __sk_buff *skb, const struct vnet_l3 *l3, __u16 l3_off,
+						const __u8 *mac)
+{
+	if (l3->kind == VNET_L3_ARP)
+		return vnet_answer_arp(skb, l3_off, mac);
+	return vnet_answer_ns(skb, l3_off, mac);
+}
+
 #endif

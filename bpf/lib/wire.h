@@ -36,30 +36,72 @@ static __always_inline void vnet_passthru_own(struct ethhdr *eth, __u32 ifindex)
 		__builtin_memcpy(eth->h_dest, port->mac, 6);
 }
 
-/* A frame for an isolated port, in tc: whether an isolated port sent it
- * (through a reflecting switch, or routed out by ipvlan l3). */
-static __always_inline int vnet_isolated_from_wire_tc(struct __sk_buff *skb, const struct vnet_config *cfg,
-						      __u32 receiver)
+/* Whether an isolated port sent this frame (through a reflecting switch, or
+ * routed out by ipvlan l3), for the isolated port `receiver` (0: any).
+ * Reads the L3 header when the sender is known only by its IP. */
+static __always_inline int vnet_wire_isolated_sender(struct vnet_pkt *pkt, const struct vnet_config *cfg,
+						     __u32 receiver)
 {
 	struct vnet_frame frame;
-	void *data, *data_end;
 
-	vnet_skb_window_l3(skb, &data, &data_end);
-	if (vnet_parse_l2(data, data_end, &frame) >= 0)
+	if (vnet_pkt_frame_l3(pkt, &frame) >= 0)
 		return 0;
-	return vnet_isolated_sender_in(cfg, data, data_end, &frame, receiver);
+	return vnet_isolated_sender_in(cfg, pkt->data, pkt->data_end, &frame, receiver);
+}
+
+/* Where a unicast frame from the wire goes, decided once for both stages
+ * (`dst` is the destination MAC's entry, looked up by the caller: XDP goes
+ * through the front cache). `unknown_drop`: whether this stage enforces
+ * `unknown drop` (tc only for what XDP could not see). Returns
+ * VNET_WIRE_DELIVER with *to filled, VNET_WIRE_STACK (the host stack's, or
+ * nobody's under `unknown flood`), or the drop reason. */
+#define VNET_WIRE_DELIVER (-1)
+#define VNET_WIRE_STACK (-2)
+
+struct vnet_wire_to {
+	__u32 ifindex;
+	__u16 slot;
+	__u8 flags; /* the receiver's VNET_PORT_F_* */
+};
+
+static __always_inline int vnet_wire_unicast(struct vnet_pkt *pkt, const struct vnet_config *cfg,
+					     struct ethhdr *eth, const struct vnet_mac_entry *dst, int unknown_drop,
+					     struct vnet_wire_to *to)
+{
+	if (cfg->passthru_ifindex) {
+		vnet_passthru_own(eth, cfg->passthru_ifindex);
+		to->ifindex = cfg->passthru_ifindex;
+		to->slot = cfg->passthru_slot;
+		/* The passthru port is reached by a plain redirect. */
+		to->flags = cfg->passthru_flags & ~VNET_PORT_F_PEER_NETNS;
+		return VNET_WIRE_DELIVER;
+	}
+	if (!dst) {
+		if (unknown_drop && cfg->unknown_policy == VNET_UNKNOWN_DROP && !vnet_mac_equal(eth->h_dest, cfg->uplink_mac))
+			return VNET_DROP_UNKNOWN_DST;
+		return VNET_WIRE_STACK;
+	}
+	/* A source-mode port's own MAC belongs to the host stack (kernel rule). */
+	if (dst->mode == VNET_MODE_SOURCE)
+		return VNET_WIRE_STACK;
+	to->ifindex = dst->ifindex;
+	to->slot = dst->slot;
+	to->flags = dst->flags;
+	if ((to->flags & VNET_PORT_F_ISOLATED) && vnet_wire_isolated_sender(pkt, cfg, to->ifindex))
+		return VNET_DROP_ISOLATED;
+	return VNET_WIRE_DELIVER;
 }
 
 static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 {
 	void *data = vnet_xdp_data(ctx), *data_end = vnet_xdp_end(ctx);
+	struct vnet_pkt pkt = {.skb = 0, .data = data, .data_end = data_end};
 	struct vnet_config *cfg = vnet_get_config();
 	const struct vnet_mac_entry *dst;
 	struct vnet_mac_entry front;
+	struct vnet_wire_to to = {};
 	struct vnet_frame frame;
 	__u64 bytes = data_end - data;
-	__u32 ifindex;
-	__u16 slot;
 	int err;
 
 	if (!cfg || (cfg->flags & VNET_FABRIC_F_DEFUNCT))
@@ -78,33 +120,17 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 	if ((cfg->flags & VNET_FABRIC_F_HAS_IP_PORTS) && vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac))
 		return vnet_ipvlan_wire_xdp(data, data_end, cfg, &frame, bytes);
 
-	if (cfg->passthru_ifindex) {
-		if (!(cfg->passthru_flags & VNET_PORT_F_XDP_TARGET) || (cfg->flags & VNET_FABRIC_F_NO_XDP_REDIRECT))
-			return XDP_PASS;
-		ifindex = cfg->passthru_ifindex;
-		slot = cfg->passthru_slot;
-		vnet_passthru_own(frame.eth, ifindex);
-	} else {
-		dst = vnet_mac_find(frame.eth->h_dest, &front);
-		if (!dst) {
-			/* Dropped here whichever path delivers to ports. */
-			if (cfg->unknown_policy == VNET_UNKNOWN_DROP &&
-			    !vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac))
-				return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_UNKNOWN_DST, XDP_DROP);
-			return XDP_PASS;
-		}
-		/* A source-mode port's own MAC belongs to the host stack (kernel rule). */
-		if (dst->mode == VNET_MODE_SOURCE || !(dst->flags & VNET_PORT_F_XDP_TARGET) ||
-		    (cfg->flags & VNET_FABRIC_F_NO_XDP_REDIRECT))
-			return XDP_PASS;
-		if ((dst->flags & VNET_PORT_F_ISOLATED) && vnet_isolated_sender_in(cfg, data, data_end, &frame, dst->ifindex))
-			return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, XDP_DROP);
-		ifindex = dst->ifindex;
-		slot = dst->slot;
-	}
-	err = bpf_redirect_map(&vnet_tx, ifindex, 0);
+	dst = cfg->passthru_ifindex ? 0 : vnet_mac_find(frame.eth->h_dest, &front);
+	/* Dropped here whichever path delivers to ports. */
+	err = vnet_wire_unicast(&pkt, cfg, frame.eth, dst, 1, &to);
+	if (err >= 0)
+		return vnet_drop(VNET_UPLINK_SLOT, err, XDP_DROP);
+	if (err == VNET_WIRE_STACK || !(to.flags & VNET_PORT_F_XDP_TARGET) ||
+	    (cfg->flags & VNET_FABRIC_F_NO_XDP_REDIRECT))
+		return XDP_PASS;
+	err = bpf_redirect_map(&vnet_tx, to.ifindex, 0);
 	if (err == XDP_REDIRECT)
-		vnet_count_tx(slot, bytes);
+		vnet_count_tx(to.slot, bytes);
 	else
 		vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_REDIRECT_FAILED, 0);
 	return err;
@@ -114,6 +140,7 @@ static __always_inline int vnet_wire_xdp(struct xdp_md *ctx)
 static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct vnet_config *cfg,
 					   const struct ethhdr *eth, __u8 ip_modes)
 {
+	struct vnet_pkt pkt = {.skb = skb};
 	struct vnet_mac_key key = vnet_mac_key_of(eth->h_source);
 	struct vnet_mac_entry *src = bpf_map_lookup_elem(&vnet_macs, &key);
 	int from_uplink_mac;
@@ -129,7 +156,7 @@ static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct v
 		 * frame: an isolated one reaches no isolated MAC port. */
 		vnet_flood_copies(skb, cfg, VNET_FLOOD_FROM_WIRE | ip_modes, 0,
 				  from_uplink_mac && (cfg->flags & VNET_FABRIC_F_HAS_IP_PORTS) &&
-					  vnet_isolated_from_wire_tc(skb, cfg, 0));
+					  vnet_wire_isolated_sender(&pkt, cfg, 0));
 		return TC_ACT_OK;
 	}
 	if (src->mode != VNET_MODE_VEPA && src->mode != VNET_MODE_BRIDGE) {
@@ -152,8 +179,10 @@ static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct v
 
 static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 {
+	struct vnet_pkt pkt = {.skb = skb};
 	struct vnet_config *cfg = vnet_get_config();
 	struct vnet_source_entry *sources;
+	struct vnet_wire_to to = {};
 	struct vnet_mac_entry *dst;
 	struct vnet_frame frame;
 	struct vnet_mac_key key;
@@ -168,9 +197,8 @@ static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 	}
 	if (!cfg || (cfg->flags & VNET_FABRIC_F_DEFUNCT))
 		return TC_ACT_OK;
-	vnet_skb_window(skb, &data, &data_end);
 	no_xdp = cfg->flags & VNET_FABRIC_F_NO_XDP;
-	err = vnet_parse_l2(data, data_end, &frame);
+	err = vnet_skb_frame(skb, &data, &data_end, &frame);
 	if (err >= 0) /* XDP, when attached, has counted and dropped it already */
 		return no_xdp ? vnet_drop(VNET_UPLINK_SLOT, err, TC_ACT_SHOT) : TC_ACT_OK;
 	if (no_xdp)
@@ -180,43 +208,37 @@ static __always_inline int vnet_wire_tc(struct __sk_buff *skb)
 	if (sources && vnet_source_copies(skb, sources))
 		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_SOURCE_NODST, TC_ACT_SHOT);
 	/* The clones may have moved the packet: reload the header. */
-	vnet_skb_window(skb, &data, &data_end);
-	if (vnet_parse_l2(data, data_end, &frame) >= 0)
+	if (vnet_skb_frame(skb, &data, &data_end, &frame) >= 0)
 		return TC_ACT_OK;
 
 	if (cfg->flags & VNET_FABRIC_F_HAS_IP_PORTS) {
 		err = vnet_ipvlan_wire_tc(skb, cfg, &flood_ip);
 		if (err != VNET_IPV_CONTINUE)
 			return err;
-		vnet_skb_window(skb, &data, &data_end);
-		if (vnet_parse_l2(data, data_end, &frame) >= 0)
+		if (vnet_skb_frame(skb, &data, &data_end, &frame) >= 0)
 			return TC_ACT_OK;
 	}
 	if (vnet_mac_is_group(frame.eth->h_dest))
 		return vnet_wire_flood(skb, cfg, frame.eth, flood_ip ? VNET_MODE_IPVLAN : 0);
 
-	if (cfg->passthru_ifindex) {
-		vnet_passthru_own(frame.eth, cfg->passthru_ifindex);
-		vnet_count_tx(cfg->passthru_slot, skb->len);
-		return bpf_redirect(cfg->passthru_ifindex, 0);
+	dst = 0;
+	if (!cfg->passthru_ifindex) {
+		key = vnet_mac_key_of(frame.eth->h_dest);
+		dst = bpf_map_lookup_elem(&vnet_macs, &key);
 	}
-	key = vnet_mac_key_of(frame.eth->h_dest);
-	dst = bpf_map_lookup_elem(&vnet_macs, &key);
 	/* XDP drops unknown unicast itself, except what it passed for the
 	 * source-mode copies: that is dropped here, after them. */
-	if (!dst && (no_xdp || sources) && cfg->unknown_policy == VNET_UNKNOWN_DROP &&
-	    !vnet_mac_equal(frame.eth->h_dest, cfg->uplink_mac))
-		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_UNKNOWN_DST, TC_ACT_SHOT);
-	if (!dst || dst->mode == VNET_MODE_SOURCE)
+	err = vnet_wire_unicast(&pkt, cfg, frame.eth, dst, no_xdp || sources, &to);
+	if (err >= 0)
+		return vnet_drop(VNET_UPLINK_SLOT, err, TC_ACT_SHOT);
+	if (err == VNET_WIRE_STACK)
 		return TC_ACT_OK;
-	if ((dst->flags & VNET_PORT_F_ISOLATED) && vnet_isolated_from_wire_tc(skb, cfg, dst->ifindex))
-		return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_ISOLATED, TC_ACT_SHOT);
-	vnet_count_tx(dst->slot, skb->len);
+	vnet_count_tx(to.slot, skb->len);
 	/* Straight into the container's netns: no second trip through the
 	 * veth pair (docs/benchmarks.md measured the difference). */
-	if (dst->flags & VNET_PORT_F_PEER_NETNS)
-		return bpf_redirect_peer(dst->ifindex, 0);
-	return bpf_redirect(dst->ifindex, 0);
+	if (to.flags & VNET_PORT_F_PEER_NETNS)
+		return bpf_redirect_peer(to.ifindex, 0);
+	return bpf_redirect(to.ifindex, 0);
 }
 
 #endif
