@@ -53,7 +53,7 @@ static __always_inline int vnet_ipvlan_host_egress(struct __sk_buff *skb, const 
 	owner = vnet_ip_owner(cfg, &l3.dst);
 	if (!l2 && owner && (l3.kind == VNET_L3_NS || (l3.kind == VNET_L3_ARP && l3.arp_op == VNET_ARP_REQUEST))) {
 		err = l3.kind == VNET_L3_ARP ? vnet_answer_arp(skb, frame.l3_offset, cfg->uplink_mac)
-					     : vnet_answer_ns(skb, frame.l3_offset, cfg->uplink_mac);
+					     : vnet_answer_ns(skb, frame.l3_offset, cfg->uplink_mac, l3.dst.addr);
 		if (err)
 			return TC_ACT_SHOT;
 		skb->mark = VNET_SKB_MARK_TO_HOST;

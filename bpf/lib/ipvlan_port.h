@@ -147,7 +147,7 @@ static __always_inline int vnet_ipv_answer_port(struct __sk_buff *skb, const str
 	if (l3->kind == VNET_L3_ARP)
 		err = vnet_answer_arp(skb, frame->l3_offset, cfg->uplink_mac);
 	else
-		err = vnet_answer_ns(skb, frame->l3_offset, cfg->uplink_mac);
+		err = vnet_answer_ns(skb, frame->l3_offset, cfg->uplink_mac, l3->dst.addr);
 	if (err)
 		return vnet_drop(port->slot, VNET_DROP_TRUNCATED_L3, TC_ACT_SHOT);
 	vnet_count_tx(port->slot, skb->len);
