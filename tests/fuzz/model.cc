@@ -29,6 +29,12 @@ struct Ctx {
     out.why = why;
     return out;
   }
+  // vnet answers for `ip` with the uplink's MAC, back `fate`.
+  Outcome& Answer(Fate fate, int slot, const Addr& ip, const char* why) {
+    out.answer_ip = ip;
+    out.answer_mac = cfg.uplink;
+    return To(fate, slot, why);
+  }
   // Flood clones to the ports `pick` accepts.
   template <typename Pick>
   void Flood(Pick pick) {
@@ -83,7 +89,7 @@ Outcome Wire(Ctx& c, bool xdp) {
       if (question && (l3.kind == Kind::kNs || !l2mode)) {
         const PortConfig* owner = cfg.IpOwner(l3.key);
         if (owner) {
-          if (!l2mode) return c.To(Fate::kWire, 0, "l3: vnet answers ARP/NS for a port's address");
+          if (!l2mode) return c.Answer(Fate::kWire, 0, l3.key, "l3: vnet answers ARP/NS for a port's address");
           const PortConfig* from = WireSender(cfg, l2, c.f);
           if (from && from->isolated && owner->isolated && from != owner)
             return c.Drop(Reason::kIsolated, 0, "reflected NS between isolated ports (MAC and IP)");
@@ -98,7 +104,7 @@ Outcome Wire(Ctx& c, bool xdp) {
       const PortConfig* owner = cfg.IpOwner(l3.key);
       if (!owner) return c.To(Fate::kHost, 0, "to U, no port's address: host stack");
       if (!l2mode) {
-        if (question) return c.To(Fate::kWire, 0, "l3: vnet answers for the port");
+        if (question) return c.Answer(Fate::kWire, 0, l3.key, "l3: vnet answers for the port");
         if (l3.kind == Kind::kArp) return c.To(Fate::kHost, 0, "l3: an ARP reply answers the host");
         if (cfg.ipvlan_mode == IpvlanMode::kL3s) return c.To(Fate::kHost, 0, "l3s: the host routes it");
       }
@@ -186,7 +192,7 @@ Outcome IpvlanPort(Ctx& c, const PortConfig& port, const L2& l2, const L3& l3) {
     if (l3.kind == Kind::kArp && !l3.arp_request) return c.Drop(Reason::kL3Group, port.slot, "l3: an ARP reply");
     const PortConfig* owner = cfg.IpOwner(l3.key);
     if (owner == &port) return c.Drop(Reason::kL3Group, port.slot, "l3: ARP/NS for its own address (DAD)");
-    return c.To(Fate::kPort, port.slot, "l3: vnet answers the port");
+    return c.Answer(Fate::kPort, port.slot, l3.key, "l3: vnet answers the port");
   }
   if (l3.kind == Kind::kNone || group) return c.Drop(Reason::kL3Group, port.slot, "l3: group or non-IP frame");
   const PortConfig* owner = cfg.IpOwner(l3.key);
@@ -307,7 +313,7 @@ Outcome Host(Ctx& c) {
     } else {
       const PortConfig* owner = cfg.IpOwner(l3.key);
       bool question = l3.kind == Kind::kNs || (l3.kind == Kind::kArp && l3.arp_request);
-      if (!l2mode && owner && question) return c.To(Fate::kHost, 0, "l3: vnet answers the host for a port");
+      if (!l2mode && owner && question) return c.Answer(Fate::kHost, 0, l3.key, "l3: vnet answers the host for a port");
       if (group && !(l2mode && l3.kind == Kind::kNs && owner)) {
         flood_ip = l2mode;
       } else if (owner && !(!l2mode && l3.kind == Kind::kArp)) {
