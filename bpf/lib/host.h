@@ -52,7 +52,7 @@ static __always_inline int vnet_ipvlan_host_egress(struct __sk_buff *skb, const 
 	if (!l2 && owner && (l3.kind == VNET_L3_NS || (l3.kind == VNET_L3_ARP && l3.arp_op == VNET_ARP_REQUEST))) {
 		err = vnet_answer_question(skb, &l3, frame.l3_offset, cfg->uplink_mac);
 		if (err)
-			return TC_ACT_SHOT;
+			return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_TRUNCATED_L3, TC_ACT_SHOT);
 		skb->mark = VNET_SKB_MARK_TO_HOST;
 		return bpf_redirect(cfg->uplink_ifindex, BPF_F_INGRESS);
 	}

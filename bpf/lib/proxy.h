@@ -81,7 +81,10 @@ struct vnet_na {
 	__u8 opt_mac[6];
 };
 
-static __always_inline int vnet_answer_ns(struct __sk_buff *skb, __u16 l3_off, const __u8 *mac)
+/* `target` is the NS's target as the parser found it, behind any extension
+ * headers: the answer replaces the whole payload (headers included), so it
+ * never takes the target from where an NS without them would carry it. */
+static __always_inline int vnet_answer_ns(struct __sk_buff *skb, __u16 l3_off, const __u8 *mac, const __u8 *target)
 {
 	__be32 pseudo[2] = {bpf_htonl(VNET_NA_LEN), bpf_htonl(IPPROTO_ICMPV6)};
 	void *data, *data_end;
@@ -89,12 +92,13 @@ static __always_inline int vnet_answer_ns(struct __sk_buff *skb, __u16 l3_off, c
 	struct ethhdr *eth;
 	struct vnet_na *na;
 	__u32 before[(sizeof(struct ipv6hdr) + VNET_NA_LEN) / 4];
-	__u8 asker[16];
+	__u8 asker[16], asked[16];
 	int unspecified;
 	__s64 sum;
 
 	if (l3_off > VNET_MAX_VLAN_DEPTH * 4 + 14)
 		return 1;
+	__builtin_memcpy(asked, target, 16);
 	/* A solicitation without options (DAD) is shorter than the answer. */
 	if (bpf_skb_change_tail(skb, l3_off + sizeof(*ip6) + VNET_NA_LEN, 0))
 		return 1;
@@ -127,7 +131,7 @@ static __always_inline int vnet_answer_ns(struct __sk_buff *skb, __u16 l3_off, c
 		__builtin_memcpy(&ip6->daddr, asker, 16);
 	}
 	__builtin_memcpy(eth->h_source, mac, 6);
-	__builtin_memcpy(&ip6->saddr, na->target, 16);
+	__builtin_memcpy(&ip6->saddr, asked, 16);
 	ip6->payload_len = bpf_htons(VNET_NA_LEN);
 	ip6->nexthdr = IPPROTO_ICMPV6;
 	ip6->hop_limit = 255;
@@ -137,6 +141,7 @@ static __always_inline int vnet_answer_ns(struct __sk_buff *skb, __u16 l3_off, c
 	na->csum = 0;
 	na->flags = unspecified ? 0x20 : 0x60; /* Override, and Solicited when asked by a unicast source */
 	na->reserved[0] = na->reserved[1] = na->reserved[2] = 0;
+	__builtin_memcpy(na->target, asked, 16);
 	na->opt_type = 2; /* target link-layer address */
 	na->opt_len = 1;
 	__builtin_memcpy(na->opt_mac, mac, 6);
@@ -161,7 +166,7 @@ static __always_inline int vnet_answer_question(struct __sk_buff *skb, const str
 {
 	if (l3->kind == VNET_L3_ARP)
 		return vnet_answer_arp(skb, l3_off, mac);
-	return vnet_answer_ns(skb, l3_off, mac);
+	return vnet_answer_ns(skb, l3_off, mac, l3->dst.addr);
 }
 
 #endif

@@ -340,6 +340,44 @@ TEST_F(Ipvlan, L3DadProbeAnsweredToAllNodes) {
   EXPECT_EQ(run.out, NaTo(kExternal, Ip("::"), a6_, U()));
 }
 
+// An NS behind a hop-by-hop header (8 bytes of PadN): the host's ndisc
+// processes it, so vnet classifies and answers it. The answer must name the
+// target the parser found, not the bytes where an NS without extension
+// headers would carry it (there: the ICMPv6 header and half the target,
+// which a sender on the wire could arrange to be any address, answered to
+// ff02::1 for a DAD probe).
+Bytes BehindHopByHop(const Bytes& ns) {
+  Bytes f = ns;
+  const std::size_t l3 = kEthLen;
+  std::uint8_t upper = f.at(l3 + 6);
+  f.insert(f.begin() + l3 + 40, {upper, 0, 1, 4, 0, 0, 0, 0});
+  f.at(l3 + 6) = 0;  // hop-by-hop
+  std::uint16_t len = static_cast<std::uint16_t>(Get16(f, l3 + 4) + 8);
+  f.at(l3 + 4) = static_cast<std::uint8_t>(len >> 8);
+  f.at(l3 + 5) = static_cast<std::uint8_t>(len);
+  return f;  // the ICMPv6 checksum covers the same pseudo-header and message
+}
+
+TEST_F(Ipvlan, L3NsBehindExtensionHeaderAnsweredForItsTarget) {
+  SetIpvlan(VNET_IPVLAN_L3);
+  // From the wire, the answer leaves through the uplink.
+  ProgRun run = UplinkTc(BehindHopByHop(NsMulticast(kExternal, ext_ll_, a6_, kExternal)));
+  EXPECT_EQ(run.verdict, TC_ACT_REDIRECT);
+  ExpectValidNa(run.out, kExternal, ext_ll_, a6_, U(), 0x60);
+  run = UplinkTc(BehindHopByHop(NsMulticast(kExternal, Ip("::"), b6_, std::nullopt)));
+  EXPECT_EQ(run.verdict, TC_ACT_REDIRECT);
+  ExpectValidNa(run.out, MulticastMac(Ip("ff02::1")), Ip("ff02::1"), b6_, U(), 0x20);
+  // From a port, back into it.
+  run = PortTc(a_, BehindHopByHop(NsMulticast(U(), a6_, ext6_, U())));
+  EXPECT_EQ(run.verdict, TC_ACT_REDIRECT);
+  ExpectValidNa(run.out, U(), a6_, ext6_, U(), 0x60);
+  // From the host (`host on`), into the host stack.
+  AddFabricFlags(VNET_FABRIC_F_HOST);
+  run = HostEgress(BehindHopByHop(NsMulticast(U(), ext6_, a6_, U())));
+  EXPECT_EQ(run.verdict, TC_ACT_REDIRECT);
+  ExpectValidNa(run.out, U(), ext6_, a6_, U(), 0x60);
+}
+
 // ---------------------------------------------------------------- XDP
 
 class IpvlanXdp : public Ipvlan {

@@ -66,6 +66,10 @@ std::string ClassKey(Entry entry, const Outcome& model, const Observed& seen) {
     os << ", uplink-ingress copies differ";
   if (model.fate == Fate::kPort && o.fate == Fate::kPort && model.slot != o.slot) os << ", other port";
   if (!seen.extra.empty()) os << ", extra counters";
+  if (model.fate == o.fate) {
+    std::string answer = AnswerProblem(model, seen);
+    if (!answer.empty()) os << ", " << answer;
+  }
   return os.str();
 }
 

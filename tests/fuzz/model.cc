@@ -29,6 +29,12 @@ struct Ctx {
     out.why = why;
     return out;
   }
+  // vnet answers for `ip` with the uplink's MAC, back `fate`.
+  Outcome& Answer(Fate fate, int slot, const Addr& ip, const char* why) {
+    out.answer_ip = ip;
+    out.answer_mac = cfg.uplink;
+    return To(fate, slot, why);
+  }
   // Flood clones to the ports `pick` accepts.
   template <typename Pick>
   void Flood(Pick pick) {
@@ -83,7 +89,10 @@ Outcome Wire(Ctx& c, bool xdp) {
       if (question && (l3.kind == Kind::kNs || !l2mode)) {
         const PortConfig* owner = cfg.IpOwner(l3.key);
         if (owner) {
-          if (!l2mode) return c.To(Fate::kWire, 0, "l3: vnet answers ARP/NS for a port's address");
+          if (!l2mode) return c.Answer(Fate::kWire, 0, l3.key, "l3: vnet answers ARP/NS for a port's address");
+          const PortConfig* from = WireSender(cfg, l2, c.f);
+          if (from && from->isolated && owner->isolated && from != owner)
+            return c.Drop(Reason::kIsolated, 0, "reflected NS between isolated ports (MAC and IP)");
           return c.To(Fate::kPort, owner->slot, "l2: NS to its target's owner alone");
         }
         // no owner: the MAC family's flood, no IP port
@@ -95,7 +104,7 @@ Outcome Wire(Ctx& c, bool xdp) {
       const PortConfig* owner = cfg.IpOwner(l3.key);
       if (!owner) return c.To(Fate::kHost, 0, "to U, no port's address: host stack");
       if (!l2mode) {
-        if (question) return c.To(Fate::kWire, 0, "l3: vnet answers for the port");
+        if (question) return c.Answer(Fate::kWire, 0, l3.key, "l3: vnet answers for the port");
         if (l3.kind == Kind::kArp) return c.To(Fate::kHost, 0, "l3: an ARP reply answers the host");
         if (cfg.ipvlan_mode == IpvlanMode::kL3s) return c.To(Fate::kHost, 0, "l3s: the host routes it");
       }
@@ -165,7 +174,14 @@ Outcome IpvlanPort(Ctx& c, const PortConfig& port, const L2& l2, const L3& l3) {
       c.out.host_copy = cfg.host;
       return c.To(Fate::kWire, 0, "l2 group: siblings (bridge), host (host on), wire");
     }
-    if (l2.dst != cfg.uplink) return c.To(Fate::kWire, 0, "l2: unicast to another MAC goes out");
+    if (l2.dst != cfg.uplink) {
+      // Isolation is checked where the sender is known (security.md): an
+      // isolated MAC port's MAC is not reached through a reflecting switch.
+      const PortConfig* dst = cfg.ByMac(l2.dst);
+      if (port.isolated && dst && dst->isolated)
+        return c.Drop(Reason::kIsolated, port.slot, "l2: to an isolated MAC port's MAC");
+      return c.To(Fate::kWire, 0, "l2: unicast to another MAC goes out");
+    }
     if (l3.kind != Kind::kNone) {
       const PortConfig* owner = cfg.IpOwner(l3.key);
       if (owner && owner != &port) return to_sibling(*owner);
@@ -176,7 +192,7 @@ Outcome IpvlanPort(Ctx& c, const PortConfig& port, const L2& l2, const L3& l3) {
     if (l3.kind == Kind::kArp && !l3.arp_request) return c.Drop(Reason::kL3Group, port.slot, "l3: an ARP reply");
     const PortConfig* owner = cfg.IpOwner(l3.key);
     if (owner == &port) return c.Drop(Reason::kL3Group, port.slot, "l3: ARP/NS for its own address (DAD)");
-    return c.To(Fate::kPort, port.slot, "l3: vnet answers the port");
+    return c.Answer(Fate::kPort, port.slot, l3.key, "l3: vnet answers the port");
   }
   if (l3.kind == Kind::kNone || group) return c.Drop(Reason::kL3Group, port.slot, "l3: group or non-IP frame");
   const PortConfig* owner = cfg.IpOwner(l3.key);
@@ -194,11 +210,12 @@ Outcome Port(Ctx& c, int from_slot) {
     if (l2.src != port.mac) return c.Drop(Reason::kSpoofedSrc, port.slot, "source MAC not the port's");
     // semantics.md (f): an ARP with 6-byte hardware addresses claims its sender
     // hardware address; it must be read wherever it lies (hole 1), and what
-    // cannot be read fails closed (issue 10): an ARP too short to show its
-    // hln, or with hln 6 but no whole sender hardware address, is dropped.
+    // cannot be read fails closed (issue 10): an ARP without its whole fixed
+    // header (8 bytes: hrd, pro, hln, pln, op), or with hln 6 but no whole
+    // sender hardware address, is dropped.
     std::size_t o = l2.l3;
     if (l2.proto == kArp) {
-      if (c.f.size() < o + 5 || (c.f[o + 4] == 6 && c.f.size() < o + 14))
+      if (c.f.size() < o + 8 || (c.f[o + 4] == 6 && c.f.size() < o + 14))
         return c.Drop(Reason::kSpoofedSrc, port.slot, "ARP too short to check its sender (fail closed)");
       if (c.f[o + 4] == 6 && MacAt(c.f, o + 8) != port.mac)
         return c.Drop(Reason::kSpoofedSrc, port.slot, "ARP sender hardware address not the port's");
@@ -219,19 +236,34 @@ Outcome Port(Ctx& c, int from_slot) {
     }
     return IpvlanPort(c, port, l2, l3);
   }
-  if (!port.allow.empty() && (l2.proto == kIpv4 || l2.proto == kIpv6 || l2.proto == kArp)) {
+  // The L3 header of a MAC port's frame is read for --allow-ip, and for an
+  // isolated port's frame to U in a fabric with IP ports (it may be for an
+  // isolated IP port's address: security.md, isolation is checked where the
+  // sender is known). What is read must parse, as for IP demultiplexing.
+  bool isolated_to_u = port.isolated && cfg.HasIpPorts() && l2.dst == cfg.uplink;
+  if (!port.allow.empty() || isolated_to_u) {
     L3 l3 = ParseL3(c.f, l2);
-    if (l3.err) return c.Drop(*l3.err, port.slot, "allow-ip: L3 header cut short or bad");
-    Addr ll = Eui64LinkLocal(port.mac);
-    auto owns = [&](const Addr& a) {
-      if (a == ll) return true;
-      return std::any_of(port.allow.begin(), port.allow.end(), [&](const Prefix& p) { return p.Contains(a); });
-    };
-    std::string why;
-    if (auto r = SourceCheck(c.f, l2, l3, owns, why)) {
-      Outcome& o = c.Drop(*r, port.slot, "");
-      o.why = "allow-ip: " + why;
+    if (l3.err) {
+      Outcome& o = c.Drop(*l3.err, port.slot, "");
+      o.why = port.allow.empty() ? "isolated, to U: L3 header cut short or bad" : "allow-ip: L3 header cut short or bad";
       return o;
+    }
+    if (!port.allow.empty()) {
+      Addr ll = Eui64LinkLocal(port.mac);
+      auto owns = [&](const Addr& a) {
+        if (a == ll) return true;
+        return std::any_of(port.allow.begin(), port.allow.end(), [&](const Prefix& p) { return p.Contains(a); });
+      };
+      std::string why;
+      if (auto r = SourceCheck(c.f, l2, l3, owns, why)) {
+        Outcome& o = c.Drop(*r, port.slot, "");
+        o.why = "allow-ip: " + why;
+        return o;
+      }
+    }
+    if (isolated_to_u && l3.kind != Kind::kNone) {
+      const PortConfig* owner = cfg.IpOwner(l3.key);
+      if (owner && owner->isolated) return c.Drop(Reason::kIsolated, port.slot, "isolated MAC port to an isolated IP port");
     }
   }
 
@@ -281,7 +313,7 @@ Outcome Host(Ctx& c) {
     } else {
       const PortConfig* owner = cfg.IpOwner(l3.key);
       bool question = l3.kind == Kind::kNs || (l3.kind == Kind::kArp && l3.arp_request);
-      if (!l2mode && owner && question) return c.To(Fate::kHost, 0, "l3: vnet answers the host for a port");
+      if (!l2mode && owner && question) return c.Answer(Fate::kHost, 0, l3.key, "l3: vnet answers the host for a port");
       if (group && !(l2mode && l3.kind == Kind::kNs && owner)) {
         flood_ip = l2mode;
       } else if (owner && !(!l2mode && l3.kind == Kind::kArp)) {

@@ -114,6 +114,10 @@ struct Outcome {
   // vnet's own reflection of a hairpin port's group frame.
   bool host_copy = false, reflect_copy = false;
   int ingress_copies = -1;            // observed only: clones seen entering the uplink
+  // vnet answers an ARP request or NS itself (l3/l3s): the reply it sends
+  // must claim `answer_ip` for `answer_mac` (the uplink's), nothing else.
+  std::optional<Addr> answer_ip;
+  Mac answer_mac{};
   std::string why;                    // the rule that decided
   std::string ToString() const;
 };

@@ -110,6 +110,7 @@ std::string Outcome::ToString() const {
   if (reflect_copy) os << ", a reflected copy";
   if (ingress_copies >= 0 && ingress_copies != host_copy + reflect_copy)
     os << ", " << ingress_copies << " copies into the uplink's ingress";
+  if (answer_ip) os << ", answering for " << vnet::fuzz::ToString(*answer_ip) << " with " << vnet::fuzz::ToString(answer_mac);
   if (!why.empty()) os << "  (" << why << ")";
   return os.str();
 }

@@ -47,17 +47,62 @@ L3 ParseL3(const Bytes& f, const L2& l2) {
     if (n < o + 40) return cut();
     if ((f[o] >> 4) != 6) return cut();
     l3.kind = Kind::kIp;
-    l3.proto = f[o + 6];
     l3.src = AddrAt(f, o + 8, 6);
     l3.key = AddrAt(f, o + 24, 6);
-    l3.l4 = o + 40;
-    if (l3.proto == 58) {  // ICMPv6 right after the fixed header (chains are not walked for demux)
-      if (n < l3.l4 + 8) return cut();  // struct icmp6hdr, as icmpv6_rcv pulls it
-      if (f[l3.l4] == 135) {
-        if (n < l3.l4 + 24) return cut();
-        l3.kind = Kind::kNs;
-        l3.key = AddrAt(f, l3.l4 + 8, 6);
+    // The extension chain is walked as the host stack processes it before
+    // ICMPv6, so ND behind it is classified (and claims checked). An atomic
+    // fragment header (offset 0, M clear) is walked through (RFC 6946); a
+    // real fragment ends the walk: its ND is never the host's (RFC 6980).
+    auto is_ext = [](std::uint8_t p) { return p == 0 || p == 43 || p == 60 || p == 44; };
+    std::uint8_t proto = f[o + 6];
+    std::size_t off = o + 40;
+    for (int i = 0; i < kMaxIpv6Ext && is_ext(proto); ++i) {
+      if (off > kL3Window || n < off + 8) {
+        l3.opaque = true;
+        break;
       }
+      if (proto == 44) {
+        if (Get16(f, off + 2) & 0xfff9) {
+          l3.fragment = true;
+          l3.proto = 44;
+          l3.l4 = off;
+          return l3;
+        }
+        l3.ext = true;
+        proto = f[off];
+        off += 8;
+        continue;
+      }
+      if (i == 0 && proto == 0)
+        l3.hop_by_hop = true;
+      else
+        l3.ext = true;
+      proto = f[off];
+      off += (f[off + 1] + 1) * 8u;
+    }
+    if (is_ext(proto)) l3.opaque = true;
+    l3.proto = proto;
+    l3.l4 = off;
+    if (proto != 58 || l3.opaque) return l3;
+    if (off > kL3Window) {
+      l3.opaque = true;
+      return l3;
+    }
+    if (n < off + 8) {  // struct icmp6hdr, as icmpv6_rcv pulls it
+      if (!l3.ext && !l3.hop_by_hop) return cut();
+      l3.opaque = true;  // behind extension headers: only a claim needs it
+      return l3;
+    }
+    l3.icmp_type = f[off];
+    if (f[off] == 135) {
+      if (n < off + 24) return cut();
+      l3.kind = Kind::kNs;
+      l3.key = AddrAt(f, off + 8, 6);
+    } else if (f[off] == 136) {
+      if (n < off + 24)
+        l3.opaque = true;  // demuxed by destination; only its claim needs the target
+      else
+        l3.na_target = AddrAt(f, off + 8, 6);
     }
   } else if (l2.proto == kArp) {
     // Cut short as the kernel's ipvlan and arp_rcv see it on an Ethernet
@@ -75,35 +120,6 @@ L3 ParseL3(const Bytes& f, const L2& l2) {
     l3.key = AddrAt(f, o + 24, 4);
   }
   return l3;
-}
-
-Upper WalkIpv6(const Bytes& f, std::size_t l3) {
-  Upper u;
-  u.proto = f[l3 + 6];
-  u.off = l3 + 40;
-  for (int hops = 0;; ++hops) {
-    if (u.proto != 0 && u.proto != 43 && u.proto != 60 && u.proto != 44) return u;
-    // A chain deeper than any legitimate packet's: fail closed.
-    if (hops == 8 || f.size() < u.off + 8) {
-      u.err = Reason::kTruncatedL3;
-      return u;
-    }
-    ++u.headers;
-    if (u.proto != 0) u.only_hop_by_hop = false;
-    if (u.proto == 44) {
-      if (Get16(f, u.off + 2) & 0xfff8) {
-        u.later_fragment = true;  // no upper header in it
-        u.proto = f[u.off];
-        return u;
-      }
-      u.proto = f[u.off];
-      u.off += 8;
-      continue;
-    }
-    std::size_t len = (f[u.off + 1] + 1) * 8u;
-    u.proto = f[u.off];
-    u.off += len;
-  }
 }
 
 bool DhcpClientBroadcast(const Bytes& f, const L3& l3) {
@@ -128,8 +144,5 @@ bool DhcpClientBroadcast(const Bytes& f, const L3& l3) {
   }
   return false;
 }
-
-// The source rules every checked port obeys (issue 10, hole 2 and
-// "IP anti-spoofing for MAC ports"): `owns` says which addresses it may use.
 
 }  // namespace vnet::fuzz::parse

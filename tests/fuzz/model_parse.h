@@ -38,7 +38,16 @@ struct L2 {
 };
 L2 ParseL2(const Bytes& f);
 
-// L3 as IP demultiplexing sees it (semantics.md 6: the key table).
+// How far into a frame vnet reads L3 headers (docs/security.md): two VLAN
+// tags, Ethernet, an IPv4 header with options, UDP and the BOOTP xid, or an
+// IPv6 header's chain up to an NS target. Headers that start past it are
+// not read (the IPv6 upper layer is then unreadable).
+inline constexpr std::size_t kL3Window = 2 * 4 + 14 + 60 + 8 + 8 + 16;
+// IPv6 extension headers walked to the upper layer (docs/semantics.md 6).
+inline constexpr int kMaxIpv6Ext = 4;
+
+// L3 as IP demultiplexing and the claims check see it (semantics.md 6: the
+// key table).
 enum class Kind { kNone, kIp, kArp, kNs };
 struct L3 {
   std::optional<Reason> err;
@@ -47,22 +56,17 @@ struct L3 {
   bool arp_request = false;
   std::uint16_t arp_op = 0;
   Addr src, key;           // source, and the demux key
-  std::uint8_t proto = 0;  // IPv4 protocol / IPv6 next header
+  std::uint8_t proto = 0;  // IPv4 protocol / IPv6 upper layer behind the chain
   std::size_t l4 = 0;
-  bool fragment = false;   // IPv4: MF or offset
+  bool fragment = false;   // IPv4: MF or offset; IPv6: a fragment header with either
+  // IPv6 only.
+  bool hop_by_hop = false;  // a hop-by-hop header first
+  bool ext = false;         // any other extension header (an atomic fragment header too)
+  bool opaque = false;      // the upper layer could not be read (chain too deep or cut, past the window)
+  std::optional<std::uint8_t> icmp_type;
+  std::optional<Addr> na_target;  // a Neighbour Advertisement's claim
 };
 L3 ParseL3(const Bytes& f, const L2& l2);
-
-// The upper-layer header of an IPv6 packet behind its extension chain.
-struct Upper {
-  std::optional<Reason> err;
-  std::uint8_t proto = 0;
-  std::size_t off = 0;
-  bool later_fragment = false;
-  int headers = 0;          // extension headers walked
-  bool only_hop_by_hop = true;
-};
-Upper WalkIpv6(const Bytes& f, std::size_t l3);
 
 // A DHCP DISCOVER or REQUEST to 255.255.255.255:67 (the one IPv4 use of 0.0.0.0).
 bool DhcpClientBroadcast(const Bytes& f, const L3& l3);

@@ -34,26 +34,21 @@ std::optional<Reason> SourceCheck(const Bytes& f, const parse::L2& l2, const par
     return std::nullopt;
   }
   if (l2.proto == kIpv6) {
-    Upper up = WalkIpv6(f, l2.l3);
-    if (up.err) {
-      why = "IPv6 extension chain cut short or too deep";
-      return up.err;
-    }
-    std::optional<std::uint8_t> icmp_type;
-    if (up.proto == 58 && !up.later_fragment) {
-      if (f.size() < up.off + 8) {
-        why = "ICMPv6 header cut short";
-        return Reason::kTruncatedL3;
-      }
-      icmp_type = f[up.off];
-    }
+    // One order for every drop reason (docs/semantics.md 6.2): the source
+    // address, which the fixed header always shows, first; then whether
+    // the upper layer could be read at all; then what it claims.
     if (l3.src.Unspecified()) {
-      // DAD (an NS) and MLD reports (v1 131, v2 143) may come from ::, as
-      // the kernel sends them: right after the IPv6 header or behind one
-      // hop-by-hop header (MLD's router alert). Behind anything else (a
-      // fragment header, which RFC 6980 forbids for ND) they are not.
-      bool plain = up.headers == 0 || (up.headers == 1 && up.only_hop_by_hop);
-      if (plain && icmp_type && (*icmp_type == 135 || *icmp_type == 131 || *icmp_type == 143)) return std::nullopt;
+      // DAD (an NS with no extension header) and MLD reports (v1 131,
+      // v2 143, right after the IPv6 header or behind one hop-by-hop
+      // header: the router alert) may come from ::, as the kernel sends
+      // them. Behind anything else (a fragment header, which RFC 6980
+      // forbids for ND) they are not.
+      if (!l3.opaque) {
+        if (l3.kind == Kind::kNs && !l3.ext && !l3.hop_by_hop) return std::nullopt;
+        if (l3.kind != Kind::kNs && !l3.ext && l3.proto == 58 && l3.icmp_type &&
+            (*l3.icmp_type == 131 || *l3.icmp_type == 143))
+          return std::nullopt;
+      }
       why = ":: outside DAD NS and MLD reports";
       return Reason::kSpoofedIp;
     }
@@ -61,15 +56,13 @@ std::optional<Reason> SourceCheck(const Bytes& f, const parse::L2& l2, const par
       why = "IPv6 source not the port's";
       return Reason::kSpoofedIp;
     }
-    if (icmp_type && *icmp_type == 136) {
-      if (f.size() < up.off + 24) {
-        why = "NA target cut short";
-        return Reason::kTruncatedL3;
-      }
-      if (!owns(AddrAt(f, up.off + 8, 6))) {
-        why = "NA for a target the port does not own";
-        return Reason::kSpoofedIp;
-      }
+    if (l3.opaque) {
+      why = "IPv6 upper layer unreadable (chain too deep or cut short, ICMPv6 header or NA target cut short)";
+      return Reason::kTruncatedL3;
+    }
+    if (l3.na_target && !owns(*l3.na_target)) {
+      why = "NA for a target the port does not own";
+      return Reason::kSpoofedIp;
     }
   }
   return std::nullopt;

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
+#include "model_parse.h"
 
 namespace vnet::fuzz {
 namespace {
@@ -244,6 +245,7 @@ std::optional<Observed> Rig::Run(const FabricConfig& cfg, Entry entry, int from_
     tc = RunTc(programs().uplink_egress_fd(), frame, uplink().ifindex, 0);
   }
   if (tc && tc->err) return std::nullopt;
+  if (tc) seen.out = tc->out;
   if (tc) absl::StrAppend(&seen.verdicts, seen.verdicts.empty() ? "" : ", ", "tc ", TcName(tc->verdict), " mark ",
                           absl::Hex(tc->mark));
   std::vector<vnet_stats> after = Snapshot(cfg.ports.size());
@@ -329,9 +331,34 @@ std::optional<Observed> Rig::Run(const FabricConfig& cfg, Entry entry, int from_
   return seen;
 }
 
+std::string AnswerProblem(const Outcome& model, const Observed& seen) {
+  if (!model.answer_ip) return "";
+  const Bytes& f = seen.out;
+  parse::L2 l2 = parse::ParseL2(f);
+  if (l2.err) return "answer: no Ethernet header";
+  if (parse::MacAt(f, 6) != model.answer_mac) return "answer: Ethernet source not the uplink's MAC";
+  std::size_t o = l2.l3;
+  const Addr& ip = *model.answer_ip;
+  if (ip.family == 4) {
+    if (l2.proto != parse::kArp || f.size() < o + 28) return "answer: not an ARP packet";
+    if (parse::Get16(f, o + 6) != 2) return "answer: not an ARP reply";
+    if (parse::MacAt(f, o + 8) != model.answer_mac) return "answer: ARP sender MAC not the uplink's";
+    if (!(parse::AddrAt(f, o + 14, 4) == ip)) return "answer: ARP sender IP not the address asked for";
+    return "";
+  }
+  if (l2.proto != parse::kIpv6 || f.size() < o + 40 + 32) return "answer: not an IPv6 packet with an NA and its option";
+  if (f[o + 6] != 58 || f[o + 40] != 136) return "answer: not a Neighbour Advertisement right after the IPv6 header";
+  if (!(parse::AddrAt(f, o + 8, 6) == ip)) return "answer: IPv6 source not the address asked for";
+  if (!(parse::AddrAt(f, o + 48, 6) == ip)) return "answer: NA target not the address asked for";
+  if (f[o + 64] != 2 || f[o + 65] != 1 || parse::MacAt(f, o + 66) != model.answer_mac)
+    return "answer: target link-layer address option not the uplink's MAC";
+  return "";
+}
+
 bool Agrees(const Outcome& model, const Observed& seen) {
   const Outcome& o = seen.outcome;
   if (!seen.extra.empty()) return false;
+  if (model.fate == o.fate && !AnswerProblem(model, seen).empty()) return false;
   if (model.fate == Fate::kRouted) {
     if (o.fate != Fate::kWire && o.fate != Fate::kHost) return false;
   } else if (model.fate != o.fate) {

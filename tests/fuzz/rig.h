@@ -24,6 +24,7 @@ struct Observed {
   Outcome outcome;          // fate, reason/slot, floods, source copies (tx that were neither)
   std::string verdicts;     // e.g. "xdp PASS, tc REDIRECT mark 0"
   std::vector<std::string> extra;  // counters that fit no single outcome
+  Bytes out;                // the frame as the last program left it (an answer, rewritten in place)
 };
 
 class Rig : public bpftest::FabricTest {
@@ -45,6 +46,10 @@ class Rig : public bpftest::FabricTest {
   int tap_ = -1;  // AF_PACKET on the uplink: clones into its ingress
   vnet_config base_{};
 };
+
+// What is wrong with the answer vnet sent, when the model says it answers
+// (empty: nothing, or no answer expected).
+std::string AnswerProblem(const Outcome& model, const Observed& seen);
 
 // True when the datapath did what the model says.
 bool Agrees(const Outcome& model, const Observed& seen);
