@@ -28,7 +28,7 @@ class Checks:
     def run(self, name, fn, *args):
         """Runs fn(*args) as the check name: it fails by raising (an
         AssertionError or a failed command; any other exception is a bug in
-        the test, a failure too, printed with its trace)."""
+        the test, a failure too, printed with its trace). Returns whether it passed."""
         self.ran += 1
         print(f"--- {name}", flush=True)
         start = time.time()
@@ -42,6 +42,8 @@ class Checks:
             print(f"FAIL {name}:\n{traceback.format_exc()}", flush=True)
         else:
             print(f"ok   {name} ({time.time() - start:.1f}s)", flush=True)
+            return True
+        return False
 
     def fail(self, name, why):
         self.ran += 1

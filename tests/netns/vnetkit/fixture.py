@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 # The repository's top level (this file is tests/netns/vnetkit/fixture.py).
@@ -152,10 +153,32 @@ def require_root():
         sys.exit(77)
 
 
+def spawn(topo, role, *argv, **kw):
+    """argv started in role's namespace, text pipes on stdout and stderr."""
+    return subprocess.Popen(["ip", "netns", "exec", topo.ns(role), *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def reap(procs):
+    """Kills whatever of procs still runs and waits for all of them."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+
+
 def script(name):
     """The path of one of the kit's scripts that run inside a namespace
     (txring.py, tapvm.py, framecount.py), for `ip netns exec ... python3 PATH`."""
     return os.path.join(KIT, name)
+
+
+def temp_file(text, prefix="vnet-apply-", suffix=".conf"):
+    """A new temporary file holding text (a config for `vnetctl apply`); the caller removes it."""
+    fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
 
 
 def skip(why):

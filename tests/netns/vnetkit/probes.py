@@ -6,6 +6,7 @@ import re
 import subprocess
 
 from .fixture import wait_until
+from .topology import static_neighbour
 
 
 def ping(topo, role, dst, count=1, timeout=0.5, interval=None, iface=None):
@@ -116,3 +117,16 @@ def expect(results):
         if got != want:
             bad.append(f"{what}: {got}, want {want}")
     assert not bad, "; ".join(bad)
+
+
+def unicast_count(topo, eps, ports, src, dst, count=5):
+    """count pings src -> dst with static neighbours on both sides (so the
+    ICMP frames themselves meet the fabric, no ARP first); returns the number
+    answered. ports: {role: port from `vnetctl -j port add`}."""
+    static_neighbour(topo, eps, src, dst, ports[dst]["mac"])
+    static_neighbour(topo, eps, dst, src, ports[src]["mac"])
+    try:
+        return ping_count(topo, src, eps[dst][2], count, wait=0.5)
+    finally:
+        for a, b in ((src, dst), (dst, src)):
+            topo.ip(a, "neigh", "del", eps[b][2], "dev", "eth0", check=False)
