@@ -28,9 +28,9 @@ Tests run as scripts from tests/netns, so the package is on sys.path with no
 setup (Python puts the script's directory first).
 """
 from .checks import Checks
-from .fixture import (OLD_ABIS, PIN_ROOT, PY, SRC, VNETCTL, CommandError, Topology, exit_on_signals, fabric_map_names,
-                      host_exec, leftovers, old_vnetctl, reap, require_root, require_tools, run, script, skip, spawn, temp_file, unique,
-                      wait_until, which)
+from .fixture import (OLD_ABIS, PIN_ROOT, PY, SRC, VNETCTL, CommandError, Topology, exit_on_signals,
+                      fabric_map_names, host_exec, leftovers, old_vnetctl, reap, require_root, require_tools, run,
+                      script, skip, spawn, temp_file, unique, wait_until, which)
 from .topology import (NET, addresses, build_l2, build_ports, flush_neighbours, link_json, link_local, mac_of,
                        set_switch_hairpin, static_neighbour, wait_dad, wait_ready)
 from .probes import (arping, arping_mac, expect, expect_reach, forget, iperf, ndisc6, ping, ping_all, ping_count,
@@ -40,4 +40,4 @@ from .vnetstate import (container_ports, drops_grew, fabric_doc, fabric_drops, p
 from .capture import Capture, Sniffer, Tcpdump, capture, capture_during, counting_ns, interrupt, sniffing, src_macs
 from .frames import (BROADCAST, TEST_ETHERTYPE, broadcasts, expect_copies, garp, key_of, marker_udp4, scapy_send,
                      send_frames, solicited_node, test_frame)
-from . import framecount, ipvlan, matrix, udpseq  # noqa: F401
+from . import framecount, ipvlan, matrix, udpseq  # noqa: F401  (specialised modules, used by name)

@@ -18,11 +18,10 @@ import sys
 import tempfile
 import time
 
-# The repository's top level (this file is tests/netns/vnetkit/fixture.py).
-SRC = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+KIT = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.abspath(os.path.join(KIT, "..", "..", ".."))  # the repository (KIT is tests/netns/vnetkit)
 VNETCTL = os.environ.get("VNETCTL") or os.path.join(SRC, "build", "userspace", "vnetctl")
 PIN_ROOT = "/sys/fs/bpf/vnet"
-KIT = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"  # Debian's python3-scapy lives there
 
 
