@@ -17,7 +17,6 @@ import os
 import struct
 import sys
 import tempfile
-import traceback
 
 from vnetkit import PIN_ROOT, Checks, Topology, build_l2, exit_on_signals, leftovers, require_root, run, unique
 
@@ -473,13 +472,7 @@ def main():
     checks = Checks()
     topo = Topology("al")
     env = Env(topo)
-    try:
-        with topo:
-            setup(env)
-            for case in CASES:
-                checks.run(case.__name__, case, env)
-    except Exception:  # noqa: BLE001
-        checks.fail("setup/teardown", traceback.format_exc())
+    checks.run_cases(topo, setup, CASES, env)
     left = leftovers(topo.namespaces, topo.fabrics)
     if os.path.exists(f"{PIN_ROOT}/.hidden"):
         left.append(".hidden")

@@ -14,7 +14,6 @@ import os
 import shutil
 import sys
 import tempfile
-import traceback
 
 from vnetkit import PIN_ROOT, Checks, Topology, build_l2, exit_on_signals, leftovers, require_root, run, unique
 
@@ -441,13 +440,7 @@ def main():
     env = Env(topo)
     # Pins named like our devices that exist now are not ours to report.
     preexisting = set(os.listdir(PIN_ROOT)) if os.path.isdir(PIN_ROOT) else set()
-    try:
-        with topo:
-            setup(env)
-            for case in CASES:
-                checks.run(case.__name__, case, env)
-    except Exception:  # noqa: BLE001
-        checks.fail("setup/teardown", traceback.format_exc())
+    checks.run_cases(topo, setup, CASES, env)
     left = leftovers(topo.namespaces, env.names - preexisting)
     if left:
         checks.fail("teardown", f"left behind: {left}")

@@ -45,6 +45,18 @@ class Checks:
             return True
         return False
 
+    def run_cases(self, topo, setup, cases, env):
+        """Inside topo (a fixture.Topology), setup(env), then every case(env)
+        as a check named after the function; a setup or a teardown that
+        raises is a failure too."""
+        try:
+            with topo:
+                setup(env)
+                for case in cases:
+                    self.run(case.__name__, case, env)
+        except Exception:  # pylint: disable=broad-except
+            self.fail("setup/teardown", traceback.format_exc())
+
     def fail(self, name, why):
         self.ran += 1
         self.failures.append(name)
