@@ -5,7 +5,7 @@ txring.py: only the Ethernet header is linear), and none may reach a sibling
 or the wire; each must be counted as a drop on the sending port
 (`vnetctl stats -j`).
 
-Topology (vnettest.build_l2 without containers): ext --- sw --- up0 in host,
+Topology (vnetkit.build_l2 without containers): ext --- sw --- up0 in host,
 one mixed fabric on up0 (ipvlan l2, flag bridge):
   m1, m2     MAC ports, mode bridge (siblings flood to each other locally)
   m3         MAC port, mode bridge, --allow-ip .23 and 2001:db8:1:0:23::1
@@ -35,16 +35,13 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+import vnetkit as vk
+from vnetkit import ipvlan as it
 
-import ipvlantest as it  # noqa: E402
-import vnettest as vt  # noqa: E402
-
-PY = "/usr/bin/python3"
+PY = vk.PY
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
-NET = vt.NET
+NET = vk.NET
 NET6 = it.NET6
 SETTLE = 0.7
 
@@ -83,7 +80,7 @@ class Receiver:
 
 
 def send(topo, role, frames, how="ring"):
-    p = vt.run(["ip", "netns", "exec", topo.ns(role), PY, os.path.join(HERE, "txring.py"), "eth0", how,
+    p = vk.run(["ip", "netns", "exec", topo.ns(role), PY, vk.script("txring.py"), "eth0", how,
                 *[f.hex() for f in frames]], check=False, timeout=60)
     assert p.returncode == 0, f"sending from {role} ({how}) failed: {p.stderr.strip()}"
 
@@ -168,11 +165,11 @@ def corpus(macs, uplink_mac):
 
 
 def main():
-    vt.require_root()
-    it.require_tools("scapy")
+    vk.require_root()
+    vk.require_tools("scapy")
     failures = []
-    with vt.Topology("adv") as topo:
-        vt.build_l2(topo, "none", "bridge", False, containers=0)
+    with vk.Topology("adv") as topo:
+        vk.build_l2(topo, "none", "bridge", False, containers=0)
         topo.ip("host", "addr", "add", f"{it.HOST6}/64", "dev", "up0", "nodad")
         fabric = topo.attach("up0", "--ipvlan-mode", "l2", "--ipvlan-flag", "bridge")
         ports = {}
@@ -198,10 +195,10 @@ def main():
         # Quiet containers: no IPv6 autoconfiguration chatter to miscount.
         for role in ("m1", "m2", "m3", "i1", "i2"):
             topo.exec(role, "sysctl", "-qw", "net.ipv6.conf.eth0.disable_ipv6=1", check=False)
-        vt.wait_dad(topo, list(devs))
+        vk.wait_dad(topo, list(devs))
         time.sleep(0.5)
-        macs = {role: it.mac_of(topo, role, "eth0") for role in devs}
-        uplink_mac = it.mac_of(topo, "host", "up0")
+        macs = {role: vk.mac_of(topo, role, "eth0") for role in devs}
+        uplink_mac = vk.mac_of(topo, "host", "up0")
         frames = corpus(macs, uplink_mac)
         all_frames = [f for fs in frames.values() for _, f in fs]
         assert len(set(all_frames)) == len(all_frames), "corpus frames must be distinct to be told apart"

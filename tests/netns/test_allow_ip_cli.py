@@ -17,10 +17,8 @@ import os
 import struct
 import sys
 import tempfile
-import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vnettest import PIN_ROOT, Topology, build_l2, require_root, run, unique  # noqa: E402
+from vnetkit import PIN_ROOT, Checks, Topology, build_l2, exit_on_signals, leftovers, require_root, run, unique
 
 ALLOW_IP = 1 << 6     # VNET_PORT_F_ALLOW_IP
 OWNED = 1 << 7        # control plane only, never in flood/MAC entries
@@ -470,37 +468,17 @@ def setup(env):
 
 def main():
     require_root()
-    passed, failures = 0, []
+    exit_on_signals()  # meson's SIGTERM still tears the topology down
+    checks = Checks()
     topo = Topology("al")
     env = Env(topo)
-    namespaces = []
-    try:
-        with topo:
-            setup(env)
-            for case in CASES:
-                try:
-                    case(env)
-                    passed += 1
-                    print(f"ok   {case.__name__}")
-                except Exception as e:  # noqa: BLE001 -- report every case
-                    detail = str(e) if isinstance(e, AssertionError) else traceback.format_exc()
-                    failures.append((case.__name__, detail))
-                    print(f"FAIL {case.__name__}: {detail}")
-            namespaces = list(topo.namespaces)
-            fabrics = list(topo.fabrics)
-    except Exception:  # noqa: BLE001
-        failures.append(("setup/teardown", traceback.format_exc()))
-        print(f"FAIL setup/teardown: {failures[-1][1]}")
-        fabrics = list(topo.fabrics)
-    current = run(["ip", "netns", "list"]).stdout.split()
-    left = [n for n in namespaces if n in current] + [f for f in fabrics if os.path.exists(f"{PIN_ROOT}/{f}")]
+    checks.run_cases(topo, setup, CASES, env)
+    left = leftovers(topo.namespaces, topo.fabrics)
     if os.path.exists(f"{PIN_ROOT}/.hidden"):
         left.append(".hidden")
     if left:
-        failures.append(("teardown", f"left behind: {left}"))
-        print(f"FAIL teardown: left behind: {left}")
-    print(f"{passed} passed, {len(failures)} failed")
-    return 1 if failures else 0
+        checks.fail("teardown", f"left behind: {left}")
+    return checks.status()
 
 
 if __name__ == "__main__":

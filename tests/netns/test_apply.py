@@ -9,17 +9,11 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
-from vnettest import PIN_ROOT, VNETCTL, Topology, build_l2, ping, require_root, unique
+from vnetkit import Checks, PIN_ROOT, VNETCTL, Topology, build_l2, ping, require_root, temp_file, unique
 
-checks = []
-
-
-def check(name, ok, detail=""):
-    checks.append(ok)
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)}", flush=True)
+checks = Checks()
 
 
 def config(fabric, t, *, host, c2_mode, c2_hairpin, with_c3, with_tap, tap):
@@ -55,13 +49,6 @@ mode = "vepa"
 mac = "02:a9:00:00:00:0a"
 '''
     return text
-
-
-def write(text):
-    fd, path = tempfile.mkstemp(prefix="vnet-apply-", suffix=".conf")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    return path
 
 
 def snapshot(t, fabric):
@@ -117,21 +104,21 @@ def main():
         tap = unique("aptap")
         a = dict(host=True, c2_mode="vepa", c2_hairpin=False, with_c3=False, with_tap=True, tap=tap)
         b = dict(host=False, c2_mode="bridge", c2_hairpin=True, with_c3=True, with_tap=False, tap=tap)
-        file_a, file_b = write(config(fabric, t, **a)), write(config(fabric, t, **b))
+        file_a, file_b = temp_file(config(fabric, t, **a)), temp_file(config(fabric, t, **b))
         try:
             r = t.vnetctl("-j", "apply", file_a)
-            check("apply creates the fabric and its ports", state_matches(t, fabric, **a) == "",
-                  state_matches(t, fabric, **a))
+            checks.check("apply creates the fabric and its ports", state_matches(t, fabric, **a) == "",
+                         state_matches(t, fabric, **a))
             t.ip("c1", "addr", "add", "198.18.0.11/24", "dev", "eth0")
-            check("host on from the file: the host reaches c1", ping(t, "host", "198.18.0.11"))
+            checks.check("host on from the file: the host reaches c1", ping(t, "host", "198.18.0.11"))
             again = t.vnetctl("apply", file_a, json_out=True)
-            check("applying twice changes nothing", again["actions"] == [], again)
+            checks.check("applying twice changes nothing", again["actions"] == [], again)
 
             r = t.vnetctl("apply", file_b, json_out=True)
-            check("apply changes what differs", state_matches(t, fabric, **b) == "", state_matches(t, fabric, **b))
-            check("ports changed in place, not re-created",
-                  not any(a.startswith(("remove port", "add port")) and t.ns("c2") in a for a in r["actions"]),
-                  r["actions"])
+            checks.check("apply changes what differs", state_matches(t, fabric, **b) == "", state_matches(t, fabric, **b))
+            checks.check("ports changed in place, not re-created",
+                         not any(a.startswith(("remove port", "add port")) and t.ns("c2") in a for a in r["actions"]),
+                         r["actions"])
 
             bad_files = {
                 "syntax": ("[fabric.x\nuplink = ", ":1: syntax"),
@@ -144,14 +131,14 @@ def main():
                 "missing netns": (config(fabric, t, **b).replace(t.ns("c3"), "nosuchns"), "no network namespace"),
             }
             for name, (text, expect) in bad_files.items():
-                path = write(text)
+                path = temp_file(text)
                 try:
                     before = snapshot(t, fabric)
                     r = t.vnetctl("apply", path, check=False)
                     line_ok = r.stderr.startswith(f"vnetctl: apply {path}:") and r.stderr.count("\n") == 1
-                    check(f"bad file ({name}): refused, names file, line and field, changes nothing",
-                          r.returncode != 0 and line_ok and expect in r.stderr and r.stdout == ""
-                          and snapshot(t, fabric) == before, r.stderr)
+                    checks.check(f"bad file ({name}): refused, names file, line and field, changes nothing",
+                                 r.returncode != 0 and line_ok and expect in r.stderr and r.stdout == ""
+                                 and snapshot(t, fabric) == before, r.stderr)
                 finally:
                     os.unlink(path)
 
@@ -169,23 +156,21 @@ def main():
                 problem = state_matches(t, fabric, **target) if r.returncode == 0 else r.stderr
                 if problem:
                     bad.append(f"round {i}: {problem}")
-            check("SIGKILL during apply, 12 rounds: the next apply converges every time", not bad, bad)
+            checks.check("SIGKILL during apply, 12 rounds: the next apply converges every time", not bad, bad)
 
             t.ip("host", "link", "add", "keepme0", "type", "veth", "peer", "name", "keepme1")
             r = t.vnetctl("down", check=False)
             host_links = [l["ifname"] for l in json.loads(t.ip("host", "-j", "link").stdout)]
-            check("down removes every fabric, pin, port device and tap vnet created",
-                  r.returncode == 0 and t.vnetctl("show", json_out=True)["fabrics"] == []
-                  and not os.path.exists(f"{PIN_ROOT}/{fabric}")
-                  and not [n for n in host_links if n.startswith("vnp") or n == tap], host_links)
-            check("down leaves what vnet did not create",
-                  "keepme0" in host_links and "up0" in host_links and ping(t, "ext", "198.18.0.1"))
+            checks.check("down removes every fabric, pin, port device and tap vnet created",
+                         r.returncode == 0 and t.vnetctl("show", json_out=True)["fabrics"] == []
+                         and not os.path.exists(f"{PIN_ROOT}/{fabric}")
+                         and not [n for n in host_links if n.startswith("vnp") or n == tap], host_links)
+            checks.check("down leaves what vnet did not create",
+                         "keepme0" in host_links and "up0" in host_links and ping(t, "ext", "198.18.0.1"))
         finally:
             os.unlink(file_a)
             os.unlink(file_b)
-    failed = checks.count(False)
-    print(f"{len(checks) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.status()
 
 
 if __name__ == "__main__":

@@ -25,18 +25,14 @@ spoofed_ip and reach nobody; `--allow-ip none` lifts the check.
 Exit 0 pass, 1 fail, 77 skip (not root, a tool missing).
 """
 import ipaddress
-import os
-import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ipvlantest as it  # noqa: E402
-import l2checks as lc  # noqa: E402
-import vnettest as vt  # noqa: E402
+from vnetkit import ipvlan as it
+import vnetkit as vk
 
-NET, NET6 = it.NET, it.NET6
-BCAST = it.BROADCAST
+NET, NET6 = vk.NET, it.NET6
+BCAST = vk.BROADCAST
 ALL_NODES_MAC = "33:33:00:00:00:01"
 MLD_MAC = "33:33:00:00:00:16"
 
@@ -54,7 +50,7 @@ def hex4(addr):
 
 
 def send(topo, role, expr, ifname="eth0"):
-    p = vt.run(["ip", "netns", "exec", topo.ns(role), it.PY, "-c", _SEND, ifname, expr], check=False, timeout=60)
+    p = vk.run(["ip", "netns", "exec", topo.ns(role), vk.PY, "-c", _SEND, ifname, expr], check=False, timeout=60)
     if p.returncode != 0:
         raise AssertionError(f"scapy in {role} failed: {p.stderr.strip()[-400:]}")
 
@@ -68,7 +64,7 @@ def attempt(fab, sender, expr, filt, receivers, want_delivered, reason="spoofed_
     """Sends expr from sender; returns [(what, got, want)] for expect()."""
     dev = fab.dev(sender)
     before = spoof_drops(fab, dev)[reason]
-    with it.sniffing(fab.topo, {r: (r, "eth0") for r in receivers}, filt) as seen:
+    with vk.sniffing(fab.topo, {r: (r, "eth0") for r in receivers}, filt) as seen:
         send(fab.topo, sender, expr)
     grew = spoof_drops(fab, dev)[reason] - before
     out = [(f"copies at {r}", len(seen[r]) > 0, want_delivered) for r in receivers]
@@ -152,7 +148,7 @@ TOPOLOGIES = []  # every topology built, for the leak check at the end
 
 
 def topology(tag):
-    topo = vt.Topology(tag)
+    topo = vk.Topology(tag)
     TOPOLOGIES.append(topo)
     return topo
 
@@ -165,12 +161,12 @@ def check_ipvlan(checks):
         it.ping(topo, "c2", it.EXT6)
         for name, expr, filt, receivers, delivered, reason in ipvlan_cases(fab):
             checks.run(f"ipvlan: {name}",
-                       lambda: it.expect(attempt(fab, "c1", expr, filt, receivers, delivered, reason)))
-        checks.run("ipvlan: c2 still reaches the gateway", lambda: it.expect([
+                       lambda: vk.expect(attempt(fab, "c1", expr, filt, receivers, delivered, reason)))
+        checks.run("ipvlan: c2 still reaches the gateway", lambda: vk.expect([
             ("ping c2 -> ext", it.ping(topo, "c2", it.EXT4), True),
             ("ping -6 c2 -> ext", it.ping(topo, "c2", it.EXT6), True)]))
         # The legitimate way still works end to end.
-        checks.run("ipvlan: c1 <-> c2 and ext", lambda: it.expect([
+        checks.run("ipvlan: c1 <-> c2 and ext", lambda: vk.expect([
             ("ping c1 -> c2", it.ping(topo, "c1", it.v4(2)), True),
             ("ping -6 c1 -> ext", it.ping(topo, "c1", it.EXT6), True)]))
 
@@ -180,7 +176,7 @@ M1_4, M1_6, I1_4, I1_6 = f"{NET}.21", f"{NET6}::21", f"{NET}.31", f"{NET6}::31"
 
 
 def mixed(topo, *attach_extra):
-    vt.build_l2(topo, "none", "bridge", True, containers=0)  # the switch reflects
+    vk.build_l2(topo, "none", "bridge", True, containers=0)  # the switch reflects
     topo.ip("ext", "addr", "add", f"{it.EXT6}/64", "dev", "eth0", "nodad")
     fabric = topo.attach("up0", "--ipvlan-mode", "l2", "--ipvlan-flag", "bridge", *attach_extra)
     ports = {}
@@ -192,7 +188,7 @@ def mixed(topo, *attach_extra):
     ns = topo.netns("i1")
     ports["i1"] = topo.vnetctl("port", "add", "--fabric", fabric, "--netns", ns, "--ip", f"{I1_4}/24", "--ip",
                                f"{I1_6}/64", "--isolated", "on", json_out=True)
-    it.wait_ready(topo, ["m1", "i1"])
+    vk.wait_ready(topo, ["m1", "i1"])
     return it.Fabric(topo, fabric, ports)
 
 
@@ -216,12 +212,12 @@ def check_isolation(checks, path, attach_extra):
                 ("ping i1 -> ext", it.ping(topo, "i1", it.EXT4), True),
             ]
             results.append(("isolated drops counted", isolated_drops(fab) > before, True))
-            it.expect(results)
+            vk.expect(results)
 
         def one_side_open():
             fab.topo.vnetctl("port", "set", fab.dev("i1"), "--isolated", "off")
-            it.forget(topo, ["m1", "i1"])
-            it.expect([("ping m1 -> i1", it.ping(topo, "m1", I1_4), True),
+            vk.flush_neighbours(topo, ["m1", "i1"])
+            vk.expect([("ping m1 -> i1", it.ping(topo, "m1", I1_4), True),
                        ("ping i1 -> m1", it.ping(topo, "i1", M1_4), True),
                        ("ping -6 i1 -> m1", it.ping(topo, "i1", M1_6), True)])
 
@@ -235,7 +231,7 @@ A1_4, A1_6, A2_4 = f"{NET}.41", f"{NET6}::41", f"{NET}.42"
 
 def check_allow_ip(checks):
     with topology("ca") as topo:
-        vt.build_l2(topo, "none", "bridge", False, containers=0)
+        vk.build_l2(topo, "none", "bridge", False, containers=0)
         topo.ip("ext", "addr", "add", f"{it.EXT6}/64", "dev", "eth0", "nodad")
         fabric = topo.attach("up0")
         ports = {}
@@ -246,17 +242,17 @@ def check_allow_ip(checks):
         topo.ip("a1", "addr", "add", f"{A1_4}/24", "dev", "eth0")
         topo.ip("a1", "addr", "add", f"{A1_6}/64", "dev", "eth0", "nodad")
         topo.ip("a2", "addr", "add", f"{A2_4}/24", "dev", "eth0")
-        it.wait_ready(topo, ["a1", "a2"])
+        vk.wait_ready(topo, ["a1", "a2"])
         fab = it.Fabric(topo, fabric, ports)
-        mac = it.mac_of(topo, "a1", "eth0")
+        mac = vk.mac_of(topo, "a1", "eth0")
         ext_mac = fab.ext_mac
 
-        checks.run("allow-ip: allowed sources work", lambda: it.expect([
+        checks.run("allow-ip: allowed sources work", lambda: vk.expect([
             ("ping a1 -> ext", it.ping(topo, "a1", it.EXT4), True),
             ("ping -6 a1 -> ext", it.ping(topo, "a1", it.EXT6), True),
             ("ping a1 -> a2", it.ping(topo, "a1", A2_4), True),
             ("ping -6 a1 -> ext from its EUI-64 link-local",
-             it.ping(topo, "a1", f"{it.link_local(topo, 'ext')[0]}%eth0"), True)]))
+             it.ping(topo, "a1", f"{vk.link_local(topo, 'ext')[0]}%eth0"), True)]))
         cases = [
             ("IPv4 from another address",
              f"Ether(src={mac!r}, dst={ext_mac!r}) / IP(src={A2_4!r}, dst={it.EXT4!r}) / ICMP()",
@@ -280,12 +276,12 @@ def check_allow_ip(checks):
              "udp port 67 and src host 0.0.0.0", True),
         ]
         for name, expr, filt, delivered in cases:
-            checks.run(f"allow-ip: {name}", lambda: it.expect(attempt(fab, "a1", expr, filt, ["ext", "a2"],
+            checks.run(f"allow-ip: {name}", lambda: vk.expect(attempt(fab, "a1", expr, filt, ["ext", "a2"],
                                                                       delivered)))
 
         def cleared():
             topo.vnetctl("port", "set", fab.dev("a1"), "--allow-ip", "none")
-            it.expect(attempt(fab, "a1", cases[0][1], cases[0][2], ["ext"], True))
+            vk.expect(attempt(fab, "a1", cases[0][1], cases[0][2], ["ext"], True))
 
         checks.run("allow-ip: none lifts the check", cleared)
 
@@ -300,14 +296,14 @@ PARTS = {
 
 def main():
     parts = sys.argv[1:] or list(PARTS)
-    vt.require_root()
-    it.require_tools("tcpdump", "ping", "scapy")
-    lc.exit_on_signals()
+    vk.require_root()
+    vk.require_tools("tcpdump", "ping", "scapy")
+    vk.exit_on_signals()
     start = time.time()
-    checks = it.Checks()
+    checks = vk.Checks()
     for part in parts:
         PARTS[part](checks)
-    it.finish(checks, f"claims ({', '.join(parts)})", start, TOPOLOGIES)
+    checks.finish(f"claims ({', '.join(parts)})", start, TOPOLOGIES)
 
 
 if __name__ == "__main__":

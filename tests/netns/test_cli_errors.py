@@ -14,10 +14,8 @@ import os
 import shutil
 import sys
 import tempfile
-import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vnettest import PIN_ROOT, Topology, build_l2, require_root, run, unique  # noqa: E402
+from vnetkit import PIN_ROOT, Checks, Topology, build_l2, exit_on_signals, leftovers, require_root, run, unique
 
 # A foreign XDP program: no headers needed, XDP_PASS is 2.
 FOREIGN_XDP_C = """
@@ -433,43 +431,20 @@ def setup(env):
     topo.ip("c1", "link", "set", "eth1", "up")
 
 
-def leftovers(namespaces, names):
-    left = []
-    current = run(["ip", "netns", "list"]).stdout.split()
-    left += [f"netns {n}" for n in namespaces if n in current]
-    if os.path.isdir(PIN_ROOT):
-        left += [f"pin {PIN_ROOT}/{n}" for n in os.listdir(PIN_ROOT) if n in names]
-    return left
-
 
 def main():
     require_root()
-    passed, failures = 0, []
+    exit_on_signals()  # meson's SIGTERM still tears the topology down
+    checks = Checks()
     topo = Topology("ce")
     env = Env(topo)
     # Pins named like our devices that exist now are not ours to report.
     preexisting = set(os.listdir(PIN_ROOT)) if os.path.isdir(PIN_ROOT) else set()
-    try:
-        with topo:
-            setup(env)
-            for case in CASES:
-                try:
-                    case(env)
-                    passed += 1
-                    print(f"ok   {case.__name__}")
-                except Exception as e:  # noqa: BLE001 -- report every case
-                    detail = str(e) if isinstance(e, AssertionError) else traceback.format_exc()
-                    failures.append((case.__name__, detail))
-                    print(f"FAIL {case.__name__}: {detail}")
-    except Exception:  # noqa: BLE001
-        failures.append(("setup/teardown", traceback.format_exc()))
-        print(f"FAIL setup/teardown: {failures[-1][1]}")
+    checks.run_cases(topo, setup, CASES, env)
     left = leftovers(topo.namespaces, env.names - preexisting)
     if left:
-        failures.append(("teardown", f"left behind: {left}"))
-        print(f"FAIL teardown: left behind: {left}")
-    print(f"{passed} passed, {len(failures)} failed")
-    return 1 if failures else 0
+        checks.fail("teardown", f"left behind: {left}")
+    return checks.status()
 
 
 if __name__ == "__main__":

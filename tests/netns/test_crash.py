@@ -16,28 +16,22 @@ second apply changes nothing, and the fabric's directory holds exactly the
 pins this build's fabric has (no *_old, *_new, incomplete or pending note, no
 map missing). Also: a failed `attach --force` puts back the foreign XDP
 program it removed, and `apply` adopts no tap it did not create."""
+import json
 import os
 import subprocess
 import sys
-import tempfile
-import time
 
-import vnettest
-from vnettest import PIN_ROOT, VNETCTL, Topology, build_l2, ping, require_root, run, unique
+import vnetkit as vk
+from vnetkit import Checks, PIN_ROOT, Topology, build_l2, ping, require_root, temp_file, unique
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ABI4_COMMIT = vnettest.OLD_ABIS[4]
-MAPS = vnettest.fabric_map_names()
+ABI4_COMMIT = vk.OLD_ABIS[4]
+MAPS = vk.fabric_map_names()
 # Rounds over every kill point of each scenario; hundreds of kills in all.
 ROUNDS = int(os.environ.get("VNET_CRASH_ROUNDS", "3"))
 
-checks = []
+checks = Checks()
 kills = 0
-
-
-def check(name, ok, detail=""):
-    checks.append(ok)
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)}", flush=True)
 
 
 def vnetctl(t, *args, kill_at=None, binary=None):
@@ -45,12 +39,12 @@ def vnetctl(t, *args, kill_at=None, binary=None):
     env.pop("VNET_TEST_KILL_AT", None)
     if kill_at:
         env["VNET_TEST_KILL_AT"] = str(kill_at)
-    return subprocess.run(["nsenter", f"--net=/run/netns/{t.host}", binary or vnettest.VNETCTL, *args],
+    return subprocess.run(["nsenter", f"--net=/run/netns/{t.host}", binary or vk.VNETCTL, *args],
                           capture_output=True, text=True, env=env, timeout=60)
 
 
 def expected_pins(t, fabric):
-    shown = vnettest.json.loads(vnetctl(t, "-j", "show", fabric).stdout)["fabrics"][0]
+    shown = json.loads(vnetctl(t, "-j", "show", fabric).stdout)["fabrics"][0]
     want = MAPS | {"prog_port_tc"}
     if shown["tc_hook"] == "tcx":
         want |= {"link_uplink_tc", "link_uplink_egress"} | {f"link_port_{p['ifindex']}" for p in shown["ports"]}
@@ -68,14 +62,14 @@ def pins_exact(t, fabric):
 def forwards(t):
     # A few tries: links vnet has just created take a moment to carry frames.
     for _ in range(3):
-        vnettest.flush_neighbours(t, ["ext", "c1", "c2"])  # ports made again have new MACs
+        vk.flush_neighbours(t, ["ext", "c1", "c2"])  # ports made again have new MACs
         if ping(t, "c1", t.c2_ip, timeout="1") and ping(t, "ext", t.c1_ip, timeout="1"):
             return True
     return False
 
 
 def old_vnetctl():
-    return vnettest.old_vnetctl(4)
+    return vk.old_vnetctl(4)
 
 
 def sweep(name, t, command, prepare, expect_forwarding):
@@ -105,8 +99,8 @@ def sweep(name, t, command, prepare, expect_forwarding):
             if not forwards(t):
                 bad.append((n, "no forwarding after convergence"))
         n += 1
-    check(f"{name}: killed at each of its {n - 1} checkpoints, the next command converged every time",
-          not bad and n > 1, bad[:3])
+    checks.check(f"{name}: killed at each of its {n - 1} checkpoints, the next command converged every time",
+                 not bad and n > 1, bad[:3])
     return n - 1
 
 
@@ -123,10 +117,7 @@ netns = "{t.ns('c2')}"
 mode = "bridge"
 hairpin = {"true" if c2_mode == "hairpin" else "false"}
 '''
-    path = os.path.join(tempfile.gettempdir(), f"crash-{os.getpid()}-{c2_mode}.toml")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return temp_file(text, prefix=f"crash-{c2_mode}-", suffix=".toml")
 
 
 def main():
@@ -134,7 +125,7 @@ def main():
     old = old_vnetctl()
     with Topology("cr") as t:
         build_l2(t, "none", "bridge", hairpin=False, containers=2)
-        t.c1_ip, t.c2_ip = f"{vnettest.NET}.11", f"{vnettest.NET}.12"
+        t.c1_ip, t.c2_ip = f"{vk.NET}.11", f"{vk.NET}.12"
         fabric = unique("crf")
         t.fabrics.append(fabric)
         bridge_conf, vepa_conf = apply_file(t, fabric, "bridge"), apply_file(t, fabric, "hairpin")
@@ -192,8 +183,8 @@ def main():
                     if r.returncode != 0 or "nothing to change" not in again.stdout or not exact or not forwards(t):
                         bad.append((n, r.stderr.strip(), again.stdout.strip(), diff))
                     n += 1
-                check(f"round {round_ + 1}: apply from nothing killed at each of its {n - 1} checkpoints converged",
-                      not bad and n > 1, bad[:3])
+                checks.check(f"round {round_ + 1}: apply from nothing killed at each of its {n - 1} checkpoints converged",
+                             not bad and n > 1, bad[:3])
                 # apply changing a port: the old datapath serves until the new one does.
                 fresh()
                 sweep(f"round {round_ + 1}: apply changing a port", t, lambda f: ["apply", vepa_conf],
@@ -205,15 +196,13 @@ def main():
                           lambda: fresh(old), True)
                 else:
                     print(f"     the ABI 4 commit {ABI4_COMMIT[:7]} is not in this clone: no migration kills")
-            check(f"hundreds of kills in all ({kills})", kills >= 100, kills)
+            checks.check(f"hundreds of kills in all ({kills})", kills >= 100, kills)
             vnetctl(t, "down")
-            check("down leaves no pin of the fabric", not os.path.exists(f"{PIN_ROOT}/{fabric}"))
+            checks.check("down leaves no pin of the fabric", not os.path.exists(f"{PIN_ROOT}/{fabric}"))
         finally:
             for conf in (bridge_conf, vepa_conf):
                 os.unlink(conf)
-    failed = checks.count(False)
-    print(f"{len(checks) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.status()
 
 
 if __name__ == "__main__":

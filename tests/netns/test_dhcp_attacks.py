@@ -3,7 +3,7 @@
 with real frames: scapy in a port's namespace plays the root user inside a
 container, scapy on ext plays a DHCP server (or an accomplice) on the wire.
 
-ipvlantest.build's topology, fabric `--type ipvlan --ipvlan-mode l2
+vnetkit.ipvlan.build's topology, fabric `--type ipvlan --ipvlan-mode l2
 --ipvlan-flag vepa`, the switch reflecting (hairpin on) so a port's frame for
 a sibling comes back in through the uplink as from the wire; ports c1 .11,
 c2 .12, c3 .13 (c3 also owns the routed prefix 198.18.7.0/24). Every check
@@ -34,19 +34,16 @@ opens its DHCP transactions with fresh transaction ids. Checks:
 VNET_DHCP_CHECKS=replay,cap runs only those (each opens its own transactions).
 Exit 0 pass, 1 fail, 77 skip (not root, tools missing).
 """
-import json
 import os
 import random
 import re
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ipvlantest as it  # noqa: E402
-import l2checks as lc  # noqa: E402
-import vnettest as vt  # noqa: E402
+from vnetkit import ipvlan as it
+import vnetkit as vk
 
-NET = it.NET
+NET = vk.NET
 PREFIX = "198.18.7.0/24"
 IN_PREFIX = "198.18.7.9"
 REPLY_FILTER = "udp src port 67 and udp dst port 68"
@@ -90,7 +87,7 @@ if frames:
 
 
 def send(t, role, expr):
-    p = vt.run(["ip", "netns", "exec", t.ns(role), it.PY, "-c", _SCAPY, "eth0", expr], check=False, timeout=120)
+    p = vk.run(["ip", "netns", "exec", t.ns(role), vk.PY, "-c", _SCAPY, "eth0", expr], check=False, timeout=120)
     if p.returncode != 0:
         raise AssertionError(f"scapy in {role} failed: {p.stderr.strip()[-400:]}")
 
@@ -117,7 +114,7 @@ class World:
         return {a["address"].split("/")[0]: a for a in self.fab.port_doc(role).get("addresses", [])}
 
     def owners(self, address):
-        doc = lc.fabric_doc(self.t, self.fab.fabric)
+        doc = vk.fabric_doc(self.t, self.fab.fabric)
         return sorted(p["name"] for p in doc["ports"] for a in p.get("addresses", [])
                       if a["address"].split("/")[0] == address)
 
@@ -130,7 +127,7 @@ def replies_by_xid(lines):
 
 
 def sniff_replies(t, roles):
-    return it.sniffing(t, {r: (r, "eth0") for r in roles}, REPLY_FILTER, verbose=True)
+    return vk.sniffing(t, {r: (r, "eth0") for r in roles}, REPLY_FILTER, verbose=True)
 
 
 class Selected:
@@ -161,8 +158,8 @@ def run(w, all_checks):
             w.ack(x, lease, mtype="offer")
             w.ask("c1", x, "request")
             w.ack(x, lease)
-        grew = it.drops_grew(before, w.dhcp_drops())
-        it.expect([("replies with X reaching c1 (offer, ack)", replies_by_xid(got["c1"]).count(x), 2),
+        grew = vk.drops_grew(before, w.dhcp_drops())
+        vk.expect([("replies with X reaching c1 (offer, ack)", replies_by_xid(got["c1"]).count(x), 2),
                    ("replies with X reaching the thief c2", replies_by_xid(got["c2"]).count(x), 0),
                    (f"owner of {lease} in show", w.owners(lease), [dev["c1"]]),
                    ("dhcp drops on c2 (its replayed request)", grew.get(dev["c2"], 0) >= 1, True)])
@@ -173,14 +170,14 @@ def run(w, all_checks):
         lease = f"{NET}.71"
         w.ask("c1", y)
         # Five times what the old LRU table held, so an LRU would have lost Y.
-        rx = lc.port_stats(t, dev["c2"])["rx_packets"]
+        rx = vk.port_stats(t, dev["c2"])["rx_packets"]
         send(t, "c2", f"flood({w.u!r}, 20000, {new_xid()})")
-        arrived = lc.port_stats(t, dev["c2"])["rx_packets"] - rx
+        arrived = vk.port_stats(t, dev["c2"])["rx_packets"] - rx
         print(f"  c2's requests that reached vnet: {arrived}")
         assert arrived >= 16384, f"only {arrived} of c2's 20000 requests reached vnet: no flood"
         with sniff_replies(t, ("c1", "c2")) as got:
             w.ack(y, lease)
-        it.expect([("the ack for c1's xid reaching c1", replies_by_xid(got["c1"]).count(y), 1),
+        vk.expect([("the ack for c1's xid reaching c1", replies_by_xid(got["c1"]).count(y), 1),
                    ("the ack for c1's xid reaching c2", replies_by_xid(got["c2"]).count(y), 0),
                    (f"owner of {lease} in show", w.owners(lease), [dev["c1"]])])
     checks.run("flood", flood)
@@ -193,8 +190,8 @@ def run(w, all_checks):
         with sniff_replies(t, ("c2",)) as got:
             # From c2's own address to c1's: vepa sends it out, the switch reflects it.
             send(t, "c2", f"reply({w.u!r}, {w.u!r}, {it.v4(2)!r}, {it.v4(1)!r}, {z}, {rogue!r}, {w.u!r})")
-        grew = it.drops_grew(before, w.dhcp_drops())
-        it.expect([(f"owner of {rogue} in show", w.owners(rogue), []),
+        grew = vk.drops_grew(before, w.dhcp_drops())
+        vk.expect([(f"owner of {rogue} in show", w.owners(rogue), []),
                    ("the reflected ack delivered to c2", replies_by_xid(got["c2"]).count(z), 0),
                    ("dhcp drops on the uplink", grew.get("up0", 0) >= 1, True)])
     checks.run("reflected", reflected)
@@ -205,23 +202,23 @@ def run(w, all_checks):
         w.ask(role, x)
         with sniff_replies(t, (role,)) as got:
             w.ack(x, address)
-        grew = it.drops_grew(before, w.dhcp_drops())
+        grew = vk.drops_grew(before, w.dhcp_drops())
         return [(f"{name}: owners of {address} after a wire ack to {role}", w.owners(address), []),
                 (f"{name}: the ack delivered to {role}", replies_by_xid(got[role]).count(x), 0),
                 (f"{name}: dhcp drops on the uplink", grew.get("up0", 0) >= 1, True)]
 
     def host():
         results = refused("host", it.HOST4)
-        it.forget(t, ["ext", "host", "c1"])
+        vk.flush_neighbours(t, ["ext", "host", "c1"])
         results.append(("ext pings the host's 198.18.0.1", it.ping(t, "ext", it.HOST4), True))
-        it.expect(results)
+        vk.expect(results)
     checks.run("host", host)
 
     def prefix():
         results = refused("prefix", IN_PREFIX)
         doc = w.addresses("c3")
         results.append((f"c3 still owns {PREFIX}", PREFIX.split("/")[0] in doc, True))
-        it.expect(results)
+        vk.expect(results)
     checks.run("prefix", prefix)
 
     def lease_of(role, address, seconds):
@@ -233,7 +230,7 @@ def run(w, all_checks):
         short = f"{NET}.60"
         lease_of("c1", short, 4)
         t.ip("c1", "addr", "add", f"{short}/24", "dev", "eth0")
-        it.forget(t, ["ext", "c1"])
+        vk.flush_neighbours(t, ["ext", "c1"])
         listed = w.addresses("c1").get(short, {})
         left = listed.get("lease_seconds")
         results = [(f"ext reaches {short} in c1 during its lease", it.ping(t, "ext", short), True),
@@ -244,14 +241,14 @@ def run(w, all_checks):
         time.sleep(2)
         lease_of("c1", renewed, 60)  # a renewal from the wire extends it
         time.sleep(4.5)
-        it.forget(t, ["ext", "c1"])
+        vk.flush_neighbours(t, ["ext", "c1"])
         now = w.addresses("c1")
         left = now.get(renewed, {}).get("lease_seconds")
         results += [(f"ext reaches {short} after its lease ended", it.ping(t, "ext", short), False),
                     (f"show lists {short} after its lease ended", short in now, False),
                     (f"show lists {renewed} after its renewal", renewed in now, True),
                     (f"show: {renewed} has more than 4 s left", left is not None and left > 4, True)]
-        it.expect(results)
+        vk.expect(results)
     checks.run("expiry", expiry)
 
     def cap():
@@ -263,39 +260,39 @@ def run(w, all_checks):
         w.ask("c3", x, "request")
         with sniff_replies(t, ("c3",)) as got:
             w.ack(x, addresses[4])
-        grew = it.drops_grew(before, w.dhcp_drops())
+        grew = vk.drops_grew(before, w.dhcp_drops())
         listed = w.addresses("c3")
         results = [("c3's first 4 leases learned", [a for a in addresses[:4] if a in listed], addresses[:4]),
                    ("c3's 5th lease learned", addresses[4] in listed, False),
                    ("the 5th ack delivered to c3", replies_by_xid(got["c3"]).count(x), 0),
                    ("dhcp drops on c3", grew.get(dev["c3"], 0), 1)]
-        it.expect(results)
+        vk.expect(results)
     checks.run("cap", cap)
 
     def cap_raised():
         fifth = f"{NET}.85"
         t.vnetctl("fabric", "set", fab.fabric, "--dhcp-max-leases", "5")
         lease_of("c3", fifth, 600)
-        it.expect([("c3's 5th lease learned with --dhcp-max-leases 5", fifth in w.addresses("c3"), True)])
+        vk.expect([("c3's 5th lease learned with --dhcp-max-leases 5", fifth in w.addresses("c3"), True)])
     checks.run("cap raised", cap_raised)
 
 
 def main():
-    vt.require_root()
-    it.require_tools("scapy", "tcpdump", "ping")
-    lc.exit_on_signals()
+    vk.require_root()
+    vk.require_tools("scapy", "tcpdump", "ping")
+    vk.exit_on_signals()
     start = time.time()
-    checks = it.Checks()
-    with vt.Topology(tag="dha") as topo:
+    checks = vk.Checks()
+    with vk.Topology(tag="dha") as topo:
         print("=== ipvlan l2 vepa, switch hairpin on, c1..c3; c3 owns 198.18.7.0/24", flush=True)
         try:
             fab = it.build(topo, "l2", "vepa", 3, hairpin=True)
             topo.vnetctl("ip", "add", fab.dev("c3"), PREFIX)
-        except vt.CommandError as e:
+        except vk.CommandError as e:
             checks.fail("topology", str(e))
         else:
             run(World(fab), checks)
-    it.finish(checks, "dhcp attacks", start, [topo])
+    checks.finish("dhcp attacks", start, [topo])
 
 
 if __name__ == "__main__":

@@ -12,20 +12,14 @@ device vnet created goes too -- and `down` collects them as well. After each,
 nothing of a dead fabric is left under /sys/fs/bpf/vnet."""
 import json
 import os
-import subprocess
 import sys
-import time
 
-from vnettest import PIN_ROOT, VNETCTL, require_root, run, unique
+from vnetkit import Checks, PIN_ROOT, VNETCTL, require_root, run, unique, wait_until
 
-checks = []
+checks = Checks()
+DEATH = {"timeout": 10.0, "interval": 0.1}  # how long a dead namespace's fabric takes to show it
 namespaces = []
 fabrics = []
-
-
-def check(name, ok, detail=""):
-    checks.append(ok)
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)}", flush=True)
 
 
 def netns():
@@ -64,15 +58,6 @@ def fabric_with_port(tc_hook="auto", uplink="up0"):
     return host, fabric, cont
 
 
-def wait_for(predicate, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
-
-
 def shown(ns, fabric):
     for f in vnetctl(ns, "show", json_out=True)["fabrics"]:
         if f["name"] == fabric:
@@ -91,8 +76,8 @@ def main():
         a, dead, a_cont = fabric_with_port()
         a_ino = inode(a)
         before = shown(a, dead)
-        check("the fabric is live in its namespace", before and not before["defunct"] and len(before["ports"]) == 1,
-              before)
+        checks.check("the fabric is live in its namespace", before and not before["defunct"] and len(before["ports"]) == 1,
+                     before)
         delete_netns(a)
         delete_netns(a_cont)
 
@@ -112,31 +97,31 @@ def main():
         if not reused:
             b = netns()
         print(f"     new namespace {'reuses' if reused else 'does not reuse'} the dead one's inode {a_ino}")
-        check("the dead fabric's uplink link reports no device (namespace cleanup done)",
-              wait_for(lambda: (shown(b, dead) or {}).get("defunct") is True), shown(b, dead))
+        checks.check("the dead fabric's uplink link reports no device (namespace cleanup done)",
+                     wait_until(lambda: (shown(b, dead) or {}).get("defunct") is True, **DEATH), shown(b, dead))
         f = shown(b, dead)
-        check("show in the new namespace lists the dead fabric as defunct, not as its own",
-              f and f["defunct"] and f["uplink"] == "" and f["ports"] == [], f)
+        checks.check("show in the new namespace lists the dead fabric as defunct, not as its own",
+                     f and f["defunct"] and f["uplink"] == "" and f["ports"] == [], f)
         text = vnetctl(b, "show").stdout
-        check("show (text) marks it DEFUNCT with no uplink", f"fabric {dead}: uplink <gone>" in text and "DEFUNCT" in text,
-              text)
+        checks.check("show (text) marks it DEFUNCT with no uplink", f"fabric {dead}: uplink <gone>" in text and "DEFUNCT" in text,
+                     text)
         r = vnetctl(b, "show", dead, check=False)
-        check("the dead fabric cannot be named as this namespace's", r.returncode != 0 and "gc" in r.stderr, r.stderr)
+        checks.check("the dead fabric cannot be named as this namespace's", r.returncode != 0 and "gc" in r.stderr, r.stderr)
         r = vnetctl(b, "detach", dead, check=False)
-        check("detach refuses it (not this namespace's), saying gc removes it",
-              r.returncode != 0 and "gc" in r.stderr and pinned(dead), r.stderr)
+        checks.check("detach refuses it (not this namespace's), saying gc removes it",
+                     r.returncode != 0 and "gc" in r.stderr and pinned(dead), r.stderr)
 
         # 3. attach of the same name in the new namespace collects it.
         run(["ip", "-n", b, "link", "add", "up0", "type", "veth", "peer", "name", "up0p"])
         run(["ip", "-n", b, "link", "set", "up0", "up"])
         run(["ip", "-n", b, "link", "set", "up0p", "up"])
         r = vnetctl(b, "attach", "up0", "--fabric", dead, check=False)
-        check("attach of the dead fabric's name collects it and attaches", r.returncode == 0, r.stderr)
+        checks.check("attach of the dead fabric's name collects it and attaches", r.returncode == 0, r.stderr)
         f = shown(b, dead)
-        check("the new fabric by that name is live, on the new uplink, with no inherited port",
-              f and not f["defunct"] and f["uplink"] == "up0" and f["ports"] == [], f)
+        checks.check("the new fabric by that name is live, on the new uplink, with no inherited port",
+                     f and not f["defunct"] and f["uplink"] == "up0" and f["ports"] == [], f)
         vnetctl(b, "detach", dead)
-        check("detach of the new fabric leaves nothing", not pinned(dead))
+        checks.check("detach of the new fabric leaves nothing", not pinned(dead))
 
         # 4. gc: a dead fabric whose namespace is gone, a cls_bpf one
         # (found dead by its uplink program being gone, no pinned links),
@@ -149,54 +134,52 @@ def main():
         for n in (c, c_cont, d, d_cont):
             delete_netns(n)
         run(["ip", "-n", e, "link", "del", "up0"])
-        check("the three become dead", wait_for(lambda: all(
-            (shown(b, x) or {}).get("defunct") for x in (gone1, gone2))), (shown(b, gone1), shown(b, gone2)))
-        check("a dead fabric of a live namespace is not listed elsewhere", shown(b, live_dead) is None)
+        checks.check("the three become dead", wait_until(lambda: all(
+            (shown(b, x) or {}).get("defunct") for x in (gone1, gone2)), **DEATH), (shown(b, gone1), shown(b, gone2)))
+        checks.check("a dead fabric of a live namespace is not listed elsewhere", shown(b, live_dead) is None)
         f = shown(e, live_dead)
-        check("its own namespace shows it defunct", f and f["defunct"], f)
+        checks.check("its own namespace shows it defunct", f and f["defunct"], f)
         r = vnetctl(b, "gc")
         lines = r.stdout.splitlines()
-        check("gc (text) names each fabric it removed and why",
-              f"removed fabric {gone1}: its network namespace is gone" in lines and
-              f"removed fabric {gone2}: its network namespace is gone" in lines and
-              any(l.startswith(f"removed fabric {live_dead}: its uplink is gone") for l in lines), r.stdout)
-        check("gc leaves no pin of any dead fabric", not any(pinned(x) for x in (gone1, gone2, live_dead)),
-              os.listdir(PIN_ROOT) if os.path.isdir(PIN_ROOT) else [])
+        checks.check("gc (text) names each fabric it removed and why",
+                     f"removed fabric {gone1}: its network namespace is gone" in lines and
+                     f"removed fabric {gone2}: its network namespace is gone" in lines and
+                     any(l.startswith(f"removed fabric {live_dead}: its uplink is gone") for l in lines), r.stdout)
+        checks.check("gc leaves no pin of any dead fabric", not any(pinned(x) for x in (gone1, gone2, live_dead)),
+                     os.listdir(PIN_ROOT) if os.path.isdir(PIN_ROOT) else [])
         links = run(["ip", "-n", e, "-o", "link", "show"]).stdout
-        check("gc deleted the port device vnet created in the live namespace", e_port not in links, links)
-        check("gc leaves a live fabric of another namespace alone",
-              pinned(keep) and shown(keep_host, keep) and not shown(keep_host, keep)["defunct"])
+        checks.check("gc deleted the port device vnet created in the live namespace", e_port not in links, links)
+        checks.check("gc leaves a live fabric of another namespace alone",
+                     pinned(keep) and shown(keep_host, keep) and not shown(keep_host, keep)["defunct"])
         r = vnetctl(b, "gc")
-        check("a second gc finds none of them", not any(x in r.stdout for x in (gone1, gone2, live_dead)), r.stdout)
+        checks.check("a second gc finds none of them", not any(x in r.stdout for x in (gone1, gone2, live_dead)), r.stdout)
 
         # 5. gc -j, and down, on fresh dead fabrics.
         g, gone3, g_cont = fabric_with_port()
         delete_netns(g)
         delete_netns(g_cont)
-        wait_for(lambda: (shown(b, gone3) or {}).get("defunct"))
+        wait_until(lambda: (shown(b, gone3) or {}).get("defunct"), **DEATH)
         doc = vnetctl(b, "gc", json_out=True)
-        check("gc -j lists the removed fabric and its reason",
-              {"fabric": gone3, "reason": "its network namespace is gone"} in doc.get("removed", []), doc)
-        check("gc -j left no pin", not pinned(gone3))
+        checks.check("gc -j lists the removed fabric and its reason",
+                     {"fabric": gone3, "reason": "its network namespace is gone"} in doc.get("removed", []), doc)
+        checks.check("gc -j left no pin", not pinned(gone3))
         h, gone4, h_cont = fabric_with_port(tc_hook="cls_bpf")
         delete_netns(h)
         delete_netns(h_cont)
-        wait_for(lambda: (shown(b, gone4) or {}).get("defunct"))
+        wait_until(lambda: (shown(b, gone4) or {}).get("defunct"), **DEATH)
         doc = vnetctl(b, "down", json_out=True)
-        check("down collects a dead fabric whose namespace is gone", gone4 in doc.get("removed", []) and
-              not pinned(gone4), doc)
-        check("down in one namespace leaves another's live fabric", pinned(keep))
+        checks.check("down collects a dead fabric whose namespace is gone", gone4 in doc.get("removed", []) and
+                     not pinned(gone4), doc)
+        checks.check("down in one namespace leaves another's live fabric", pinned(keep))
         vnetctl(keep_host, "down")
-        check("down in its own namespace removes it", not pinned(keep))
+        checks.check("down in its own namespace removes it", not pinned(keep))
     finally:
         for fabric in fabrics:
             if pinned(fabric):
                 run(["rm", "-rf", f"{PIN_ROOT}/{fabric}"], check=False)
         for n in list(namespaces):
             run(["ip", "netns", "del", n], check=False)
-    failed = checks.count(False)
-    print(f"{len(checks) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.status()
 
 
 if __name__ == "__main__":

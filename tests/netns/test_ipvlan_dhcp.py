@@ -2,7 +2,7 @@
 """DHCP through ipvlan l2 ports with a real server and real clients
 (issue 6: "DHCP works for l2 ports, replies demultiplexed by transaction id").
 
-ipvlantest.build's topology with a fabric `--type ipvlan --ipvlan-mode l2
+vnetkit.ipvlan.build's topology with a fabric `--type ipvlan --ipvlan-mode l2
 --ipvlan-flag bridge` and two ports c1, c2 created without --ip (so ipvlan
 ports by the fabric's type, sharing the uplink's MAC). dnsmasq (Debian
 dnsmasq-base, DNS off) serves 198.18.0.50-59 on ext's eth0; ISC dhclient runs
@@ -32,14 +32,12 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ipvlantest as it  # noqa: E402
-import l2checks as lc  # noqa: E402
-import vnettest as vt  # noqa: E402
+from vnetkit import ipvlan as it
+import vnetkit as vk
 
 PORTS = ("c1", "c2")
-RANGE = (f"{it.NET}.50", f"{it.NET}.59")
-UNLEASED = f"{it.NET}.49"
+RANGE = (f"{vk.NET}.50", f"{vk.NET}.59")
+UNLEASED = f"{vk.NET}.49"
 
 
 class Dhcp:
@@ -53,14 +51,14 @@ class Dhcp:
     def start_server(self):
         t = self.fab.topo
         self.log = open(os.path.join(self.dir, "dnsmasq.log"), "w")
-        argv = ["ip", "netns", "exec", t.ns("ext"), it.which("dnsmasq"), "--keep-in-foreground",
+        argv = ["ip", "netns", "exec", t.ns("ext"), vk.which("dnsmasq"), "--keep-in-foreground",
                 "--conf-file=/dev/null", "--port=0", "--interface=eth0", "--bind-interfaces",
                 f"--dhcp-range={RANGE[0]},{RANGE[1]},255.255.255.0,10m",
                 f"--dhcp-leasefile={self.dir}/dnsmasq.leases", f"--pid-file={self.dir}/dnsmasq.pid",
                 "--log-dhcp", "--log-facility=-", "--user=root", "--group=root"]
         proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
         self.procs.append(proc)
-        ok = lc.wait_until(lambda: ":67 " in t.exec("ext", "ss", "-Hlun", "sport = :67").stdout or proc.poll() is not None,
+        ok = vk.wait_until(lambda: ":67 " in t.exec("ext", "ss", "-Hlun", "sport = :67").stdout or proc.poll() is not None,
                            timeout=5)
         assert ok and proc.poll() is None, f"dnsmasq did not start (exit {proc.poll()}): {self.read_log()[-500:]}"
 
@@ -72,7 +70,7 @@ class Dhcp:
         conf = os.path.join(self.dir, f"{role}.conf")
         with open(conf, "w") as f:
             f.write(f'send dhcp-client-identifier "{role}";\ntimeout 20;\nretry 1;\n')
-        argv = ["ip", "netns", "exec", self.fab.topo.ns(role), it.which("dhclient"), "-v", "-1", "-d", "-cf", conf,
+        argv = ["ip", "netns", "exec", self.fab.topo.ns(role), vk.which("dhclient"), "-v", "-1", "-d", "-cf", conf,
                 "-sf", "/bin/true", "-pf", os.path.join(self.dir, f"{role}.pid"),
                 "-lf", os.path.join(self.dir, f"{role}.leases"), "eth0"]
         out = open(os.path.join(self.dir, f"{role}.out"), "w")
@@ -125,8 +123,8 @@ def run_dhcp(fab, dhcp, checks):
             results += [(f"{role}: show type", p.get("type"), "ipvlan"),
                         (f"{role}: addresses other than link-local",
                          [a["address"] for a in p.get("addresses", []) if not a.get("link_local")], []),
-                        (f"{role}: eth0 MAC is the uplink's", it.mac_of(t, role, "eth0"), fab.uplink_mac)]
-        it.expect(results)
+                        (f"{role}: eth0 MAC is the uplink's", vk.mac_of(t, role, "eth0"), fab.uplink_mac)]
+        vk.expect(results)
     checks.run("dhcp: setup", setup)
 
     state = {}
@@ -134,15 +132,15 @@ def run_dhcp(fab, dhcp, checks):
     def leases():
         dhcp.start_server()
         where = {f"{r}-in": (r, "eth0") for r in PORTS}
-        with it.sniffing(t, where, "udp src port 67 and udp dst port 68", verbose=True) as replies, \
-                it.sniffing(t, {f"{r}-out": (r, "eth0") for r in PORTS}, "udp src port 68 and udp dst port 67",
+        with vk.sniffing(t, where, "udp src port 67 and udp dst port 68", verbose=True) as replies, \
+                vk.sniffing(t, {f"{r}-out": (r, "eth0") for r in PORTS}, "udp src port 68 and udp dst port 67",
                             direction="out", verbose=True) as requests:
             # One after the other: dnsmasq offers both the same address when
             # their DISCOVERs cross (one hardware address), and NAKs the second.
             # c1's dhclient keeps listening while c2 gets its lease.
             for role in PORTS:
                 dhcp.start_client(role)
-                lc.wait_until(lambda: dhcp.lease(role), timeout=25, interval=0.2)
+                vk.wait_until(lambda: dhcp.lease(role), timeout=25, interval=0.2)
         state["replies"], state["requests"] = replies, requests
         got = {r: dhcp.lease(r) for r in PORTS}
         state["leases"] = got
@@ -154,7 +152,7 @@ def run_dhcp(fab, dhcp, checks):
         with open(os.path.join(dhcp.dir, "dnsmasq.leases")) as f:
             server = f.read()
         print("  dnsmasq leases: " + "; ".join(server.splitlines()))
-        it.expect([("ports bound to a lease in the range", sorted(in_range), list(PORTS)),
+        vk.expect([("ports bound to a lease in the range", sorted(in_range), list(PORTS)),
                    ("leases distinct", len({a for a in got.values() if a}), 2),
                    ("dnsmasq has a lease for client id c1 (63:31)", "63:31" in server, True),
                    ("dnsmasq has a lease for client id c2 (63:32)", "63:32" in server, True)])
@@ -172,7 +170,7 @@ def run_dhcp(fab, dhcp, checks):
             results += [(f"{role}: sent requests", len(sent) > 0, True),
                         (f"{role}: replies received (offer + ack)", len(got) >= 2, True),
                         (f"{role}: replies carrying another port's xid", foreign, [])]
-        it.expect(results)
+        vk.expect(results)
     checks.run("dhcp: xid", xid_demux)
 
     def learned():
@@ -187,7 +185,7 @@ def run_dhcp(fab, dhcp, checks):
                         (f"{role}: its lease has 1-600 s left (dnsmasq leases for 10m)",
                          0 < (listed.get(mine, {}).get("lease_seconds") or 0) <= 600, True),
                         (f"{role}: show lists the other port's lease", other in listed, False)]
-        it.expect(results)
+        vk.expect(results)
     checks.run("dhcp: learned", learned)
 
     def traffic():
@@ -195,38 +193,38 @@ def run_dhcp(fab, dhcp, checks):
         for role in PORTS:
             t.ip(role, "addr", "add", f"{state['leases'][role]}/24", "dev", "eth0")
         t.ip("c1", "addr", "add", f"{UNLEASED}/24", "dev", "eth0")
-        it.forget(t, list(PORTS) + ["ext"])
+        vk.flush_neighbours(t, list(PORTS) + ["ext"])
         for role in PORTS:
             lease = state["leases"][role]
             results += [(f"ping ext -> {role}'s lease {lease}", it.ping(t, "ext", lease), True),
                         (f"ping {role} -> ext from its lease", it.ping(t, role, it.EXT4, iface=lease), True)]
         results.append((f"ping ext -> {UNLEASED} configured in c1 but never leased (control)",
                         it.ping(t, "ext", UNLEASED), False))
-        it.expect(results)
+        vk.expect(results)
     checks.run("dhcp: traffic", traffic)
 
     def port_del():
         lease = state["leases"]["c2"]
         t.vnetctl("port", "del", fab.dev("c2"))
-        doc = lc.fabric_doc(t, fab.fabric)
+        doc = vk.fabric_doc(t, fab.fabric)
         left = [a["address"] for p in doc["ports"] for a in p.get("addresses", []) if a["address"].split("/")[0] == lease]
-        it.expect([("ports left in show", sorted(p["name"] for p in doc["ports"]), [fab.dev("c1")]),
+        vk.expect([("ports left in show", sorted(p["name"] for p in doc["ports"]), [fab.dev("c1")]),
                    (f"{lease} still listed after port del", left, [])])
     checks.run("dhcp: port del", port_del)
 
 
 def main():
-    vt.require_root()
-    it.require_tools("dnsmasq", "dhclient", "tcpdump", "ping", "ss")
-    lc.exit_on_signals()
+    vk.require_root()
+    vk.require_tools("dnsmasq", "dhclient", "tcpdump", "ping", "ss")
+    vk.exit_on_signals()
     start = time.time()
-    checks = it.Checks()
+    checks = vk.Checks()
     directory = it.tmpdir("vnet-dhcp-")
-    with vt.Topology(tag="idh") as topo:
+    with vk.Topology(tag="idh") as topo:
         print("=== ipvlan l2 bridge, c1 and c2 without --ip; dnsmasq in ext, dhclient in c1 and c2", flush=True)
         try:
             fab = it.build(topo, "l2", "bridge", len(PORTS), addresses=False)
-        except vt.CommandError as e:
+        except vk.CommandError as e:
             checks.fail("topology", str(e))
         else:
             dhcp = Dhcp(fab, directory)
@@ -238,7 +236,7 @@ def main():
         shutil.rmtree(directory, ignore_errors=True)
     else:
         print(f"kept {directory}")
-    it.finish(checks, "ipvlan dhcp", start, [topo])
+    checks.finish("ipvlan dhcp", start, [topo])
 
 
 if __name__ == "__main__":

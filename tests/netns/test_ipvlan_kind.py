@@ -34,13 +34,10 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ipvlantest as it  # noqa: E402
-import l2checks as lc  # noqa: E402
-import test_apply as ta  # noqa: E402
-import vnettest as vt  # noqa: E402
+from vnetkit import ipvlan as it
+import vnetkit as vk
 
-NET, NET6 = it.NET, it.NET6
+NET, NET6 = vk.NET, it.NET6
 ADDR = {"k": 51, "m1": 52, "s1": 53}
 
 
@@ -61,7 +58,7 @@ def eui64(mac):
 class Kind:
     def __init__(self, topo, mode):
         self.topo, self.mode = topo, mode
-        vt.build_l2(topo, "none", "bridge", False, containers=0)
+        vk.build_l2(topo, "none", "bridge", False, containers=0)
         topo.ip("ext", "addr", "add", f"{it.EXT6}/64", "dev", "eth0", "nodad")
         topo.ip("host", "addr", "add", f"{it.HOST6}/64", "dev", "up0", "nodad")
         self.fabric = topo.attach("up0", "--ipvlan-mode", mode, "--ipvlan-flag", "bridge")
@@ -73,14 +70,14 @@ class Kind:
         self.ports["s1"] = topo.vnetctl("port", "add", "--fabric", self.fabric, "--netns", topo.netns("s1"),
                                         "--ip", f"{a4('s1')}/24", "--ip", f"{a6('s1')}/64", json_out=True)
         # d: a veth pair of the operator's, host end dvnkNNNN in host.
-        self.d_host = vt.unique("dvk")[:15]
+        self.d_host = vk.unique("dvk")[:15]
         ns = topo.netns("d")
         topo.ip("host", "link", "add", self.d_host, "type", "veth", "peer", "name", "eth0", "netns", ns)
         topo.ip("d", "link", "set", "eth0", "address", "02:00:5e:51:00:0d", "up")
         self.ports["d"] = topo.vnetctl("port", "add", self.d_host, "--fabric", self.fabric, "--mode", "bridge",
                                        json_out=True)
-        it.wait_ready(topo, ["k", "m1", "s1"])
-        self.uplink_mac = it.mac_of(topo, "host", "up0")
+        vk.wait_ready(topo, ["k", "m1", "s1"])
+        self.uplink_mac = vk.mac_of(topo, "host", "up0")
 
     def configure_by_hand(self, role):
         self.topo.ip(role, "addr", "replace", f"{a4(role)}/24", "dev", "eth0")
@@ -96,8 +93,8 @@ class Kind:
 def container_side(kx, role):
     """(MAC, NOARP, link-locals, default routes v4+v6 via eth0) of role's eth0."""
     t = kx.topo
-    link = lc.link_json(t, role, "eth0")
-    lls = sorted(a for a, _, scope, _ in it.addresses(t, role) if scope == "link")
+    link = vk.link_json(t, role, "eth0")
+    lls = sorted(a for a, _, scope, _ in vk.addresses(t, role) if scope == "link")
     routes = 0
     for family in ("-4", "-6"):
         doc = json.loads(t.ip(role, family, "-j", "route", "show", "default", "dev", "eth0").stdout or "[]")
@@ -106,15 +103,15 @@ def container_side(kx, role):
 
 
 def reach(kx, a, b):
-    it.forget(kx.topo, [a, b])
+    vk.flush_neighbours(kx.topo, [a, b])
     return it.ping(kx.topo, a, a4(b)), it.ping(kx.topo, a, a6(b))
 
 
 def reach_ext(kx, role):
     t = kx.topo
-    it.forget(t, [role, "ext"])
+    vk.flush_neighbours(t, [role, "ext"])
     out = (it.ping(t, role, it.EXT4), it.ping(t, role, it.EXT6))
-    it.forget(t, [role, "ext"])
+    vk.flush_neighbours(t, [role, "ext"])
     return out + (it.ping(t, "ext", a4(role)), it.ping(t, "ext", a6(role)))
 
 
@@ -131,7 +128,7 @@ def check_kind(kx):
     t.vnetctl("port", "set", k, "--type", "ipvlan")
     t.vnetctl("ip", "add", k, f"{a4('k')}/24")
     t.vnetctl("ip", "add", k, f"{a6('k')}/64")
-    it.wait_ready(t, ["k"])
+    vk.wait_ready(t, ["k"])
     doc = kx.port_doc("k")
     vnet_ll = [a["address"].split("/")[0] for a in doc.get("addresses", []) if a.get("link_local")]
     mac, noarp, lls, routes = container_side(kx, "k")
@@ -153,7 +150,7 @@ def check_kind(kx):
     t.vnetctl("ip", "flush", k)
     t.vnetctl("port", "set", k, "--type", "macvlan", "--mode", "bridge")  # it would start at vepa
     kx.configure_by_hand("k")
-    it.wait_ready(t, ["k"])
+    vk.wait_ready(t, ["k"])
     doc = kx.port_doc("k")
     mac, noarp, lls, routes = container_side(kx, "k")
     first = int(mac.split(":")[0], 16)
@@ -169,7 +166,7 @@ def check_kind(kx):
                 ("macvlan again: ext <-> k (v4, v6 both ways)", reach_ext(kx, "k"), (True,) * 4),
                 ("macvlan again: k -> m1", reach(kx, "k", "m1"), (True, True)),
                 ("macvlan again: m1 -> k", reach(kx, "m1", "k"), (True, True))]
-    it.expect(results)
+    vk.expect(results)
 
 
 def state(kx):
@@ -212,8 +209,8 @@ def check_dev(kx):
                        f"{d}'s container side has the uplink's MAC {kx.uplink_mac}", "pass --mac")
     t.vnetctl("port", "set", d, "--type", "macvlan", "--mac", "02:00:5e:51:00:0e")
     results += [("DEV --type macvlan --mac: type", kx.port_doc("d")["type"], "macvlan"),
-                ("DEV --type macvlan --mac: container MAC", it.mac_of(t, "d", "eth0"), "02:00:5e:51:00:0e")]
-    it.expect(results)
+                ("DEV --type macvlan --mac: container MAC", vk.mac_of(t, "d", "eth0"), "02:00:5e:51:00:0e")]
+    vk.expect(results)
 
 
 def check_ip_add(kx):
@@ -222,11 +219,11 @@ def check_ip_add(kx):
     results = refused(kx, "ip add of s1's own address", ["ip", "add", s1, f"{a4('s1')}/24"],
                       f"{s1} already has {a4('s1')}/24")
     t.vnetctl("ip", "add", s1, f"{a4('s1')}/25")
-    have = [(a, p) for a, p, _, _ in it.addresses(t, "s1", family="inet")]
+    have = [(a, p) for a, p, _, _ in vk.addresses(t, "s1", family="inet")]
     results += [("ip add of s1's address /25: the container has /25 only", have, [(a4("s1"), 25)]),
                 ("ip add of s1's address /25: the table still has it",
                  any(a["address"] == f"{a4('s1')}/32" for a in kx.port_doc("s1")["addresses"]), True)]
-    it.forget(t, ["s1", "ext"])
+    vk.flush_neighbours(t, ["s1", "ext"])
     results.append(("ip add of s1's address /25: ext -> s1", it.ping(t, "ext", a4("s1")), True))
     t.vnetctl("ip", "add", s1, f"{a4('s1')}/24")
     # A DEV port: vnet does not configure its container side.
@@ -236,12 +233,12 @@ def check_ip_add(kx):
     t.vnetctl("ip", "add", d, f"{NET}.54")
     results += refused(kx, "ip add of DEV's own address", ["ip", "add", d, f"{NET}.54/24"],
                        f"{d} already has {NET}.54")
-    it.expect(results)
+    vk.expect(results)
 
 
 # -- apply ------------------------------------------------------------------------------------
 def apply_file(t, fabric, plen):
-    return ta.write(f'''[fabric.{fabric}]
+    return vk.temp_file(f'''[fabric.{fabric}]
 uplink = "up0"
 ipvlan_mode = "l2"
 
@@ -252,29 +249,29 @@ ips = ["{NET}.5/{plen}", "{NET6}::5/64"]
 
 
 def check_apply(checks):
-    with vt.Topology(tag="ipk") as t:
-        vt.build_l2(t, "none", "bridge", False, containers=0)
+    with vk.Topology(tag="ipk") as t:
+        vk.build_l2(t, "none", "bridge", False, containers=0)
         t.ip("ext", "addr", "add", f"{it.EXT6}/64", "dev", "eth0", "nodad")
         t.netns("a1")
-        fabric = vt.unique("apk")
+        fabric = vk.unique("apk")
         t.fabrics.append(fabric)
         files = [apply_file(t, fabric, 24), apply_file(t, fabric, 25)]
         try:
             def run():
                 results = []
                 t.vnetctl("apply", files[0])
-                it.wait_ready(t, ["a1"])
-                v4 = lambda: [(a, p) for a, p, _, _ in it.addresses(t, "a1", family="inet")]  # noqa: E731
+                vk.wait_ready(t, ["a1"])
+                v4 = lambda: [(a, p) for a, p, _, _ in vk.addresses(t, "a1", family="inet")]  # noqa: E731
                 results.append(("apply /24: container", v4(), [(f"{NET}.5", 24)]))
                 r = t.vnetctl("apply", files[1], json_out=True)
                 print(f"  apply /25: actions {r['actions']}")
                 results += [("apply /25: one action", len(r["actions"]), 1),
                             ("apply /25: container has /25 only", v4(), [(f"{NET}.5", 25)])]
-                it.forget(t, ["a1", "ext"])
+                vk.flush_neighbours(t, ["a1", "ext"])
                 results.append(("apply /25: ext -> a1", it.ping(t, "ext", f"{NET}.5"), True))
                 again = t.vnetctl("apply", files[1], json_out=True)
                 results.append(("apply /25 again: no actions", again["actions"], []))
-                it.expect(results)
+                vk.expect(results)
             checks.run("apply: changed prefix length", run)
         finally:
             for f in files:
@@ -287,26 +284,26 @@ CHECKS = [("kind macvlan -> ipvlan -> macvlan", check_kind), ("DEV messages", ch
 
 
 def main():
-    vt.require_root()
-    it.require_tools("ping")
-    lc.exit_on_signals()
+    vk.require_root()
+    vk.require_tools("ping")
+    vk.exit_on_signals()
     mode = sys.argv[1] if len(sys.argv) > 1 else "l2"
     start = time.time()
-    checks = it.Checks()
+    checks = vk.Checks()
     topos = []
-    with vt.Topology(tag="ikd") as topo:
+    with vk.Topology(tag="ikd") as topo:
         topos.append(topo)
         print(f"=== port kind changes (ipvlan mode {mode})", flush=True)
         try:
             kx = Kind(topo, mode)
-        except vt.CommandError as e:
+        except vk.CommandError as e:
             checks.fail("topology", str(e))
         else:
             for name, fn in CHECKS:
                 checks.run(f"{mode}: {name}", fn, kx)
     print("=== apply with a changed prefix length", flush=True)
     topos.append(check_apply(checks))
-    it.finish(checks, f"ipvlan kind ({mode})", start, topos)
+    checks.finish(f"ipvlan kind ({mode})", start, topos)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 usage: test_ipvlan_l2.py bridge|private|vepa
 
 A fabric `vnetctl attach up0 --type ipvlan --ipvlan-mode l2 --ipvlan-flag FLAG`
-on ipvlantest.build's topology with three ports c1..c3, each made by
+on vnetkit.ipvlan.build's topology with three ports c1..c3, each made by
 `vnetctl port add --netns NS --ip 198.18.0.(10+N)/24 --ip 2001:db8:1:0:N::1/64`.
 The external switch does not hairpin unless a check says so. Checks:
 
@@ -39,16 +39,13 @@ The external switch does not hairpin unless a check says so. Checks:
 Exit 0 pass, 1 fail, 77 skip (not root, a tool missing).
 """
 import ipaddress
-import os
 import re
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import framecount as fc  # noqa: E402
-import ipvlantest as it  # noqa: E402
-import l2checks as lc  # noqa: E402
-import vnettest as vt  # noqa: E402
+from vnetkit import framecount as fc
+from vnetkit import ipvlan as it
+import vnetkit as vk
 
 FLAGS = ("bridge", "private", "vepa")
 PORTS = ("c1", "c2", "c3")
@@ -60,8 +57,8 @@ def i_of(role):
 
 # -- setup -----------------------------------------------------------------------------
 def check_setup(fab, flag):
-    doc = lc.fabric_doc(fab.topo, fab.fabric)
-    it.expect([("fabric type", doc.get("type"), "ipvlan"), ("fabric ipvlan_mode", doc.get("ipvlan_mode"), "l2"),
+    doc = vk.fabric_doc(fab.topo, fab.fabric)
+    vk.expect([("fabric type", doc.get("type"), "ipvlan"), ("fabric ipvlan_mode", doc.get("ipvlan_mode"), "l2"),
                ("fabric ipvlan_flag", doc.get("ipvlan_flag"), flag)])
     results = []
     for role in PORTS:
@@ -71,12 +68,12 @@ def check_setup(fab, flag):
                     (f"{role}: show lists {it.v4(i_of(role))}", it.v4(i_of(role)) in listed, True),
                     (f"{role}: show lists {it.v6(i_of(role))}", it.v6(i_of(role)) in listed, True),
                     (f"{role}: link-local addresses listed", sum(1 for a in listed.values() if a.get("link_local")), 1),
-                    (f"{role}: eth0 MAC is the uplink's", it.mac_of(fab.topo, role, "eth0"), fab.uplink_mac)]
-        have = {a for a, _, _, _ in it.addresses(fab.topo, role, family="inet")}
-        have |= {a for a, _, _, _ in it.addresses(fab.topo, role)}
+                    (f"{role}: eth0 MAC is the uplink's", vk.mac_of(fab.topo, role, "eth0"), fab.uplink_mac)]
+        have = {a for a, _, _, _ in vk.addresses(fab.topo, role, family="inet")}
+        have |= {a for a, _, _, _ in vk.addresses(fab.topo, role)}
         results += [(f"{role}: eth0 has {it.v4(i_of(role))}", it.v4(i_of(role)) in have, True),
                     (f"{role}: eth0 has {it.v6(i_of(role))}", it.v6(i_of(role)) in have, True)]
-    it.expect(results)
+    vk.expect(results)
 
 
 def expected_link_local(uplink_mac, slot):
@@ -86,7 +83,7 @@ def expected_link_local(uplink_mac, slot):
 
 
 def check_link_local(fab, flag):
-    found = {role: it.link_local(fab.topo, role) for role in PORTS}
+    found = {role: vk.link_local(fab.topo, role) for role in PORTS}
     print("  link-local: " + ", ".join(f"{r} {a}" for r, a in found.items()))
     results = [(f"{r}: number of fe80 addresses", len(a), 1) for r, a in found.items()]
     flat = [a for al in found.values() for a in al]
@@ -96,7 +93,7 @@ def check_link_local(fab, flag):
         results.append((f"{role}: link-local is the uplink EUI-64 with the slot", found[role][:1], [want]))
         listed = [a["address"].split("/")[0] for a in fab.port_doc(role).get("addresses", []) if a.get("link_local")]
         results.append((f"{role}: show's link-local matches eth0's", listed, found[role]))
-    it.expect(results)
+    vk.expect(results)
 
 
 # -- external ---------------------------------------------------------------------------
@@ -105,19 +102,19 @@ def check_external(fab, flag):
     results = []
     for role in PORTS:
         i = i_of(role)
-        it.forget(t, [role, "ext"])
+        vk.flush_neighbours(t, [role, "ext"])
         results += [(f"ping {role} -> ext", it.ping(t, role, it.EXT4), True),
                     (f"ping -6 {role} -> ext", it.ping(t, role, it.EXT6), True)]
-        it.forget(t, [role, "ext"])
+        vk.flush_neighbours(t, [role, "ext"])
         results += [(f"ping ext -> {role}", it.ping(t, "ext", it.v4(i)), True),
                     (f"ping -6 ext -> {role}", it.ping(t, "ext", it.v6(i)), True)]
-        it.forget(t, [role, "ext"])
-        results += [(f"arping {role} -> ext answers", it.arping(t, role, "eth0", it.EXT4), fab.ext_mac),
-                    (f"arping ext -> {role} answers", it.arping(t, "ext", "eth0", it.v4(i)), fab.uplink_mac),
-                    (f"ndisc6 ext -> {role} answers", it.ndisc6(t, "ext", "eth0", it.v6(i)), fab.uplink_mac)]
-    ll = it.link_local(t, "c2")
+        vk.flush_neighbours(t, [role, "ext"])
+        results += [(f"arping {role} -> ext answers", vk.arping_mac(t, role, "eth0", it.EXT4), fab.ext_mac),
+                    (f"arping ext -> {role} answers", vk.arping_mac(t, "ext", "eth0", it.v4(i)), fab.uplink_mac),
+                    (f"ndisc6 ext -> {role} answers", vk.ndisc6(t, "ext", "eth0", it.v6(i)), fab.uplink_mac)]
+    ll = vk.link_local(t, "c2")
     results.append(("ping -6 ext -> c2's link-local", bool(ll) and it.ping(t, "ext", f"{ll[0]}%eth0"), True))
-    it.expect(results)
+    vk.expect(results)
 
 
 def check_wire_mac(fab, flag):
@@ -125,15 +122,15 @@ def check_wire_mac(fab, flag):
     frames with the uplink's source MAC. (ext also hears the switch's own
     IPv6 chatter: the filter keeps to the ports' source addresses.)"""
     t = fab.topo
-    sources = [a for role in PORTS for a in (it.v4(i_of(role)), it.v6(i_of(role)), *it.link_local(t, role))]
+    sources = [a for role in PORTS for a in (it.v4(i_of(role)), it.v6(i_of(role)), *vk.link_local(t, role))]
     expr = "(arp or icmp or icmp6) and (" + " or ".join(f"src host {a}" for a in sources) + ")"
-    it.forget(t, list(PORTS) + ["ext"])
-    with it.sniffing(t, {"ext": ("ext", "eth0")}, expr) as seen:
+    vk.flush_neighbours(t, list(PORTS) + ["ext"])
+    with vk.sniffing(t, {"ext": ("ext", "eth0")}, expr) as seen:
         for role in PORTS:
             it.ping(t, role, it.EXT4, count=1)
             it.ping(t, role, it.EXT6, count=1)
-            it.arping(t, role, "eth0", it.EXT4)
-    wrong = [line for line in seen["ext"] if it.src_macs([line])[0] != fab.uplink_mac]
+            vk.arping_mac(t, role, "eth0", it.EXT4)
+    wrong = [line for line in seen["ext"] if vk.src_macs([line])[0] != fab.uplink_mac]
     print(f"  ext received {len(seen['ext'])} ARP/ICMP/ICMPv6 frames from the ports' addresses; "
           f"with a source MAC other than the uplink's ({fab.uplink_mac}): {len(wrong)}")
     for line in wrong[:3]:
@@ -150,12 +147,6 @@ def static_neighbours(fab, a, b):
             fab.topo.ip(x, "neigh", "replace", addr, "lladdr", fab.uplink_mac, "dev", "eth0", "nud", "permanent")
 
 
-def count_replies(fab, src, dst_addr, count=5):
-    p = fab.topo.exec(src, "ping", "-n", "-q", "-c", str(count), "-i", "0.05", "-W", "1", dst_addr, check=False)
-    m = re.search(r"(\d+) received", p.stdout)
-    return int(m.group(1)) if m else 0
-
-
 def wire_icmp_between(fab, a, b):
     """tcpdump filter: ICMP/ICMPv6 between a's and b's addresses."""
     ia, ib = i_of(a), i_of(b)
@@ -167,20 +158,20 @@ def unicast_round(fab, a, b, count=5):
     """count pings a -> b over v4 and v6 with static neighbours; returns
     (answered v4, answered v6, ICMP frames seen leaving on the uplink side of the switch)."""
     static_neighbours(fab, a, b)
-    with it.sniffing(fab.topo, {"sw": ("sw", "swup")}, wire_icmp_between(fab, a, b)) as seen:
-        r4 = count_replies(fab, a, it.v4(i_of(b)), count)
-        r6 = count_replies(fab, a, it.v6(i_of(b)), count)
+    with vk.sniffing(fab.topo, {"sw": ("sw", "swup")}, wire_icmp_between(fab, a, b)) as seen:
+        r4 = vk.ping_count(fab.topo, a, it.v4(i_of(b)), count)
+        r6 = vk.ping_count(fab.topo, a, it.v6(i_of(b)), count)
     return r4, r6, len(seen["sw"])
 
 
 def probes(fab, a, b):
     """Ordinary clients (neighbours forgotten first): ping, ping -6, arping, link-local ping."""
     t = fab.topo
-    it.forget(t, [a, b])
-    ll = it.link_local(t, b)
+    vk.flush_neighbours(t, [a, b])
+    ll = vk.link_local(t, b)
     return [(f"ping {a} -> {b}", it.ping(t, a, it.v4(i_of(b)))),
             (f"ping -6 {a} -> {b}", it.ping(t, a, it.v6(i_of(b)))),
-            (f"arping {a} -> {b} answered", it.arping(t, a, "eth0", it.v4(i_of(b))) is not None),
+            (f"arping {a} -> {b} answered", vk.arping_mac(t, a, "eth0", it.v4(i_of(b))) is not None),
             (f"ping -6 {a} -> {b}'s link-local", bool(ll) and it.ping(t, a, f"{ll[0]}%eth0"))]
 
 
@@ -198,7 +189,7 @@ def check_port_port(fab, flag):
             results += [(what, got, False) for what, got in probes(fab, a, b)]
         before = it.drops(fab, "private")
         r4, r6, wire = unicast_round(fab, "c1", "c2")
-        grew = it.drops_grew(before, it.drops(fab, "private"))
+        grew = vk.drops_grew(before, it.drops(fab, "private"))
         print(f"  drops.private grew: {grew}")
         results += [("c1 -> c2 static-neighbour pings answered (v4, v6)", (r4, r6), (0, 0)),
                     ("c1 <-> c2 ICMP frames on the wire", wire, 0),
@@ -210,7 +201,7 @@ def check_port_port(fab, flag):
         results += [("switch hairpin off: c1 -> c2 static-neighbour pings answered (v4, v6)", (r4, r6), (0, 0)),
                     ("switch hairpin off: c1 -> c2 echo requests seen leaving on the uplink (>= 10)",
                      wire >= 10, True)]
-        it.set_switch_hairpin(t, True)
+        vk.set_switch_hairpin(t, True)
         try:
             r4, r6, wire = unicast_round(fab, "c1", "c2")
             results += [("switch hairpin on: c1 -> c2 static-neighbour pings answered (v4, v6)", (r4, r6), (5, 5)),
@@ -221,13 +212,13 @@ def check_port_port(fab, flag):
             print("  (not asserted) switch hairpin on, ordinary clients: "
                   + ", ".join(f"{w} {'ok' if g else 'fails'}" for w, g in info))
         finally:
-            it.set_switch_hairpin(t, False)
+            vk.set_switch_hairpin(t, False)
         for a, b in (("c2", "c3"),):
             results += [(f"switch hairpin off: {what}", got, False) for what, got in probes(fab, a, b)]
     for a, b in (("c1", "c2"), ("c2", "c1")):
         for addr in (it.v4(i_of(b)), it.v6(i_of(b))):
             t.ip(a, "neigh", "del", addr, "dev", "eth0", check=False)
-    it.expect(results)
+    vk.expect(results)
 
 
 # -- group frames ---------------------------------------------------------------------------
@@ -237,10 +228,10 @@ def check_groups(fab, flag):
     receivers.update({"ext": ("ext", "eth0"), "host": ("host", "up0")})
     ext, u = fab.ext_mac, fab.uplink_mac
     sends = [
-        ("ext", it.marker_udp4(ext, it.BROADCAST, it.EXT4, "255.255.255.255", "ext-bcast", 2)),
-        ("ext", it.marker_udp4(ext, "01:00:5e:00:00:fb", it.EXT4, "224.0.0.251", "ext-mcast", 2)),
-        ("c1", it.marker_udp4(u, it.BROADCAST, it.v4(1), "255.255.255.255", "c1-bcast", 2)),
-        ("c1", it.marker_udp4(u, "01:00:5e:00:00:fb", it.v4(1), "224.0.0.251", "c1-mcast", 2)),
+        ("ext", vk.marker_udp4(ext, vk.BROADCAST, it.EXT4, "255.255.255.255", "ext-bcast", 2)),
+        ("ext", vk.marker_udp4(ext, "01:00:5e:00:00:fb", it.EXT4, "224.0.0.251", "ext-mcast", 2)),
+        ("c1", vk.marker_udp4(u, vk.BROADCAST, it.v4(1), "255.255.255.255", "c1-bcast", 2)),
+        ("c1", vk.marker_udp4(u, "01:00:5e:00:00:fb", it.v4(1), "224.0.0.251", "c1-mcast", 2)),
     ]
     siblings = 2 if flag == "bridge" else 0
     want = {"ext-bcast": {"c1": 2, "c2": 2, "c3": 2, "host": 2, "ext": 0},
@@ -249,12 +240,12 @@ def check_groups(fab, flag):
             "c1-mcast": {"c1": 0, "c2": siblings, "c3": siblings, "ext": 2, "host": 0}}
     with fc.counting(t, receivers) as counts:
         for role, expr in sends:
-            it.scapy_send(t, role, "eth0", expr)
+            vk.scapy_send(t, role, "eth0", expr)
     results = []
     for marker, per in want.items():
         for r, n in per.items():
             results.append((f"{marker} -> {r} copies", counts[r].get(marker, 0), n))
-    it.expect(results)
+    vk.expect(results)
 
 
 # -- NS demux -------------------------------------------------------------------------------
@@ -262,16 +253,16 @@ def ns_counts(fab, sender, target):
     """NS for target each port's stack and the host's are given while sender runs ndisc6 for it."""
     where = {r: (r, "eth0") for r in PORTS}
     where["host"] = ("host", "up0")
-    it.forget(fab.topo, list(PORTS) + ["ext"])
-    with it.counting_ns(fab.topo, where) as seen:
-        mac = it.ndisc6(fab.topo, sender, "eth0", target)
+    vk.flush_neighbours(fab.topo, list(PORTS) + ["ext"])
+    with vk.counting_ns(fab.topo, where) as seen:
+        mac = vk.ndisc6(fab.topo, sender, "eth0", target)
     return mac, {r: counts.get(target, 0) for r, counts in seen.items()}
 
 
 def check_ns_demux(fab, flag):
-    group, gmac = it.solicited_node(it.v6(2))
+    group, gmac = vk.solicited_node(it.v6(2))
     print(f"  ports' and host's solicited-node group: {group} ({gmac}): "
-          + ", ".join(it.solicited_node(a)[0] for a in (it.v6(1), it.v6(3), it.HOST6)))
+          + ", ".join(vk.solicited_node(a)[0] for a in (it.v6(1), it.v6(3), it.HOST6)))
     mac, got = ns_counts(fab, "ext", it.v6(2))
     print(f"  ndisc6 ext -> {it.v6(2)}: answered {mac}; NS received {got}")
     # An NS for a port's address goes to that port alone: not the host either.
@@ -287,7 +278,7 @@ def check_ns_demux(fab, flag):
     if flag == "bridge":
         results += [("NS from c1 for c2: c2 received it", got["c2"] >= 1, True),
                     ("ndisc6 c1 -> c2 answered", mac, fab.uplink_mac)]
-    it.expect(results)
+    vk.expect(results)
 
 
 # -- DAD -----------------------------------------------------------------------------------------
@@ -299,7 +290,7 @@ def dad_outcome(fab, role, addr, timeout=5.0):
     try:
         deadline = time.time() + timeout
         while True:
-            flags = [f for a, _, _, f in it.addresses(t, role) if a == addr]
+            flags = [f for a, _, _, f in vk.addresses(t, role) if a == addr]
             state = "gone" if not flags else "dadfailed" if "dadfailed" in flags[0] else \
                 "tentative" if "tentative" in flags[0] else "ok"
             if state != "tentative" or time.time() >= deadline:
@@ -314,8 +305,8 @@ def check_dad(fab, flag):
                ("c2 adds an address nobody owns (control)", dad_outcome(fab, "c2", f"{it.NET6}:0:99::1"), "ok")]
     if flag == "bridge":
         results.append(("c2 adds c1's address", dad_outcome(fab, "c2", it.v6(1)), "dadfailed"))
-    it.expect(results)
-    it.expect([("c1 still reaches ext over IPv6", it.ping(fab.topo, "c1", it.EXT6), True)])
+    vk.expect(results)
+    vk.expect([("c1 still reaches ext over IPv6", it.ping(fab.topo, "c1", it.EXT6), True)])
 
 
 # -- spoofing --------------------------------------------------------------------------------------
@@ -329,21 +320,21 @@ def check_spoof(fab, flag):
     def udp6(src, tag):
         return f"Ether(src={u!r}, dst={ext!r}) / IPv6(src={src!r}, dst={it.EXT6!r}) / UDP(sport=40000, dport=40001) / Raw(b'{tag}')"
 
-    forged = {"sibling-v4": udp4(it.v4(2), "sibling-v4"), "nobody-v4": udp4(f"{it.NET}.77", "nobody-v4"),
+    forged = {"sibling-v4": udp4(it.v4(2), "sibling-v4"), "nobody-v4": udp4(f"{vk.NET}.77", "nobody-v4"),
               "sibling-v6": udp6(it.v6(2), "sibling-v6"), "ext-v4": udp4(it.EXT4, "ext-v4")}
     genuine = {"own-v4": udp4(it.v4(1), "own-v4"), "own-v6": udp6(it.v6(1), "own-v6")}
     dev = fab.dev("c1")
     before = it.drops(fab, "spoofed_ip")
-    with it.sniffing(t, {"ext": ("ext", "eth0")}, "udp dst port 40001", verbose=False) as seen:
-        it.scapy_send(t, "c1", "eth0", "[" + ", ".join(list(forged.values()) + list(genuine.values())) + "]")
+    with vk.sniffing(t, {"ext": ("ext", "eth0")}, "udp dst port 40001", verbose=False) as seen:
+        vk.scapy_send(t, "c1", "eth0", "[" + ", ".join(list(forged.values()) + list(genuine.values())) + "]")
     after = it.drops(fab, "spoofed_ip")
     got = {}
     for line in seen["ext"]:
         m = re.search(r"length \d+: (\S+)\.40000 >", line)  # tcpdump -e: "..., length 62: SRC.40000 > DST.40001"
         if m:
             got[m.group(1)] = got.get(m.group(1), 0) + 1
-    print(f"  ext received UDP from: {got}; drops.spoofed_ip grew {it.drops_grew(before, after)}")
-    it.expect([("forged frames reaching ext", sum(got.get(a, 0) for a in (it.v4(2), f"{it.NET}.77", it.v6(2),
+    print(f"  ext received UDP from: {got}; drops.spoofed_ip grew {vk.drops_grew(before, after)}")
+    vk.expect([("forged frames reaching ext", sum(got.get(a, 0) for a in (it.v4(2), f"{vk.NET}.77", it.v6(2),
                                                                           it.EXT4)), 0),
                ("genuine v4 frame reaching ext", got.get(it.v4(1), 0), 1),
                ("genuine v6 frame reaching ext", got.get(it.v6(1), 0), 1),
@@ -357,25 +348,25 @@ CHECKS = [("setup", check_setup), ("link-local", check_link_local), ("external",
 
 
 def main():
-    vt.require_root()
+    vk.require_root()
     if len(sys.argv) != 2 or sys.argv[1] not in FLAGS:
         print("usage: test_ipvlan_l2.py bridge|private|vepa", file=sys.stderr)
         return 2
     flag = sys.argv[1]
-    it.require_tools("tcpdump", "arping", "ndisc6", "ping", "scapy")
-    lc.exit_on_signals()
+    vk.require_tools("tcpdump", "arping", "ndisc6", "ping", "scapy")
+    vk.exit_on_signals()
     start = time.time()
-    checks = it.Checks()
-    with vt.Topology(tag=f"i2{flag[0]}") as topo:
+    checks = vk.Checks()
+    with vk.Topology(tag=f"i2{flag[0]}") as topo:
         print(f"=== ipvlan l2, flag {flag}: c1..c3, switch hairpin off", flush=True)
         try:
             fab = it.build(topo, "l2", flag, len(PORTS))
-        except vt.CommandError as e:
+        except vk.CommandError as e:
             checks.fail("topology", str(e))
         else:
             for name, fn in CHECKS:
                 checks.run(f"{flag}: {name}", fn, fab, flag)
-    it.finish(checks, f"ipvlan l2 {flag}", start, [topo])
+    checks.finish(f"ipvlan l2 {flag}", start, [topo])
 
 
 if __name__ == "__main__":

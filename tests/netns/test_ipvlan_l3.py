@@ -3,7 +3,7 @@
 
 usage: test_ipvlan_l3.py l3|l3s
 
-Three topologies (ipvlantest.build), one per --ipvlan-flag, each a fabric
+Three topologies (vnetkit.ipvlan.build), one per --ipvlan-flag, each a fabric
 `vnetctl attach up0 --type ipvlan --ipvlan-mode MODE --ipvlan-flag FLAG` with
 ports c1, c2 (`port add --netns NS --ip 198.18.0.(10+N)/24 --ip
 2001:db8:1:0:N::1/64`). On the bridge topology:
@@ -36,19 +36,15 @@ switch hairpins.
 Exit 0 pass, 1 fail, 77 skip (not root, a tool or nftables missing).
 """
 import json
-import os
-import re
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import framecount as fc  # noqa: E402
-import ipvlantest as it  # noqa: E402
-import l2checks as lc  # noqa: E402
-import vnettest as vt  # noqa: E402
+from vnetkit import framecount as fc
+from vnetkit import ipvlan as it
+import vnetkit as vk
 
 PORTS = ("c1", "c2")
-NOBODY4, NOBODY6 = f"{it.NET}.77", f"{it.NET6}:0:77::1"
+NOBODY4, NOBODY6 = f"{vk.NET}.77", f"{it.NET6}:0:77::1"
 
 
 def i_of(role):
@@ -57,31 +53,31 @@ def i_of(role):
 
 def check_setup(fab, mode, flag):
     t = fab.topo
-    doc = lc.fabric_doc(t, fab.fabric)
+    doc = vk.fabric_doc(t, fab.fabric)
     results = [("fabric ipvlan_mode", doc.get("ipvlan_mode"), mode), ("fabric ipvlan_flag", doc.get("ipvlan_flag"), flag)]
     for role in PORTS:
-        link = lc.link_json(t, role, "eth0")
+        link = vk.link_json(t, role, "eth0")
         r4 = json.loads(t.ip(role, "-j", "-4", "route", "show", "default").stdout or "[]")
         r6 = json.loads(t.ip(role, "-j", "-6", "route", "show", "default").stdout or "[]")
         results += [(f"{role}: eth0 MAC", link["address"].lower(), fab.uplink_mac),
                     (f"{role}: eth0 NOARP", "NOARP" in link.get("flags", []), True),
                     (f"{role}: v4 default route dev eth0", any(r.get("dev") == "eth0" for r in r4), True),
                     (f"{role}: v6 default route dev eth0", any(r.get("dev") == "eth0" for r in r6), True)]
-    it.expect(results)
+    vk.expect(results)
 
 
 def check_proxy(fab, mode, flag):
     t = fab.topo
     results = []
     for role in PORTS:
-        it.forget(t, ["ext"])
-        results += [(f"arping ext -> {role} answered by", it.arping(t, "ext", "eth0", it.v4(i_of(role))), fab.uplink_mac),
-                    (f"ndisc6 ext -> {role} answered by", it.ndisc6(t, "ext", "eth0", it.v6(i_of(role))),
+        vk.flush_neighbours(t, ["ext"])
+        results += [(f"arping ext -> {role} answered by", vk.arping_mac(t, "ext", "eth0", it.v4(i_of(role))), fab.uplink_mac),
+                    (f"ndisc6 ext -> {role} answered by", vk.ndisc6(t, "ext", "eth0", it.v6(i_of(role))),
                      fab.uplink_mac)]
-    results += [("arping ext -> an address nobody owns answered by", it.arping(t, "ext", "eth0", NOBODY4), None),
-                ("ndisc6 ext -> an address nobody owns answered by", it.ndisc6(t, "ext", "eth0", NOBODY6, 1), None),
-                ("arping ext -> host (control) answered by", it.arping(t, "ext", "eth0", it.HOST4), fab.uplink_mac)]
-    it.expect(results)
+    results += [("arping ext -> an address nobody owns answered by", vk.arping_mac(t, "ext", "eth0", NOBODY4), None),
+                ("ndisc6 ext -> an address nobody owns answered by", vk.ndisc6(t, "ext", "eth0", NOBODY6, 1), None),
+                ("arping ext -> host (control) answered by", vk.arping_mac(t, "ext", "eth0", it.HOST4), fab.uplink_mac)]
+    vk.expect(results)
 
 
 def check_external(fab, mode, flag):
@@ -89,13 +85,13 @@ def check_external(fab, mode, flag):
     results = []
     for role in PORTS:
         i = i_of(role)
-        it.forget(t, ["ext"])
+        vk.flush_neighbours(t, ["ext"])
         results += [(f"ping ext -> {role}", it.ping(t, "ext", it.v4(i)), True),
                     (f"ping -6 ext -> {role}", it.ping(t, "ext", it.v6(i)), True)]
-        it.forget(t, ["ext"])
+        vk.flush_neighbours(t, ["ext"])
         results += [(f"ping {role} -> ext", it.ping(t, role, it.EXT4), True),
                     (f"ping -6 {role} -> ext", it.ping(t, role, it.EXT6), True)]
-    it.expect(results)
+    vk.expect(results)
 
 
 def check_no_groups(fab, mode, flag):
@@ -105,11 +101,11 @@ def check_no_groups(fab, mode, flag):
     ext, u = fab.ext_mac, fab.uplink_mac
     before = it.drops(fab, "l3_group")
     with fc.counting(t, receivers) as counts:
-        it.scapy_send(t, "ext", "eth0", it.marker_udp4(ext, it.BROADCAST, it.EXT4, "255.255.255.255", "ext-bcast", 2))
-        it.scapy_send(t, "ext", "eth0", it.marker_udp4(ext, "01:00:5e:00:00:fb", it.EXT4, "224.0.0.251", "ext-mcast", 2))
-        it.scapy_send(t, "c1", "eth0", it.marker_udp4(u, it.BROADCAST, it.v4(1), "255.255.255.255", "c1-bcast", 2))
-        it.scapy_send(t, "c1", "eth0", it.marker_udp4(u, "01:00:5e:00:00:fb", it.v4(1), "224.0.0.251", "c1-mcast", 2))
-    grew = it.drops_grew(before, it.drops(fab, "l3_group"))
+        vk.scapy_send(t, "ext", "eth0", vk.marker_udp4(ext, vk.BROADCAST, it.EXT4, "255.255.255.255", "ext-bcast", 2))
+        vk.scapy_send(t, "ext", "eth0", vk.marker_udp4(ext, "01:00:5e:00:00:fb", it.EXT4, "224.0.0.251", "ext-mcast", 2))
+        vk.scapy_send(t, "c1", "eth0", vk.marker_udp4(u, vk.BROADCAST, it.v4(1), "255.255.255.255", "c1-bcast", 2))
+        vk.scapy_send(t, "c1", "eth0", vk.marker_udp4(u, "01:00:5e:00:00:fb", it.v4(1), "224.0.0.251", "c1-mcast", 2))
+    grew = vk.drops_grew(before, it.drops(fab, "l3_group"))
     results = []
     for marker, want in (("ext-bcast", {"c1": 0, "c2": 0, "host": 2}), ("ext-mcast", {"c1": 0, "c2": 0, "host": 2}),
                          ("c1-bcast", {"c2": 0, "ext": 0, "host": 0}), ("c1-mcast", {"c2": 0, "ext": 0, "host": 0})):
@@ -119,31 +115,25 @@ def check_no_groups(fab, mode, flag):
     results.append(("c1's port drops.l3_group growth >= 4", grew.get(fab.dev("c1"), 0) >= 4, True))
     # ARP requests and NS from ext (the resolution itself succeeds: see proxy).
     where = {r: (r, "eth0") for r in PORTS}
-    it.forget(t, ["ext"])
-    with it.sniffing(t, where, "arp or (icmp6 and ip6[40] == 135) or (ether multicast)") as seen:
-        it.arping(t, "ext", "eth0", it.v4(1))
-        it.ndisc6(t, "ext", "eth0", it.v6(2))
-        t.exec("ext", "ping", "-b", "-c", "2", "-i", "0.2", "-W", "1", f"{it.NET}.255", check=False)
+    vk.flush_neighbours(t, ["ext"])
+    with vk.sniffing(t, where, "arp or (icmp6 and ip6[40] == 135) or (ether multicast)") as seen:
+        vk.arping_mac(t, "ext", "eth0", it.v4(1))
+        vk.ndisc6(t, "ext", "eth0", it.v6(2))
+        t.exec("ext", "ping", "-b", "-c", "2", "-i", "0.2", "-W", "1", f"{vk.NET}.255", check=False)
     for role in PORTS:
         results.append((f"group/ARP/NS frames {role} received during ext's arping, ndisc6, broadcast ping",
                         len(seen[role]), 0))
-    it.expect(results)
+    vk.expect(results)
 
 
 # -- port to port ------------------------------------------------------------------------------
-def count_replies(fab, src, dst, count=5):
-    p = fab.topo.exec(src, "ping", "-n", "-q", "-c", str(count), "-i", "0.05", "-W", "1", dst, check=False)
-    m = re.search(r"(\d+) received", p.stdout)
-    return int(m.group(1)) if m else 0
-
-
 def pp_round(fab, count=5):
     """c1 pings c2 (v4, v6) count times each; (answered v4, answered v6, ICMP frames on the switch side)."""
     expr = (f"(icmp and host {it.v4(1)} and host {it.v4(2)}) or "
             f"(icmp6 and ip6 host {it.v6(1)} and ip6 host {it.v6(2)})")
-    with it.sniffing(fab.topo, {"sw": ("sw", "swup")}, expr) as seen:
-        r4 = count_replies(fab, "c1", it.v4(2), count)
-        r6 = count_replies(fab, "c1", it.v6(2), count)
+    with vk.sniffing(fab.topo, {"sw": ("sw", "swup")}, expr) as seen:
+        r4 = vk.ping_count(fab.topo, "c1", it.v4(2), count)
+        r6 = vk.ping_count(fab.topo, "c1", it.v6(2), count)
     return r4, r6, len(seen["sw"])
 
 
@@ -151,29 +141,29 @@ def check_port_port(fab, mode, flag):
     t = fab.topo
     if flag == "bridge":
         r4, r6, wire = pp_round(fab)
-        it.expect([("c1 -> c2 pings answered (v4, v6)", (r4, r6), (5, 5)), ("c1 <-> c2 ICMP on the wire", wire, 0),
+        vk.expect([("c1 -> c2 pings answered (v4, v6)", (r4, r6), (5, 5)), ("c1 <-> c2 ICMP on the wire", wire, 0),
                    ("ping c2 -> c1", it.ping(t, "c2", it.v4(1)), True),
                    ("ping -6 c2 -> c1", it.ping(t, "c2", it.v6(1)), True)])
     elif flag == "private":
         before = it.drops(fab, "private")
         r4, r6, wire = pp_round(fab)
-        grew = it.drops_grew(before, it.drops(fab, "private"))
+        grew = vk.drops_grew(before, it.drops(fab, "private"))
         print(f"  drops.private grew: {grew}")
-        it.expect([("c1 -> c2 pings answered (v4, v6)", (r4, r6), (0, 0)), ("c1 <-> c2 ICMP on the wire", wire, 0),
+        vk.expect([("c1 -> c2 pings answered (v4, v6)", (r4, r6), (0, 0)), ("c1 <-> c2 ICMP on the wire", wire, 0),
                    ("drops.private growth >= 10", sum(grew.values()) >= 10, True),
                    ("ping c1 -> ext (control)", it.ping(t, "c1", it.EXT4), True)])
     else:
         r4, r6, wire = pp_round(fab)
         results = [("hairpin off: c1 -> c2 pings answered (v4, v6)", (r4, r6), (0, 0)),
                    ("hairpin off: echo requests leaving on the uplink >= 10", wire >= 10, True)]
-        it.set_switch_hairpin(t, True)
+        vk.set_switch_hairpin(t, True)
         try:
             r4, r6, wire = pp_round(fab)
         finally:
-            it.set_switch_hairpin(t, False)
+            vk.set_switch_hairpin(t, False)
         results += [("hairpin on: c1 -> c2 pings answered (v4, v6)", (r4, r6), (5, 5)),
                     ("hairpin on: ICMP frames from the uplink >= 20", wire >= 20, True)]
-        it.expect(results)
+        vk.expect(results)
 
 
 def check_live_flag(fab, mode, flag):
@@ -181,12 +171,12 @@ def check_live_flag(fab, mode, flag):
     t = fab.topo
     t.vnetctl("fabric", "set", fab.fabric, "--ipvlan-flag", "private")
     try:
-        shown = lc.fabric_doc(t, fab.fabric).get("ipvlan_flag")
+        shown = vk.fabric_doc(t, fab.fabric).get("ipvlan_flag")
         r4, r6, _ = pp_round(fab, count=3)
     finally:
         t.vnetctl("fabric", "set", fab.fabric, "--ipvlan-flag", "bridge")
     b4, b6, _ = pp_round(fab, count=3)
-    it.expect([("after fabric set --ipvlan-flag private: show", shown, "private"),
+    vk.expect([("after fabric set --ipvlan-flag private: show", shown, "private"),
                ("private: c1 -> c2 pings answered (v4, v6)", (r4, r6), (0, 0)),
                ("back to bridge: c1 -> c2 pings answered (v4, v6)", (b4, b6), (3, 3))])
 
@@ -196,7 +186,7 @@ TABLE = "vnetipvlan"
 
 
 def nft(fab, *args, check=True):
-    return lc.host_exec(fab.topo, "nft", *args, check=check)
+    return vk.host_exec(fab.topo, "nft", *args, check=check)
 
 
 def nft_install(fab):
@@ -220,19 +210,19 @@ def ct_counter(fab):
 
 def conntrack_flows(fab, addr):
     """Entries for addr in the host's conntrack table (conntrack -L), or None without the tool."""
-    if not it.which("conntrack"):
+    if not vk.which("conntrack"):
         return None
-    p = lc.host_exec(fab.topo, "conntrack", "-L", "-s", addr, check=False)
+    p = vk.host_exec(fab.topo, "conntrack", "-L", "-s", addr, check=False)
     return len([line for line in p.stdout.splitlines() if addr in line])
 
 
 def nft_round(fab, l3s):
     """Pings through the rule; returns the results to expect."""
     t = fab.topo
-    if it.which("conntrack"):  # the flows of an earlier round linger (30 s for ICMP)
-        lc.host_exec(t, "conntrack", "-F", check=False)
+    if vk.which("conntrack"):  # the flows of an earlier round linger (30 s for ICMP)
+        vk.host_exec(t, "conntrack", "-F", check=False)
     before = ct_counter(fab)
-    it.forget(t, ["ext"])
+    vk.flush_neighbours(t, ["ext"])
     want = not l3s
     results = [(f"ping c1 -> ext, c1 dropped by nft ({'applies' if l3s else 'no effect'})", it.ping(t, "c1", it.EXT4), want),
                ("ping -6 c1 -> ext", it.ping(t, "c1", it.EXT6), want),
@@ -258,10 +248,10 @@ def check_netfilter(fab, mode, flag):
         results = nft_round(fab, mode == "l3s")
     finally:
         nft(fab, "delete", "table", "inet", TABLE, check=False)
-    it.forget(fab.topo, ["ext"])
+    vk.flush_neighbours(fab.topo, ["ext"])
     results += [("table deleted: ping c1 -> ext (control)", it.ping(fab.topo, "c1", it.EXT4), True),
                 ("table deleted: ping -6 c1 -> ext (control)", it.ping(fab.topo, "c1", it.EXT6), True)]
-    it.expect(results)
+    vk.expect(results)
 
 
 def host_state(fab):
@@ -281,7 +271,7 @@ def host_state(fab):
 
 
 def sysctl(fab, path):
-    return lc.host_exec(fab.topo, "cat", f"/proc/sys/net/{path}").stdout.strip()
+    return vk.host_exec(fab.topo, "cat", f"/proc/sys/net/{path}").stdout.strip()
 
 
 def check_l3s_routes(fab, mode, flag):
@@ -291,34 +281,34 @@ def check_l3s_routes(fab, mode, flag):
     for dev in ("up0", fab.dev("c1")):
         results += [(f"l3s: net.ipv4.conf.{dev}.forwarding", sysctl(fab, f"ipv4/conf/{dev}/forwarding"), "1"),
                     (f"l3s: net.ipv6.conf.{dev}.forwarding", sysctl(fab, f"ipv6/conf/{dev}/forwarding"), "1")]
-    it.expect(results)
+    vk.expect(results)
     t.vnetctl("fabric", "set", fab.fabric, "--ipvlan-mode", "l3")
-    doc = lc.fabric_doc(t, fab.fabric)
+    doc = vk.fabric_doc(t, fab.fabric)
     state = host_state(fab)
     results = [("after fabric set --ipvlan-mode l3: show ipvlan_mode", doc.get("ipvlan_mode"), "l3")]
     results += [(f"after leaving l3s: host route / neighbour for {a}", v, (False, False)) for a, v in state.items()]
-    it.expect(results)
+    vk.expect(results)
     nft_install(fab)
     try:
         results = nft_round(fab, False)
     finally:
         nft(fab, "delete", "table", "inet", TABLE, check=False)
-    it.expect([("after leaving l3s: " + w, g, x) for w, g, x in results])
+    vk.expect([("after leaving l3s: " + w, g, x) for w, g, x in results])
 
 
 def main():
-    vt.require_root()
+    vk.require_root()
     if len(sys.argv) != 2 or sys.argv[1] not in ("l3", "l3s"):
         print("usage: test_ipvlan_l3.py l3|l3s", file=sys.stderr)
         return 2
     mode = sys.argv[1]
-    it.require_tools("tcpdump", "arping", "ndisc6", "ping", "nft", "scapy")
-    lc.exit_on_signals()
-    probe = vt.run(["unshare", "-n", "nft", "add", "table", "inet", "probe"], check=False)
+    vk.require_tools("tcpdump", "arping", "ndisc6", "ping", "nft", "scapy")
+    vk.exit_on_signals()
+    probe = vk.run(["unshare", "-n", "nft", "add", "table", "inet", "probe"], check=False)
     if probe.returncode != 0:
-        it.skip(f"this kernel has no nf_tables (nft: {probe.stderr.strip()})")
+        vk.skip(f"this kernel has no nf_tables (nft: {probe.stderr.strip()})")
     start = time.time()
-    checks = it.Checks()
+    checks = vk.Checks()
     topos = []
     plan = [("bridge", [("setup", check_setup), ("proxy", check_proxy), ("external", check_external),
                         ("no groups", check_no_groups), ("port-port", check_port_port), ("live flag", check_live_flag),
@@ -326,17 +316,17 @@ def main():
             ("private", [("port-port", check_port_port)]),
             ("vepa", [("port-port", check_port_port)])]
     for flag, part in plan:
-        with vt.Topology(tag=f"i3{mode[-1]}{flag[0]}") as topo:
+        with vk.Topology(tag=f"i3{mode[-1]}{flag[0]}") as topo:
             topos.append(topo)
             print(f"=== ipvlan {mode}, flag {flag}: c1, c2", flush=True)
             try:
                 fab = it.build(topo, mode, flag, len(PORTS))
-            except vt.CommandError as e:
+            except vk.CommandError as e:
                 checks.fail(f"{flag} topology", str(e))
                 continue
             for name, fn in part:
                 checks.run(f"{mode} {flag}: {name}", fn, fab, mode, flag)
-    it.finish(checks, f"ipvlan {mode}", start, topos)
+    checks.finish(f"ipvlan {mode}", start, topos)
 
 
 if __name__ == "__main__":

@@ -29,16 +29,13 @@ Checks:
 Exit 0 pass, 1 fail, 77 skip (not root, a tool missing).
 """
 import json
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ipvlantest as it  # noqa: E402
-import l2checks as lc  # noqa: E402
-import vnettest as vt  # noqa: E402
+from vnetkit import ipvlan as it
+import vnetkit as vk
 
-NET, NET6 = it.NET, it.NET6
+NET, NET6 = vk.NET, it.NET6
 ADDR = {"m1": 21, "m2": 22, "i1": 31, "i2": 32}
 LIVE4, LIVE6 = f"{NET}.41", f"{NET6}::41"
 
@@ -54,7 +51,7 @@ def a6(role):
 class Mixed:
     def __init__(self, topo):
         self.topo = topo
-        vt.build_l2(topo, "none", "bridge", False, containers=0)
+        vk.build_l2(topo, "none", "bridge", False, containers=0)
         topo.ip("ext", "addr", "add", f"{it.EXT6}/64", "dev", "eth0", "nodad")
         topo.ip("host", "addr", "add", f"{it.HOST6}/64", "dev", "up0", "nodad")
         self.fabric = topo.attach("up0", "--ipvlan-mode", "l2", "--ipvlan-flag", "bridge")
@@ -69,10 +66,10 @@ class Mixed:
             ns = topo.netns(role)
             self.ports[role] = topo.vnetctl("port", "add", "--fabric", self.fabric, "--netns", ns,
                                             "--ip", f"{a4(role)}/24", "--ip", f"{a6(role)}/64", json_out=True)
-        left = it.wait_ready(topo, list(self.ports))
+        left = vk.wait_ready(topo, list(self.ports))
         if left:
             print(f"  still tentative after 6s: {left}")
-        self.uplink_mac = it.mac_of(topo, "host", "up0")
+        self.uplink_mac = vk.mac_of(topo, "host", "up0")
 
     def dev(self, role):
         return self.ports[role]["name"]
@@ -90,33 +87,33 @@ def check_setup(mx):
     results = []
     for role in ("m1", "m2"):
         p = mx.port_doc(role)
-        mac = it.mac_of(t, role, "eth0")
+        mac = vk.mac_of(t, role, "eth0")
         results += [(f"{role}: type", p.get("type"), "macvlan"), (f"{role}: mode", p.get("mode"), "bridge"),
                     (f"{role}: own MAC, not the uplink's", mac != mx.uplink_mac and mac == p["mac"].lower(), True)]
     for role in ("i1", "i2"):
         p = mx.port_doc(role)
         results += [(f"{role}: type", p.get("type"), "ipvlan"),
-                    (f"{role}: eth0 MAC is the uplink's", it.mac_of(t, role, "eth0"), mx.uplink_mac),
+                    (f"{role}: eth0 MAC is the uplink's", vk.mac_of(t, role, "eth0"), mx.uplink_mac),
                     (f"{role}: addresses listed", mx.listed(role), sorted([a4(role), a6(role)]))]
-    doc = lc.fabric_doc(t, mx.fabric)
+    doc = vk.fabric_doc(t, mx.fabric)
     results += [("fabric type", doc.get("type"), "macvlan"), ("fabric ipvlan_mode", doc.get("ipvlan_mode"), "l2")]
-    it.expect(results)
+    vk.expect(results)
 
 
 def check_external(mx):
     t = mx.topo
     results = []
     for role in mx.ports:
-        it.forget(t, [role, "ext"])
+        vk.flush_neighbours(t, [role, "ext"])
         results += [(f"ping {role} -> ext", it.ping(t, role, it.EXT4), True),
                     (f"ping -6 {role} -> ext", it.ping(t, role, it.EXT6), True),
                     (f"ping ext -> {role}", it.ping(t, "ext", a4(role)), True),
                     (f"ping -6 ext -> {role}", it.ping(t, "ext", a6(role)), True)]
-    it.expect(results)
+    vk.expect(results)
 
 
 def reach(mx, a, b):
-    it.forget(mx.topo, [a, b])
+    vk.flush_neighbours(mx.topo, [a, b])
     return (it.ping(mx.topo, a, a4(b)), it.ping(mx.topo, a, a6(b)))
 
 
@@ -127,13 +124,13 @@ def check_siblings(mx):
     info = {(a, b): reach(mx, a, b) for a, b in (("m1", "i1"), ("i1", "m1"))}
     print("  (not asserted) switch hairpin off: "
           + ", ".join(f"{a} -> {b} v4 {r[0]} v6 {r[1]}" for (a, b), r in info.items()))
-    it.set_switch_hairpin(t, True)
+    vk.set_switch_hairpin(t, True)
     try:
         results += [(f"switch hairpin on: ping, ping -6 {a} -> {b}", reach(mx, a, b), (True, True))
                     for a, b in (("m1", "i1"), ("i1", "m1"), ("m2", "i2"))]
     finally:
-        it.set_switch_hairpin(t, False)
-    it.expect(results)
+        vk.set_switch_hairpin(t, False)
+    vk.expect(results)
 
 
 # -- refusals --------------------------------------------------------------------------
@@ -194,16 +191,16 @@ def check_refusals(mx):
     results = []
     for title, args, new_ns in cases:
         results += refusal(mx, title, args, new_ns)
-    it.forget(mx.topo, ["i1", "ext"])
+    vk.flush_neighbours(mx.topo, ["i1", "ext"])
     results += [("after the refusals: ping ext -> i1", it.ping(mx.topo, "ext", a4("i1")), True),
                 ("after the refusals: ping -6 ext -> i2", it.ping(mx.topo, "ext", a6("i2")), True),
                 ("after the refusals: ping ext -> m1", it.ping(mx.topo, "ext", a4("m1")), True)]
-    it.expect(results)
+    vk.expect(results)
 
 
 # -- live ip add/del -------------------------------------------------------------------------
 def reachable(mx, addr):
-    it.forget(mx.topo, ["ext", "i1"])
+    vk.flush_neighbours(mx.topo, ["ext", "i1"])
     return it.ping(mx.topo, "ext", addr)
 
 
@@ -220,8 +217,8 @@ def check_live_ip(mx):
     t.ip("i1", "addr", "del", f"{LIVE6}/64", "dev", "eth0")
     t.vnetctl("ip", "add", dev, f"{LIVE4}/24")
     t.vnetctl("ip", "add", dev, f"{LIVE6}/64")
-    it.wait_ready(t, ["i1"])
-    have = {a for a, _, _, _ in it.addresses(t, "i1", family="inet")} | {a for a, _, _, _ in it.addresses(t, "i1")}
+    vk.wait_ready(t, ["i1"])
+    have = {a for a, _, _, _ in vk.addresses(t, "i1", family="inet")} | {a for a, _, _, _ in vk.addresses(t, "i1")}
     results += [("after ip add: show lists both", sorted(set(mx.listed("i1")) & {LIVE4, LIVE6}), sorted([LIVE4, LIVE6])),
                 ("after ip add: configured in i1's namespace", sorted(have & {LIVE4, LIVE6}), sorted([LIVE4, LIVE6])),
                 ("after ip add: ext -> new v4", reachable(mx, LIVE4), True),
@@ -238,7 +235,7 @@ def check_live_ip(mx):
                 ("after ip del: ext -> i1's first address still", reachable(mx, a4("i1")), True)]
     t.ip("i1", "addr", "del", f"{LIVE4}/24", "dev", "eth0", check=False)
     t.ip("i1", "addr", "del", f"{LIVE6}/64", "dev", "eth0", check=False)
-    it.expect(results)
+    vk.expect(results)
 
 
 CHECKS = [("setup", check_setup), ("external", check_external), ("siblings", check_siblings),
@@ -246,21 +243,21 @@ CHECKS = [("setup", check_setup), ("external", check_external), ("siblings", che
 
 
 def main():
-    vt.require_root()
-    it.require_tools("ping")
-    lc.exit_on_signals()
+    vk.require_root()
+    vk.require_tools("ping")
+    vk.exit_on_signals()
     start = time.time()
-    checks = it.Checks()
-    with vt.Topology(tag="imx") as topo:
+    checks = vk.Checks()
+    with vk.Topology(tag="imx") as topo:
         print("=== mixed fabric: m1, m2 macvlan bridge; i1, i2 ipvlan (l2, bridge flag)", flush=True)
         try:
             mx = Mixed(topo)
-        except vt.CommandError as e:
+        except vk.CommandError as e:
             checks.fail("topology", str(e))
         else:
             for name, fn in CHECKS:
                 checks.run(f"mixed: {name}", fn, mx)
-    it.finish(checks, "ipvlan mixed", start, [topo])
+    checks.finish("ipvlan mixed", start, [topo])
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 usage: test_l2_matrix.py bridge|vepa|private
 
 For the external switch hairpinning off and on, the standard topology
-(vnettest.build_l2) is built twice, with kernel macvlan and with vnet, and every
+(vnetkit.build_l2) is built twice, with kernel macvlan and with vnet, and every
 ordered pair of endpoints (c1, c2, c3, ext, host) is probed with ping and with
 arping, each from a clean neighbour table. The test fails when
   - vnet's matrix differs from kernel macvlan's in any cell, or
@@ -14,13 +14,10 @@ The four topologies are probed concurrently: each lives in its own namespaces.
 Exit 0 pass, 1 fail, 77 skip (not root).
 """
 import contextlib
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import l2checks as lc  # noqa: E402
-import vnettest as vt  # noqa: E402
+import vnetkit as vk
 
 SYSTEMS = ("macvlan", "vnet")
 RETRIES = 2  # a disagreeing "no" is probed again: a lost ARP under load is not a verdict
@@ -31,8 +28,8 @@ def settle_disagreements(topos, results, spec):
     the spec says "reachable". A probe can fail spuriously (a timeout on a
     loaded machine) but never succeed spuriously, so one success settles it."""
     retried = []
-    for kind in lc.KINDS:
-        for pair in lc.pairs():
+    for kind in vk.matrix.KINDS:
+        for pair in vk.matrix.pairs():
             votes = [results[s][kind][pair] for s in SYSTEMS] + [spec[kind][pair]]
             if all(votes) or not any(votes):
                 continue
@@ -41,7 +38,7 @@ def settle_disagreements(topos, results, spec):
                     continue
                 topo, eps = topos[system]
                 for _ in range(RETRIES):
-                    if lc.probe(topo, eps, *pair, kind):
+                    if vk.matrix.probe(topo, eps, *pair, kind):
                         results[system][kind][pair] = True
                         break
                 retried.append(f"{system} {kind} {pair[0]}->{pair[1]}: "
@@ -51,60 +48,53 @@ def settle_disagreements(topos, results, spec):
 
 def compare(mode, hairpin, results, retried):
     """Prints the matrices and returns the list of failures for this hairpin setting."""
-    spec = lc.spec_matrix(mode, hairpin)
+    spec = vk.matrix.spec_matrix(mode, hairpin)
     title = f"mode {mode}, external switch hairpin {'on' if hairpin else 'off'}"
     print(f"\n=== {title}")
     for line in retried:
         print(f"  retried {line}")
     failures = []
-    for kind in lc.KINDS:
-        print(lc.format_matrices(kind, [("macvlan", results["macvlan"][kind]), ("vnet", results["vnet"][kind]),
-                                        ("spec", spec[kind])]))
-        for src, dst in lc.differing_cells(results["macvlan"][kind], results["vnet"][kind]):
+    for kind in vk.matrix.KINDS:
+        print(vk.matrix.format_matrices(kind, [("macvlan", results["macvlan"][kind]),
+                                               ("vnet", results["vnet"][kind]), ("spec", spec[kind])]))
+        for src, dst in vk.matrix.differing_cells(results["macvlan"][kind], results["vnet"][kind]):
             failures.append(f"{title}: {kind} {src}->{dst}: macvlan "
                             f"{results['macvlan'][kind][(src, dst)]}, vnet {results['vnet'][kind][(src, dst)]}")
         for system in SYSTEMS:
-            for src, dst in lc.differing_cells(spec[kind], results[system][kind]):
+            for src, dst in vk.matrix.differing_cells(spec[kind], results[system][kind]):
                 failures.append(f"{title}: {kind} {src}->{dst}: {system} {results[system][kind][(src, dst)]}, "
                                 f"spec says {spec[kind][(src, dst)]}")
     return failures
 
 
 def main():
-    vt.require_root()
+    vk.require_root()
     if len(sys.argv) != 2 or sys.argv[1] not in ("bridge", "vepa", "private"):
         print("usage: test_l2_matrix.py bridge|vepa|private", file=sys.stderr)
         return 2
     mode = sys.argv[1]
-    lc.exit_on_signals()
+    vk.exit_on_signals()
     start = time.time()
-    failures = []
+    checks = vk.Checks()
     made = []
     with contextlib.ExitStack() as stack:
         topos = {}
         for hairpin in (False, True):
             for system in SYSTEMS:
-                topo = stack.enter_context(vt.Topology(tag=f"l{mode[0]}{system[0]}{int(hairpin)}"))
+                topo = stack.enter_context(vk.Topology(tag=f"l{mode[0]}{system[0]}{int(hairpin)}"))
                 made.append(topo)
-                topos[(hairpin, system)] = (topo, vt.build_l2(topo, system, mode, hairpin))
+                topos[(hairpin, system)] = (topo, vk.build_l2(topo, system, mode, hairpin))
         print(f"built 4 topologies in {time.time() - start:.1f}s", flush=True)
-        jobs = {key: (lambda stop, t=t, e=e: lc.probe_matrix(t, e, stop)) for key, (t, e) in topos.items()}
-        matrices = lc.run_parallel(jobs)
+        jobs = {key: (lambda stop, t=t, e=e: vk.matrix.probe_matrix(t, e, stop)) for key, (t, e) in topos.items()}
+        matrices = vk.matrix.run_parallel(jobs)
         for hairpin in (False, True):
             results = {s: matrices[(hairpin, s)] for s in SYSTEMS}
             retried = settle_disagreements({s: topos[(hairpin, s)] for s in SYSTEMS}, results,
-                                           lc.spec_matrix(mode, hairpin))
-            failures += compare(mode, hairpin, results, retried)
-    for topo in made:
-        left = lc.leftovers(topo.namespaces, topo.fabrics)
-        if left:
-            failures.append(f"left behind: {', '.join(left)}")
-    print(f"\n{mode}: {time.time() - start:.1f}s")
-    if failures:
-        print("FAIL:\n  " + "\n  ".join(failures))
-        return 1
-    print("PASS: vnet matches kernel macvlan and the spec in every cell")
-    return 0
+                                           vk.matrix.spec_matrix(mode, hairpin))
+            failures = compare(mode, hairpin, results, retried)
+            checks.check(f"switch hairpin {'on' if hairpin else 'off'}: vnet matches kernel macvlan and the spec "
+                         "in every cell", not failures, "\n  " + "\n  ".join(failures))
+    checks.finish(mode, start, made)
 
 
 if __name__ == "__main__":

@@ -29,13 +29,9 @@ Exit 0 pass, 1 fail, 77 skip (not root).
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import l2checks as lc  # noqa: E402
-import vnettest as vt  # noqa: E402
+import vnetkit as vk
 
 IPERF_SECONDS = 3
 PINGS = 20
@@ -58,36 +54,25 @@ sendp(frames, iface="eth0", verbose=False)
 """
 
 
-def mac_of(topo, role):
-    return lc.link_json(topo, role, "eth0")["address"].lower()
-
-
-def ping_all(topo, role, ip, count=3):
-    """count pings at a short interval; True only when every one was answered."""
-    p = topo.exec(role, "ping", "-n", "-q", "-c", str(count), "-i", "0.05", "-W", "1", ip, check=False)
-    m = re.search(r"(\d+) packets transmitted, (\d+) received", p.stdout)
-    return bool(m) and m.group(1) == m.group(2) == str(count)
-
-
 def counters(topo, ports):
-    return {role: lc.port_stats(topo, port["name"]) for role, port in ports.items()}
+    return {role: vk.port_stats(topo, port["name"]) for role, port in ports.items()}
 
 
 # -- persist -------------------------------------------------------------------
 def check_persist(topo, fabric, eps):
-    left = lc.vnetctl_pids_in(topo.host)
+    left = vk.vnetctl_pids_in(topo.host)
     assert not left, f"vnetctl still running in {topo.host}: pids {left}"
-    assert vt.ping(topo, "c1", eps["c2"][2]), "c1 -> c2 fails with no vnetctl running"
-    assert vt.ping(topo, "ext", eps["c1"][2]), "ext -> c1 fails with no vnetctl running"
-    doc = lc.fabric_doc(topo, fabric)
-    up0 = lc.link_json(topo, "host", "up0")
+    assert vk.ping(topo, "c1", eps["c2"][2]), "c1 -> c2 fails with no vnetctl running"
+    assert vk.ping(topo, "ext", eps["c1"][2]), "ext -> c1 fails with no vnetctl running"
+    doc = vk.fabric_doc(topo, fabric)
+    up0 = vk.link_json(topo, "host", "up0")
     assert doc["uplink"] == "up0", f"show: uplink {doc['uplink']}, want up0"
     assert doc["uplink_ifindex"] == up0["ifindex"], \
         f"show: uplink_ifindex {doc['uplink_ifindex']}, up0 is {up0['ifindex']}"
     assert doc["uplink_mac"].lower() == up0["address"].lower(), \
         f"show: uplink_mac {doc['uplink_mac']}, up0 has {up0['address']}"
     assert len(doc["ports"]) == 3, f"show: {len(doc['ports'])} ports, want 3: {doc['ports']}"
-    for role, port in lc.container_ports(topo, fabric).items():
+    for role, port in vk.container_ports(topo, fabric).items():
         assert port["mode"] == "bridge", f"show: {role}'s port {port['name']} mode {port['mode']}, want bridge"
         assert port["up"], f"show: {role}'s port {port['name']} is not up"
         print(f"  {role}: port {port['name']} mac {port['mac']} mode {port['mode']} flags {port['flags']}")
@@ -95,40 +80,23 @@ def check_persist(topo, fabric, eps):
 
 # -- iperf3 --------------------------------------------------------------------
 def iperf(topo, server, server_ip, client, seconds=IPERF_SECONDS):
-    """One TCP iperf3 run client -> server; returns the parsed client JSON.
-    The server is a one-off (-1) child of this process, always killed."""
-    srv = subprocess.Popen(["ip", "netns", "exec", topo.ns(server), "iperf3", "-s", "-1", "-B", server_ip],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        listening = lc.wait_until(lambda: "5201" in topo.exec(server, "ss", "-Hltn", "sport = :5201").stdout,
-                                  timeout=5)
-        assert listening, f"iperf3 server in {server} is not listening (exit status {srv.poll()})"
-        p = topo.exec(client, "iperf3", "-c", server_ip, "-t", str(seconds), "-J", "--connect-timeout", "3000",
-                      check=False, timeout=seconds + 30)
-        try:
-            doc = json.loads(p.stdout)
-        except json.JSONDecodeError:
-            raise AssertionError(f"iperf3 {client}->{server}: exit {p.returncode}, no JSON: {p.stderr[-500:]}")
-        assert p.returncode == 0 and "error" not in doc, \
-            f"iperf3 {client}->{server}: exit {p.returncode}, {doc.get('error')}"
-        return doc
-    finally:
-        if srv.poll() is None:
-            srv.kill()
-        srv.wait(timeout=10)
+    """One TCP iperf3 run client -> server; returns the parsed client JSON."""
+    doc, why = vk.iperf(topo, client, server, server_ip, seconds, connect_timeout_ms=3000)
+    assert doc, f"iperf3 {client}->{server}: {why}"
+    return doc
 
 
 def check_iperf(topo, fabric, eps):
-    ports = lc.container_ports(topo, fabric)
+    ports = vk.container_ports(topo, fabric)
     # (client, server, the port whose counter must carry the bytes, which counter)
     runs = [("c1", "c2", "c2", "tx_bytes"), ("c1", "ext", "c1", "rx_bytes"), ("ext", "c1", "c1", "tx_bytes")]
     bad = []
     for client, server, port_role, counter in runs:
-        before = lc.port_stats(topo, ports[port_role]["name"])[counter]
+        before = vk.port_stats(topo, ports[port_role]["name"])[counter]
         doc = iperf(topo, server, eps[server][2], client)
         received = doc["end"]["sum_received"]["bytes"]
         gbps = doc["end"]["sum_received"]["bits_per_second"] / 1e9
-        carried = lc.port_stats(topo, ports[port_role]["name"])[counter] - before
+        carried = vk.port_stats(topo, ports[port_role]["name"])[counter] - before
         print(f"  iperf3 TCP {client} -> {server}: {received} bytes in {IPERF_SECONDS}s, {gbps:.2f} Gbit/s "
               f"(vnet {port_role} port {counter} +{carried})")
         if received <= 0:
@@ -140,10 +108,10 @@ def check_iperf(topo, fabric, eps):
 
 # -- counters and spoofing -----------------------------------------------------------
 def check_counters(topo, fabric, eps):
-    ports = lc.container_ports(topo, fabric)
+    ports = vk.container_ports(topo, fabric)
     pair = {"c1": ports["c1"], "c2": ports["c2"]}
     before = counters(topo, pair)
-    assert ping_all(topo, "c1", eps["c2"][2], PINGS), f"{PINGS} pings c1 -> c2 not all answered"
+    assert vk.ping_all(topo, "c1", eps["c2"][2], PINGS), f"{PINGS} pings c1 -> c2 not all answered"
     after = counters(topo, pair)
     delta = {(r, k): after[r][k] - before[r][k] for r in pair for k in ("rx_packets", "tx_packets")}
     print(f"  after {PINGS} pings c1->c2: " + ", ".join(f"{r} {k} +{v}" for (r, k), v in delta.items()))
@@ -160,13 +128,13 @@ def send_frames(topo, role, frames):
 
 
 def check_spoof(topo, fabric, eps):
-    ports = lc.container_ports(topo, fabric)
-    real, dst = mac_of(topo, "c1"), mac_of(topo, "c2")
-    before = lc.port_stats(topo, ports["c1"]["name"])["drops"]["spoofed_src"]
+    ports = vk.container_ports(topo, fabric)
+    real, dst = vk.mac_of(topo, "c1"), vk.mac_of(topo, "c2")
+    before = vk.port_stats(topo, ports["c1"]["name"])["drops"]["spoofed_src"]
     # Genuine frames alongside the forged ones show the capture would have seen them.
-    seen = lc.capture_during(topo, ["c2"], TEST_ETHERTYPE,
+    seen = vk.capture_during(topo, ["c2"], TEST_ETHERTYPE,
                              lambda: send_frames(topo, "c1", [(FORGED_MAC, dst, None, 5), (real, dst, None, 5)]))["c2"]
-    after = lc.port_stats(topo, ports["c1"]["name"])["drops"]["spoofed_src"]
+    after = vk.port_stats(topo, ports["c1"]["name"])["drops"]["spoofed_src"]
     forged_seen = sum(1 for src, _, _ in seen if src == FORGED_MAC)
     genuine_seen = sum(1 for src, _, _ in seen if src == real)
     print(f"  c2 captured {genuine_seen} genuine and {forged_seen} forged frames; "
@@ -181,7 +149,7 @@ def check_vlan_frames(topo, fabric, eps):
     """Tagged frames sent raw (this needs no 802.1Q support in the kernel):
     each flow reaches exactly the endpoints macvlan bridge mode delivers it
     to, still tagged 100."""
-    mac = {role: mac_of(topo, role) for role in ("c1", "c2", "c3", "ext")}
+    mac = {role: vk.mac_of(topo, role) for role in ("c1", "c2", "c3", "ext")}
     bcast = "ff:ff:ff:ff:ff:ff"
     # flow (sender, src, dst) -> the endpoints that must receive it
     flows = {
@@ -197,7 +165,7 @@ def check_vlan_frames(topo, fabric, eps):
         for sender in ("c1", "ext"):
             send_frames(topo, sender, [(src, dst, 100, 5) for s, src, dst in flows if s == sender])
 
-    seen = lc.capture_during(topo, roles, TEST_ETHERTYPE, send)
+    seen = vk.capture_during(topo, roles, TEST_ETHERTYPE, send)
     bad = []
     for (sender, src, dst), receivers in flows.items():
         got = {role: [v for s, d, v in seen[role] if (s, d) == (src, dst)] for role in roles if role != sender}
@@ -226,12 +194,12 @@ def check_vlan_ping(topo, fabric, eps):
             topo.ip(role, "link", "add", "link", "eth0", "name", "eth0.100", "type", "vlan", "id", "100")
         topo.ip(role, "addr", "add", f"{VLAN_NET}.{host}/24", "dev", "eth0.100")
         topo.ip(role, "link", "set", "eth0.100", "up")
-    vt.wait_dad(topo, list(VLAN_HOSTS))
+    vk.wait_dad(topo, list(VLAN_HOSTS))
     bad = []
     for src, dst in (("c1", "c2"), ("c2", "c1"), ("ext", "c1"), ("c1", "ext"), ("ext", "c2")):
-        vt.flush_neighbours(topo, list(VLAN_HOSTS))
+        vk.flush_neighbours(topo, list(VLAN_HOSTS))
         rx_before = vlan_rx(topo, dst)
-        ok = ping_all(topo, src, f"{VLAN_NET}.{VLAN_HOSTS[dst]}", 5)
+        ok = vk.ping_all(topo, src, f"{VLAN_NET}.{VLAN_HOSTS[dst]}", 5)
         rx = vlan_rx(topo, dst) - rx_before
         print(f"  eth0.100 {src} -> {dst}: {'ok' if ok else 'FAILED'}, {dst} eth0.100 rx +{rx}")
         if not ok:
@@ -253,7 +221,7 @@ def check_wire_offload(topo, fabric, eps):
     checksum (TcpInCsumErrors in the port), so on a veth uplink vnet's default
     (`--xdp-redirect auto`) takes the tc path, which keeps it: TCP ext -> c1
     with ext's tx checksum offload on must work, as it does through macvlan."""
-    doc = lc.fabric_doc(topo, fabric)
+    doc = vk.fabric_doc(topo, fabric)
     assert doc["xdp_redirect"] is False, f"a veth uplink should default to --xdp-redirect off, show says {doc}"
     topo.exec("ext", "ethtool", "-K", "eth0", "tx", "on")
     received = iperf(topo, "c1", eps["c1"][2], "ext", seconds=1)["end"]["sum_received"]["bytes"]
@@ -275,20 +243,20 @@ def check_xdp_path(topo, fabric, eps):
             topo.vnetctl("detach", fabric)  # runs after the detach check normally
         xdp_fabric = topo.attach("up0", "--xdp-redirect", "on")
         topo.vnetctl("port", "add", "--fabric", xdp_fabric, "--netns", topo.ns("c1"), "--mode", "bridge")
-        topo.ip("c1", "addr", "add", f"{vt.NET}.11/24", "dev", "eth0")
-        vt.wait_dad(topo, ["c1"])
-        doc = lc.fabric_doc(topo, xdp_fabric)
+        topo.ip("c1", "addr", "add", f"{vk.NET}.11/24", "dev", "eth0")
+        vk.wait_dad(topo, ["c1"])
+        doc = vk.fabric_doc(topo, xdp_fabric)
         assert doc["xdp_redirect"] is True and doc["xdp_mode"] == "native", doc
-        vt.flush_neighbours(topo, ["ext", "c1"])  # c1's eth0 is a new device with a new MAC
+        vk.flush_neighbours(topo, ["ext", "c1"])  # c1's eth0 is a new device with a new MAC
         before = xdp_redirects(topo)
-        assert ping_all(topo, "ext", eps["c1"][2], 5), "ext -> c1 ping over the XDP path fails"
+        assert vk.ping_all(topo, "ext", eps["c1"][2], 5), "ext -> c1 ping over the XDP path fails"
         received = iperf(topo, "c1", eps["c1"][2], "ext", seconds=1)["end"]["sum_received"]["bytes"]
         redirected = xdp_redirects(topo) - before
         print(f"  XDP path: TCP ext -> c1 {received} bytes, {redirected} frames redirected by XDP on up0")
         assert received > 0, "no TCP bytes over the XDP path"
         assert redirected >= 5, f"only {redirected} frames went through XDP_REDIRECT"
-        c1_mac, ext_mac = mac_of(topo, "c1"), mac_of(topo, "ext")
-        seen = lc.capture_during(topo, ["c1"], TEST_ETHERTYPE,
+        c1_mac, ext_mac = vk.mac_of(topo, "c1"), vk.mac_of(topo, "ext")
+        seen = vk.capture_during(topo, ["c1"], TEST_ETHERTYPE,
                                  lambda: send_frames(topo, "ext", [(ext_mac, c1_mac, 100, 5)]))
         tags = [v for s, d, v in seen["c1"] if (s, d) == (ext_mac, c1_mac)]
         print(f"  XDP path: tagged ext -> c1 arrived {len(tags)} times with tags {sorted(set(tags), key=str)}")
@@ -308,31 +276,31 @@ def xdp_redirects(topo):
 def uplink_hooks(topo):
     """What is hooked on up0 in the host namespace: ip's xdp line, bpftool net
     show, vnet programs at tcx ingress, cls_bpf filters at clsact ingress."""
-    names = lc.prog_names()
-    tcx = lc.tcx_ingress(topo, "up0")
-    net = json.loads(lc.host_exec(topo, "bpftool", "-j", "net", "show", "dev", "up0").stdout)[0]
+    names = vk.prog_names()
+    tcx = vk.tcx_ingress(topo, "up0")
+    net = json.loads(vk.host_exec(topo, "bpftool", "-j", "net", "show", "dev", "up0").stdout)[0]
     return {
         "ip_xdp": "xdp" in topo.ip("host", "-d", "link", "show", "up0").stdout,
         "bpftool_net": [names.get(p["id"], f"id {p['id']}") for hook in ("xdp", "tc") for p in net[hook]],
         "tcx_progs": [names.get(i, f"id {i}") for i in tcx["prog_ids"]],
         "tcx_links": tcx["link_ids"],
-        "tc_filters": lc.host_exec(topo, "tc", "filter", "show", "dev", "up0", "ingress", check=False).stdout,
+        "tc_filters": vk.host_exec(topo, "tc", "filter", "show", "dev", "up0", "ingress", check=False).stdout,
     }
 
 
 def check_detach(topo, fabric, eps):
-    ports = lc.container_ports(topo, fabric)
+    ports = vk.container_ports(topo, fabric)
     host_ends = [p["name"] for p in ports.values()]
-    pins = lc.pinned_links(fabric)
+    pins = vk.pinned_links(fabric)
     hooks = uplink_hooks(topo)
-    port_tcx = {name: lc.tcx_ingress(topo, name) for name in host_ends}
+    port_tcx = {name: vk.tcx_ingress(topo, name) for name in host_ends}
     ours = set(pins.values()) | set(hooks["tcx_links"]) | {l for q in port_tcx.values() for l in q["link_ids"]}
-    live_before = ours & lc.vnet_link_ids()
+    live_before = ours & vk.vnet_link_ids()
     print(f"  before: pinned links {pins}; up0 tcx {hooks['tcx_progs']}; "
           f"{len(live_before)} vnet links of this test live")
     # Positive controls: the checks below would see vnet if it were there.
     # A veth uplink gets no XDP by default (--xdp-mode auto): vnet is all tc there.
-    assert lc.fabric_doc(topo, fabric)["xdp_mode"] == "none" and not hooks["ip_xdp"], \
+    assert vk.fabric_doc(topo, fabric)["xdp_mode"] == "none" and not hooks["ip_xdp"], \
         f"XDP on a veth uplink by default: {hooks}"
     tcx = "vnet_uplink_tc" in hooks["tcx_progs"]
     assert tcx or "vnet_" in hooks["tc_filters"], f"no tc program on up0 before detach: {hooks}"
@@ -342,8 +310,8 @@ def check_detach(topo, fabric, eps):
     topo.vnetctl("detach", fabric)
 
     bad = []
-    if os.path.exists(f"{vt.PIN_ROOT}/{fabric}"):
-        bad.append(f"{vt.PIN_ROOT}/{fabric} still exists: {os.listdir(f'{vt.PIN_ROOT}/{fabric}')}")
+    if os.path.exists(f"{vk.PIN_ROOT}/{fabric}"):
+        bad.append(f"{vk.PIN_ROOT}/{fabric} still exists: {os.listdir(f'{vk.PIN_ROOT}/{fabric}')}")
     hooks = uplink_hooks(topo)
     if hooks["ip_xdp"]:
         bad.append("ip -d link show up0 still shows xdp")
@@ -355,40 +323,36 @@ def check_detach(topo, fabric, eps):
         bad.append(f"tc filter on up0 ingress: {hooks['tc_filters']}")
     host_links = {l["ifname"] for l in json.loads(topo.ip("host", "-j", "link", "show").stdout)}
     bad += [f"veth {n} still in the host namespace" for n in host_ends if n in host_links]
-    for role in lc.CONTAINERS:
+    for role in vk.matrix.CONTAINERS:
         if topo.ip(role, "link", "show", "eth0", check=False).returncode == 0:
             bad.append(f"{role} still has eth0")
     # Unpinned links are freed by a kernel work item: give it a moment.
-    lc.wait_until(lambda: not ours & lc.vnet_link_ids())
-    live_after = ours & lc.vnet_link_ids()
+    vk.wait_until(lambda: not ours & vk.vnet_link_ids())
+    live_after = ours & vk.vnet_link_ids()
     print(f"  after: {len(live_after)} vnet links of this test live (before {len(live_before)})")
     if live_after:
         bad.append(f"bpf links still alive: {sorted(live_after)}")
     if fabric in [f["name"] for f in topo.vnetctl("show", json_out=True)["fabrics"]]:
         bad.append(f"vnetctl show still lists {fabric}")
-    if not vt.ping(topo, "ext", eps["host"][2]):
+    if not vk.ping(topo, "ext", eps["host"][2]):
         bad.append("ext -> host no longer works on the bare uplink")
     assert not bad, "; ".join(bad)
 
 
 def main():
-    vt.require_root()
-    lc.exit_on_signals()
+    vk.require_root()
+    vk.exit_on_signals()
     start = time.time()
-    checks = lc.Checks()
-    with vt.Topology(tag="tr") as topo:
-        eps = vt.build_l2(topo, "vnet", "bridge", hairpin=False)
+    checks = vk.Checks()
+    with vk.Topology(tag="tr") as topo:
+        eps = vk.build_l2(topo, "vnet", "bridge", hairpin=False)
         fabric = topo.fabrics[-1]
         for name, fn in (("persist", check_persist), ("iperf3", check_iperf), ("counters", check_counters),
                          ("spoof", check_spoof), ("vlan-frames", check_vlan_frames), ("vlan-ping", check_vlan_ping),
                          ("wire-offload", check_wire_offload), ("detach", check_detach),
                          ("xdp-path", check_xdp_path)):
             checks.run(name, fn, topo, fabric, eps)
-    left = lc.leftovers(topo.namespaces, topo.fabrics)
-    if left:
-        checks.fail("cleanup", f"left behind: {', '.join(left)}")
-    print(f"traffic: {time.time() - start:.1f}s")
-    checks.exit()
+    checks.finish("traffic", start, [topo])
 
 
 if __name__ == "__main__":

@@ -4,10 +4,10 @@
 Each case builds the same topology three times: with kernel macvlan, and with
 vnet attached `--xdp-redirect off` (unicast from the wire takes the tc path,
 the default on a veth uplink) and `--xdp-redirect on` (redirected in XDP).
-The switch, ext and host namespaces are vnettest.build_l2's; the ports, each
+The switch, ext and host namespaces are vnetkit.build_l2's; the ports, each
 in its own mode, are added here. The test sends crafted frames with
 scapy and counts, per frame and per receiver, how many copies arrive
-(framecount.py): every container's eth0, the external host (ext) and the host
+(vnetkit/framecount.py): every container's eth0, the external host (ext) and the host
 stack (on up0). Every system must deliver exactly what macvlan delivers, and
 macvlan what spec/forwarding.md says (the model in spec_copies()).
 
@@ -33,17 +33,12 @@ entries), so what it does with a unicast never depends on what it happened to
 learn. Exit 0 pass, 1 fail, 77 skip (not root, or no scapy).
 """
 import collections
-import importlib.util
 import json
-import os
-import signal
 import sys
 import time
-import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import framecount as fc  # noqa: E402
-import vnettest as vt  # noqa: E402
+from vnetkit import framecount as fc
+import vnetkit as vk
 
 # vnet's two paths for unicast from the wire: tc (the default on a veth uplink) and XDP redirect.
 SYSTEMS = {"macvlan": None, "vnet-tc": ["--xdp-redirect", "off"], "vnet-xdp": ["--xdp-redirect", "on"]}
@@ -58,7 +53,7 @@ class Side:
 
     def __init__(self, topo, system, hairpin):
         self.topo, self.system = topo, system
-        vt.build_l2(topo, "macvlan", "bridge", hairpin, containers=0)  # with no container, nothing of macvlan yet
+        vk.build_l2(topo, "macvlan", "bridge", hairpin, containers=0)  # with no container, nothing of macvlan yet
         self.fabric = topo.attach("up0", *SYSTEMS[system]) if SYSTEMS[system] is not None else None
         self.devs = {}  # role -> vnet port device (host end)
         self.ports = []
@@ -75,7 +70,7 @@ class Side:
                 return p.stderr.strip() or f"exit {p.returncode}"
             self.devs[role] = p.stdout.split()[-1]
         else:
-            tmp = vt.unique("mv")
+            tmp = vk.unique("mv")
             p = self.topo.ip("host", "link", "add", "link", "up0", "name", tmp, "type", "macvlan", "mode", mode,
                              *flag, check=False)
             if p.returncode != 0:
@@ -115,14 +110,8 @@ class Side:
     def switch_knows(self, roles):
         """Static entries on the switch: these MACs are behind its uplink side."""
         for who in roles:
-            vt.run(["bridge", "-n", self.topo.ns("sw"), "fdb", "replace", self.mac(who), "dev", "swup",
+            vk.run(["bridge", "-n", self.topo.ns("sw"), "fdb", "replace", self.mac(who), "dev", "swup",
                     "master", "static"])
-
-
-def leftovers(topo):
-    listed = set(vt.run(["ip", "netns", "list"]).stdout.split())
-    left = [f"netns {n}" for n in topo.namespaces if n in listed]
-    return left + [f"pin {vt.PIN_ROOT}/{f}" for f in topo.fabrics if os.path.exists(f"{vt.PIN_ROOT}/{f}")]
 
 
 # -- the spec, as a model -----------------------------------------------------------
@@ -194,12 +183,12 @@ def run_case(title, tag, hairpin, ports, frames, lists=None, nodst=(), refusals=
     receivers = [*modes, "ext", "host"]
     results, refused, stacks = {}, {}, {}
     for system in SYSTEMS:
-        with vt.Topology(tag=f"{tag}{system[0]}{system[-1]}") as topo:
+        with vk.Topology(tag=f"{tag}{system[0]}{system[-1]}") as topo:
             side = Side(topo, system, hairpin)
             for role, mode in ports:
                 why = side.add_port(role, mode, nodst=role in nodst)
                 assert why is None, f"{system}: {mode} port {role} refused: {why}"
-            vt.wait_dad(topo, list(modes))
+            vk.wait_dad(topo, list(modes))
             for role, names in lists.items():
                 for who in names:
                     side.add_source(role, side.mac(who))
@@ -214,7 +203,7 @@ def run_case(title, tag, hairpin, ports, frames, lists=None, nodst=(), refusals=
             results[system] = counts
             if stack:
                 stacks[system] = stack(side)
-        left = leftovers(topo)
+        left = vk.leftovers(topo.namespaces, topo.fabrics)
         assert not left, f"{system} topology left behind: {', '.join(left)}"
     for i, (role, mode) in enumerate(refusals):
         print(f"{mode} port {role} beside {', '.join(modes)}: refused by every system")
@@ -237,10 +226,9 @@ def passthru_stack(side):
     before the port took the uplink's MAC): kernel macvlan hands the port
     every unicast as its own, so its stack answers."""
     topo = side.topo
-    topo.ip("pt", "addr", "add", f"{vt.NET}.50/24", "dev", "eth0")
-    topo.ip("ext", "neigh", "replace", f"{vt.NET}.50", "lladdr", MACS["nobody"], "dev", "eth0", "nud", "permanent")
-    answered = vt.run(["ip", "netns", "exec", topo.ns("ext"), "ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1",
-                       f"{vt.NET}.50"], check=False, timeout=30).returncode == 0
+    topo.ip("pt", "addr", "add", f"{vk.NET}.50/24", "dev", "eth0")
+    topo.ip("ext", "neigh", "replace", f"{vk.NET}.50", "lladdr", MACS["nobody"], "dev", "eth0", "nud", "permanent")
+    answered = vk.ping(topo, "ext", f"{vk.NET}.50", count=3, interval=0.2, timeout=1)
     return {"ext pings pt through a neighbour entry naming another MAC": answered}
 
 
@@ -273,42 +261,33 @@ def case_mixed(hairpin):
                     frames, lists={"cs": ["c3"]}, refusals=[("cp", "passthru")])
 
 
+def expect_no_mismatch(case):
+    """Runs a case (it returns its mismatches against the spec and macvlan)."""
+    failures = case()
+    assert not failures, "\n  " + "\n  ".join(failures)
+
+
 CASES = [("passthru", case_passthru), ("source", lambda: case_source(False)),
          ("source-nodst", lambda: case_source(True)), ("mixed-hairpin-on", lambda: case_mixed(True)),
          ("mixed-hairpin-off", lambda: case_mixed(False))]
 
 
 def main():
-    vt.require_root()
-    if importlib.util.find_spec("scapy") is None:
-        print("SKIP: needs scapy (python3-scapy) for /usr/bin/python3", file=sys.stderr)
-        return 77
-
-    def stop(signum, _frame):  # meson's SIGTERM still tears every topology down
-        raise SystemExit(f"killed by signal {signum}")
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, stop)
-
+    vk.require_root()
+    vk.require_tools("scapy")
+    vk.exit_on_signals()
     start = time.time()
-    failures = []
+    checks = vk.Checks()
     wanted = sys.argv[1:]  # case names; all by default
     for name, case in CASES:
         if wanted and name not in wanted:
             continue
-        print(f"\n--- {name}", flush=True)
-        try:
-            failures += case()
-        except (AssertionError, vt.CommandError) as e:
-            failures.append(f"{name}: {e}")
-        except Exception:  # a bug in the test is a failure too, with its trace
-            failures.append(f"{name}:\n{traceback.format_exc()}")
+        checks.run(name, expect_no_mismatch, case)
     print(f"\n{time.time() - start:.1f}s")
-    if failures:
-        print("FAIL:\n  " + "\n  ".join(failures))
-        return 1
-    print(f"PASS: {', '.join(list(SYSTEMS)[1:])} deliver every frame exactly as often as kernel macvlan, "
-          "as the spec says")
-    return 0
+    if not checks.failures:
+        print(f"{', '.join(list(SYSTEMS)[1:])} deliver every frame exactly as often as kernel macvlan, "
+              "as the spec says")
+    return checks.status()
 
 
 if __name__ == "__main__":

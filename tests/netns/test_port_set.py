@@ -24,16 +24,11 @@ behaviour checks); a second fabric on up1 with one passthru port (c6).
               stdout, and leaves `vnetctl -j show` (and c3's eth0 MAC) as it was.
 Exit 0 pass, 1 fail, 77 skip (not root). Prints "N passed, N failed".
 """
-import os
 import re
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import l2checks as lc  # noqa: E402
-import test_beyond_macvlan as bm  # noqa: E402
-import vnettest as vt  # noqa: E402
+import vnetkit as vk
 
 CONTAINERS = [("c1", "bridge"), ("c2", "bridge"), ("c3", "vepa"), ("c4", "bridge", "--isolated", "on"),
               ("c5", "vepa", "--hairpin", "on")]
@@ -52,7 +47,7 @@ class Pinger:
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def stop(self):
-        out = lc.interrupt(self.proc)
+        out = vk.interrupt(self.proc)
         m = re.search(r"(\d+) packets transmitted", out)
         sent = int(m.group(1)) if m else 0
         answered = {int(seq) for seq in re.findall(r"icmp_seq=(\d+) ttl=", out)}
@@ -64,7 +59,7 @@ class Pinger:
 
 def port_doc(topo, dev):
     for fabric in topo.fabrics:
-        for port in lc.fabric_doc(topo, fabric)["ports"]:
+        for port in vk.fabric_doc(topo, fabric)["ports"]:
             if port["name"] == dev:
                 return port
     raise AssertionError(f"vnetctl show: no port {dev}")
@@ -88,12 +83,12 @@ def set_port(topo, ports, *args, **shows):
 def spoof_delivered(topo, eps, ports):
     """c3 sends one frame with a forged source and one genuine, both to c4's
     MAC; returns (forged copies c4 got, drops.spoofed_src growth)."""
-    real = bm.mac_of(topo, eps, "c3")
-    frames = [bm.test_frame("c3", f"forged{time.time()}", FORGED_MAC, ports["c4"]["mac"], "set"),
-              bm.test_frame("c3", f"genuine{time.time()}", real, ports["c4"]["mac"], "set")]
-    before = bm.stat(topo, ports["c3"]["name"], "drops", "spoofed_src")
-    seen = bm.capture(topo, eps, ["c4"], lambda: bm.send_frames(topo, eps, "c3", frames))["c4"]
-    grew = bm.stat(topo, ports["c3"]["name"], "drops", "spoofed_src") - before
+    real = vk.mac_of(topo, *eps["c3"][:2])
+    frames = [vk.test_frame("c3", f"forged{time.time()}", FORGED_MAC, ports["c4"]["mac"], "set"),
+              vk.test_frame("c3", f"genuine{time.time()}", real, ports["c4"]["mac"], "set")]
+    before = vk.stat(topo, ports["c3"]["name"], "drops", "spoofed_src")
+    seen = vk.capture(topo, eps, ["c4"], lambda: vk.send_frames(topo, eps, "c3", frames))["c4"]
+    grew = vk.stat(topo, ports["c3"]["name"], "drops", "spoofed_src") - before
     forged, genuine = (seen[f["mark"]] for f in frames)
     print(f"    c4 got {forged} forged and {genuine} genuine frames from c3; drops.spoofed_src +{grew}")
     assert genuine == 1, f"c4 got {genuine} of c3's genuine frame: capture or delivery broken"
@@ -101,7 +96,7 @@ def spoof_delivered(topo, eps, ports):
 
 
 def reach(topo, eps, *cases):
-    bm.expect_reach(topo, eps, list(cases))
+    vk.expect_reach(topo, eps, list(cases))
 
 
 def step_vepa(topo, eps, ports):
@@ -126,9 +121,9 @@ def step_bridge(topo, eps, ports):
 def step_isolated(topo, eps, ports):
     c3 = ports["c3"]["name"]
     set_port(topo, ports, "--isolated", "on", isolated=True)
-    before = bm.stat(topo, c3, "drops", "isolated")
-    answered = bm.isolated_unicast(topo, eps, ports, "c3", "c4")
-    grew = bm.stat(topo, c3, "drops", "isolated") - before
+    before = vk.stat(topo, c3, "drops", "isolated")
+    answered = vk.unicast_count(topo, eps, ports, "c3", "c4")
+    grew = vk.stat(topo, c3, "drops", "isolated") - before
     print(f"    5 pings c3 -> c4 (static neighbours): {answered} answered, c3's drops.isolated +{grew}")
     assert answered == 0 and grew >= 5, f"isolated c3 -> isolated c4: {answered} answered, drops.isolated +{grew}"
     reach(topo, eps, ("c3", "c4", "ping", False), ("c3", "ext", "ping", True))
@@ -137,12 +132,12 @@ def step_isolated(topo, eps, ports):
 
 
 def step_mac(topo, eps, ports):
-    old_mac = bm.mac_of(topo, eps, "c3")
+    old_mac = vk.mac_of(topo, *eps["c3"][:2])
     set_port(topo, ports, "--mac", NEW_MAC, mac=NEW_MAC)
-    eth0 = bm.mac_of(topo, eps, "c3")
+    eth0 = vk.mac_of(topo, *eps["c3"][:2])
     print(f"    c3 eth0: {old_mac} -> {eth0}")
     assert eth0 == NEW_MAC, f"c3's eth0 has {eth0} after port set --mac {NEW_MAC}"
-    macs = [p["mac"] for p in lc.fabric_doc(topo, topo.fabrics[0])["ports"]]
+    macs = [p["mac"] for p in vk.fabric_doc(topo, topo.fabrics[0])["ports"]]
     assert old_mac not in macs, f"show still lists c3's old MAC {old_mac}: {macs}"
     reach(topo, eps, ("ext", "c3", "ping", True), ("c3", "ext", "ping", True), ("c4", "c3", "ping", True))
 
@@ -204,9 +199,9 @@ def check_flows(topo, ports, stable, results, seconds):
 def check_refused(topo, eps, args):
     """vnetctl ARGS fails: non-zero, one 'vnetctl: ' line on stderr, nothing on
     stdout, show and c3's eth0 MAC unchanged."""
-    before = (topo.vnetctl("show", json_out=True), bm.mac_of(topo, eps, "c3"))
+    before = (topo.vnetctl("show", json_out=True), vk.mac_of(topo, *eps["c3"][:2]))
     p = topo.vnetctl(*args, check=False)
-    after = (topo.vnetctl("show", json_out=True), bm.mac_of(topo, eps, "c3"))
+    after = (topo.vnetctl("show", json_out=True), vk.mac_of(topo, *eps["c3"][:2]))
     print(f"  vnetctl {' '.join(args)} -> exit {p.returncode}, stderr {p.stderr.strip()!r}")
     lines = p.stderr.splitlines()
     bad = []
@@ -229,7 +224,7 @@ def refusals(topo, eps, ports):
         ("change from passthru", ("port", "set", c6, "--mode", "bridge")),
         ("--nodst on a non-source port", ("port", "set", c3, "--nodst", "on")),
         ("source add on a non-source port", ("source", "add", c3, "02:5e:10:00:00:44")),
-        ("the uplink's MAC", ("port", "set", c3, "--mac", bm.mac_of(topo, eps, "host"))),
+        ("the uplink's MAC", ("port", "set", c3, "--mac", vk.mac_of(topo, *eps["host"][:2]))),
         ("a sibling's MAC", ("port", "set", c3, "--mac", port_doc(topo, c4)["mac"])),
         ("unknown DEV", ("port", "set", "vnnosuch0", "--mode", "bridge")),
         ("nothing to change", ("port", "set", c3)),
@@ -237,7 +232,7 @@ def refusals(topo, eps, ports):
 
 
 def build(topo):
-    eps, ports = bm.build(topo, CONTAINERS)
+    eps, ports = vk.build_ports(topo, CONTAINERS)
     # A second fabric, on up1 (a veth whose peer stays in the host namespace),
     # whose only port is passthru.
     topo.ip("host", "link", "add", "up1", "type", "veth", "peer", "name", "up1p")
@@ -251,20 +246,20 @@ def build(topo):
 
 
 def main():
-    vt.require_root()
-    lc.exit_on_signals()
+    vk.require_root()
+    vk.exit_on_signals()
     start = time.time()
-    checks = bm.Checks()
-    with vt.Topology(tag="ps") as topo:
+    checks = vk.Checks()
+    with vk.Topology(tag="ps") as topo:
         try:
             eps, ports = build(topo)
-        except vt.CommandError as e:
+        except vk.CommandError as e:
             checks.fail("topology", str(e))
         else:
             changes_under_traffic(checks, topo, eps, ports)
             for name, args in refusals(topo, eps, ports):
                 checks.run(f"refused: {name}", check_refused, topo, eps, args)
-    checks.finish("port set", start, topo.namespaces, topo.fabrics)
+    checks.finish("port set", start, [topo])
 
 
 if __name__ == "__main__":

@@ -11,18 +11,13 @@ import subprocess
 import sys
 import tempfile
 
-from vnettest import PIN_ROOT, VNETCTL, Topology, build_l2, ping, require_root, unique
+from vnetkit import Checks, PIN_ROOT, VNETCTL, Topology, build_l2, ping, require_root, unique
 
 UNIT_DIR = os.environ.get("VNET_UNIT_DIR") or os.path.join(os.path.dirname(VNETCTL), "..")
 SANDBOXING = ("ProtectSystem", "ProtectKernelTunables", "ProtectKernelModules", "PrivateNetwork", "PrivateTmp",
               "PrivateDevices", "ProtectControlGroups", "RestrictNamespaces", "CapabilityBoundingSet",
               "TemporaryFileSystem", "InaccessiblePaths", "ReadOnlyPaths")
-checks = []
-
-
-def check(name, ok, detail=""):
-    checks.append(ok)
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)}", flush=True)
+checks = Checks()
 
 
 def unit_text(name):
@@ -48,20 +43,20 @@ def main():
         r = subprocess.run(["systemd-analyze", "verify", os.path.join(tmp, "vnet.service"),
                             os.path.join(tmp, "vnet-monitor.service")], capture_output=True, text=True)
         problems = [l for l in r.stderr.splitlines() if "vnet" in l]
-        check("systemd-analyze verify passes", r.returncode == 0 and not problems, r.stderr)
+        checks.check("systemd-analyze verify passes", r.returncode == 0 and not problems, r.stderr)
     finally:
         shutil.rmtree(tmp)
 
-    check("vnet.service is oneshot with RemainAfterExit",
-          directive(service, "Type") == ["oneshot"] and directive(service, "RemainAfterExit") == ["yes"])
-    check("ordered before network-pre.target, which it wants",
-          "network-pre.target" in " ".join(directive(service, "Before"))
-          and "network-pre.target" in " ".join(directive(service, "Wants")))
-    check("ordered after bpffs is mounted", "sys-fs-bpf.mount" in " ".join(directive(service, "After")))
-    check("waits for late uplinks", "--wait" in directive(service, "ExecStart")[0])
+    checks.check("vnet.service is oneshot with RemainAfterExit",
+                 directive(service, "Type") == ["oneshot"] and directive(service, "RemainAfterExit") == ["yes"])
+    checks.check("ordered before network-pre.target, which it wants",
+                 "network-pre.target" in " ".join(directive(service, "Before"))
+                 and "network-pre.target" in " ".join(directive(service, "Wants")))
+    checks.check("ordered after bpffs is mounted", "sys-fs-bpf.mount" in " ".join(directive(service, "After")))
+    checks.check("waits for late uplinks", "--wait" in directive(service, "ExecStart")[0])
     used = [k for k in SANDBOXING if directive(service, k) or directive(monitor, k)]
-    check("no sandboxing that would hide /sys/fs/bpf or the netns", not used, used)
-    check("ExecStop is vnetctl down", directive(service, "ExecStop")[0].endswith("vnetctl down"))
+    checks.check("no sandboxing that would hide /sys/fs/bpf or the netns", not used, used)
+    checks.check("ExecStop is vnetctl down", directive(service, "ExecStop")[0].endswith("vnetctl down"))
 
     # The boot path, for real, in the test's own "host" namespace.
     with Topology("sd") as t:
@@ -73,7 +68,7 @@ def main():
                    + "".join(f'[[fabric.{fabric}.port]]\nnetns = "{t.ns(c)}"\nmode = "bridge"\n' for c in ("c1", "c2")))
         conf.close()
         try:
-            check("no vnet state before boot", not os.path.exists(f"{PIN_ROOT}/{fabric}"))
+            checks.check("no vnet state before boot", not os.path.exists(f"{PIN_ROOT}/{fabric}"))
 
             def run_line(key):
                 argv = [conf.name if a.endswith("/vnet/vnet.conf") else a for a in shlex.split(directive(service, key)[0])]
@@ -81,20 +76,18 @@ def main():
                 return subprocess.run(["nsenter", f"--net=/run/netns/{t.host}", *argv], capture_output=True, text=True)
 
             r = run_line("ExecStart")
-            check("ExecStart builds the fabric", r.returncode == 0 and os.path.isdir(f"{PIN_ROOT}/{fabric}"), r.stderr)
+            checks.check("ExecStart builds the fabric", r.returncode == 0 and os.path.isdir(f"{PIN_ROOT}/{fabric}"), r.stderr)
             for role, i in (("c1", 11), ("c2", 12)):
                 t.ip(role, "addr", "add", f"198.18.0.{i}/24", "dev", "eth0")
-            check("the booted fabric forwards (c1 <-> c2, ext -> c1)",
-                  ping(t, "c1", "198.18.0.12") and ping(t, "ext", "198.18.0.11"))
+            checks.check("the booted fabric forwards (c1 <-> c2, ext -> c1)",
+                         ping(t, "c1", "198.18.0.12") and ping(t, "ext", "198.18.0.11"))
             r = run_line("ExecStop")
             links = t.ip("host", "-o", "link").stdout
-            check("ExecStop leaves nothing", r.returncode == 0 and not os.path.exists(f"{PIN_ROOT}/{fabric}")
-                  and "vnp" not in links and "xdp" not in links, (r.stderr, links))
+            checks.check("ExecStop leaves nothing", r.returncode == 0 and not os.path.exists(f"{PIN_ROOT}/{fabric}")
+                         and "vnp" not in links and "xdp" not in links, (r.stderr, links))
         finally:
             os.unlink(conf.name)
-    failed = checks.count(False)
-    print(f"{len(checks) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.status()
 
 
 if __name__ == "__main__":

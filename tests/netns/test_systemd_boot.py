@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from vnettest import require_root, unique
+from vnetkit import Checks, require_root, unique
 
 BUILD = os.environ.get("VNET_UNIT_DIR", "")
 ROOT = os.path.join(BUILD or "/var/tmp", "boot-root")
@@ -46,12 +46,7 @@ ExecStart=/bin/sh -c 'ip netns add c1; ip netns add c2'
 [Install]
 WantedBy=multi-user.target
 """
-checks = []
-
-
-def check(name, ok, detail=""):
-    checks.append(ok)
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)}", flush=True)
+checks = Checks()
 
 
 def run(*argv, check_rc=True, timeout=120):
@@ -132,7 +127,7 @@ def main():
              "--capability=all", "--system-call-filter=bpf", f"--bind={bpffs}:/sys/fs/bpf", "--register=no",
              "--keep-unit", "--console=pipe", "-q"], stdout=log, stderr=subprocess.STDOUT)
         pid = container_pid(nspawn)
-        check("systemd-nspawn started the container's systemd", pid is not None)
+        checks.check("systemd-nspawn started the container's systemd", pid is not None)
         inside = ["nsenter", "-t", str(pid), "-m", "-u", "-i", "-n", "-p"]
         state = ""
         for _ in range(60):
@@ -140,30 +135,30 @@ def main():
             if state in ("running", "degraded"):
                 break
             time.sleep(0.5)
-        check("boot finished: system running", state == "running",
-              state + run(*inside, "systemctl", "--failed", "--no-pager", check_rc=False).stdout)
+        checks.check("boot finished: system running", state == "running",
+                     state + run(*inside, "systemctl", "--failed", "--no-pager", check_rc=False).stdout)
         active = run(*inside, "systemctl", "is-active", "vnet.service", check_rc=False).stdout.strip()
-        check("vnet.service active after boot", active == "active",
-              run(*inside, "journalctl", "-u", "vnet.service", "--no-pager", check_rc=False).stdout[-1500:])
+        checks.check("vnet.service active after boot", active == "active",
+                     run(*inside, "journalctl", "-u", "vnet.service", "--no-pager", check_rc=False).stdout[-1500:])
         shown = run(*inside, "/usr/local/sbin/vnetctl", "show", check_rc=False).stdout
-        check("the config's fabric exists: two ports, one ipvlan", "fabric lan" in shown and "ipvlan" in shown, shown)
+        checks.check("the config's fabric exists: two ports, one ipvlan", "fabric lan" in shown and "ipvlan" in shown, shown)
         run(*inside, "ip", "netns", "exec", "c1", "ip", "addr", "add", "198.18.77.10/24", "dev", "eth0")
         for addr in ("198.18.77.10", "198.18.77.20"):
             p = run("ip", "netns", "exec", ext, "ping", "-c", "3", "-i", "0.2", "-W", "1", addr, check_rc=False)
-            check(f"external host pings the booted fabric's port {addr}", p.returncode == 0, p.stdout[-300:])
+            checks.check(f"external host pings the booted fabric's port {addr}", p.returncode == 0, p.stdout[-300:])
         run(*inside, "systemctl", "poweroff", check_rc=False)
         try:
             nspawn.wait(timeout=60)
         except subprocess.TimeoutExpired:
             pass
-        check("poweroff ended the container", nspawn.poll() is not None)
+        checks.check("poweroff ended the container", nspawn.poll() is not None)
         left = sorted(n for n in os.listdir(bpffs) if n not in ("maps.debug", "progs.debug"))
-        check("ExecStop (vnetctl down) left no pin", left == [], left)
+        checks.check("ExecStop (vnetctl down) left no pin", left == [], left)
         net = run("ip", "netns", "exec", host, "bpftool", "-j", "net", "show", check_rc=False).stdout
-        check("no program left on the uplink", '"tc":[]' in net.replace(" ", "") and '"xdp":[]' in net.replace(" ", ""),
-              net)
+        checks.check("no program left on the uplink", '"tc":[]' in net.replace(" ", "") and '"xdp":[]' in net.replace(" ", ""),
+                     net)
         link = run("ip", "-n", host, "-d", "link", "show", "up0").stdout
-        check("promiscuous mode off again", "promiscuity 0" in link, link)
+        checks.check("promiscuous mode off again", "promiscuity 0" in link, link)
     finally:
         if nspawn and nspawn.poll() is None:
             nspawn.kill()
@@ -172,9 +167,7 @@ def main():
         shutil.rmtree(bpffs, ignore_errors=True)
         run("ip", "netns", "del", host, check_rc=False)
         run("ip", "netns", "del", ext, check_rc=False)
-    failed = checks.count(False)
-    print(f"{len(checks) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.status()
 
 
 if __name__ == "__main__":

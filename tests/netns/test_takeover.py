@@ -14,20 +14,15 @@ import subprocess
 import sys
 import tempfile
 
-from vnettest import PIN_ROOT, VNETCTL, require_root, run, unique
+from vnetkit import Checks, PIN_ROOT, VNETCTL, require_root, run, unique
 
-checks = []
+checks = Checks()
 
 FOREIGN_XDP = r'''
 struct xdp_md;
 __attribute__((section("xdp"), used)) int foreign_pass(struct xdp_md *ctx) { return 2; /* XDP_PASS */ }
 char _license[] __attribute__((section("license"), used)) = "GPL";
 '''
-
-
-def check(name, ok, detail=""):
-    checks.append(ok)
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)}", flush=True)
 
 
 def vnetctl(ns, *args, env=None):
@@ -64,21 +59,21 @@ def main():
         run(["ip", "-n", ns, "link", "set", "d0", "up"])
         run(["ip", "-n", ns, "link", "set", "dev", "d0", "xdpgeneric", "obj", obj, "sec", "xdp"])
         before = xdp_of(ns, "d0")
-        check("a foreign XDP program is on the uplink", before.get("prog", {}).get("name") == "foreign_pass", before)
+        checks.check("a foreign XDP program is on the uplink", before.get("prog", {}).get("name") == "foreign_pass", before)
         fabric = unique("tkf")
         fabrics.append(fabric)
         r = vnetctl(ns, "attach", "d0", "--fabric", fabric, "--xdp-mode", "native")
-        check("attach without --force refuses a foreign XDP program", r.returncode != 0 and "--force" in r.stderr,
-              r.stderr)
+        checks.check("attach without --force refuses a foreign XDP program", r.returncode != 0 and "--force" in r.stderr,
+                     r.stderr)
         r = vnetctl(ns, "attach", "d0", "--fabric", fabric, "--xdp-mode", "native", "--force",
                     env={"VNET_TEST_CHECKPOINTS": "1"})
-        check("attach --force removed the foreign program, then failed (no native XDP on a macvlan)",
-              r.returncode != 0 and "foreign XDP program removed" in r.stderr, r.stderr)
+        checks.check("attach --force removed the foreign program, then failed (no native XDP on a macvlan)",
+                     r.returncode != 0 and "foreign XDP program removed" in r.stderr, r.stderr)
         after = xdp_of(ns, "d0")
-        check("the failed attach --force put the foreign program back, in generic mode",
-              after.get("prog", {}).get("id") == before.get("prog", {}).get("id") and after.get("mode") == before.get("mode"),
-              (before, after))
-        check("the failed attach left no pin", not os.path.exists(f"{PIN_ROOT}/{fabric}"))
+        checks.check("the failed attach --force put the foreign program back, in generic mode",
+                     after.get("prog", {}).get("id") == before.get("prog", {}).get("id") and after.get("mode") == before.get("mode"),
+                     (before, after))
+        checks.check("the failed attach left no pin", not os.path.exists(f"{PIN_ROOT}/{fabric}"))
         run(["ip", "-n", ns, "link", "set", "dev", "d0", "xdpgeneric", "off"])
 
         # 2. apply and taps.
@@ -91,35 +86,35 @@ def main():
         run(["ip", "-n", ns, "tuntap", "add", tap, "mode", "tap"])
         foreign_ifindex = json.loads(run(["ip", "-n", ns, "-j", "link", "show", tap]).stdout)[0]["ifindex"]
         r = vnetctl(ns, "apply", conf)
-        check("apply refuses a tap it did not create", r.returncode != 0 and "vnet did not create it" in r.stderr,
-              r.stdout + r.stderr)
+        checks.check("apply refuses a tap it did not create", r.returncode != 0 and "vnet did not create it" in r.stderr,
+                     r.stdout + r.stderr)
         r = vnetctl(ns, "-j", "show", fabric)
         shown = json.loads(r.stdout)["fabrics"][0] if r.returncode == 0 else {}
-        check("the foreign tap is no port", not shown.get("ports"), shown)
+        checks.check("the foreign tap is no port", not shown.get("ports"), shown)
         vnetctl(ns, "down")
         now = json.loads(run(["ip", "-n", ns, "-j", "link", "show", tap], check=False).stdout or "[{}]")[0]
-        check("down leaves the foreign tap (same device)", now.get("ifindex") == foreign_ifindex, now)
+        checks.check("down leaves the foreign tap (same device)", now.get("ifindex") == foreign_ifindex, now)
         run(["ip", "-n", ns, "link", "del", tap])
 
         # vnet's own tap, created by an apply killed before recording it.
         r = vnetctl(ns, "apply", conf, env={"VNET_TEST_CHECKPOINTS": "1"})
         lines = [l for l in r.stderr.splitlines() if l.startswith("checkpoint ")]
         kill_at = next((l.split()[1].rstrip(":") for l in lines if "tap created" in l), None)
-        check("apply passes a checkpoint right after creating the tap", r.returncode == 0 and kill_at, r.stderr)
+        checks.check("apply passes a checkpoint right after creating the tap", r.returncode == 0 and kill_at, r.stderr)
         vnetctl(ns, "down")
         if kill_at:
             r = vnetctl(ns, "apply", conf, env={"VNET_TEST_KILL_AT": kill_at})
-            check("apply killed right after creating its tap", r.returncode == -9 and tap in links(ns), r.returncode)
+            checks.check("apply killed right after creating its tap", r.returncode == -9 and tap in links(ns), r.returncode)
             r = vnetctl(ns, "apply", conf)
             shown = json.loads(vnetctl(ns, "-j", "show", fabric).stdout)["fabrics"][0]
-            check("the next apply adopts the tap vnet created", r.returncode == 0 and
-                  [p["name"] for p in shown["ports"]] == [tap], (r.stderr, shown))
+            checks.check("the next apply adopts the tap vnet created", r.returncode == 0 and
+                         [p["name"] for p in shown["ports"]] == [tap], (r.stderr, shown))
             again = vnetctl(ns, "apply", conf)
-            check("and converges", "nothing to change" in again.stdout, again.stdout + again.stderr)
+            checks.check("and converges", "nothing to change" in again.stdout, again.stdout + again.stderr)
             pins = os.listdir(f"{PIN_ROOT}/{fabric}")
-            check("no pending note is left", not [p for p in pins if p.startswith("pending_tap")], pins)
+            checks.check("no pending note is left", not [p for p in pins if p.startswith("pending_tap")], pins)
             vnetctl(ns, "down")
-            check("down deletes the tap vnet created", tap not in links(ns), links(ns))
+            checks.check("down deletes the tap vnet created", tap not in links(ns), links(ns))
 
         # 3. Another ABI's fabric: detach and down leave it and say so.
         other = unique("tko")
@@ -133,16 +128,16 @@ def main():
         value[32:40] = list(os.stat(f"/run/netns/{ns}").st_ino.to_bytes(8, "little"))
         run(["bpftool", "map", "update", "pinned", config, "key", "0", "0", "0", "0", "value", *map(str, value)])
         r = vnetctl(ns, "detach", other)
-        check("detach leaves another ABI's fabric and says so", r.returncode != 0 and "ABI 4" in r.stderr and
-              "left as it is" in r.stderr and os.path.isdir(f"{PIN_ROOT}/{other}"), r.stderr)
+        checks.check("detach leaves another ABI's fabric and says so", r.returncode != 0 and "ABI 4" in r.stderr and
+                     "left as it is" in r.stderr and os.path.isdir(f"{PIN_ROOT}/{other}"), r.stderr)
         r = vnetctl(ns, "down")
-        check("down leaves another ABI's fabric and says so", r.returncode == 0 and f"left {other}" in r.stderr and
-              os.path.isdir(f"{PIN_ROOT}/{other}"), r.stderr)
+        checks.check("down leaves another ABI's fabric and says so", r.returncode == 0 and f"left {other}" in r.stderr and
+                     os.path.isdir(f"{PIN_ROOT}/{other}"), r.stderr)
         value[0] = 5
         value[32:40] = cookie
         run(["bpftool", "map", "update", "pinned", config, "key", "0", "0", "0", "0", "value", *map(str, value)])
         vnetctl(ns, "down")
-        check("with this ABI again, down removes it", not os.path.exists(f"{PIN_ROOT}/{other}"))
+        checks.check("with this ABI again, down removes it", not os.path.exists(f"{PIN_ROOT}/{other}"))
     finally:
         for fabric in fabrics:
             if os.path.exists(f"{PIN_ROOT}/{fabric}"):
@@ -150,9 +145,7 @@ def main():
                 run(["rm", "-rf", f"{PIN_ROOT}/{fabric}"], check=False)
         run(["ip", "netns", "del", ns], check=False)
         run(["rm", "-rf", workdir], check=False)
-    failed = checks.count(False)
-    print(f"{len(checks) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.status()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 equivalent of a macvtap device, driven by a VM-like endpoint (tapvm.py) that
 reads and writes frames on the tap fd as QEMU would.
 
-Standard topology (vnettest.build_l2, bridge mode, c1 and c2, switch without
+Standard topology (vnetkit.build_l2, bridge mode, c1 and c2, switch without
 hairpin), plus the tap port TAP (bridge mode, MAC VM_MAC) with the endpoint at
 VM_IP. Checks, each reported on its own (all run):
   show            `vnetctl -j show` lists TAP: kind tun, mode bridge, VM_MAC, up,
@@ -45,31 +45,20 @@ import select
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
 import time
-import traceback
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import l2checks as lc  # noqa: E402
-import vnettest as vt  # noqa: E402
+import vnetkit as vk
 
-TAPVM = os.path.join(HERE, "tapvm.py")
-PYTHON = "/usr/bin/python3"
-VM_IP = f"{vt.NET}.50"
+TAPVM = vk.script("tapvm.py")
+VM_IP = f"{vk.NET}.50"
 VM_MAC = "02:76:6d:00:00:50"
-VEPA_IP = f"{vt.NET}.51"
+VEPA_IP = f"{vk.NET}.51"
 VEPA_MAC = "02:76:6d:00:00:51"
 FORGED_MAC = "02:76:6d:00:00:99"
 TEST_ETHERTYPE = "0x88b5"  # what tapvm --send writes
-BROADCAST = "ff:ff:ff:ff:ff:ff"
 PINGS = 3
 OWNER, GROUP, STRANGER = 4242, 4243, 4244  # ids no one on the system uses
-
-
-class Known(Exception):
-    """A known vnet bug, reported as XFAIL without failing the run."""
 
 
 # -- the endpoint ------------------------------------------------------------------
@@ -79,7 +68,7 @@ class Vm:
     running = []
 
     def __init__(self, topo, tap, mac, ip, *args, lifetime=30):
-        argv = ["nsenter", f"--net=/run/netns/{topo.host}", PYTHON, TAPVM, "--tap", tap, "--mac", mac, "--ip", ip,
+        argv = ["nsenter", f"--net=/run/netns/{topo.host}", vk.PY, TAPVM, "--tap", tap, "--mac", mac, "--ip", ip,
                 "--timeout", str(lifetime), *args]
         self.tap = tap
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -123,7 +112,7 @@ def vm_ping(topo, tap, mac, ip, target, *args):
 
 # -- vnet and the host namespace ----------------------------------------------------
 def tap_add(topo, fabric, mac, *extra):
-    name = vt.unique("vmtap")
+    name = vk.unique("vmtap")
     assert len(name) <= 15, name
     out = topo.vnetctl("port", "add", "--fabric", fabric, "--tap", name, "--mac", mac, *extra).stdout.strip()
     assert out == name, f"port add --tap {name} printed {out!r}"
@@ -131,15 +120,11 @@ def tap_add(topo, fabric, mac, *extra):
 
 
 def shown_ports(topo, fabric):
-    return {p["name"]: p for p in lc.fabric_doc(topo, fabric)["ports"]}
+    return {p["name"]: p for p in vk.fabric_doc(topo, fabric)["ports"]}
 
 
 def link_exists(topo, role, name):
     return topo.ip(role, "link", "show", name, check=False).returncode == 0
-
-
-def mac_of(topo, role):
-    return lc.link_json(topo, role, "eth0")["address"].lower()
 
 
 def sysfs(topo, tap, attr):
@@ -149,9 +134,9 @@ def sysfs(topo, tap, attr):
 
 
 def ping_all(topo, role, ip):
-    vt.flush_neighbours(topo, [role])
-    p = topo.exec(role, "ping", "-n", "-q", "-c", str(PINGS), "-i", "0.05", "-W", "1", ip, check=False)
-    return p.returncode == 0 and f"{PINGS} received" in p.stdout
+    """PINGS pings from role, which first forgets its neighbours; all answered?"""
+    vk.flush_neighbours(topo, [role])
+    return vk.ping_all(topo, role, ip, PINGS)
 
 
 # -- checks ------------------------------------------------------------------------
@@ -168,15 +153,15 @@ def check_show(t):
     assert got == want, f"show lists {t.tap} as {got}, want {want}"
     details = t.topo.ip("host", "-d", "link", "show", t.tap).stdout
     assert "tun type tap" in details, f"ip -d link show {t.tap}: not a tap: {details}"
-    assert vt.run(["ip", "link", "show", t.tap], check=False).returncode != 0, f"{t.tap} exists in the root namespace"
+    assert vk.run(["ip", "link", "show", t.tap], check=False).returncode != 0, f"{t.tap} exists in the root namespace"
 
 
 def check_to_vm(t, roles):
-    before = lc.port_stats(t.topo, t.tap)
+    before = vk.port_stats(t.topo, t.tap)
     vm = Vm(t.topo, t.tap, VM_MAC, VM_IP)
     answered = {role: ping_all(t.topo, role, VM_IP) for role in roles}
     report = vm.report()
-    after = lc.port_stats(t.topo, t.tap)
+    after = vk.port_stats(t.topo, t.tap)
     grew = {k: after[k] - before[k] for k in ("tx_packets", "rx_packets")}
     print(f"  pings answered {answered}; endpoint read {report['rx_frames']} frames ({report['rx_to_me']} to its "
           f"MAC), answered ARP {report['arp_answered']}, echo {report['echo_answered']}; port {grew}")
@@ -199,8 +184,8 @@ def check_from_vm(t, roles):
         ip = t.eps[role][2]
         result = vm_ping(t.topo, t.tap, VM_MAC, VM_IP, ip)
         print(f"  vm -> {role} ({ip}): {result}")
-        if result["mac"] != mac_of(t.topo, role):
-            bad.append(f"vm -> {role}: ARP resolved {result['mac']}, {role}'s eth0 is {mac_of(t.topo, role)}")
+        if result["mac"] != vk.mac_of(t.topo, role):
+            bad.append(f"vm -> {role}: ARP resolved {result['mac']}, {role}'s eth0 is {vk.mac_of(t.topo, role)}")
         elif result["replies"] != PINGS:
             bad.append(f"vm -> {role}: {result['replies']} of {PINGS} echo replies")
     assert not bad, "; ".join(bad)
@@ -208,17 +193,17 @@ def check_from_vm(t, roles):
 
 def check_spoof(t):
     roles = ["c1", "ext"]
-    before = lc.port_stats(t.topo, t.tap)["drops"]["spoofed_src"]
-    sends = ["--send", FORGED_MAC, BROADCAST, "5", "--send", "self", BROADCAST, "5",
-             "--send", FORGED_MAC, mac_of(t.topo, "c1"), "5",
+    before = vk.port_stats(t.topo, t.tap)["drops"]["spoofed_src"]
+    sends = ["--send", FORGED_MAC, vk.BROADCAST, "5", "--send", "self", vk.BROADCAST, "5",
+             "--send", FORGED_MAC, vk.mac_of(t.topo, "c1"), "5",
              "--arp-claim", FORGED_MAC, "3", "--arp-claim", "self", "2", "--linger", "0"]
     test_frames = {}
-    arp = lc.capture_during(t.topo, roles, "0x0806", lambda: test_frames.update(lc.capture_during(
+    arp = vk.capture_during(t.topo, roles, "0x0806", lambda: test_frames.update(vk.capture_during(
         t.topo, roles, TEST_ETHERTYPE, lambda: vm_run(t.topo, t.tap, VM_MAC, VM_IP, *sends))))
-    after = lc.port_stats(t.topo, t.tap)["drops"]["spoofed_src"]
+    after = vk.port_stats(t.topo, t.tap)["drops"]["spoofed_src"]
     bad = []
     for role in roles:
-        genuine = sum(1 for src, dst, _ in test_frames[role] if (src, dst) == (VM_MAC, BROADCAST))
+        genuine = sum(1 for src, dst, _ in test_frames[role] if (src, dst) == (VM_MAC, vk.BROADCAST))
         forged = sum(1 for src, _, _ in test_frames[role] if src == FORGED_MAC)
         # Every ARP frame from the endpoint here is a claim; only the 2 genuine ones may pass.
         claims = sum(1 for src, _, _ in arp[role] if src == VM_MAC)
@@ -259,24 +244,20 @@ def vepa_rows(topo, endpoint, c1, ext, set_case):
     rows = {}
     for case in VEPA_CASES:
         if set_case(case):
-            vt.flush_neighbours(topo, ["c1", "ext", "host"])
+            vk.flush_neighbours(topo, ["c1", "ext", "host"])
             rows[case] = {"vm->c1": ping(c1), "c1->vm": c1_pings(), "vm->ext": ping(ext)}
     return rows
-
-
-def set_switch_hairpin(topo, on):
-    topo.ip("sw", "link", "set", "swup", "type", "bridge_slave", "hairpin", "on" if on else "off")
 
 
 def vnet_vepa_rows(t):
     tap = tap_add(t.topo, t.fabric, VEPA_MAC, "--mode", "vepa")
     t.extra_taps.append(tap)
-    c1_port = {p["mac"].lower(): name for name, p in shown_ports(t.topo, t.fabric).items()}[mac_of(t.topo, "c1")]
+    c1_port = {p["mac"].lower(): name for name, p in shown_ports(t.topo, t.fabric).items()}[vk.mac_of(t.topo, "c1")]
 
     def set_case(case):
         t.topo.vnetctl("port", "set", tap, "--hairpin", "on" if case.startswith("port") else "off")
         t.topo.vnetctl("port", "set", c1_port, "--hairpin", "on" if case.endswith("too") else "off")
-        set_switch_hairpin(t.topo, case == "switch hairpin on")
+        vk.set_switch_hairpin(t.topo, case == "switch hairpin on")
         return True
 
     try:
@@ -288,9 +269,9 @@ def vnet_vepa_rows(t):
 def macvtap_vepa_rows():
     """The same rows on the kernel: macvlan bridge containers and a macvtap
     (vepa) endpoint on its /dev/tapN, made in a private directory."""
-    with vt.Topology(tag="tk") as topo, tempfile.TemporaryDirectory() as tmp:
-        eps = vt.build_l2(topo, "macvlan", "bridge", hairpin=False, containers=1)
-        mvt = vt.unique("mvt")
+    with vk.Topology(tag="tk") as topo, tempfile.TemporaryDirectory() as tmp:
+        eps = vk.build_l2(topo, "macvlan", "bridge", hairpin=False, containers=1)
+        mvt = vk.unique("mvt")
         topo.ip("host", "link", "add", "link", "up0", "name", mvt, "address", VEPA_MAC, "type", "macvtap", "mode", "vepa")
         topo.ip("host", "link", "set", mvt, "up")
         ifindex = json.loads(topo.ip("host", "-j", "link", "show", mvt).stdout)[0]["ifindex"]
@@ -299,7 +280,7 @@ def macvtap_vepa_rows():
         os.mknod(node, 0o600 | stat.S_IFCHR, os.makedev(major, minor))
 
         def set_case(case):
-            set_switch_hairpin(topo, case == "switch hairpin on")
+            vk.set_switch_hairpin(topo, case == "switch hairpin on")
             return not case.startswith("port")  # the kernel has no per-port hairpin
 
         endpoint = (mvt, VEPA_MAC, VEPA_IP, "--dev", node)
@@ -324,7 +305,7 @@ def check_vepa(t):
 def attach_as(t, tap, uid, gid):
     """Whether tapvm running as uid:gid may attach to tap."""
     try:
-        Vm(t.topo, tap, VM_MAC, VM_IP, "--as", str(uid), str(gid), "--linger", "0", "--send", "self", BROADCAST,
+        Vm(t.topo, tap, VM_MAC, VM_IP, "--as", str(uid), str(gid), "--linger", "0", "--send", "self", vk.BROADCAST,
            "0").report(stop=False)
         return True
     except AssertionError as e:
@@ -383,7 +364,7 @@ def check_deleted_outside(t):
     mac = "02:76:6d:00:00:54"
     tap = tap_add(t.topo, t.fabric, mac)
     t.topo.ip("host", "link", "del", tap)
-    again = vt.unique("vmtap")
+    again = vk.unique("vmtap")
     p = t.topo.vnetctl("port", "add", "--fabric", t.fabric, "--tap", again, "--mac", mac, check=False)
     if p.returncode == 0:
         t.extra_taps.append(again)
@@ -413,36 +394,11 @@ class Ctx:
         self.extra_taps = []
 
 
-def run_checks(t, checks):
-    """Runs every check; returns the names that passed, failed, and failed as known bugs."""
-    passed, failed, known = [], [], []
-    for name, fn in checks:
-        print(f"--- {name}", flush=True)
-        start = time.time()
-        try:
-            fn(t)
-        except Known as e:
-            print(f"XFAIL {name} (known vnet bug): {e}", flush=True)
-            known.append(name)
-            continue
-        except (AssertionError, vt.CommandError) as e:
-            print(f"FAIL {name}: {e}", flush=True)
-        except Exception:  # a bug in the test is a failure too, with its trace
-            print(f"FAIL {name}:\n{traceback.format_exc()}", flush=True)
-        else:
-            print(f"ok   {name} ({time.time() - start:.1f}s)", flush=True)
-            passed.append(name)
-            continue
-        failed.append(name)
-        Vm.kill_all()  # a failed check may leave its endpoint on a tap
-    return passed, failed, known
-
-
 def main():
-    vt.require_root()
-    lc.exit_on_signals()
+    vk.require_root()
+    vk.exit_on_signals()
     start = time.time()
-    checks = [
+    parts = [
         ("show", check_show),
         ("container->vm", lambda t: check_to_vm(t, ["c1", "c2"])),
         ("ext->vm", lambda t: check_to_vm(t, ["ext"])),
@@ -455,31 +411,25 @@ def main():
         ("port-del", check_port_del),
         ("port-del-attached", check_port_del_attached),
     ]
-    topo = vt.Topology(tag="tap")
-    passed, failed, known = [], [], []
+    checks = vk.Checks()
+    topo = vk.Topology(tag="tap")
     try:
         with topo:
-            eps = vt.build_l2(topo, "vnet", "bridge", hairpin=False, containers=2)
+            eps = vk.build_l2(topo, "vnet", "bridge", hairpin=False, containers=2)
             fabric = topo.fabrics[-1]
             tap = tap_add(topo, fabric, VM_MAC, "--mode", "bridge")
-            passed, failed, known = run_checks(Ctx(topo, eps, fabric, tap), checks)
-    except (AssertionError, vt.CommandError) as e:
-        print(f"FAIL setup: {e}", flush=True)
-        failed.append("setup")
+            t = Ctx(topo, eps, fabric, tap)
+            for name, fn in parts:
+                if not checks.run(name, fn, t):
+                    Vm.kill_all()  # a failed check may leave its endpoint on a tap
+    except (AssertionError, vk.CommandError) as e:
+        checks.fail("setup", str(e))
     finally:
         Vm.kill_all()
-    left = lc.leftovers(topo.namespaces, topo.fabrics)
-    left += [f"tapvm pid {p.pid}" for p in Vm.running if p.poll() is None]
+    left = [f"tapvm pid {p.pid}" for p in Vm.running if p.poll() is None]
     if left:
-        print(f"FAIL cleanup: left behind: {', '.join(left)}")
-        failed.append("cleanup")
-    print(f"tap: {time.time() - start:.1f}s")
-    if known:
-        print(f"XFAIL (known vnet bugs, counted neither passed nor failed): {', '.join(known)}")
-    if failed:
-        print(f"FAILED: {', '.join(failed)}")
-    print(f"{len(passed)} passed, {len(failed)} failed", flush=True)
-    sys.exit(1 if failed else 0)
+        checks.fail("cleanup", f"left behind: {', '.join(left)}")
+    checks.finish("tap", start, [topo])
 
 
 if __name__ == "__main__":

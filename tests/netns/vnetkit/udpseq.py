@@ -1,6 +1,7 @@
 """Sequenced UDP streams for the takeover tests (reload, upgrade): a sender of
 COUNT datagrams carrying sequence numbers at RATE per second, and a receiver
 that prints how many distinct ones arrived (and one past the highest)."""
+from .fixture import PY, spawn
 
 SENDER = """
 import socket, struct, sys, time
@@ -31,3 +32,16 @@ except socket.timeout:
     pass
 print(len(seen), max(seen) + 1 if seen else 0, flush=True)
 """
+
+
+def receiver(topo, role, ip, port):
+    """A receiver bound to ip:port in role, returned once it listens; its
+    output, once the stream has ended: "DISTINCT ONE_PAST_HIGHEST"."""
+    p = spawn(topo, role, PY, "-c", RECEIVER, ip, str(port))
+    assert p.stdout.readline().strip() == "ready", f"UDP receiver in {role} did not start"
+    return p
+
+
+def sender(topo, role, ip, port, count, rate):
+    """count datagrams to ip:port from role, rate per second."""
+    return spawn(topo, role, PY, "-c", SENDER, ip, str(port), str(count), str(rate))

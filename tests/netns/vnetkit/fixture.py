@@ -1,28 +1,28 @@
-"""Shared fixture for vnet's namespace tests.
+"""The namespace fixture: commands, unique names, the Topology that owns every
+namespace and fabric a test makes (and removes them whatever happens), the
+vnetctl runner, and the housekeeping around them (root and tool checks, signals
+that still tear down, leak checks, old vnetctls for the upgrade tests).
 
-Every test builds its own topology from uniquely named network namespaces and
-tears all of it down whatever happens (namespaces, fabrics, pins). Nothing is
-ever created in the root namespace: the uplink, the ports' host ends and the
-vnet programs live in a "host" namespace, which plays the machine's root.
-
-Standard L2 topology (build_l2):
-
-    ext (198.18.0.100) --- [sw: bridge br0, hairpin on/off] --- up0 in host (198.18.0.1)
-                                                                  |  vnet fabric or kernel macvlan
-                                                     c1 .11    c2 .12    c3 .13  (eth0 each)
+Nothing is ever created in the root namespace: the uplink, the ports' host
+ends and the vnet programs live in a "host" namespace, which plays the
+machine's root. topology.py builds the standard layouts on a Topology.
 """
 import contextlib
 import json
 import os
 import shlex
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-VNETCTL = os.environ.get("VNETCTL") or os.path.join(HERE, "..", "..", "build", "userspace", "vnetctl")
+KIT = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.abspath(os.path.join(KIT, "..", "..", ".."))  # the repository (KIT is tests/netns/vnetkit)
+VNETCTL = os.environ.get("VNETCTL") or os.path.join(SRC, "build", "userspace", "vnetctl")
 PIN_ROOT = "/sys/fs/bpf/vnet"
-NET = "198.18.0"
+PY = "/usr/bin/python3"  # Debian's python3-scapy lives there
 
 
 class CommandError(Exception):
@@ -54,14 +54,13 @@ def old_vnetctl(abi):
     clone lacks the commit. Unoptimised: it only has to run a few commands,
     and an -O0 build of libvnet takes a fraction of the time."""
     commit = OLD_ABIS[abi]
-    src = os.path.abspath(os.path.join(HERE, "..", ".."))
+    src = SRC
     root = os.path.join(os.environ.get("VNET_UNIT_DIR", "/tmp"), f"abi{abi}-vnetctl")
     binary = os.path.join(root, "build", "userspace", "vnetctl")
     if os.path.exists(binary):
         return binary
     if subprocess.run(["git", "-C", src, "cat-file", "-e", commit], capture_output=True).returncode != 0:
         return None
-    import shutil
     shutil.rmtree(root, ignore_errors=True)
     os.makedirs(root)
     print(f"     building the ABI {abi} vnetctl ({commit[:7]}) into {root}", flush=True)
@@ -79,7 +78,7 @@ def fabric_map_names():
     """The names of every map this build pins per fabric (VNET_MAP_* in
     include/vnet/abi.h, the one list of them), plus the devmap vnet_tx."""
     import re
-    with open(os.path.join(HERE, "..", "..", "include", "vnet", "abi.h")) as f:
+    with open(os.path.join(SRC, "include", "vnet", "abi.h")) as f:
         return set(re.findall(r'^#define VNET_MAP_\w+\s+"(\w+)"', f.read(), re.M))
 
 
@@ -147,80 +146,94 @@ class Topology(contextlib.AbstractContextManager):
         return False
 
 
-def build_l2(topo, system, mode, hairpin, containers=3):
-    """The standard topology. system: 'vnet' or 'macvlan', or 'none' for the
-    namespaces and uplink only (no fabric, containers without eth0). Returns
-    endpoints: {name: (role, ifname, ip)} for c1..cN, ext and host."""
-    sw = topo.netns("sw")
-    topo.netns("ext")
-    host = topo.netns("host")
-    topo.host = host
-    topo.ip("sw", "link", "add", "br0", "type", "bridge")
-    topo.ip("sw", "link", "set", "br0", "up")
-    # The external host on the switch.
-    topo.ip("ext", "link", "add", "eth0", "type", "veth", "peer", "name", "swext", "netns", sw)
-    topo.ip("sw", "link", "set", "swext", "master", "br0", "up")
-    topo.ip("ext", "addr", "add", f"{NET}.100/24", "dev", "eth0")
-    topo.ip("ext", "link", "set", "eth0", "up")
-    # The uplink: up0 in host, its peer on the switch.
-    topo.ip("host", "link", "add", "up0", "type", "veth", "peer", "name", "swup", "netns", sw)
-    topo.ip("sw", "link", "set", "swup", "master", "br0", "up")
-    topo.ip("sw", "link", "set", "swup", "type", "bridge_slave", "hairpin", "on" if hairpin else "off")
-    topo.ip("host", "addr", "add", f"{NET}.1/24", "dev", "up0")
-    topo.ip("host", "link", "set", "up0", "up")
-
-    endpoints = {"ext": ("ext", "eth0", f"{NET}.100"), "host": ("host", "up0", f"{NET}.1")}
-    if system == "vnet":
-        topo.attach("up0")
-    for i in range(1, containers + 1):
-        role = f"c{i}"
-        c = topo.netns(role)
-        if system == "vnet":
-            topo.vnetctl("port", "add", "--fabric", topo.fabrics[-1], "--netns", c, "--mode", mode)
-        elif system == "none":
-            endpoints[role] = (role, "eth0", f"{NET}.{10 + i}")
-            continue
-        elif system == "macvlan":
-            tmp = unique("mv")
-            topo.ip("host", "link", "add", "link", "up0", "name", tmp, "type", "macvlan", "mode", mode)
-            topo.ip("host", "link", "set", tmp, "netns", c)
-            topo.ip(role, "link", "set", tmp, "name", "eth0")
-            topo.ip(role, "link", "set", "eth0", "up")
-        else:
-            raise ValueError(system)
-        topo.ip(role, "addr", "add", f"{NET}.{10 + i}/24", "dev", "eth0")
-        endpoints[role] = (role, "eth0", f"{NET}.{10 + i}")
-    wait_dad(topo, [r for r, _, _ in endpoints.values()])
-    return endpoints
-
-
-def wait_dad(topo, roles, timeout=3.0):
-    """IPv4 needs no DAD; give links a moment to reach carrier-up."""
-    deadline = time.time() + timeout
-    for role in roles:
-        while time.time() < deadline:
-            out = topo.ip(role, "-o", "link", "show", "up").stdout
-            if "NO-CARRIER" not in out:
-                break
-            time.sleep(0.05)
-
-
-def flush_neighbours(topo, roles):
-    for role in roles:
-        topo.ip(role, "neigh", "flush", "all", check=False)
-
-
-def ping(topo, role, ip, count=1, timeout="0.5"):
-    p = topo.exec(role, "ping", "-n", "-q", "-c", str(count), "-W", timeout, ip, check=False, timeout=30)
-    return p.returncode == 0
-
-
-def arping(topo, role, ifname, ip, timeout=1):
-    p = topo.exec(role, "arping", "-q", "-c", "1", "-w", str(timeout), "-I", ifname, ip, check=False, timeout=30)
-    return p.returncode == 0
-
-
 def require_root():
     if os.geteuid() != 0:
         print("SKIP: namespace tests need root", file=sys.stderr)
         sys.exit(77)
+
+
+def spawn(topo, role, *argv, **kw):
+    """argv started in role's namespace, text pipes on stdout and stderr."""
+    return subprocess.Popen(["ip", "netns", "exec", topo.ns(role), *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def reap(procs):
+    """Kills whatever of procs still runs and waits for all of them."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+
+
+def script(name):
+    """The path of one of the kit's scripts that run inside a namespace
+    (txring.py, tapvm.py, framecount.py), for `ip netns exec ... python3 PATH`."""
+    return os.path.join(KIT, name)
+
+
+def temp_file(text, prefix="vnet-apply-", suffix=".conf"):
+    """A new temporary file holding text (a config for `vnetctl apply`); the caller removes it."""
+    fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def skip(why):
+    print(f"SKIP: {why}", file=sys.stderr, flush=True)
+    sys.exit(77)
+
+
+def which(tool):
+    """The path of a program, looking in the sbin directories too."""
+    found = shutil.which(tool)
+    if found:
+        return found
+    for d in ("/usr/sbin", "/sbin"):
+        if os.access(os.path.join(d, tool), os.X_OK):
+            return os.path.join(d, tool)
+    return None
+
+
+def require_tools(*tools):
+    """Exits 77 naming the first missing program (or Python module 'scapy')."""
+    for tool in tools:
+        if tool == "scapy":
+            p = subprocess.run([PY, "-c", "import scapy.layers.inet"], capture_output=True)
+            if p.returncode != 0:
+                skip("python3-scapy is not installed (scripts/install-deps.sh)")
+        elif not which(tool):
+            skip(f"{tool} is not installed (scripts/install-deps.sh)")
+
+
+def exit_on_signals():
+    """meson stops a test that overruns with SIGTERM: turn it (and SIGHUP) into
+    SystemExit so every Topology's __exit__ still removes what the test made."""
+    def handler(signum, _frame):
+        raise SystemExit(f"killed by signal {signum}")
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+def leftovers(namespaces, fabrics):
+    """What a finished Topology left behind: namespaces still listed, pins still present."""
+    listed = set(run(["ip", "netns", "list"]).stdout.split())
+    left = [f"netns {n}" for n in namespaces if n in listed]
+    left += [f"pin {PIN_ROOT}/{f}" for f in fabrics if os.path.exists(f"{PIN_ROOT}/{f}")]
+    return left
+
+
+def host_exec(topo, *argv, check=True):
+    """argv inside the host namespace with nsenter (keeps /sys/fs/bpf, like vnetctl)."""
+    return run(["nsenter", f"--net=/run/netns/{topo.host}", *argv], check=check)
+
+
+def wait_until(predicate, timeout=3.0, interval=0.05):
+    """Polls predicate until it is true or timeout passes; returns its last value."""
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value or time.time() >= deadline:
+            return value
+        time.sleep(interval)

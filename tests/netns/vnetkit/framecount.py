@@ -1,4 +1,4 @@
-"""Per-frame delivery counts for the namespace tests, on top of vnettest.py.
+"""Per-frame delivery counts for the namespace tests, on top of the fixture (fixture.py).
 
 Each test frame carries a marker: "VNFC<name>;" as the payload of a raw
 Ethernet frame of the local experimental EtherType 0x88b5, or as the payload
