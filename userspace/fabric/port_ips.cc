@@ -12,7 +12,7 @@
 #include "fabric/port_helpers.h"
 #include "fabric/port_tables.h"
 #include "fabric/undo.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 
 namespace vnet {
 namespace {

@@ -13,8 +13,9 @@
 #include "absl/status/statusor.h"
 #include "fabric/tc_hook.h"
 #include "loader/links.h"
-#include "netlink/ip_address.h"
-#include "netlink/mac_address.h"
+#include "base/ip_address.h"
+#include "base/mac_address.h"
+#include "maps/port_bits.h"
 #include "vnet/abi.h"
 
 namespace vnet {
@@ -166,7 +167,7 @@ struct PortInfo {
   std::uint32_t ifindex = 0;
   MacAddress mac;
   PortMode mode = PortMode::kVepa;
-  std::uint8_t flags = 0;
+  PortFlags flags;  // the datapath flags (maps/port_bits.h)
   std::uint16_t slot = 0;
   bool up = false;
   bool carrier = false;

@@ -12,7 +12,7 @@
 #include "fabric/fabric.h"
 #include "fabric/gc.h"
 #include "fabric/uplink_state.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "vnetctl/cli.h"
 #include "vnetctl/output.h"
 

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
 #include "fabric/lock.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "vnetctl/cli.h"
 #include "vnetctl/help.h"
 
