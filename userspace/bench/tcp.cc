@@ -84,7 +84,7 @@ json RunTcp(const Config& cfg, int& seq) {
     Progress(absl::StrFormat("[tcp] building %s", SystemName(s.system)));
     TopoOptions o;
     o.ports = 2;
-    auto t = Topology::Build(s.system, o, cfg.vnetctl, absl::StrCat("vb", ::getpid() % 100000, "n", ++seq));
+    auto t = Topology::Build(s.system, o, absl::StrCat("vb", ::getpid() % 100000, "n", ++seq));
     if (!t.ok()) {
       out["errors"][SystemName(s.system)] = std::string(t.status().message());
       continue;
