@@ -34,7 +34,7 @@ def main():
         p = subprocess.Popen([BENCH, "--quick", "--json", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
         try:
-            p.stdout_text, p.stderr_text = p.communicate(timeout=230)
+            p.stdout_text, p.stderr_text = p.communicate(timeout=265)
         except subprocess.TimeoutExpired:
             p.send_signal(2)  # SIGINT to our own child: it tears down, then exits
             p.stdout_text, p.stderr_text = p.communicate(timeout=60)
