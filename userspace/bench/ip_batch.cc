@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -86,6 +87,17 @@ IpBatch::~IpBatch() {
 }
 
 absl::Status IpBatch::Do(const std::vector<std::string>& commands, double timeout_s) {
+  // Long lists go in chunks, each waited for: ip's error lines could
+  // otherwise fill its output pipe while this side still blocks writing.
+  constexpr std::size_t kChunk = 256;
+  if (commands.size() > kChunk) {
+    for (std::size_t at = 0; at < commands.size(); at += kChunk) {
+      std::vector<std::string> part(commands.begin() + at,
+                                    commands.begin() + std::min(commands.size(), at + kChunk));
+      VNET_RETURN_IF_ERROR(Do(part, timeout_s));
+    }
+    return absl::OkStatus();
+  }
   std::string text;
   for (const auto& c : commands) absl::StrAppend(&text, c, "\n");
   text += kMarkerCommand;
