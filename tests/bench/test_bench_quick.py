@@ -34,7 +34,7 @@ def main():
         p = subprocess.Popen([BENCH, "--quick", "--json", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
         try:
-            p.stdout_text, p.stderr_text = p.communicate(timeout=170)
+            p.stdout_text, p.stderr_text = p.communicate(timeout=265)
         except subprocess.TimeoutExpired:
             p.send_signal(2)  # SIGINT to our own child: it tears down, then exits
             p.stdout_text, p.stderr_text = p.communicate(timeout=60)
@@ -88,12 +88,28 @@ def main():
             problems.append("unknown: vnet counted no unknown_dst drops (--unknown drop)")
         tcp = doc["tcp"]
         for path in ("port->port", "port->ext", "ext->port"):
-            for system in ("vnet", "macvlan"):
+            for system in ("vnet", "vnet-tc", "macvlan"):
                 v = tcp.get("throughput_gbps", {}).get(path, {}).get(system, {})
                 if not v.get("runs") or not v["median"] > 0:
                     problems.append(f"tcp {path} {system}: no throughput")
+                r = tcp.get("retransmits", {}).get(path, {}).get(system, {})
+                if not r.get("runs"):
+                    problems.append(f"tcp {path} {system}: no retransmit count")
+        for system in ("vnet", "vnet-tc", "macvlan"):
+            # Small UDP datagrams from the external host: some must arrive.
+            u = tcp.get("udp_ext_to_port", {}).get(system, {})
+            if not u.get("rx_pps", {}).get("runs") or not u["rx_pps"]["median"] > 0:
+                problems.append(f"udp ext->port {system}: nothing received")
+            # The checksum-offload probe ran and read the receiver's counter
+            # (vnet's XDP redirect may stall there: no throughput asserted).
+            probe = tcp.get("csum_offload_probe", {}).get(system, {})
+            if not isinstance(probe.get("tcp_in_csum_errors"), int):
+                problems.append(f"csum probe {system}: no TcpInCsumErrors reading")
+        for system in ("vnet-tc", "macvlan"):
+            if tcp.get("csum_offload_probe", {}).get(system, {}).get("tcp_in_csum_errors", 1) != 0:
+                problems.append(f"csum probe {system}: checksum errors in the receiver")
         for path in ("port->port", "port->ext"):
-            for system in ("vnet", "macvlan"):
+            for system in ("vnet", "vnet-tc", "macvlan"):
                 v = tcp.get("latency_us", {}).get(path, {}).get(system, {})
                 if not v.get("runs"):
                     problems.append(f"latency {path} {system}: no measurement")

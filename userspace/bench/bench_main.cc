@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/cases.h"
+#include "bench/control_plane.h"
 #include "bench/json_out.h"
 #include "bench/options.h"
 #include "bench/plot.h"
@@ -30,13 +31,35 @@ int main(int argc, char** argv) {
     return 77;
   }
   CompleteConfig(&cfg);
-  std::string gen_note = ChooseGenerator(&cfg);
 
   struct sigaction sa {};
   sa.sa_handler = [](int) { g_stop = true; };
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);
+
+  if (cfg.control_plane) {
+    json doc = RunHeader(cfg, "none (control plane)");
+    std::fprintf(stderr, "vnet-bench: control plane, kernel %s, %ld CPUs, ports %s, %d samples each\n",
+                 doc["kernel"].get<std::string>().c_str(), cfg.cpus, json(cfg.cp_ports).dump().c_str(),
+                 cfg.cp_samples);
+    int seq = 0;
+    doc["control_plane"] = RunControlPlane(cfg, seq);
+    doc["loadavg_after"] = LoadAverage();
+    doc["complete"] = !g_stop.load();
+    CleanupAll();
+    std::printf("kernel %s, %ld CPUs, %s; load average before %s, after %s\n", doc["kernel"].get<std::string>().c_str(),
+                cfg.cpus, doc["date"].get<std::string>().c_str(), doc["loadavg_before"].get<std::string>().c_str(),
+                doc["loadavg_after"].get<std::string>().c_str());
+    PrintControlPlane(doc["control_plane"]);
+    if (!cfg.json_path.empty()) WriteJson(cfg.json_path, doc);
+    if (g_stop) {
+      std::fprintf(stderr, "vnet-bench: interrupted; everything it built has been removed\n");
+      return 130;
+    }
+    return doc["control_plane"].contains("errors") ? 1 : 0;
+  }
+  std::string gen_note = ChooseGenerator(&cfg);
 
   std::vector<Case> cases = BuildCases(cfg);
   std::string ipvlan_note = KernelIpvlanNote(cases);

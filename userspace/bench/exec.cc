@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,17 +19,34 @@
 
 namespace vnet::bench {
 
-ExecResult Exec(const std::vector<std::string>& argv, double timeout_s) {
+ExecResult Exec(const std::vector<std::string>& argv, double timeout_s, const std::string& netns) {
   ExecResult r;
+  // Opened before fork: the child only calls setns.
+  int ns_fd = -1;
+  if (!netns.empty()) {
+    ns_fd = ::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns_fd < 0) {
+      r.output = "open /run/netns/" + netns + ": " + std::strerror(errno);
+      return r;
+    }
+  }
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return r;
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    if (ns_fd >= 0) ::close(ns_fd);
+    return r;
+  }
   pid_t pid = ::fork();
   if (pid < 0) {
     ::close(fds[0]);
     ::close(fds[1]);
+    if (ns_fd >= 0) ::close(ns_fd);
     return r;
   }
   if (pid == 0) {
+    if (ns_fd >= 0 && ::setns(ns_fd, CLONE_NEWNET) != 0) {
+      std::fprintf(stderr, "setns %s: %s\n", netns.c_str(), std::strerror(errno));
+      ::_exit(127);
+    }
     ::dup2(fds[1], 1);
     ::dup2(fds[1], 2);
     int devnull = ::open("/dev/null", O_RDONLY);
@@ -41,6 +59,7 @@ ExecResult Exec(const std::vector<std::string>& argv, double timeout_s) {
     ::_exit(127);
   }
   ::close(fds[1]);
+  if (ns_fd >= 0) ::close(ns_fd);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   char buf[4096];
   bool killed = false;
@@ -71,8 +90,8 @@ ExecResult Exec(const std::vector<std::string>& argv, double timeout_s) {
   return r;
 }
 
-absl::StatusOr<std::string> Run(const std::vector<std::string>& argv, double timeout_s) {
-  ExecResult r = Exec(argv, timeout_s);
+absl::StatusOr<std::string> Run(const std::vector<std::string>& argv, double timeout_s, const std::string& netns) {
+  ExecResult r = Exec(argv, timeout_s, netns);
   if (r.status != 0)
     return absl::InternalError(absl::StrCat(absl::StrJoin(argv, " "), " -> ", r.status, ": ",
                                             absl::StripTrailingAsciiWhitespace(r.output)));

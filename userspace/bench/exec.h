@@ -14,9 +14,13 @@ struct ExecResult {
   int status = -1;  // exit code, or -1 when it could not run / was killed
   std::string output;  // stdout and stderr together
 };
-ExecResult Exec(const std::vector<std::string>& argv, double timeout_s = 120);
+// `netns`: run it in that named netns (the child enters it before exec, so
+// the mount namespace, /sys/fs/bpf included, stays the caller's, unlike
+// `ip netns exec`).
+ExecResult Exec(const std::vector<std::string>& argv, double timeout_s = 120, const std::string& netns = "");
 // Exec, and an error naming the command and its output unless it exits 0.
-absl::StatusOr<std::string> Run(const std::vector<std::string>& argv, double timeout_s = 120);
+absl::StatusOr<std::string> Run(const std::vector<std::string>& argv, double timeout_s = 120,
+                                const std::string& netns = "");
 
 }  // namespace vnet::bench
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -13,9 +14,10 @@
 namespace vnet::bench {
 namespace {
 
-constexpr char kUsage[] = R"(usage: vnet-bench [--quick] [--reps N] [--duration SECONDS] [--json FILE] [--plot FILE.png]
+constexpr char kUsage[] = R"(usage: vnet-bench [--quick] [--reps N] [--duration SECONDS] [-j|--json FILE] [--plot FILE.png]
                   [--paths LIST] [--sizes LIST] [--macs LIST] [--ips LIST] [--systems LIST] [--no-tcp]
-                  [--cpu-mode split|shared] [--generator xdp|pktgen] [--vnetctl PATH]
+                  [--tcp-seconds S] [--cpu-mode split|shared] [--generator xdp|pktgen] [--vnetctl PATH]
+       vnet-bench --control-plane [--ports LIST] [--samples N] [-j|--json FILE] [--vnetctl PATH]
 
 Builds each topology in fresh namespaces for vnet, kernel macvlan (bridge
 mode), the Linux bridge (static FDB) and the floor (a bare redirect, no
@@ -24,7 +26,10 @@ uplink's MAC; this kernel's ipvlan is looked for and reported, never
 measured), drives frames with vnet-pktgen's XDP live-frames generator from the
 external namespace (or from inside c1 for port-originated paths), counts the
 frames delivered at the receiver's tc ingress, and prints the median of N
-interleaved repetitions with the vnet/peer ratio computed run by run.
+interleaved repetitions with the vnet/peer ratio computed run by run. Then
+TCP (iperf3), UDP (iperf3, 18-byte datagrams) and ping between the ports and
+to the external host for vnet (XDP redirect), vnet-tc and kernel macvlan, and
+a checksum-offload probe (the external host with tx offload on).
   --quick          < 60 s: 1 repetition of 0.5 s, 64-byte frames, 1 and 100
                    MACs and IPs, 1 s of TCP (the test suite's mode)
   --reps N         repetitions per case (default 5)
@@ -37,7 +42,8 @@ interleaved repetitions with the vnet/peer ratio computed run by run.
   --ips LIST       IP table sizes for ips (default 1,100,10000,100000)
   --systems LIST   only these: vnet,vnet-tc,vnet-ipvlan,macvlan,bridge,floor,floor-tc
                    (e.g. to profile one system while it runs)
-  --no-tcp         skip iperf3 throughput and ping latency
+  --no-tcp         skip the TCP/UDP/ping section
+  --tcp-seconds S  seconds per iperf3 run (default 3; --quick: 1)
   --cpu-mode M     split (default): generator on CPU 0, the uplink's NAPI
                    thread (threaded NAPI) pinned to CPU 1; shared: all on CPU 0.
                    Port-originated paths always run shared (see the doc).
@@ -48,6 +54,17 @@ interleaved repetitions with the vnet/peer ratio computed run by run.
   --json FILE      write every run, the medians and the target checks
   --plot FILE      PNG of pps per path per system (gnuplot; default: the
                    --json name with .png)
+  --vnetctl PATH   the vnetctl whose CLI --control-plane times (default: the
+                   one built beside vnet-bench, or $VNETCTL)
+
+--control-plane: port add --netns and port del latency (p50, p99) with each
+--ports LIST number of ports already in the fabric (default 1,100,1000),
+--samples N of each (default 100), next to kernel macvlan (link add + move
+into the netns + up; link del) in the same run, interleaved; show and stats
+at the largest size; detach of that fabric against deleting as many
+macvlans. In process (libvnet calls against a long-lived `ip -batch`) and by
+CLI (a vnetctl process against the ip commands). Uplinks: veths in private
+namespaces.
 )";
 
 std::string FindVnetctl() {
@@ -69,7 +86,7 @@ std::string FindVnetctl() {
 std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
   Config& cfg = *config;
   std::string& generator = cfg.generator;
-  bool reps_set = false, duration_set = false;
+  bool reps_set = false, duration_set = false, tcp_seconds_set = false;
   cfg.command = absl::StrJoin(std::vector<std::string>(argv, argv + argc), " ");
   auto list_u32 = [](const char* s, std::vector<std::uint32_t>& out) {
     out.clear();
@@ -106,7 +123,21 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
       const char* v = value();
       if (!absl::SimpleAtod(v, &cfg.duration) || cfg.duration <= 0) bad(v);
       duration_set = true;
-    } else if (a == "--json") {
+    } else if (a == "--control-plane") {
+      cfg.control_plane = true;
+    } else if (a == "--ports") {
+      const char* v = value();
+      if (!list_u32(v, cfg.cp_ports)) bad(v);
+      std::sort(cfg.cp_ports.begin(), cfg.cp_ports.end());
+      cfg.cp_ports.erase(std::unique(cfg.cp_ports.begin(), cfg.cp_ports.end()), cfg.cp_ports.end());
+    } else if (a == "--samples") {
+      const char* v = value();
+      if (!absl::SimpleAtoi(v, &cfg.cp_samples) || cfg.cp_samples < 1) bad(v);
+    } else if (a == "--tcp-seconds") {
+      const char* v = value();
+      if (!absl::SimpleAtod(v, &cfg.tcp_seconds) || cfg.tcp_seconds <= 0) bad(v);
+      tcp_seconds_set = true;
+    } else if (a == "--json" || a == "-j") {
       cfg.json_path = value();
     } else if (a == "--plot") {
       cfg.plot_path = value();
@@ -147,7 +178,7 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
     cfg.sizes = {64};
     cfg.macs = {1, 100};
     cfg.ips = {1, 100};
-    cfg.tcp_seconds = 1;
+    if (!tcp_seconds_set) cfg.tcp_seconds = 1;
     cfg.ping_count = 20;
   }
   for (const auto& p : cfg.paths)

@@ -30,6 +30,11 @@ struct Config {
   std::string json_path, plot_path;
   std::string command;
   std::uint32_t macvlan_max_macs = 100;
+  // --control-plane: port add/del latency with these many ports present,
+  // `cp_samples` of each; show, stats and detach at the largest.
+  bool control_plane = false;
+  std::vector<std::uint32_t> cp_ports = {1, 100, 1000};
+  int cp_samples = 100;
 };
 
 // Parses argv into *cfg (--quick's defaults applied). Returns the exit code

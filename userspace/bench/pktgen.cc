@@ -1,13 +1,9 @@
 #include "bench/pktgen.h"
 
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <net/if.h>
 #include <sched.h>
 #include <unistd.h>
-
-#include <linux/bpf.h>
 
 #include <cerrno>
 #include <chrono>
@@ -19,15 +15,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "loader/aux_program.h"
 #include "base/errors.h"
 #include "netlink/netns.h"
-#include "pktgen.skel.h"
+#include "pktgen.skel.h"     // for the objects' bytes only (*_bpf__elf_bytes)
 #include "pktgen_ip.skel.h"
-
-// Debian 12's UAPI headers (Linux 6.1) have it; older ones may not.
-#ifndef BPF_F_TEST_XDP_LIVE_FRAMES
-#define BPF_F_TEST_XDP_LIVE_FRAMES (1U << 1)
-#endif
 
 namespace vnet::bench {
 namespace {
@@ -81,11 +73,6 @@ class ScopedAffinity {
  private:
   cpu_set_t old_{};
   bool active_ = false;
-};
-
-struct SkelDeleter {
-  void operator()(pktgen_bpf* s) const { pktgen_bpf__destroy(s); }
-  void operator()(pktgen_ip_bpf* s) const { pktgen_ip_bpf__destroy(s); }
 };
 
 }  // namespace
@@ -212,42 +199,29 @@ absl::StatusOr<GenResult> RunGenerator(const GenOptions& opts, const std::atomic
 
   // The MAC-rotating program (bpf/pktgen.bpf.c), or with dst4_count > 1 the
   // one that also rotates the IPv4 destination (pktgen_ip.bpf.c).
-  std::unique_ptr<pktgen_bpf, SkelDeleter> skel;
-  std::unique_ptr<pktgen_ip_bpf, SkelDeleter> ip_skel;
-  int prog_fd = -1;
+  std::optional<AuxProgram> prog;
   if (opts.frame.dst4_count > 1) {
     if (opts.frame.proto != Proto::kUdp && opts.frame.proto != Proto::kIpv4)
       return absl::InvalidArgumentError("generator: rotating destination IPs needs IPv4 frames (udp or ipv4)");
     if (opts.frame.src_count > 1)
       return absl::InvalidArgumentError("generator: rotating destination IPs and source MACs together is not supported");
-    ip_skel.reset(pktgen_ip_bpf__open());
-    if (!ip_skel) return ErrnoStatus(errno, "open generator program", "pktgen_ip_xdp");
-    if (int err = pktgen_ip_bpf__load(ip_skel.get())) return ErrnoStatus(err, "load generator program", "pktgen_ip_xdp");
-    std::memcpy(ip_skel->bss->dst_base, opts.frame.dst.bytes.data(), 6);
-    ip_skel->bss->dst_count = opts.frame.dst_count;
-    ip_skel->bss->ip_offset = opts.frame.vlan >= 0 ? 18 : 14;
-    ip_skel->bss->dst4_base = ntohl(opts.frame.dst4.s_addr);
-    ip_skel->bss->dst4_count = opts.frame.dst4_count;
-    prog_fd = bpf_program__fd(ip_skel->progs.pktgen_ip_xdp);
+    std::size_t size = 0;
+    const void* elf = pktgen_ip_bpf__elf_bytes(&size);
+    VNET_ASSIGN_OR_RETURN(prog, AuxProgram::Load(elf, size, "pktgen_ip_bpf", "pktgen_ip_xdp"));
+    VNET_RETURN_IF_ERROR(prog->SetGlobal("dst_base", opts.frame.dst.bytes.data(), 6));
+    VNET_RETURN_IF_ERROR(prog->SetGlobal<std::uint32_t>("dst_count", opts.frame.dst_count));
+    VNET_RETURN_IF_ERROR(prog->SetGlobal<std::uint32_t>("ip_offset", opts.frame.vlan >= 0 ? 18 : 14));
+    VNET_RETURN_IF_ERROR(prog->SetGlobal<std::uint32_t>("dst4_base", ntohl(opts.frame.dst4.s_addr)));
+    VNET_RETURN_IF_ERROR(prog->SetGlobal<std::uint32_t>("dst4_count", opts.frame.dst4_count));
   } else {
-    skel.reset(pktgen_bpf__open());
-    if (!skel) return ErrnoStatus(errno, "open generator program", "pktgen_xdp");
-    bpf_program__set_autoload(skel->progs.floor_xdp, false);
-    bpf_program__set_autoload(skel->progs.floor_tc, false);
-    bpf_program__set_autoload(skel->progs.sink_tc, false);
-    if (int err = pktgen_bpf__load(skel.get())) return ErrnoStatus(err, "load generator program", "pktgen_xdp");
-    std::memcpy(skel->bss->dst_base, opts.frame.dst.bytes.data(), 6);
-    std::memcpy(skel->bss->src_base, opts.frame.src.bytes.data(), 6);
-    skel->bss->dst_count = opts.frame.dst_count;
-    skel->bss->src_count = opts.frame.src_count;
-    prog_fd = bpf_program__fd(skel->progs.pktgen_xdp);
+    std::size_t size = 0;
+    const void* elf = pktgen_bpf__elf_bytes(&size);
+    VNET_ASSIGN_OR_RETURN(prog, AuxProgram::Load(elf, size, "pktgen_bpf", "pktgen_xdp"));
+    VNET_RETURN_IF_ERROR(prog->SetGlobal("dst_base", opts.frame.dst.bytes.data(), 6));
+    VNET_RETURN_IF_ERROR(prog->SetGlobal("src_base", opts.frame.src.bytes.data(), 6));
+    VNET_RETURN_IF_ERROR(prog->SetGlobal<std::uint32_t>("dst_count", opts.frame.dst_count));
+    VNET_RETURN_IF_ERROR(prog->SetGlobal<std::uint32_t>("src_count", opts.frame.src_count));
   }
-
-  xdp_md ctx{};
-  ctx.data = 0;
-  ctx.data_end = static_cast<std::uint32_t>(frame.size());
-  ctx.ingress_ifindex = ifindex;
-  ctx.rx_queue_index = 0;
 
   ScopedAffinity pin(opts.cpu);
   GenResult result;
@@ -278,22 +252,22 @@ absl::StatusOr<GenResult> RunGenerator(const GenOptions& opts, const std::atomic
         continue;
       }
     }
-    LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame.data(),
-                .data_size_in = static_cast<std::uint32_t>(frame.size()), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-                .repeat = static_cast<int>(n), .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
-    if (int err = bpf_prog_test_run_opts(prog_fd, &run)) {
-      if (err == -EINVAL && result.frames == 0)
+    absl::StatusOr<std::uint32_t> ns_per_frame = prog->RunXdpLiveFrames(frame, ifindex, static_cast<std::uint32_t>(n));
+    if (!ns_per_frame.ok()) {
+      if (absl::IsInvalidArgument(ns_per_frame.status()) && result.frames == 0)
         return absl::FailedPreconditionError(absl::StrCat(
             "generator: BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES refused on ", opts.dev,
-            " (needs Linux 5.18+ and an up device): ", std::strerror(-err)));
-      return ErrnoStatus(err, "run generator on", opts.dev);
+            " (needs Linux 5.18+ and an up device): ", ns_per_frame.status().message()));
+      return absl::Status(ns_per_frame.status().code(),
+                          absl::StrCat("run generator on ", opts.dev, ": ", ns_per_frame.status().message()));
     }
+    const std::uint32_t duration = *ns_per_frame;
     result.frames += n;
-    result.busy_seconds += static_cast<double>(run.duration) * n / 1e9;
-    if (!opts.rate && run.duration > 0) {
+    result.busy_seconds += static_cast<double>(duration) * n / 1e9;
+    if (!opts.rate && duration > 0) {
       double left = std::chrono::duration<double>(deadline - Clock::now()).count();
       double want = std::min(0.25, opts.duration > 0 ? left : 0.25);
-      per_call = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(want * 1e9 / run.duration), 4096, 1u << 24);
+      per_call = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(want * 1e9 / duration), 4096, 1u << 24);
     }
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();

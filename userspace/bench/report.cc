@@ -47,27 +47,40 @@ std::vector<std::string> CaseRows(const Case& c, const json& out) {
   return rows;
 }
 
-// The table's rows for TCP throughput and latency (none when TCP did not run).
+// The table's rows for the TCP section (none when it did not run).
 std::vector<std::string> TcpRows(const json& out) {
   std::vector<std::string> rows;
   if (!out.contains("throughput_gbps")) return rows;
-  const json& tcp = out["throughput_gbps"];
-  const json& lat = out["latency_us"];
-  for (auto it = tcp.begin(); it != tcp.end(); ++it) {
-    auto med = [&](const char* sys) -> std::string {
-      if (!it.value().contains(sys) || it.value()[sys]["median"].is_null()) return "n/a";
-      return absl::StrFormat("%.2f", it.value()[sys]["median"].get<double>());
+  auto med = [](const json& j, const char* key, const char* fmt) -> std::string {
+    if (!j.contains(key) || !j[key].contains("median") || j[key]["median"].is_null()) return "n/a";
+    return absl::StrFormat(fmt, j[key]["median"].get<double>());
+  };
+  for (const auto& [path, v] : out["throughput_gbps"].items())
+    rows.push_back(absl::StrFormat(
+        "tcp %-10s Gbit/s  vnet %6s  vnet-tc %6s  macvlan %6s  vnet/macvlan %s  vnet-tc/macvlan %s", path,
+        med(v, "vnet", "%.2f"), med(v, "vnet-tc", "%.2f"), med(v, "macvlan", "%.2f"),
+        med(v, "ratio_vnet_macvlan", "%.2f"), med(v, "ratio_vnet_tc_macvlan", "%.2f")));
+  if (out.contains("udp_ext_to_port")) {
+    const json& u = out["udp_ext_to_port"];
+    auto sys = [&](const char* s, const char* key, const char* fmt) {
+      return u.contains(s) ? med(u[s], key, fmt) : std::string("n/a");
     };
-    rows.push_back(absl::StrFormat("tcp %-10s Gbit/s  vnet %6s  macvlan %6s  vnet/macvlan %s", it.key(),
-                                   med("vnet"), med("macvlan"), med("ratio_vnet_macvlan")));
+    rows.push_back(absl::StrFormat(
+        "udp ext->port  pps     vnet %6s  vnet-tc %6s  macvlan %6s  vnet/macvlan %s  (18-byte datagrams, "
+        "loss %% vnet %s, vnet-tc %s, macvlan %s)",
+        sys("vnet", "rx_pps", "%.0f"),
+        sys("vnet-tc", "rx_pps", "%.0f"), sys("macvlan", "rx_pps", "%.0f"), med(u, "ratio_vnet_macvlan", "%.2f"),
+        sys("vnet", "loss_pct", "%.1f"), sys("vnet-tc", "loss_pct", "%.1f"), sys("macvlan", "loss_pct", "%.1f")));
   }
-  for (auto it = lat.begin(); it != lat.end(); ++it) {
-    auto med = [&](const char* sys) -> std::string {
-      if (!it.value().contains(sys) || it.value()[sys]["median"].is_null()) return "n/a";
-      return absl::StrFormat("%.1f", it.value()[sys]["median"].get<double>());
-    };
-    rows.push_back(absl::StrFormat("rtt %-10s us      vnet %6s  macvlan %6s", it.key(), med("vnet"), med("macvlan")));
-  }
+  for (const auto& [path, v] : out["latency_us"].items())
+    rows.push_back(absl::StrFormat("rtt %-10s us      vnet %6s  vnet-tc %6s  macvlan %6s", path, med(v, "vnet", "%.1f"),
+                                   med(v, "vnet-tc", "%.1f"), med(v, "macvlan", "%.1f")));
+  if (out.contains("csum_offload_probe"))
+    for (const auto& [sys, p] : out["csum_offload_probe"].items())
+      rows.push_back(absl::StrFormat(
+          "csum probe %-8s (ext tx offload on, tcp ext->port, not in the medians): %s, TcpInCsumErrors %s",
+          sys, p["tcp_gbps"].is_number() ? absl::StrFormat("%.2f Gbit/s", p["tcp_gbps"].get<double>()) : "stalled",
+          p["tcp_in_csum_errors"].is_number() ? absl::StrCat(p["tcp_in_csum_errors"].get<std::uint64_t>()) : "n/a"));
   return rows;
 }
 

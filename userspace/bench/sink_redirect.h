@@ -7,18 +7,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
+#include "loader/aux_program.h"
 #include "base/unique_fd.h"
 
-struct pktgen_bpf;
-
 namespace vnet::bench {
-
-struct SkelDeleter {
-  void operator()(pktgen_bpf* s) const;
-};
-using PktgenSkel = std::unique_ptr<pktgen_bpf, SkelDeleter>;
 
 // Counts and drops every frame reaching DEV's tc ingress (tcx).
 class Sink {
@@ -27,7 +22,8 @@ class Sink {
   std::uint64_t Packets() const;
 
  private:
-  PktgenSkel skel_;
+  explicit Sink(AuxProgram prog) : prog_(std::move(prog)) {}
+  AuxProgram prog_;
   UniqueFd link_;
 };
 
@@ -40,7 +36,8 @@ class Redirect {
                                                           FloorKind kind, std::uint32_t target_ifindex);
 
  private:
-  PktgenSkel skel_;
+  explicit Redirect(AuxProgram prog) : prog_(std::move(prog)) {}
+  AuxProgram prog_;
   UniqueFd link_;
 };
 

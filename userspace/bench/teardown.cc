@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "bench/exec.h"
-#include "loader/pins.h"
+#include "bench/vnet_driver.h"
 
 namespace vnet::bench {
 
@@ -18,13 +18,7 @@ namespace {
 std::mutex g_mu;
 std::set<std::string> g_namespaces;
 std::set<std::pair<std::string, std::string>> g_fabrics;  // (fabric, host netns)
-std::string g_vnetctl;
-
-void RemoveFabric(const std::string& fabric, const std::string& host) {
-  if (FabricDirExists(fabric) && ::access(("/run/netns/" + host).c_str(), F_OK) == 0)
-    Exec({"nsenter", "--net=/run/netns/" + host, g_vnetctl, "detach", fabric}, 30);
-  if (FabricDirExists(fabric)) (void)RemoveFabricDir(fabric);  // detach failed: unpin by hand
-}
+void RemoveFabric(const std::string& fabric, const std::string& host) { RemoveVnetFabric(fabric, host); }
 
 void RemoveNetns(const std::string& ns) {
   if (::access(("/run/netns/" + ns).c_str(), F_OK) == 0) Exec({"ip", "netns", "del", ns}, 60);
@@ -43,9 +37,8 @@ void RemoveTrackedNetns(const std::string& ns) {
   g_namespaces.erase(ns);
 }
 
-void TrackFabric(const std::string& fabric, const std::string& host, const std::string& vnetctl) {
+void TrackFabric(const std::string& fabric, const std::string& host) {
   std::lock_guard<std::mutex> lock(g_mu);
-  g_vnetctl = vnetctl;
   g_fabrics.insert({fabric, host});
 }
 

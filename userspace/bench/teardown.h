@@ -17,9 +17,8 @@ void TrackNetns(const std::string& ns);
 // Deletes the namespace if it still exists, and forgets it.
 void RemoveTrackedNetns(const std::string& ns);
 
-// Records a fabric attached in the host namespace `host`, to be detached
-// with `vnetctl`.
-void TrackFabric(const std::string& fabric, const std::string& host, const std::string& vnetctl);
+// Records a fabric attached in the host namespace `host`.
+void TrackFabric(const std::string& fabric, const std::string& host);
 // Detaches the fabric (unpins it by hand if detach fails), and forgets it.
 void RemoveTrackedFabric(const std::string& fabric, const std::string& host);
 

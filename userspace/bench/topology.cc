@@ -17,8 +17,8 @@
 #include "absl/strings/strip.h"
 #include "bench/exec.h"
 #include "bench/teardown.h"
+#include "bench/vnet_driver.h"
 #include "base/errors.h"
-#include "maps/fabric_maps.h"
 
 namespace vnet::bench {
 
@@ -103,9 +103,8 @@ absl::Status Topology::ThreadNapi(const std::vector<Device>& devs, int cpu) {
 }
 
 absl::StatusOr<std::unique_ptr<Topology>> Topology::Build(System system, const TopoOptions& o,
-                                                          const std::string& vnetctl, const std::string& tag) {
+                                                          const std::string& tag) {
   auto t = std::unique_ptr<Topology>(new Topology(system));
-  t->vnetctl_ = vnetctl;
   t->host_ = tag + "h";
   t->ext_ = tag + "e";
   VNET_RETURN_IF_ERROR(t->AddNetns(t->host_));
@@ -137,19 +136,20 @@ absl::StatusOr<std::unique_ptr<Topology>> Topology::Build(System system, const T
     case System::kVnetIpvlan: {
       const bool ipvlan = system == System::kVnetIpvlan;
       t->fabric_ = tag + "f";
-      std::vector<std::string> argv = {"nsenter", "--net=/run/netns/" + H, vnetctl, "attach", "up0",
-                                       "--fabric", t->fabric_};
+      VnetDriver vnet(H);
+      VnetAttachRequest attach;
+      attach.uplink = "up0";
+      attach.fabric = t->fabric_;
       // l2: the ports do their own ARP, the wire's frames are demultiplexed
       // by destination IP with no answering on vnet's side.
-      if (ipvlan) argv.insert(argv.end(), {"--type", "ipvlan", "--ipvlan-mode", "l2"});
-      if (o.unknown_drop) argv.insert(argv.end(), {"--unknown", "drop"});
+      attach.ipvlan_l2 = ipvlan;
+      attach.unknown_drop = o.unknown_drop;
       // The veth uplink stands for a NIC (its peer sends complete checksums,
       // see the external host above): take the path a NIC uplink gets, XDP
-      // redirect, which `auto` turns off for veth uplinks.
-      if (absl::StrContains(Exec({vnetctl, "help", "attach"}, 10).output, "--xdp-redirect"))
-        argv.insert(argv.end(), {"--xdp-redirect", system == System::kVnetTc ? "off" : "on"});
-      TrackFabric(t->fabric_, H, vnetctl);
-      VNET_RETURN_IF_ERROR(Run(argv).status());
+      // redirect, which the default turns off for veth uplinks.
+      attach.xdp_redirect = system != System::kVnetTc;
+      TrackFabric(t->fabric_, H);
+      VNET_RETURN_IF_ERROR(vnet.Attach(attach));
       for (std::size_t i = 0; i < t->cns_.size(); ++i) {
         const auto& c = t->cns_[i];
         // vnet gives an ipvlan port an IPv6 link-local address (distinct per
@@ -160,17 +160,14 @@ absl::StatusOr<std::unique_ptr<Topology>> Topology::Build(System system, const T
           VNET_RETURN_IF_ERROR(t->In(c, {"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0",
                                          "net.ipv6.conf.default.disable_ipv6=0"})
                                    .status());
-        std::vector<std::string> add = {"nsenter", "--net=/run/netns/" + H, vnetctl, "port", "add",
-                                        "--fabric", t->fabric_, "--netns", c};
+        VnetPortRequest port;
+        port.fabric = t->fabric_;
+        port.netns = c;
         // An ipvlan port: vnet gives eth0 the uplink's MAC and configures the
-        // address itself (the loop below skips it).
-        if (ipvlan) {
-          add.insert(add.end(), {"--ip", absl::StrCat("198.18.0.", 11 + i, "/24")});
-        } else {
-          add.insert(add.end(), {"--mode", "bridge"});
-        }
-        VNET_ASSIGN_OR_RETURN(std::string dev, Run(add));
-        VNET_ASSIGN_OR_RETURN(Device d, t->Describe(H, std::string(absl::StripAsciiWhitespace(dev))));
+        // address itself (the loop below skips it); else a bridge-mode port.
+        if (ipvlan) port.ip = absl::StrCat("198.18.0.", 11 + i, "/24");
+        VNET_ASSIGN_OR_RETURN(std::string dev, vnet.AddPort(port));
+        VNET_ASSIGN_OR_RETURN(Device d, t->Describe(H, dev));
         t->host_ends_.push_back(d);
       }
       break;
@@ -268,10 +265,8 @@ absl::Status Topology::AddFloor(FloorKind kind, const Device& on, std::uint32_t 
 
 std::uint64_t Topology::VnetUnknownDrops() const {
   if (fabric_.empty()) return 0;
-  auto maps = FabricMaps::Open(fabric_);
-  if (!maps.ok()) return 0;
-  auto stats = maps->ReadStats(0);
-  return stats.ok() ? stats->drops[VNET_DROP_UNKNOWN_DST] : 0;
+  auto drops = VnetDriver(host_).UnknownDrops(fabric_);
+  return drops.ok() ? *drops : 0;
 }
 
 bool KernelIpvlanAvailable(const std::string& tag, std::string* why) {

@@ -46,7 +46,7 @@ struct Device {
 class Topology {
  public:
   static absl::StatusOr<std::unique_ptr<Topology>> Build(System system, const TopoOptions& options,
-                                                         const std::string& vnetctl, const std::string& tag);
+                                                         const std::string& tag);
   ~Topology();
 
   System system() const { return system_; }
@@ -59,18 +59,18 @@ class Topology {
   const std::string& host_ns() const { return host_; }
 
   // Fills the forwarding table with `n` MACs base+0..n-1, all leading to c1:
-  // vnet_macs entries (libvnet FabricMaps::PutMac), static bridge FDB entries;
+  // vnet's MAC table (copies of c1's entry), static bridge FDB entries;
   // for macvlan, n-1 extra macvlan devices on up0 (one MAC each; frames still
   // go to c1's own MAC). Returns what was done, for the report.
   absl::StatusOr<std::string> FillMacs(const MacAddress& base, std::uint32_t n);
-  // vnet-ipvlan: fills vnet_ips with `n` IPv4 addresses base+0..n-1 (host
-  // byte order), each a copy of c1's own address entry (libvnet
-  // FabricMaps::PutIp), so they all lead to c1.
+  // vnet-ipvlan: fills the IP table with `n` IPv4 addresses base+0..n-1
+  // (host byte order), each a copy of c1's own address entry, so they all
+  // lead to c1.
   absl::StatusOr<std::string> FillIps(std::uint32_t base, std::uint32_t n);
 
   absl::StatusOr<Sink*> AddSink(const Device& dev);
   absl::Status AddFloor(FloorKind kind, const Device& on, std::uint32_t target);
-  // vnet: unknown-destination drops counted on the uplink slot.
+  // vnet: unknown-destination drops counted on the uplink (its counters).
   std::uint64_t VnetUnknownDrops() const;
 
   // Runs a command in one of this topology's namespaces.
@@ -83,7 +83,7 @@ class Topology {
   absl::Status ThreadNapi(const std::vector<Device>& devs, int cpu);
 
   System system_;
-  std::string vnetctl_, host_, ext_, fabric_;
+  std::string host_, ext_, fabric_;
   std::vector<std::string> namespaces_;
   std::vector<std::string> cns_;
   Device wire_, uplink_, injector_;

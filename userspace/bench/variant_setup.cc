@@ -24,7 +24,7 @@ absl::Status SetUpVariant(const Case& c, Live& l, const Config& cfg, const std::
   o.injector = c.from_port();
   o.threaded_napi = cfg.split && !c.from_port();
   o.napi_cpu = cfg.rx_cpu;
-  VNET_ASSIGN_OR_RETURN(l.topo, Topology::Build(l.variant.system, o, cfg.vnetctl, tag));
+  VNET_ASSIGN_OR_RETURN(l.topo, Topology::Build(l.variant.system, o, tag));
   Topology& t = *l.topo;
   FrameSpec f;
   f.size = c.size;
