@@ -104,6 +104,7 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
 }  // namespace
 
 absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::string_view> name) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   std::vector<std::string> fabrics;
   if (name) {
@@ -137,6 +138,7 @@ std::vector<FabricInfo> DescribeOrphanFabrics() {
 }
 
 absl::StatusOr<std::vector<Counters>> ReadCounters(std::optional<absl::string_view> dev) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(auto fabrics, DescribeFabrics(std::nullopt));
   std::vector<Counters> out;
   for (const auto& fabric : fabrics) {

@@ -310,6 +310,7 @@ absl::StatusOr<std::vector<std::string>> RemoveOrphanPairs() {
 
 
 absl::StatusOr<PortInfo> AddPort(const PortOptions& options) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_RETURN_IF_ERROR(Annotate(CheckNames(options), "port add"));
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   int forms = !options.dev.empty() + !options.netns.empty() + !options.tap.empty();

@@ -33,12 +33,12 @@
 namespace vnet {
 
 absl::StatusOr<int> PruneGonePorts(const std::string& fabric) {
-  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  LinkPresence presence;  // port add runs this each time: one ioctl per port, not a netlink round trip
   int pruned = 0;
   for (const auto& [ifindex, port] : ports) {
-    if (rtnl.GetLink(static_cast<int>(ifindex)).ok()) continue;
+    if (presence.Exists(ifindex)) continue;
     // The device took its tc attachment with it; only vnet's records remain.
     VNET_RETURN_IF_ERROR(WithdrawPort(maps, ifindex, port));
     VNET_RETURN_IF_ERROR(Unpin(FabricPinPath(fabric, PortLinkPin(ifindex))));
@@ -48,6 +48,7 @@ absl::StatusOr<int> PruneGonePorts(const std::string& fabric) {
 }
 
 absl::Status DeletePort(absl::string_view dev_name) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindPort(rtnl, dev_name, "port del"));
   auto ifindex = static_cast<std::uint32_t>(found.dev.ifindex);
@@ -162,6 +163,7 @@ absl::StatusOr<MacAddress> MacAfterChange(Rtnl& rtnl, const FoundPort& found, co
 }  // namespace
 
 absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   std::string what = absl::StrCat("port set ", change.dev);
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindPort(rtnl, change.dev, "port set"));
@@ -285,6 +287,7 @@ absl::StatusOr<FoundPort> FindSourcePort(Rtnl& rtnl, absl::string_view dev, absl
 }  // namespace
 
 absl::Status AddPortSource(absl::string_view dev, const MacAddress& mac) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindSourcePort(rtnl, dev, "source add"));
   if (!mac.IsValidUnicast())
@@ -294,6 +297,7 @@ absl::Status AddPortSource(absl::string_view dev, const MacAddress& mac) {
 }
 
 absl::Status DeletePortSource(absl::string_view dev, const MacAddress& mac) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindSourcePort(rtnl, dev, "source del"));
   return Annotate(RemoveSource(found.maps, static_cast<std::uint32_t>(found.dev.ifindex), mac),
@@ -301,6 +305,7 @@ absl::Status DeletePortSource(absl::string_view dev, const MacAddress& mac) {
 }
 
 absl::Status FlushPortSources(absl::string_view dev) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindSourcePort(rtnl, dev, "source flush"));
   return FlushSources(found.maps, static_cast<std::uint32_t>(found.dev.ifindex));

@@ -25,6 +25,7 @@
 
 namespace vnet {
 
+
 absl::StatusOr<PeerFacts> PreparePeer(Rtnl& rtnl, const LinkInfo& dev, const std::optional<MacAddress>& want_mac,
                                       absl::string_view what, Undo& undo, const MacCheck& check) {
   PeerFacts facts;

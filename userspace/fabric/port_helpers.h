@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "fabric/link_presence.h"
 #include "fabric/undo.h"
 #include "absl/strings/str_cat.h"
 #include "fabric/types.h"
