@@ -19,8 +19,8 @@
 #include "absl/strings/string_view.h"
 #include "loader/programs.h"
 #include "maps/fabric_maps.h"
-#include "netlink/ip_address.h"
-#include "netlink/mac_address.h"
+#include "base/ip_address.h"
+#include "base/mac_address.h"
 #include "netlink/rtnl.h"
 #include "vnet/abi.h"
 

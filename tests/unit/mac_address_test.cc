@@ -1,4 +1,4 @@
-#include "netlink/mac_address.h"
+#include "base/mac_address.h"
 
 #include <gtest/gtest.h>
 

@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fabric/undo.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 
 namespace vnet {
 namespace {

@@ -15,8 +15,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "loader/errors.h"
-#include "loader/unique_fd.h"
+#include "base/errors.h"
+#include "base/unique_fd.h"
 #include "netlink/netns.h"
 
 namespace vnet::bench {

@@ -27,7 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "bench/pktgen.h"
-#include "netlink/mac_address.h"
+#include "base/mac_address.h"
 
 namespace vnet::bench {
 

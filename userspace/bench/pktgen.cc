@@ -19,7 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "netlink/netns.h"
 #include "pktgen.skel.h"
 #include "pktgen_ip.skel.h"

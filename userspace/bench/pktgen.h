@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "netlink/mac_address.h"
+#include "base/mac_address.h"
 
 namespace vnet::bench {
 

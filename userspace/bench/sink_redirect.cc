@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "loader/links.h"
 #include "netlink/netns.h"
 #include "pktgen.skel.h"

@@ -17,7 +17,7 @@
 #include "absl/strings/strip.h"
 #include "bench/exec.h"
 #include "bench/teardown.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "maps/fabric_maps.h"
 
 namespace vnet::bench {

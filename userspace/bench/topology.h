@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "bench/sink_redirect.h"
-#include "netlink/mac_address.h"
+#include "base/mac_address.h"
 
 namespace vnet::bench {
 

@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "bench/exec.h"
 #include "bench/topology.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "maps/fabric_maps.h"
-#include "netlink/ip_address.h"
+#include "base/ip_address.h"
 
 namespace vnet::bench {
 

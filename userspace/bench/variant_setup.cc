@@ -3,8 +3,8 @@
 #include <arpa/inet.h>
 
 #include "absl/strings/str_cat.h"
-#include "loader/errors.h"
-#include "netlink/mac_address.h"
+#include "base/errors.h"
+#include "base/mac_address.h"
 
 namespace vnet::bench {
 namespace {

@@ -12,7 +12,7 @@
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
 #include "loader/checkpoint.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "loader/pins.h"
 #include "maps/fabric_maps.h"
 #include "netlink/netns.h"

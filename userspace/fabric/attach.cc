@@ -20,7 +20,7 @@
 #include "fabric/teardown_ports.h"
 #include "fabric/registry.h"
 #include "fabric/undo.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "loader/links.h"
 #include "loader/pins.h"
 #include "loader/programs.h"

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 
 namespace vnet {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fabric/registry.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "loader/libbpf_log.h"
 #include "loader/links.h"
 #include "netlink/rtnl.h"

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
 #include "fabric/registry.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "loader/pins.h"
 #include "netlink/netns.h"
 

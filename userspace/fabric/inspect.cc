@@ -11,7 +11,7 @@
 #include "fabric/ip_ports.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "loader/links.h"
 #include "loader/pins.h"
 #include "maps/fabric_maps.h"

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "netlink/rtnl.h"
 
 namespace vnet {

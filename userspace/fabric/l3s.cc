@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "fabric/ip_ports.h"
 #include "fabric/port_tables.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "netlink/device_tuning.h"
 
 namespace vnet {

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "loader/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace vnet {
 

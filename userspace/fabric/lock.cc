@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-#include "loader/errors.h"
+#include "base/errors.h"
 
 namespace vnet {
 

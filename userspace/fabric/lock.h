@@ -4,7 +4,7 @@
 #define VNET_FABRIC_LOCK_H
 
 #include "absl/status/statusor.h"
-#include "loader/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace vnet {
 

@@ -21,7 +21,7 @@
 #include "fabric/registry.h"
 #include "fabric/tc_hook.h"
 #include "fabric/undo.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "loader/links.h"
 #include "loader/pins.h"
 #include "maps/fabric_maps.h"

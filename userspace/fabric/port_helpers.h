@@ -16,7 +16,7 @@
 #include "fabric/undo.h"
 #include "absl/strings/str_cat.h"
 #include "fabric/types.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "maps/fabric_maps.h"
 #include "netlink/netns.h"
 #include "netlink/rtnl.h"

@@ -13,7 +13,7 @@
 #include "fabric/registry.h"
 #include "fabric/port_tables.h"
 #include "fabric/undo.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 
 namespace vnet {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fabric/ip_ports.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 
 namespace vnet {
 namespace {

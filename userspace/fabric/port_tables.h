@@ -11,7 +11,7 @@
 
 #include "absl/status/status.h"
 #include "maps/fabric_maps.h"
-#include "netlink/mac_address.h"
+#include "base/mac_address.h"
 
 namespace vnet {
 

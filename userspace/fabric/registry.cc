@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
 #include "fabric/types.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "loader/pins.h"
 
 #ifndef SO_NETNS_COOKIE

@@ -19,7 +19,7 @@
 #include "fabric/registry.h"
 #include "fabric/tc_hook.h"
 #include "loader/checkpoint.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "loader/links.h"
 #include "loader/migrate.h"
 #include "loader/pins.h"

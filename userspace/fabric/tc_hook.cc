@@ -1,7 +1,7 @@
 #include "fabric/tc_hook.h"
 
 #include "absl/strings/str_cat.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "loader/links.h"
 #include "loader/pins.h"
 

@@ -11,7 +11,7 @@
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
 #include "fabric/tc_hook.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "loader/pins.h"
 #include "netlink/rtnl.h"
 

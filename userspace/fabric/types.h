@@ -13,8 +13,8 @@
 #include "absl/status/statusor.h"
 #include "fabric/tc_hook.h"
 #include "loader/links.h"
-#include "netlink/ip_address.h"
-#include "netlink/mac_address.h"
+#include "base/ip_address.h"
+#include "base/mac_address.h"
 #include "vnet/abi.h"
 
 namespace vnet {

@@ -16,7 +16,7 @@
 #include "fabric/lock.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "maps/fabric_maps.h"
 #include "netlink/netns.h"
 #include "netlink/rtnl.h"

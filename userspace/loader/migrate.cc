@@ -14,7 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "loader/checkpoint.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "loader/pins.h"
 #include "vnet/abi.h"
 #include "port.skel.h"

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "loader/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace vnet {
 

@@ -14,7 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "loader/checkpoint.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "vnet/abi.h"
 
 namespace vnet {

@@ -11,7 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "loader/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace vnet {
 

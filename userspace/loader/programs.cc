@@ -7,10 +7,10 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "loader/libbpf_log.h"
 #include "loader/pins.h"
-#include "loader/unique_fd.h"
+#include "base/unique_fd.h"
 #include "vnet/abi.h"
 #include "port.skel.h"
 #include "uplink.skel.h"

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "loader/unique_fd.h"
+#include "base/unique_fd.h"
 #include "maps/mac_front.h"
-#include "netlink/ip_address.h"
-#include "netlink/mac_address.h"
+#include "base/ip_address.h"
+#include "base/mac_address.h"
 #include "vnet/abi.h"
 
 namespace vnet {

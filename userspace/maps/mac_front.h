@@ -12,7 +12,7 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
-#include "netlink/mac_address.h"
+#include "base/mac_address.h"
 #include "vnet/abi.h"
 
 namespace vnet {

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "netlink/nl_message.h"
 #include "netlink/rtnl.h"
 

@@ -16,8 +16,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "loader/errors.h"
-#include "loader/unique_fd.h"
+#include "base/errors.h"
+#include "base/unique_fd.h"
 
 namespace vnet {
 

@@ -9,7 +9,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
-#include "loader/unique_fd.h"
+#include "base/unique_fd.h"
 #include "netlink/rtnl.h"
 
 namespace vnet {

@@ -15,9 +15,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "loader/unique_fd.h"
-#include "netlink/ip_address.h"
-#include "netlink/mac_address.h"
+#include "base/unique_fd.h"
+#include "base/ip_address.h"
+#include "base/mac_address.h"
 
 struct nlmsghdr;
 

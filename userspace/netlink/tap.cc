@@ -11,8 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "loader/errors.h"
-#include "loader/unique_fd.h"
+#include "base/errors.h"
+#include "base/unique_fd.h"
 
 namespace vnet {
 namespace {

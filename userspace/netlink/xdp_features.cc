@@ -6,8 +6,8 @@
 
 #include <cerrno>
 
-#include "loader/errors.h"
-#include "loader/unique_fd.h"
+#include "base/errors.h"
+#include "base/unique_fd.h"
 #include "netlink/nl_message.h"
 
 namespace vnet {

@@ -9,7 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "vnet/vnet.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "vnetctl/cli.h"
 
 namespace vnet {

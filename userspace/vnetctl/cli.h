@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "netlink/mac_address.h"
+#include "base/mac_address.h"
 #include "vnetctl/args.h"
 
 namespace vnet {

@@ -7,7 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "vnet/vnet.h"
 #include "vnetctl/help.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "vnetctl/cli.h"
 #include "vnetctl/output.h"
 

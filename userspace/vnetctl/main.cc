@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "vnet/vnet.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 #include "vnetctl/cli.h"
 #include "vnetctl/help.h"
 

@@ -1,7 +1,7 @@
 // A move-only owner of one file descriptor: every map, program, link and
 // netns handle libvnet holds is one of these, so nothing leaks on error paths.
-#ifndef VNET_LOADER_UNIQUE_FD_H
-#define VNET_LOADER_UNIQUE_FD_H
+#ifndef VNET_BASE_UNIQUE_FD_H
+#define VNET_BASE_UNIQUE_FD_H
 
 #include <unistd.h>
 
@@ -24,7 +24,6 @@ class UniqueFd {
 
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
-  int Release() { return std::exchange(fd_, -1); }
   void Reset(int fd = -1) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;

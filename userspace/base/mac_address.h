@@ -1,7 +1,7 @@
 // An Ethernet address: parsing, printing and the classification the control
 // plane needs (group bit, all-zero).
-#ifndef VNET_NETLINK_MAC_ADDRESS_H
-#define VNET_NETLINK_MAC_ADDRESS_H
+#ifndef VNET_BASE_MAC_ADDRESS_H
+#define VNET_BASE_MAC_ADDRESS_H
 
 #include <array>
 #include <cstdint>

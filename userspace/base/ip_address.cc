@@ -1,4 +1,4 @@
-#include "netlink/ip_address.h"
+#include "base/ip_address.h"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>

@@ -1,8 +1,8 @@
 // One way to turn an errno (from libbpf, a syscall or netlink) into an
 // absl::Status whose message names the step and the object:
 //   "attach XDP on up0: Device or resource busy".
-#ifndef VNET_LOADER_ERRORS_H
-#define VNET_LOADER_ERRORS_H
+#ifndef VNET_BASE_ERRORS_H
+#define VNET_BASE_ERRORS_H
 
 #include <string_view>
 

@@ -1,5 +1,5 @@
 #include "absl/strings/string_view.h"
-#include "netlink/mac_address.h"
+#include "base/mac_address.h"
 
 #include <cstring>
 

@@ -1,5 +1,5 @@
 #include "absl/strings/string_view.h"
-#include "loader/errors.h"
+#include "base/errors.h"
 
 #include <cerrno>
 #include <cstdlib>

@@ -1,7 +1,7 @@
 // IPv4/IPv6 addresses and prefixes, and the `--ip ADDR[/PLEN]` argument an
 // IP-demux (ipvlan) port takes: parsing, printing and classification.
-#ifndef VNET_NETLINK_IP_ADDRESS_H
-#define VNET_NETLINK_IP_ADDRESS_H
+#ifndef VNET_BASE_IP_ADDRESS_H
+#define VNET_BASE_IP_ADDRESS_H
 
 #include <array>
 #include <cstdint>
@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "netlink/mac_address.h"
+#include "base/mac_address.h"
 
 namespace vnet {
 
