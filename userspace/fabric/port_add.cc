@@ -32,15 +32,6 @@
 namespace vnet {
 namespace {
 
-absl::StatusOr<std::uint16_t> FreeSlot(const std::vector<std::pair<std::uint32_t, vnet_port>>& ports) {
-  std::vector<bool> used(VNET_MAX_PORTS, false);
-  used[VNET_UPLINK_SLOT] = true;
-  for (const auto& [ifindex, port] : ports) used[port.slot % VNET_MAX_PORTS] = true;
-  for (std::uint16_t slot = 1; slot < VNET_MAX_PORTS; ++slot)
-    if (!used[slot]) return slot;
-  return absl::ResourceExhaustedError(absl::StrCat("fabric is full (", VNET_MAX_PORTS - 1, " ports)"));
-}
-
 std::string RandomPortName() {
   std::uint32_t r = 0;
   if (getrandom(&r, sizeof(r), 0) != sizeof(r)) r = static_cast<std::uint32_t>(getpid()) * 2654435761u;
@@ -86,7 +77,7 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   Undo undo;
   VNET_ASSIGN_OR_RETURN(PeerFacts peer, PreparePeer(rtnl, dev, want_mac, what, undo, [&](const MacAddress& mac) {
                           if (ipvlan) return CheckNoPassthru(ports, ifindex, what);
-                          return CheckPortRules(maps, config, ports, ifindex, options.mode, mac, what);
+                          return CheckPortRules(MapsTables(maps), config, ports, ifindex, options.mode, mac, what);
                         }));
   unsigned mtu = std::max(peer.mtu, dev.mtu);
   if (mtu > uplink.mtu)

@@ -191,7 +191,7 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
   if (ipvlan)
     VNET_RETURN_IF_ERROR(CheckNoPassthru(ports, ifindex, what));
   else
-    VNET_RETURN_IF_ERROR(CheckPortRules(found.maps, config, ports, ifindex, mode, mac, what));
+    VNET_RETURN_IF_ERROR(CheckPortRules(MapsTables(found.maps), config, ports, ifindex, mode, mac, what));
   VNET_ASSIGN_OR_RETURN(auto sources, SourcesOf(found.maps, ifindex));
   if (mode != PortMode::kSource && !sources.empty() && old_mode == PortMode::kSource && (change.mode || ipvlan))
     sources.clear();  // leaving source mode drops the list, as the kernel flushes it
