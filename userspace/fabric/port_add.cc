@@ -166,8 +166,6 @@ absl::Status RemoveOrphanPair(Rtnl& rtnl, int netns_fd, const std::string& netns
   return rtnl.DeleteLink(host_end->ifindex, host_end->name);
 }
 
-constexpr char kPendingVethPrefix[] = "pending_veth_";
-
 absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) {
   std::string what = absl::StrCat("port add --netns ", options.netns);
   auto fabric = ResolveFabric(options.fabric);
@@ -194,7 +192,7 @@ absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) 
   std::string host_name = RandomPortName();
   // Until the port is recorded, a note says the pair is vnet's: a vnetctl
   // killed in between leaves it to the next apply (RemoveOrphanPairs).
-  std::string pending = FabricPinPath(*fabric, absl::StrCat(kPendingVethPrefix, host_name));
+  std::string pending = FabricPinPath(*fabric, PendingVethPin(host_name));
   VNET_RETURN_IF_ERROR(Annotate(PinNote(pending, PinnedNote{}), what));
   Undo undo;
   undo.Push([pending] { (void)Unpin(pending); });

@@ -57,13 +57,19 @@ absl::Status DeletePort(absl::string_view dev_name) {
     VNET_ASSIGN_OR_RETURN(auto addresses, AddressesOf(found.maps, ifindex));
     RemoveL3sEntries(rtnl, found.dev, L3sEntriesFor(found.dev.ifindex, addresses));
   }
+  // A pair vnet made outlives the port's record for a moment: noted, so that
+  // a vnetctl killed before deleting it leaves it to the next apply.
+  bool owned_pair = (found.port.flags & kPortOwned) && found.dev.kind == "veth";
+  std::string pending = FabricPinPath(found.fabric, PendingVethPin(found.dev.name));
+  if (owned_pair) VNET_RETURN_IF_ERROR(Annotate(PinNote(pending, PinnedNote{}), "port del"));
   // Stop delivering to it first, then stop listening to it.
   VNET_RETURN_IF_ERROR(WithdrawPort(found.maps, ifindex, found.port));
   TcHook hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? TcHook::kClsBpf : TcHook::kTcx;
   VNET_RETURN_IF_ERROR(DetachTc(hook, TcDirection::kIngress, found.dev.ifindex, found.dev.name,
                                 FabricPinPath(found.fabric, PortLinkPin(ifindex))));
   // RTM_DELLINK works for taps too, even while a VM holds them (as for macvtap).
-  if (found.port.flags & kPortOwned) return rtnl.DeleteLink(found.dev.ifindex, found.dev.name);
+  if (found.port.flags & kPortOwned) VNET_RETURN_IF_ERROR(rtnl.DeleteLink(found.dev.ifindex, found.dev.name));
+  if (owned_pair) (void)Unpin(pending);
   return absl::OkStatus();
 }
 

@@ -251,6 +251,8 @@ std::optional<std::string> WhyLeftAlone(const std::string& fabric) {
 
 std::string PortLinkPin(std::uint32_t ifindex) { return absl::StrCat("link_port_", ifindex); }
 
+std::string PendingVethPin(absl::string_view host_end) { return absl::StrCat(kPendingVethPrefix, host_end); }
+
 std::string PendingTapPin(absl::string_view tap) { return absl::StrCat("pending_tap_", absl::BytesToHexString(tap)); }
 
 absl::StatusOr<std::string> ResolveFabric(absl::string_view name_or_uplink) {

@@ -89,6 +89,12 @@ inline constexpr const char* kIncompletePin = "incomplete";
 // The note `port add --tap` pins while it creates a tap, so that apply only
 // ever adopts a tap vnet was creating (the name is hex: taps may have dots).
 std::string PendingTapPin(absl::string_view tap);
+// The note that a veth pair is vnet's while no port records it: pinned by
+// `port add --netns` until the port is recorded, and by `port del` from
+// before the port is withdrawn until its pair is deleted, so that a vnetctl
+// killed in between leaves the pair to the next apply (RemoveOrphanPairs).
+inline constexpr char kPendingVethPrefix[] = "pending_veth_";
+std::string PendingVethPin(absl::string_view host_end);
 
 }  // namespace vnet
 
