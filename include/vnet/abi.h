@@ -111,7 +111,17 @@ enum vnet_port_flag {
 	VNET_PORT_F_XDP_TARGET = 1u << 4, /* peer has NAPI: XDP may redirect into this port */
 	VNET_PORT_F_NODST = 1u << 5,      /* source mode: listed sources go only here */
 	VNET_PORT_F_ALLOW_IP = 1u << 6,   /* MAC-demux port with --allow-ip: check IP sources (vnet_allow) */
-	VNET_PORT_F_RESERVED = 1u << 7,   /* kept by vnet for later use; always 0 */
+	/* Kept by vnet for itself, never read by the datapath: libvnet created
+	 * the port's device (veth pair or tap) and deletes it with the port. Only
+	 * in vnet_port.flags; libvnet masks it off in every other table. */
+	VNET_PORT_F_OWNED = 1u << 7,
+};
+
+/* struct vnet_port.pad, which the datapath never reads, holds a mark vnet
+ * keeps for itself (bit 6 of the flags held it before ABI 5). */
+enum vnet_port_pad_bit {
+	/* `vnetctl monitor` took the port down with its uplink and brings it back. */
+	VNET_PORT_PAD_HELD_DOWN = 1u << 0,
 };
 
 /* Fabric-wide policies (struct vnet_config). */

@@ -32,7 +32,7 @@ TEST(Output, FabricJsonAndTextCarryTheSameFields) {
   p.name = "vnp1";
   p.mac = *MacAddress::Parse("02:00:00:00:00:02");
   p.mode = PortMode::kBridge;
-  p.flags = VNET_PORT_F_SPOOFCHK;
+  p.flags = DecodePortFlags(VNET_PORT_F_SPOOFCHK);
   p.up = p.carrier = true;
   f.ports.push_back(p);
   auto j = FabricToJson(f);
@@ -52,7 +52,7 @@ TEST(Output, AllowIpsInJsonAndText) {
   PortInfo p;
   p.name = "vnp3";
   p.mode = PortMode::kBridge;
-  p.flags = VNET_PORT_F_SPOOFCHK | VNET_PORT_F_ALLOW_IP;
+  p.flags = DecodePortFlags(VNET_PORT_F_SPOOFCHK | VNET_PORT_F_ALLOW_IP);
   p.allow_ips = *ParseAllowIps({"198.18.0.11", "2001:db8::/64"}, false);
   PortInfo q;
   q.name = "vnp4";

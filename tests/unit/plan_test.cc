@@ -26,12 +26,11 @@ RunningFabric Fabric(const char* name, const char* uplink) {
   return f;
 }
 
-RunningPort Port(const char* name, const char* identity, PortMode mode = PortMode::kVepa,
-                 std::uint8_t flags = VNET_PORT_F_SPOOFCHK) {
+RunningPort Port(const char* name, const char* identity, PortMode mode = PortMode::kVepa) {
   RunningPort p;
   p.info.name = name;
   p.info.mode = mode;
-  p.info.flags = flags;
+  p.info.flags.spoofchk = true;  // the default
   p.identity = identity;
   return p;
 }

@@ -129,18 +129,18 @@ TEST(AllowIp, ApplyRewritesADifferentListOrAFlagWithoutItsList) {
   auto want = *ParseAllowIps({"198.18.0.11", "2001:db8::/64"}, false);
   PortInfo have;
   have.allow_ips = want;
-  have.flags = VNET_PORT_F_SPOOFCHK | VNET_PORT_F_ALLOW_IP;
+  have.flags = DecodePortFlags(VNET_PORT_F_SPOOFCHK | VNET_PORT_F_ALLOW_IP);
   EXPECT_FALSE(AllowIpsNeedChange(want, have));
-  have.flags = VNET_PORT_F_SPOOFCHK;  // the list without its flag
+  have.flags = DecodePortFlags(VNET_PORT_F_SPOOFCHK);  // the list without its flag
   EXPECT_TRUE(AllowIpsNeedChange(want, have));
-  have.flags |= VNET_PORT_F_ALLOW_IP;
+  have.flags.allow_ip = true;
   have.allow_ips.pop_back();
   EXPECT_TRUE(AllowIpsNeedChange(want, have));
   PortInfo none;
   EXPECT_FALSE(AllowIpsNeedChange({}, none));
-  none.flags = VNET_PORT_F_ALLOW_IP;  // a flag without its list drops every IP frame
+  none.flags = DecodePortFlags(VNET_PORT_F_ALLOW_IP);  // a flag without its list drops every IP frame
   EXPECT_TRUE(AllowIpsNeedChange({}, none));
-  none.flags = 0;
+  none.flags = PortFlags{};
   EXPECT_TRUE(AllowIpsNeedChange(want, none));
 }
 

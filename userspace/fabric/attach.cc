@@ -1,6 +1,4 @@
 // attach / detach: a fabric's programs, maps and uplink attachments.
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <linux/if_arp.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
@@ -139,15 +137,13 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   });
 
   if (xdp.prog_id) {
-    // Held by fd, so the program outlives its detachment and can go back.
-    foreign.Reset(bpf_prog_get_fd_by_id(xdp.prog_id));
-    if (!foreign.valid()) return ErrnoStatus(errno, "attach --force: hold the XDP program on", uplink.name);
+    auto held = HoldXdpProgram(uplink.name, xdp);
+    if (!held.ok()) return Annotate(held.status(), "attach --force");
+    foreign = std::move(*held);
     VNET_RETURN_IF_ERROR(Annotate(DetachXdpProgram(uplink.ifindex, uplink.name, xdp), "attach --force"));
     // Put the foreign program back, in its mode, if anything after this fails.
     undo.Push([&foreign, &uplink, &xdp] {
-      std::uint32_t flags = XDP_FLAGS_UPDATE_IF_NOEXIST |
-                            (xdp.mode == XdpMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
-      if (bpf_xdp_attach(uplink.ifindex, foreign.get(), flags, nullptr) != 0)
+      if (!RestoreXdpProgram(uplink.ifindex, uplink.name, foreign.get(), xdp).ok())
         std::fprintf(stderr, "vnetctl: attach --force: could not put XDP program '%s' back on %s\n",
                      xdp.prog_name.c_str(), uplink.name.c_str());
     });

@@ -1,6 +1,6 @@
 #include "fabric/doctor.h"
 
-#include <bpf/libbpf.h>
+#include <linux/bpf.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "fabric/registry.h"
 #include "base/errors.h"
+#include "loader/kernel_objects.h"
 #include "loader/libbpf_log.h"
 #include "loader/links.h"
 #include "netlink/rtnl.h"
@@ -24,9 +25,8 @@ bool PathExists(const char* path) {
 }
 
 Capability Helper(const char* name, bpf_prog_type type, bpf_func_id id, const char* use) {
-  int ret = libbpf_probe_bpf_helper(type, id, nullptr);
-  (void)TakeLibbpfWarning();
-  return {name, ret > 0, ret > 0 ? use : absl::StrCat("not available: ", use, " will not work")};
+  bool has = KernelHasHelper(type, id);
+  return {name, has, has ? use : absl::StrCat("not available: ", use, " will not work")};
 }
 
 }  // namespace

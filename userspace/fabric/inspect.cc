@@ -86,12 +86,11 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
     } else {
       p.mode = static_cast<PortMode>(port.mode);
     }
-    p.flags = port.flags;
     p.slot = port.slot;
     if (port.mode == VNET_MODE_SOURCE) {
       VNET_ASSIGN_OR_RETURN(p.sources, SourcesOf(maps, ifindex));
     }
-    p.flags = DatapathFlags(port);
+    p.flags = FlagsOf(port);
     for (const auto& [slot, prefix] : allowed)
       if (slot == port.slot) p.allow_ips.push_back(prefix);
     std::sort(p.allow_ips.begin(), p.allow_ips.end());

@@ -31,13 +31,13 @@ std::optional<PortChange> Difference(const DesiredPort& want, const PortInfo& ha
   bool ipvlan = have.type == PortKind::kIpvlan;  // the kinds agree here
   if (!ipvlan && o.mode != have.mode) change.mode = o.mode;
   if (!ipvlan && o.mac && *o.mac != have.mac) change.mac = o.mac;
-  auto flag = [&](bool wanted, std::uint8_t bit, std::optional<bool>& field) {
-    if (wanted != static_cast<bool>(have.flags & bit)) field = wanted;
+  auto flag = [&](bool wanted, bool had, std::optional<bool>& field) {
+    if (wanted != had) field = wanted;
   };
-  flag(o.hairpin, VNET_PORT_F_HAIRPIN, change.hairpin);
-  flag(o.isolated, VNET_PORT_F_ISOLATED, change.isolated);
-  flag(o.spoofchk, VNET_PORT_F_SPOOFCHK, change.spoofchk);
-  flag(o.nodst, VNET_PORT_F_NODST, change.nodst);
+  flag(o.hairpin, have.flags.hairpin, change.hairpin);
+  flag(o.isolated, have.flags.isolated, change.isolated);
+  flag(o.spoofchk, have.flags.spoofchk, change.spoofchk);
+  flag(o.nodst, have.flags.nodst, change.nodst);
   if (!ipvlan && AllowIpsNeedChange(o.allow_ips, have)) change.allow_ips = o.allow_ips;
   if (!change.mode && !change.mac && !change.hairpin && !change.isolated && !change.spoofchk && !change.nodst &&
       !change.allow_ips)

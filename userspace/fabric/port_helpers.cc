@@ -142,7 +142,7 @@ PortInfo Describe(const LinkInfo& dev, std::uint32_t ifindex, const vnet_port& p
   info.mac = PortMac(port);
   info.type = port.mode == VNET_MODE_IPVLAN ? PortKind::kIpvlan : PortKind::kMacvlan;
   if (info.type == PortKind::kMacvlan) info.mode = static_cast<PortMode>(port.mode);
-  info.flags = DatapathFlags(port);
+  info.flags = FlagsOf(port);
   info.slot = port.slot;
   info.up = dev.admin_up();
   info.carrier = dev.has_carrier;

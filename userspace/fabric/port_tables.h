@@ -11,26 +11,10 @@
 
 #include "absl/status/status.h"
 #include "maps/fabric_maps.h"
+#include "maps/port_bits.h"
 #include "base/mac_address.h"
 
 namespace vnet {
-
-// libvnet created this veth pair or tap (port add --netns/--tap) and deletes
-// it with the port. Kept in vnet_port.flags (VNET_PORT_F_RESERVED, which the
-// datapath ignores and never sees in its flood and MAC entries).
-inline constexpr std::uint8_t kPortOwned = VNET_PORT_F_RESERVED;
-// `vnetctl monitor` took the port down with its uplink and will bring it
-// back. Kept in vnet_port.pad, which the datapath never reads: bit 6 of the
-// flags is VNET_PORT_F_ALLOW_IP since ABI 5.
-inline constexpr std::uint16_t kPortPadHeldDown = 1u << 0;
-inline bool PortHeldDown(const vnet_port& port) { return port.pad & kPortPadHeldDown; }
-inline void SetPortHeldDown(vnet_port& port, bool held) {
-  port.pad = held ? (port.pad | kPortPadHeldDown) : (port.pad & ~kPortPadHeldDown);
-}
-
-// The datapath's view of a port's flags (without control-plane-only bits).
-inline std::uint8_t DatapathFlags(const vnet_port& port) { return port.flags & ~kPortOwned; }
-inline MacAddress PortMac(const vnet_port& port) { return MacAddress::FromBytes(port.mac); }
 
 // Writes the port everywhere; the MAC table entry last, since from then on
 // the wire side delivers to it. An ipvlan port has no MAC entry: its

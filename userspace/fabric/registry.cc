@@ -1,7 +1,6 @@
 #include "absl/strings/string_view.h"
 #include "fabric/registry.h"
 
-#include <bpf/bpf.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -9,13 +8,16 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
 #include "fabric/types.h"
 #include "base/errors.h"
+#include "loader/kernel_objects.h"
 #include "loader/pins.h"
+#include "maps/pinned_config.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -27,38 +29,6 @@ namespace {
 // The first ABI whose vnet_config.netns_cookie holds a cookie; before it, the
 // same field held the netns inode.
 constexpr std::uint32_t kFirstCookieAbi = 5;
-
-// Whether a pinned bpf_link still has its device (XDP and tcx links report
-// ifindex 0 once the device is gone; both put it first in the union).
-std::optional<bool> LinkHasDevice(const std::string& path) {
-  auto fd = OpenPinned(path);
-  if (!fd.ok()) return std::nullopt;
-  bpf_link_info info{};
-  std::uint32_t len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(fd->get(), &info, &len) != 0) return std::nullopt;
-  return info.xdp.ifindex != 0;
-}
-
-// Whether a program named like vnet's uplink tc program and using the map
-// `map_id` (the fabric's vnet_config) is loaded: a cls_bpf filter is what
-// holds it, and it goes with the device.
-bool UplinkTcProgramLoaded(std::uint32_t map_id) {
-  std::uint32_t id = 0;
-  while (bpf_prog_get_next_id(id, &id) == 0) {
-    UniqueFd fd(bpf_prog_get_fd_by_id(id));
-    if (!fd.valid()) continue;
-    std::uint32_t map_ids[64] = {};
-    bpf_prog_info info{};
-    info.nr_map_ids = 64;
-    info.map_ids = reinterpret_cast<std::uint64_t>(map_ids);
-    std::uint32_t len = sizeof(info);
-    if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) continue;
-    if (std::strncmp(info.name, "vnet_uplink_tc", sizeof(info.name)) != 0) continue;
-    for (std::uint32_t i = 0; i < std::min<std::uint32_t>(info.nr_map_ids, 64); ++i)
-      if (map_ids[i] == map_id) return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -85,30 +55,16 @@ bool AttachedHere(const vnet_config& config) {
 bool UplinkGone(const std::string& fabric, const vnet_config& config) {
   if (config.flags & VNET_FABRIC_F_DEFUNCT) return true;
   for (const char* pin : {kUplinkXdpLinkPin, kUplinkTcLinkPin})
-    if (auto has = LinkHasDevice(FabricPinPath(fabric, pin))) return !*has;
+    if (auto has = PinnedLinkHasDevice(FabricPinPath(fabric, pin))) return !*has;
   auto config_fd = OpenPinned(FabricPinPath(fabric, VNET_MAP_CONFIG));
   if (!config_fd.ok()) return true;
-  bpf_map_info info{};
-  std::uint32_t len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(config_fd->get(), &info, &len) != 0) return false;  // cannot tell: alive
-  return !UplinkTcProgramLoaded(info.id);
+  auto config_id = MapId(config_fd->get());
+  if (!config_id) return false;  // cannot tell: alive
+  // With cls_bpf and no XDP, the filter holds the uplink program: it goes with the device.
+  return !ProgramUsingMapLoaded("vnet_uplink_tc", *config_id);
 }
 
 namespace {
-
-absl::StatusOr<vnet_config> ReadConfigAt(const std::string& path) {
-  VNET_ASSIGN_OR_RETURN(UniqueFd fd, OpenPinned(path));
-  bpf_map_info info{};
-  std::uint32_t len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) return ErrnoStatus(errno, "inspect", path);
-  if (info.value_size != sizeof(vnet_config))
-    return absl::FailedPreconditionError(absl::StrCat(path, ": a configuration of ", info.value_size,
-                                                      " bytes, not of any vnet ABI this vnetctl knows"));
-  vnet_config config{};
-  std::uint32_t zero = 0;
-  if (bpf_map_lookup_elem(fd.get(), &zero, &config) != 0 && errno != ENOENT) return ErrnoStatus(errno, "read", path);
-  return config;
-}
 
 // One scanned fabric of this netns: its configuration as read by the scan
 // (names and uplinks do not change while a fabric lives) and its tables.
@@ -124,7 +80,7 @@ struct LocalFabric {
 std::vector<LocalFabric> ScanLocalFabrics() {
   std::vector<LocalFabric> local;
   for (const auto& fabric : ListFabricDirs()) {
-    auto config = ReadConfigAt(FabricPinPath(fabric, VNET_MAP_CONFIG));
+    auto config = ReadConfigMapAt(FabricPinPath(fabric, VNET_MAP_CONFIG));
     if (!config.ok() || config->abi_version != VNET_ABI_VERSION || !AttachedHere(*config)) continue;
     auto maps = FabricMaps::Open(fabric);
     if (!maps.ok()) continue;
@@ -174,19 +130,15 @@ absl::StatusOr<vnet_config> ReadPinnedConfig(const std::string& fabric) {
   // A migration that converts vnet_config itself sets it aside ("_old")
   // until its commit stamps this ABI into the new one: before that, the
   // set-aside config is the fabric's (the new one is missing or empty).
-  auto aside = ReadConfigAt(path + "_old");
-  if (!aside.ok()) return ReadConfigAt(path);
-  auto current = ReadConfigAt(path);
+  auto aside = ReadConfigMapAt(path + "_old");
+  if (!aside.ok()) return ReadConfigMapAt(path);
+  auto current = ReadConfigMapAt(path);
   if (current.ok() && current->abi_version == VNET_ABI_VERSION) return current;
   return aside;
 }
 
 absl::Status WritePinnedConfig(const std::string& fabric, const vnet_config& config) {
-  std::string path = FabricPinPath(fabric, VNET_MAP_CONFIG);
-  VNET_ASSIGN_OR_RETURN(UniqueFd fd, OpenPinned(path));
-  std::uint32_t zero = 0;
-  if (bpf_map_update_elem(fd.get(), &zero, &config, BPF_ANY) != 0) return ErrnoStatus(errno, "write", path);
-  return absl::OkStatus();
+  return WriteConfigMapAt(FabricPinPath(fabric, VNET_MAP_CONFIG), config);
 }
 
 std::vector<std::string> ListOlderLocalFabrics() {

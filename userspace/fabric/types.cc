@@ -202,7 +202,7 @@ absl::StatusOr<std::vector<IpPrefix>> ParseAllowIps(const std::vector<std::strin
 }
 
 bool AllowIpsNeedChange(const std::vector<IpPrefix>& want, const PortInfo& have) {
-  bool flag = have.flags & VNET_PORT_F_ALLOW_IP;
+  bool flag = have.flags.allow_ip;
   return want != have.allow_ips || want.empty() == flag;
 }
 

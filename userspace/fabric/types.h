@@ -15,6 +15,7 @@
 #include "loader/links.h"
 #include "base/ip_address.h"
 #include "base/mac_address.h"
+#include "maps/port_bits.h"
 #include "vnet/abi.h"
 
 namespace vnet {
@@ -166,7 +167,7 @@ struct PortInfo {
   std::uint32_t ifindex = 0;
   MacAddress mac;
   PortMode mode = PortMode::kVepa;
-  std::uint8_t flags = 0;
+  PortFlags flags;  // the datapath flags (maps/port_bits.h)
   std::uint16_t slot = 0;
   bool up = false;
   bool carrier = false;

@@ -1,11 +1,7 @@
 #include "fabric/uplink_state.h"
 
 #include <linux/if.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -18,6 +14,7 @@
 #include "fabric/registry.h"
 #include "base/errors.h"
 #include "maps/fabric_maps.h"
+#include "netlink/link_events.h"
 #include "netlink/netns.h"
 #include "netlink/rtnl.h"
 
@@ -112,13 +109,7 @@ absl::Status SyncAll() {
 }  // namespace
 
 absl::Status MonitorUplinks(bool once) {
-  UniqueFd sock(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
-  if (!sock.valid()) return ErrnoStatus(errno, "open", "rtnetlink monitor socket");
-  sockaddr_nl addr{};
-  addr.nl_family = AF_NETLINK;
-  addr.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;  // addresses: fabric/host_ips.h
-  if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-    return ErrnoStatus(errno, "subscribe to", "link events");
+  VNET_ASSIGN_OR_RETURN(LinkEvents events, LinkEvents::Subscribe());
   VNET_RETURN_IF_ERROR(SyncAll());  // subscribe first, then sync: no event is missed
   if (once) return absl::OkStatus();
 
@@ -126,15 +117,8 @@ absl::Status MonitorUplinks(bool once) {
   sa.sa_handler = OnSignal;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
-  std::vector<char> buf(64 * 1024);
   while (!stop_requested) {
-    pollfd pfd{sock.get(), POLLIN, 0};
-    int n = ::poll(&pfd, 1, 1000);
-    if (n < 0 && errno != EINTR) return ErrnoStatus(errno, "wait for", "link events");
-    if (n <= 0) continue;
-    bool changed = false;
-    while (::recv(sock.get(), buf.data(), buf.size(), 0) > 0) changed = true;
-    if (errno == ENOBUFS) changed = true;  // overflowed: a full sync covers it
+    VNET_ASSIGN_OR_RETURN(bool changed, events.WaitForChange(1000));
     if (changed) VNET_RETURN_IF_ERROR(SyncAll());
   }
   return absl::OkStatus();

@@ -93,13 +93,6 @@ absl::Status DetachClsBpf(int ifindex, absl::string_view ifname, TcDirection dir
   return absl::OkStatus();
 }
 
-std::uint32_t QueryClsBpf(int ifindex, TcDirection direction) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = TcPoint(direction));
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kClsBpfHandle, .priority = kClsBpfPriority);
-  if (bpf_tc_query(&hook, &opts) != 0) return 0;
-  return opts.prog_id;
-}
-
 absl::StatusOr<XdpState> QueryXdp(int ifindex, absl::string_view ifname) {
   LIBBPF_OPTS(bpf_xdp_query_opts, q);
   if (int err = bpf_xdp_query(ifindex, 0, &q)) return ErrnoStatus(err, "query XDP on", ifname);
@@ -130,6 +123,20 @@ absl::Status DetachXdpProgram(int ifindex, absl::string_view ifname, const XdpSt
   }
   if (int err = bpf_xdp_detach(ifindex, flags, &opts))
     return ErrnoStatus(err, "remove foreign XDP program from", ifname);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<UniqueFd> HoldXdpProgram(absl::string_view ifname, const XdpState& state) {
+  UniqueFd fd(bpf_prog_get_fd_by_id(state.prog_id));
+  if (!fd.valid()) return ErrnoStatus(errno, "hold the XDP program on", ifname);
+  return fd;
+}
+
+absl::Status RestoreXdpProgram(int ifindex, absl::string_view ifname, int prog_fd, const XdpState& state) {
+  std::uint32_t flags =
+      XDP_FLAGS_UPDATE_IF_NOEXIST | (state.mode == XdpMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+  if (bpf_xdp_attach(ifindex, prog_fd, flags, nullptr) != 0)
+    return ErrnoStatus(errno, absl::StrCat("put XDP program '", state.prog_name, "' back on"), ifname);
   return absl::OkStatus();
 }
 

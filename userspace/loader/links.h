@@ -34,8 +34,6 @@ absl::StatusOr<UniqueFd> AttachTcx(int prog_fd, int ifindex, absl::string_view i
 // and can be found again by a later vnetctl (cls_bpf filters cannot be pinned).
 absl::Status AttachClsBpf(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction);
 absl::Status DetachClsBpf(int ifindex, absl::string_view ifname, TcDirection direction);
-// The id of the program in vnet's cls_bpf filter on ifindex, 0 if none.
-std::uint32_t QueryClsBpf(int ifindex, TcDirection direction);
 
 struct XdpState {
   std::uint32_t prog_id = 0;  // 0: nothing attached
@@ -46,6 +44,11 @@ struct XdpState {
 absl::StatusOr<XdpState> QueryXdp(int ifindex, absl::string_view ifname);
 // Removes a netlink-attached XDP program (the foreign one `--force` replaces).
 absl::Status DetachXdpProgram(int ifindex, absl::string_view ifname, const XdpState& state);
+// Holds the attached program by fd, so it outlives its detachment and can go back.
+absl::StatusOr<UniqueFd> HoldXdpProgram(absl::string_view ifname, const XdpState& state);
+// Puts a held program back on the device through netlink, in its mode, unless
+// something is attached there by then.
+absl::Status RestoreXdpProgram(int ifindex, absl::string_view ifname, int prog_fd, const XdpState& state);
 
 // Replaces the program behind a link atomically, only if it still runs the
 // program it ran when we looked (BPF_F_REPLACE): no window without a program.

@@ -289,7 +289,7 @@ absl::Status ConvertPortFlags(const std::string& fabric, std::uint32_t from_abi)
     vnet_port port{};
     if (bpf_map_lookup_elem(fd.get(), &next, &port) == 0 && (port.flags & kAbi4HeldDown)) {
       port.flags = static_cast<std::uint8_t>(port.flags & ~kAbi4HeldDown);
-      port.pad = static_cast<std::uint16_t>(port.pad | 1u);
+      port.pad = static_cast<std::uint16_t>(port.pad | VNET_PORT_PAD_HELD_DOWN);
       if (bpf_map_update_elem(fd.get(), &next, &port, BPF_EXIST) != 0)
         return ErrnoStatus(errno, "move the held-down mark of a port in", path);
     }

@@ -6,15 +6,15 @@
 
 namespace vnet {
 
-std::vector<std::string> PortFlagNames(std::uint8_t flags) {
+std::vector<std::string> PortFlagNames(const PortFlags& flags) {
   std::vector<std::string> names;
-  if (flags & VNET_PORT_F_SPOOFCHK) names.push_back("spoofchk");
-  if (flags & VNET_PORT_F_HAIRPIN) names.push_back("hairpin");
-  if (flags & VNET_PORT_F_ISOLATED) names.push_back("isolated");
-  if (flags & VNET_PORT_F_NODST) names.push_back("nodst");
-  if (flags & VNET_PORT_F_ALLOW_IP) names.push_back("allow-ip");
-  if (flags & VNET_PORT_F_XDP_TARGET) names.push_back("xdp");
-  if (flags & VNET_PORT_F_PEER_NETNS) names.push_back("peer-netns");
+  if (flags.spoofchk) names.push_back("spoofchk");
+  if (flags.hairpin) names.push_back("hairpin");
+  if (flags.isolated) names.push_back("isolated");
+  if (flags.nodst) names.push_back("nodst");
+  if (flags.allow_ip) names.push_back("allow-ip");
+  if (flags.xdp_target) names.push_back("xdp");
+  if (flags.peer_netns) names.push_back("peer-netns");
   return names;
 }
 
@@ -73,9 +73,9 @@ nlohmann::json PortToJson(const PortInfo& port) {
       // An ipvlan port has no macvlan mode: the fabric's ipvlan_flag rules it.
       {"mode", ipvlan ? nlohmann::json(nullptr) : nlohmann::json(std::string(PortModeName(port.mode)))},
       {"flags", PortFlagNames(port.flags)},
-      {"spoofchk", (port.flags & VNET_PORT_F_SPOOFCHK) != 0},
-      {"hairpin", (port.flags & VNET_PORT_F_HAIRPIN) != 0},
-      {"isolated", (port.flags & VNET_PORT_F_ISOLATED) != 0},
+      {"spoofchk", port.flags.spoofchk},
+      {"hairpin", port.flags.hairpin},
+      {"isolated", port.flags.isolated},
       {"slot", port.slot},
       {"kind", port.kind},
       {"sources", Sources(port)},

@@ -22,7 +22,7 @@ nlohmann::json CountersToJson(const Counters& counters);
 
 std::string FabricsToText(const std::vector<FabricInfo>& fabrics);
 std::string CountersToText(const std::vector<Counters>& counters);
-std::vector<std::string> PortFlagNames(std::uint8_t flags);
+std::vector<std::string> PortFlagNames(const PortFlags& flags);
 nlohmann::json DoctorToJson(const DoctorReport& report);
 std::string DoctorToText(const DoctorReport& report);
 
