@@ -21,27 +21,6 @@
 namespace vnet {
 namespace {
 
-// A running port, as apply sees it.
-struct RunningPort {
-  PortInfo info;
-  std::string identity;  // same form as DesiredPort::Identity()
-  bool healthy = true;   // fully published and attached
-  // The addresses on the container side vnet configures (an ipvlan port it
-  // created): where the prefix lengths are, which the tables do not hold.
-  std::optional<std::vector<IpPrefix>> peer_addresses;
-};
-
-struct RunningFabric {
-  FabricInfo info;
-  std::vector<RunningPort> ports;
-  bool healthy = true;
-};
-
-// The per-port lease cap a fabric entry asks for (dhcp_max_leases; 0: default).
-std::uint32_t WantedMaxLeases(const AttachOptions& a) {
-  return a.dhcp_max_leases ? a.dhcp_max_leases : VNET_DHCP_DEFAULT_MAX_LEASES;
-}
-
 // "netns NAME/IFNAME" of an owned veth's peer, searched among named netns.
 std::string NetnsIdentity(Rtnl& rtnl, const LinkInfo& dev) {
   if (!dev.link_netnsid) return "";
@@ -109,59 +88,7 @@ absl::StatusOr<std::vector<RunningFabric>> ReadRunning(Rtnl& rtnl) {
   return running;
 }
 
-// Attach-time choices that can only change by attaching again.
-bool SameAttachment(const AttachOptions& want, const FabricInfo& have, const LinkInfo& uplink) {
-  if (want.uplink != have.uplink || want.type != have.type) return false;
-  if (want.xdp_mode != XdpMode::kAuto && XdpModeName(want.xdp_mode) != have.xdp_mode) return false;
-  if (want.tc_hook == TcHook::kTcx && have.tc_hook != "tcx") return false;
-  if (want.tc_hook == TcHook::kClsBpf && have.tc_hook != "cls_bpf") return false;
-  return want.xdp_redirect.value_or(uplink.kind != "veth") == have.xdp_redirect;
-}
-
-// What `port set` must change to make `have` into `want`, if it can.
-std::optional<PortChange> Difference(const DesiredPort& want, const PortInfo& have) {
-  const PortOptions& o = want.options;
-  PortChange change;
-  change.dev = have.name;
-  bool ipvlan = have.type == PortKind::kIpvlan;  // the kinds agree here
-  if (!ipvlan && o.mode != have.mode) change.mode = o.mode;
-  if (!ipvlan && o.mac && *o.mac != have.mac) change.mac = o.mac;
-  auto flag = [&](bool wanted, bool had, std::optional<bool>& field) {
-    if (wanted != had) field = wanted;
-  };
-  flag(o.hairpin, have.flags.hairpin, change.hairpin);
-  flag(o.isolated, have.flags.isolated, change.isolated);
-  flag(o.spoofchk, have.flags.spoofchk, change.spoofchk);
-  flag(o.nodst, have.flags.nodst, change.nodst);
-  if (!ipvlan && AllowIpsNeedChange(o.allow_ips, have)) change.allow_ips = o.allow_ips;
-  if (!change.mode && !change.mac && !change.hairpin && !change.isolated && !change.spoofchk && !change.nodst &&
-      !change.allow_ips)
-    return std::nullopt;
-  return change;
-}
-
 }  // namespace
-
-IpDiff DiffIps(const std::vector<PortIp>& want, const std::vector<PortAddress>& have,
-               const std::optional<std::vector<IpPrefix>>& peer_addresses) {
-  std::set<std::string> want_owned, have_owned;
-  for (const auto& ip : want) want_owned.insert(ip.Owned());
-  IpDiff diff;
-  for (const auto& a : have) {
-    if (a.learned || a.link_local) continue;
-    PortIp ip{a.prefix, a.prefix.plen != a.prefix.address.MaxPrefix()};
-    have_owned.insert(ip.Owned());
-    if (!want_owned.count(ip.Owned())) diff.remove.push_back(ip);
-  }
-  for (const auto& ip : want) {
-    if (!have_owned.count(ip.Owned()))
-      diff.add.push_back(ip);
-    else if (peer_addresses && !ip.routed &&
-             std::find(peer_addresses->begin(), peer_addresses->end(), ip.prefix) == peer_addresses->end())
-      diff.relength.push_back(ip);  // the table's entry stays; the container side changes
-  }
-  return diff;
-}
 
 namespace {
 
@@ -201,6 +128,25 @@ absl::Status WaitForDevices(const DesiredState& desired, int seconds) {
     if (all || absl::Now() >= deadline) return absl::OkStatus();
     absl::SleepFor(absl::Milliseconds(100));
   }
+}
+
+absl::Status Execute(const PlanAction& action) {
+  switch (action.kind) {
+    case PlanAction::Kind::kDetachFabric: return DetachFabric(action.fabric);
+    case PlanAction::Kind::kAttachFabric: return AttachFabric(action.want_fabric->attach).status();
+    case PlanAction::Kind::kSetPolicy: return SetFabricPolicy(action.fabric, action.policy);
+    case PlanAction::Kind::kRemovePort: return DeletePort(action.dev);
+    case PlanAction::Kind::kChangePort: return ChangePort(action.change).status();
+    case PlanAction::Kind::kSetSources:
+      VNET_RETURN_IF_ERROR(FlushPortSources(action.dev));
+      for (const auto& m : action.want_port->options.sources) VNET_RETURN_IF_ERROR(AddPortSource(action.dev, m));
+      return absl::OkStatus();
+    case PlanAction::Kind::kRemoveAddress: return DeletePortAddress(action.dev, action.ip, /*plen_given=*/false);
+    case PlanAction::Kind::kSetAddress:  // `ip add` of its own address sets the new length
+    case PlanAction::Kind::kAddAddress: return AddPortAddress(action.dev, action.ip);
+    case PlanAction::Kind::kAddPort: return AddPort(action.want_port->options).status();
+  }
+  return absl::InternalError("apply: unknown action");
 }
 
 absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
@@ -246,110 +192,11 @@ absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,
       if (pruned) report.actions.push_back(absl::StrCat("forgot ", pruned, " deleted port(s) of ", fabric));
     }
   VNET_ASSIGN_OR_RETURN(auto running, ReadRunning(rtnl));
-  std::map<std::string, const DesiredFabric*> wanted;
-  for (const auto& f : desired.fabrics) wanted[f.attach.fabric] = &f;
-
-  // 1. Fabrics that must go: not in the file, broken, or attached differently.
-  std::set<std::string> keep;
-  for (const auto& have : running) {
-    auto it = wanted.find(have.info.name);
-    bool same = false;
-    if (it != wanted.end() && have.healthy) {
-      auto uplink = rtnl.GetLink(it->second->attach.uplink);
-      same = uplink.ok() && SameAttachment(it->second->attach, have.info, *uplink);
-    }
-    if (same) {
-      keep.insert(have.info.name);
-      continue;
-    }
-    VNET_RETURN_IF_ERROR(act(absl::StrCat("detach fabric ", have.info.name), [&] { return DetachFabric(have.info.name); }));
-  }
-
-  for (const auto& want : desired.fabrics) {
-    const std::string& name = want.attach.fabric;
-    const RunningFabric* have = nullptr;
-    for (const auto& r : running)
-      if (r.info.name == name && keep.count(name)) have = &r;
-    // 2. The fabric itself.
-    if (!have) {
-      VNET_RETURN_IF_ERROR(act(absl::StrCat("attach fabric ", name, " to ", want.attach.uplink),
-                               [&] { return AttachFabric(want.attach).status(); }));
-    } else if (have->info.host != want.attach.host || have->info.unknown_drop != want.attach.unknown_drop ||
-               have->info.ipvlan_mode != want.attach.ipvlan_mode || have->info.ipvlan_flag != want.attach.ipvlan_flag ||
-               have->info.dhcp_max_leases != WantedMaxLeases(want.attach)) {
-      FabricPolicy policy{want.attach.host, want.attach.unknown_drop, want.attach.ipvlan_mode, want.attach.ipvlan_flag,
-                          WantedMaxLeases(want.attach)};
-      VNET_RETURN_IF_ERROR(
-          act(absl::StrCat("set policies of fabric ", name), [&] { return SetFabricPolicy(name, policy); }));
-    }
-    // 3. Ports: remove what is not wanted or cannot be changed in place, then
-    // change and add. Removals first, so a MAC can move between ports.
-    std::map<std::string, const DesiredPort*> want_ports;
-    for (const auto& p : want.ports) want_ports[p.Identity()] = &p;
-    std::set<std::string> present;
-    std::vector<std::pair<const DesiredPort*, PortChange>> changes;
-    std::vector<std::pair<std::string, IpDiff>> ip_changes;
-    if (have) {
-      for (const auto& port : have->ports) {
-        auto it = want_ports.find(port.identity);
-        bool passthru_flip = it != want_ports.end() &&
-                             (it->second->options.mode == PortMode::kPassthru) != (port.info.mode == PortMode::kPassthru);
-        // A port of the other kind is made again rather than converted: its
-        // container side differs (MAC, addresses).
-        bool kind_flip = it != want_ports.end() &&
-                         it->second->options.type.value_or(want.attach.type) != port.info.type;
-        if (it == want_ports.end() || !port.healthy || passthru_flip || kind_flip) {
-          VNET_RETURN_IF_ERROR(act(absl::StrCat("remove port ", port.info.name, " (", port.identity, ") from ", name),
-                                   [&] { return DeletePort(port.info.name); }));
-          continue;
-        }
-        present.insert(port.identity);
-        if (auto change = Difference(*it->second, port.info)) changes.emplace_back(it->second, *change);
-        if (IpDiff diff = DiffIps(it->second->options.ips, port.info.addresses, port.peer_addresses);
-            !diff.remove.empty() || !diff.add.empty() || !diff.relength.empty())
-          ip_changes.emplace_back(port.info.name, std::move(diff));
-        std::set<std::string> have_sources, want_sources;
-        for (const auto& m : port.info.sources) have_sources.insert(m.ToString());
-        for (const auto& m : it->second->options.sources) want_sources.insert(m.ToString());
-        if (have_sources != want_sources && it->second->options.mode == PortMode::kSource) {
-          PortChange resync;  // sources are replaced after the mode is right
-          resync.dev = port.info.name;
-          changes.emplace_back(it->second, resync);
-        }
-      }
-    }
-    for (const auto& [port, change] : changes) {
-      bool sources_only = !change.mode && !change.mac && !change.hairpin && !change.isolated && !change.spoofchk &&
-                          !change.nodst && !change.allow_ips;
-      if (!sources_only)
-        VNET_RETURN_IF_ERROR(act(absl::StrCat("change port ", change.dev, " (", port->Identity(), ")"),
-                                 [&] { return ChangePort(change).status(); }));
-      if (port->options.mode == PortMode::kSource)
-        VNET_RETURN_IF_ERROR(act(absl::StrCat("set sources of port ", change.dev), [&]() -> absl::Status {
-          VNET_RETURN_IF_ERROR(FlushPortSources(change.dev));
-          for (const auto& m : port->options.sources) VNET_RETURN_IF_ERROR(AddPortSource(change.dev, m));
-          return absl::OkStatus();
-        }));
-    }
-    // Addresses: every removal before any addition, so one can move between ports.
-    for (const auto& [dev, diff] : ip_changes)
-      for (const auto& ip : diff.remove)
-        VNET_RETURN_IF_ERROR(act(absl::StrCat("remove address ", ip.Owned(), " from port ", dev),
-                                 [&] { return DeletePortAddress(dev, ip, /*plen_given=*/false); }));
-    for (const auto& [dev, diff] : ip_changes)
-      for (const auto& ip : diff.relength)  // `ip add` of its own address sets the new length
-        VNET_RETURN_IF_ERROR(act(absl::StrCat("set address ", ip.ToString(), " of port ", dev),
-                                 [&] { return AddPortAddress(dev, ip); }));
-    for (const auto& [dev, diff] : ip_changes)
-      for (const auto& ip : diff.add)
-        VNET_RETURN_IF_ERROR(act(absl::StrCat("add address ", ip.ToString(), " to port ", dev),
-                                 [&] { return AddPortAddress(dev, ip); }));
-    for (const auto& port : want.ports) {
-      if (present.count(port.Identity())) continue;
-      VNET_RETURN_IF_ERROR(act(absl::StrCat("add port ", port.Identity(), " to ", name),
-                               [&] { return AddPort(port.options).status(); }));
-    }
-  }
+  std::map<std::string, std::string> uplinks;  // the file's uplinks that exist, and their kinds
+  for (const auto& f : desired.fabrics)
+    if (auto uplink = rtnl.GetLink(f.attach.uplink); uplink.ok()) uplinks[f.attach.uplink] = uplink->kind;
+  for (const auto& action : Plan(desired, running, uplinks))
+    VNET_RETURN_IF_ERROR(act(action.text, [&] { return Execute(action); }));
   return report;
 }
 

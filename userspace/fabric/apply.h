@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "fabric/config_file.h"
+#include "fabric/plan.h"
 #include "fabric/types.h"
 
 namespace vnet {
@@ -25,16 +26,8 @@ struct ApplyReport {
 // Apply reports it.
 absl::Status WaitForDevices(const DesiredState& desired, int seconds);
 
-// An ipvlan port's addresses that differ from the file's: what to remove,
-// what to add, and addresses the port has whose prefix length on the
-// container side differs (`peer_addresses`: what is configured there, for
-// ports vnet created; without it prefix lengths are not compared). Learned
-// and link-local addresses are not the file's business.
-struct IpDiff {
-  std::vector<PortIp> remove, add, relength;
-};
-IpDiff DiffIps(const std::vector<PortIp>& want, const std::vector<PortAddress>& have,
-               const std::optional<std::vector<IpPrefix>>& peer_addresses);
+// Runs one action of Plan() (fabric/plan.h).
+absl::Status Execute(const PlanAction& action);
 
 // `progress` is called with each action as it starts.
 absl::StatusOr<ApplyReport> Apply(const DesiredState& desired, bool dry_run,

@@ -15,6 +15,7 @@
 #include "fabric/ipvlan_peer.h"
 #include "fabric/l3s.h"
 #include "fabric/tc_hook.h"
+#include "fabric/teardown_ports.h"
 #include "fabric/registry.h"
 #include "fabric/undo.h"
 #include "base/errors.h"
@@ -249,24 +250,8 @@ absl::Status TearDownFabric(const std::string& fabric) {
     return Annotate(RemoveFabricDir(fabric), absl::StrCat("detach ", fabric));
   }
   FabricMaps maps = std::move(*maps_or);
-  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   // Ports first, so nothing is redirected to a port whose fabric is half gone.
-  for (const auto& [ifindex, port] : ports) {
-    (void)port;
-    auto name_or = Rtnl::Open();
-    std::string dev = absl::StrCat("ifindex ", ifindex);
-    if (name_or.ok()) {
-      auto link = name_or->GetLink(static_cast<int>(ifindex));
-      if (link.ok()) dev = link->name;
-    }
-    auto status = DeletePort(dev);
-    if (!status.ok() && !absl::IsNotFound(status)) return Annotate(status, absl::StrCat("detach ", fabric));
-    // A port whose device vanished: its link died with it; drop its state.
-    if (absl::IsNotFound(status)) {
-      (void)Unpin(FabricPinPath(fabric, PortLinkPin(ifindex)));
-      (void)maps.DeletePort(ifindex);
-    }
-  }
+  VNET_RETURN_IF_ERROR(Annotate(RemoveAllPorts(maps, fabric), absl::StrCat("detach ", fabric)));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
   if (config.flags & VNET_FABRIC_F_CLS_BPF) {
     (void)DetachClsBpf(static_cast<int>(config.uplink_ifindex), fabric, TcDirection::kIngress);

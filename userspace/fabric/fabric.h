@@ -70,6 +70,17 @@ std::vector<std::string> RecoverInterrupted();
 // Removes them and returns their names. Call with the control lock held.
 absl::StatusOr<std::vector<std::string>> RemoveOrphanPairs();
 
+// Fabrics in this netns made by an older vnet (ABI below this build's):
+// only `reload` (and apply, through it) touches them, migrating their maps.
+// A dead one (its uplink gone) is not listed: its inode may be another's.
+std::vector<std::string> ListOlderLocalFabrics();
+
+// Removes what an interrupted vnetctl of this ABI left half-built in this
+// netns (marked incomplete), and empty fabric directories. Fabrics of another
+// ABI or netns are left alone, whatever state they are in. Returns the names
+// removed. Only call with the control lock held.
+std::vector<std::string> RemoveIncompleteFabrics();
+
 // All fabrics, or the one named (by fabric or uplink name).
 absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::string_view> name);
 // Fabrics whose network namespace died: they belong to nobody, so `show`

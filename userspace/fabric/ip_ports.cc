@@ -1,5 +1,7 @@
 #include "fabric/ip_ports.h"
 
+#include <functional>
+
 #include <algorithm>
 #include <set>
 #include <string>
@@ -89,18 +91,22 @@ absl::Status RefreshPortIps(FabricMaps& maps, std::uint32_t ifindex, const vnet_
 }
 
 absl::Status ForgetPortIps(FabricMaps& maps, std::uint32_t ifindex) {
+  return ForgetPortsIps(maps, [ifindex](std::uint32_t i) { return i == ifindex; });
+}
+
+absl::Status ForgetPortsIps(FabricMaps& maps, const std::function<bool(std::uint32_t)>& of) {
   VNET_ASSIGN_OR_RETURN(auto addresses, maps.ListIps());
   for (const auto& [address, entry] : addresses)
-    if (entry.ifindex == ifindex) VNET_RETURN_IF_ERROR(maps.DeleteIp(address));
+    if (of(entry.ifindex)) VNET_RETURN_IF_ERROR(maps.DeleteIp(address));
   VNET_ASSIGN_OR_RETURN(auto nets, maps.ListIpNets());
   for (const auto& [net, entry] : nets)
-    if (entry.ifindex == ifindex) VNET_RETURN_IF_ERROR(maps.DeleteIpNet(net));
+    if (of(entry.ifindex)) VNET_RETURN_IF_ERROR(maps.DeleteIpNet(net));
   VNET_ASSIGN_OR_RETURN(auto dhcp, maps.ListDhcp());
   for (const auto& [xid, entry] : dhcp)
-    if (entry.ifindex == ifindex) VNET_RETURN_IF_ERROR(maps.DeleteDhcp(xid));
+    if (of(entry.ifindex)) VNET_RETURN_IF_ERROR(maps.DeleteDhcp(xid));
   VNET_ASSIGN_OR_RETURN(auto leases, maps.ListLeases());
   for (const auto& [address, lease] : leases)
-    if (lease.ifindex == ifindex) VNET_RETURN_IF_ERROR(maps.DeleteLease(address));
+    if (of(lease.ifindex)) VNET_RETURN_IF_ERROR(maps.DeleteLease(address));
   return absl::OkStatus();
 }
 

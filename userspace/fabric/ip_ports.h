@@ -5,6 +5,7 @@
 #define VNET_FABRIC_IP_PORTS_H
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -33,6 +34,8 @@ absl::Status RefreshPortIps(FabricMaps& maps, std::uint32_t ifindex, const vnet_
 // Removes every address, prefix and open DHCP transaction of the port,
 // learned ones included.
 absl::Status ForgetPortIps(FabricMaps& maps, std::uint32_t ifindex);
+// The same for every port `of` selects, each table walked once.
+absl::Status ForgetPortsIps(FabricMaps& maps, const std::function<bool(std::uint32_t)>& of);
 
 // Every port's addresses, by ifindex, sorted (link-local last).
 absl::StatusOr<std::map<std::uint32_t, std::vector<PortAddress>>> AddressesByPort(const FabricMaps& maps);

@@ -32,15 +32,6 @@
 namespace vnet {
 namespace {
 
-absl::StatusOr<std::uint16_t> FreeSlot(const std::vector<std::pair<std::uint32_t, vnet_port>>& ports) {
-  std::vector<bool> used(VNET_MAX_PORTS, false);
-  used[VNET_UPLINK_SLOT] = true;
-  for (const auto& [ifindex, port] : ports) used[port.slot % VNET_MAX_PORTS] = true;
-  for (std::uint16_t slot = 1; slot < VNET_MAX_PORTS; ++slot)
-    if (!used[slot]) return slot;
-  return absl::ResourceExhaustedError(absl::StrCat("fabric is full (", VNET_MAX_PORTS - 1, " ports)"));
-}
-
 std::string RandomPortName() {
   std::uint32_t r = 0;
   if (getrandom(&r, sizeof(r), 0) != sizeof(r)) r = static_cast<std::uint32_t>(getpid()) * 2654435761u;
@@ -86,7 +77,7 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   Undo undo;
   VNET_ASSIGN_OR_RETURN(PeerFacts peer, PreparePeer(rtnl, dev, want_mac, what, undo, [&](const MacAddress& mac) {
                           if (ipvlan) return CheckNoPassthru(ports, ifindex, what);
-                          return CheckPortRules(maps, config, ports, ifindex, options.mode, mac, what);
+                          return CheckPortRules(MapsTables(maps), config, ports, ifindex, options.mode, mac, what);
                         }));
   unsigned mtu = std::max(peer.mtu, dev.mtu);
   if (mtu > uplink.mtu)
@@ -175,8 +166,6 @@ absl::Status RemoveOrphanPair(Rtnl& rtnl, int netns_fd, const std::string& netns
   return rtnl.DeleteLink(host_end->ifindex, host_end->name);
 }
 
-constexpr char kPendingVethPrefix[] = "pending_veth_";
-
 absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) {
   std::string what = absl::StrCat("port add --netns ", options.netns);
   auto fabric = ResolveFabric(options.fabric);
@@ -203,7 +192,7 @@ absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) 
   std::string host_name = RandomPortName();
   // Until the port is recorded, a note says the pair is vnet's: a vnetctl
   // killed in between leaves it to the next apply (RemoveOrphanPairs).
-  std::string pending = FabricPinPath(*fabric, absl::StrCat(kPendingVethPrefix, host_name));
+  std::string pending = FabricPinPath(*fabric, PendingVethPin(host_name));
   VNET_RETURN_IF_ERROR(Annotate(PinNote(pending, PinnedNote{}), what));
   Undo undo;
   undo.Push([pending] { (void)Unpin(pending); });
@@ -310,6 +299,7 @@ absl::StatusOr<std::vector<std::string>> RemoveOrphanPairs() {
 
 
 absl::StatusOr<PortInfo> AddPort(const PortOptions& options) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_RETURN_IF_ERROR(Annotate(CheckNames(options), "port add"));
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   int forms = !options.dev.empty() + !options.netns.empty() + !options.tap.empty();

@@ -33,12 +33,12 @@
 namespace vnet {
 
 absl::StatusOr<int> PruneGonePorts(const std::string& fabric) {
-  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  LinkPresence presence;  // port add runs this each time: one ioctl per port, not a netlink round trip
   int pruned = 0;
   for (const auto& [ifindex, port] : ports) {
-    if (rtnl.GetLink(static_cast<int>(ifindex)).ok()) continue;
+    if (presence.Exists(ifindex)) continue;
     // The device took its tc attachment with it; only vnet's records remain.
     VNET_RETURN_IF_ERROR(WithdrawPort(maps, ifindex, port));
     VNET_RETURN_IF_ERROR(Unpin(FabricPinPath(fabric, PortLinkPin(ifindex))));
@@ -48,6 +48,7 @@ absl::StatusOr<int> PruneGonePorts(const std::string& fabric) {
 }
 
 absl::Status DeletePort(absl::string_view dev_name) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindPort(rtnl, dev_name, "port del"));
   auto ifindex = static_cast<std::uint32_t>(found.dev.ifindex);
@@ -56,13 +57,19 @@ absl::Status DeletePort(absl::string_view dev_name) {
     VNET_ASSIGN_OR_RETURN(auto addresses, AddressesOf(found.maps, ifindex));
     RemoveL3sEntries(rtnl, found.dev, L3sEntriesFor(found.dev.ifindex, addresses));
   }
+  // A pair vnet made outlives the port's record for a moment: noted, so that
+  // a vnetctl killed before deleting it leaves it to the next apply.
+  bool owned_pair = (found.port.flags & kPortOwned) && found.dev.kind == "veth";
+  std::string pending = FabricPinPath(found.fabric, PendingVethPin(found.dev.name));
+  if (owned_pair) VNET_RETURN_IF_ERROR(Annotate(PinNote(pending, PinnedNote{}), "port del"));
   // Stop delivering to it first, then stop listening to it.
   VNET_RETURN_IF_ERROR(WithdrawPort(found.maps, ifindex, found.port));
   TcHook hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? TcHook::kClsBpf : TcHook::kTcx;
   VNET_RETURN_IF_ERROR(DetachTc(hook, TcDirection::kIngress, found.dev.ifindex, found.dev.name,
                                 FabricPinPath(found.fabric, PortLinkPin(ifindex))));
   // RTM_DELLINK works for taps too, even while a VM holds them (as for macvtap).
-  if (found.port.flags & kPortOwned) return rtnl.DeleteLink(found.dev.ifindex, found.dev.name);
+  if (found.port.flags & kPortOwned) VNET_RETURN_IF_ERROR(rtnl.DeleteLink(found.dev.ifindex, found.dev.name));
+  if (owned_pair) (void)Unpin(pending);
   return absl::OkStatus();
 }
 
@@ -162,6 +169,7 @@ absl::StatusOr<MacAddress> MacAfterChange(Rtnl& rtnl, const FoundPort& found, co
 }  // namespace
 
 absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   std::string what = absl::StrCat("port set ", change.dev);
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindPort(rtnl, change.dev, "port set"));
@@ -189,7 +197,7 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
   if (ipvlan)
     VNET_RETURN_IF_ERROR(CheckNoPassthru(ports, ifindex, what));
   else
-    VNET_RETURN_IF_ERROR(CheckPortRules(found.maps, config, ports, ifindex, mode, mac, what));
+    VNET_RETURN_IF_ERROR(CheckPortRules(MapsTables(found.maps), config, ports, ifindex, mode, mac, what));
   VNET_ASSIGN_OR_RETURN(auto sources, SourcesOf(found.maps, ifindex));
   if (mode != PortMode::kSource && !sources.empty() && old_mode == PortMode::kSource && (change.mode || ipvlan))
     sources.clear();  // leaving source mode drops the list, as the kernel flushes it
@@ -285,6 +293,7 @@ absl::StatusOr<FoundPort> FindSourcePort(Rtnl& rtnl, absl::string_view dev, absl
 }  // namespace
 
 absl::Status AddPortSource(absl::string_view dev, const MacAddress& mac) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindSourcePort(rtnl, dev, "source add"));
   if (!mac.IsValidUnicast())
@@ -294,6 +303,7 @@ absl::Status AddPortSource(absl::string_view dev, const MacAddress& mac) {
 }
 
 absl::Status DeletePortSource(absl::string_view dev, const MacAddress& mac) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindSourcePort(rtnl, dev, "source del"));
   return Annotate(RemoveSource(found.maps, static_cast<std::uint32_t>(found.dev.ifindex), mac),
@@ -301,6 +311,7 @@ absl::Status DeletePortSource(absl::string_view dev, const MacAddress& mac) {
 }
 
 absl::Status FlushPortSources(absl::string_view dev) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindSourcePort(rtnl, dev, "source flush"));
   return FlushSources(found.maps, static_cast<std::uint32_t>(found.dev.ifindex));

@@ -25,6 +25,7 @@
 
 namespace vnet {
 
+
 absl::StatusOr<PeerFacts> PreparePeer(Rtnl& rtnl, const LinkInfo& dev, const std::optional<MacAddress>& want_mac,
                                       absl::string_view what, Undo& undo, const MacCheck& check) {
   PeerFacts facts;
@@ -55,7 +56,7 @@ absl::StatusOr<PeerFacts> PreparePeer(Rtnl& rtnl, const LinkInfo& dev, const std
   return facts;
 }
 
-absl::Status CheckPortRules(const FabricMaps& maps, const vnet_config& config,
+absl::Status CheckPortRules(const TablesBackend& tables, const vnet_config& config,
                             const std::vector<std::pair<std::uint32_t, vnet_port>>& ports, std::uint32_t self,
                             PortMode mode, const MacAddress& mac, absl::string_view what) {
   if (!mac.IsValidUnicast())
@@ -69,7 +70,7 @@ absl::Status CheckPortRules(const FabricMaps& maps, const vnet_config& config,
   }
   if (mac == MacAddress::FromBytes(config.uplink_mac))
     return absl::AlreadyExistsError(absl::StrCat(what, ": MAC ", mac.ToString(), " is the uplink's (address in use)"));
-  VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupMac(mac));
+  VNET_ASSIGN_OR_RETURN(auto existing, tables.LookupMac(mac));
   if (existing && existing->ifindex != self)
     return absl::AlreadyExistsError(absl::StrCat(what, ": MAC ", mac.ToString(), " is in use by another port"));
   return absl::OkStatus();
@@ -85,6 +86,15 @@ absl::StatusOr<FoundPort> FindPort(Rtnl& rtnl, absl::string_view dev_name, absl:
   VNET_ASSIGN_OR_RETURN(auto port, maps.LookupPort(ifindex));
   if (!port) return absl::NotFoundError(absl::StrCat(what, " ", dev_name, ": not a port of any fabric"));
   return FoundPort{std::move(*dev), m->fabric, std::move(maps), *port};
+}
+
+absl::StatusOr<std::uint16_t> FreeSlot(const std::vector<std::pair<std::uint32_t, vnet_port>>& ports) {
+  std::vector<bool> used(VNET_MAX_PORTS, false);
+  used[VNET_UPLINK_SLOT] = true;
+  for (const auto& [ifindex, port] : ports) used[port.slot % VNET_MAX_PORTS] = true;
+  for (std::uint16_t slot = 1; slot < VNET_MAX_PORTS; ++slot)
+    if (!used[slot]) return slot;
+  return absl::ResourceExhaustedError(absl::StrCat("fabric is full (", VNET_MAX_PORTS - 1, " ports)"));
 }
 
 absl::StatusOr<PortKind> ResolvePortKind(const PortOptions& options, const vnet_config& config,

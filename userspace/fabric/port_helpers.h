@@ -12,6 +12,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "fabric/link_presence.h"
+#include "fabric/tables_backend.h"
 #include "fabric/undo.h"
 #include "absl/strings/str_cat.h"
 #include "fabric/types.h"
@@ -68,9 +70,12 @@ absl::StatusOr<PeerFacts> PreparePeer(Rtnl& rtnl, const LinkInfo& dev, const std
                                       absl::string_view what, Undo& undo, const MacCheck& check);
 
 // Kernel macvlan's address and mode rules, checked before anything changes.
-absl::Status CheckPortRules(const FabricMaps& maps, const vnet_config& config,
+absl::Status CheckPortRules(const TablesBackend& tables, const vnet_config& config,
                             const std::vector<std::pair<std::uint32_t, vnet_port>>& ports, std::uint32_t self,
                             PortMode mode, const MacAddress& mac, absl::string_view what);
+// The lowest slot no port holds (slot 0 is the uplink's); ResourceExhausted
+// when the fabric is full.
+absl::StatusOr<std::uint16_t> FreeSlot(const std::vector<std::pair<std::uint32_t, vnet_port>>& ports);
 // The kind of a new port: --type, else ipvlan when it has --ip, else the
 // fabric's type; refuses macvlan-only options on an ipvlan port and --ip on a
 // macvlan one.

@@ -10,6 +10,7 @@
 #include "fabric/ipvlan_peer.h"
 #include "fabric/l3s.h"
 #include "fabric/port_helpers.h"
+#include "fabric/registry.h"
 #include "fabric/port_tables.h"
 #include "fabric/undo.h"
 #include "base/errors.h"
@@ -98,6 +99,7 @@ absl::Status ReaddOwnAddress(Rtnl& rtnl, const FoundPort& found, const PortAddre
 }  // namespace
 
 absl::Status AddPortAddress(absl::string_view dev, const PortIp& ip) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   std::string what = absl::StrCat("ip add ", dev);
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindIpPort(rtnl, dev, "ip add"));
@@ -122,6 +124,7 @@ absl::Status AddPortAddress(absl::string_view dev, const PortIp& ip) {
 }
 
 absl::Status DeletePortAddress(absl::string_view dev, const PortIp& ip, bool plen_given) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   std::string what = absl::StrCat("ip del ", dev);
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindIpPort(rtnl, dev, "ip del"));
@@ -130,6 +133,7 @@ absl::Status DeletePortAddress(absl::string_view dev, const PortIp& ip, bool ple
 }
 
 absl::Status FlushPortAddresses(absl::string_view dev) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   std::string what = absl::StrCat("ip flush ", dev);
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindIpPort(rtnl, dev, "ip flush"));

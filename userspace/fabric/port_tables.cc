@@ -1,6 +1,7 @@
 #include "fabric/port_tables.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "fabric/ip_ports.h"
@@ -74,6 +75,38 @@ absl::Status WithdrawPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_po
   VNET_RETURN_IF_ERROR(RefreshFabricFlags(maps));
   // Last, the port gone: its slot's list must not pass to the next port given the slot.
   return SyncAllowIps(maps, port.slot, {});
+}
+
+absl::Status WithdrawPorts(FabricMaps& maps, const std::vector<std::pair<std::uint32_t, vnet_port>>& ports) {
+  VNET_RETURN_IF_ERROR(maps.WriteFloodList({}));
+  std::set<std::uint32_t> gone;
+  std::set<std::uint16_t> slots;
+  for (const auto& [ifindex, port] : ports) {
+    VNET_ASSIGN_OR_RETURN(auto entry, maps.LookupMac(PortMac(port)));
+    if (entry && entry->ifindex == ifindex) VNET_RETURN_IF_ERROR(maps.DeleteMac(PortMac(port)));
+    gone.insert(ifindex);
+    slots.insert(port.slot);
+  }
+  // Each address and source table walked once for all ports, not per port.
+  VNET_RETURN_IF_ERROR(ForgetPortsIps(maps, [&gone](std::uint32_t i) { return gone.count(i) > 0; }));
+  VNET_ASSIGN_OR_RETURN(auto sources, maps.ListSources());
+  for (const auto& [mac, listed] : sources) {
+    vnet_source_entry kept{};
+    for (std::uint32_t i = 0; i < listed.count && i < VNET_MAX_SOURCE_PORTS; ++i)
+      if (!gone.count(listed.port[i].ifindex)) kept.port[kept.count++] = listed.port[i];
+    if (kept.count != listed.count)
+      VNET_RETURN_IF_ERROR(kept.count ? maps.PutSource(mac, kept) : maps.DeleteSource(mac));
+  }
+  for (const auto& [ifindex, port] : ports) {
+    VNET_RETURN_IF_ERROR(maps.DeleteTxTarget(ifindex));
+    VNET_RETURN_IF_ERROR(maps.DeletePort(ifindex));
+  }
+  VNET_RETURN_IF_ERROR(RebuildFloodList(maps));  // what a port added meanwhile would need
+  VNET_RETURN_IF_ERROR(RefreshFabricFlags(maps));
+  VNET_ASSIGN_OR_RETURN(auto allowed, maps.ListAllow());
+  for (const auto& [slot, prefix] : allowed)
+    if (slots.count(slot)) VNET_RETURN_IF_ERROR(maps.DeleteAllow(slot, prefix));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<IpPrefix>> AllowIpsOf(const FabricMaps& maps, std::uint16_t slot) {

@@ -6,6 +6,7 @@
 #define VNET_FABRIC_PORT_TABLES_H
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -22,6 +23,10 @@ absl::Status PublishPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_por
 // Removes the port everywhere (addresses and DHCP transactions too); the MAC
 // table entry first.
 absl::Status WithdrawPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port);
+// Removes every port of `ports` (a fabric being taken down) the way
+// WithdrawPort removes one, with the flood list emptied once, first, and the
+// fabric's flags recomputed once, last: linear in the number of ports.
+absl::Status WithdrawPorts(FabricMaps& maps, const std::vector<std::pair<std::uint32_t, vnet_port>>& ports);
 
 // Recomputes the config flags that follow the tables (HAS_IP_NETS after an
 // address change, HAS_SOURCES, HAS_HAIRPIN, HAS_IP_PORTS, passthru).

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -63,17 +64,66 @@ bool UplinkGone(const std::string& fabric, const vnet_config& config) {
   return !ProgramUsingMapLoaded("vnet_uplink_tc", *config_id);
 }
 
-std::vector<std::string> ListLocalFabrics() {
-  std::vector<std::string> local;
+namespace {
+
+// One scanned fabric of this netns: its configuration as read by the scan
+// (names and uplinks do not change while a fabric lives) and its tables.
+struct LocalFabric {
+  std::string name;
+  vnet_config config{};
+  FabricMaps maps;
+};
+
+// Fabrics attached here. The configuration is read alone first, with its size
+// checked: fabrics of other namespaces and ABIs (most of them on a busy host)
+// cost one map each, and only this namespace's are opened whole.
+std::vector<LocalFabric> ScanLocalFabrics() {
+  std::vector<LocalFabric> local;
   for (const auto& fabric : ListFabricDirs()) {
+    auto config = ReadConfigMapAt(FabricPinPath(fabric, VNET_MAP_CONFIG));
+    if (!config.ok() || config->abi_version != VNET_ABI_VERSION || !AttachedHere(*config)) continue;
     auto maps = FabricMaps::Open(fabric);
     if (!maps.ok()) continue;
-    auto config = maps->ReadConfig();
-    if (config.ok() && AttachedHere(*config)) local.push_back(fabric);
+    auto current = maps->ReadConfig();  // the open's own read, after its checks
+    if (!current.ok() || !AttachedHere(*current)) continue;
+    local.push_back(LocalFabric{fabric, *current, std::move(*maps)});
   }
   return local;
 }
 
+struct FabricIndex {
+  std::optional<std::vector<LocalFabric>> fabrics;  // scanned on first use
+};
+thread_local FabricIndex* current_index = nullptr;
+
+// The scan of the current scope, or a fresh one (kept in `fresh`).
+const std::vector<LocalFabric>& LocalFabrics(std::vector<LocalFabric>& fresh) {
+  if (current_index) {
+    if (!current_index->fabrics) current_index->fabrics = ScanLocalFabrics();
+    return *current_index->fabrics;
+  }
+  fresh = ScanLocalFabrics();
+  return fresh;
+}
+
+}  // namespace
+
+FabricIndexScope::FabricIndexScope() : owner_(current_index == nullptr) {
+  if (owner_) current_index = new FabricIndex;
+}
+
+FabricIndexScope::~FabricIndexScope() {
+  if (!owner_) return;
+  delete current_index;
+  current_index = nullptr;
+}
+
+std::vector<std::string> ListLocalFabrics() {
+  std::vector<LocalFabric> fresh;
+  std::vector<std::string> names;
+  for (const auto& f : LocalFabrics(fresh)) names.push_back(f.name);
+  return names;
+}
 
 absl::StatusOr<vnet_config> ReadPinnedConfig(const std::string& fabric) {
   std::string path = FabricPinPath(fabric, VNET_MAP_CONFIG);
@@ -153,19 +203,20 @@ std::optional<std::string> WhyLeftAlone(const std::string& fabric) {
 
 std::string PortLinkPin(std::uint32_t ifindex) { return absl::StrCat("link_port_", ifindex); }
 
+std::string PendingVethPin(absl::string_view host_end) { return absl::StrCat(kPendingVethPrefix, host_end); }
+
 std::string PendingTapPin(absl::string_view tap) { return absl::StrCat("pending_tap_", absl::BytesToHexString(tap)); }
 
 absl::StatusOr<std::string> ResolveFabric(absl::string_view name_or_uplink) {
-  auto local = ListLocalFabrics();
-  for (const auto& fabric : local)
-    if (fabric == name_or_uplink) return fabric;
+  std::vector<LocalFabric> fresh;
+  const auto& local = LocalFabrics(fresh);
+  for (const auto& f : local)
+    if (f.name == name_or_uplink) return f.name;
   unsigned ifindex = if_nametoindex(std::string(name_or_uplink).c_str());
   if (ifindex) {
-    for (const auto& fabric : local) {
-      auto maps = FabricMaps::Open(fabric);
-      if (!maps.ok()) continue;
-      auto config = maps->ReadConfig();
-      if (config.ok() && config->uplink_ifindex == ifindex && !UplinkGone(fabric, *config)) return fabric;
+    for (const auto& f : local) {
+      auto config = f.maps.ReadConfig();  // now: the defunct mark may be new
+      if (config.ok() && config->uplink_ifindex == ifindex && !UplinkGone(f.name, *config)) return f.name;
     }
     for (const auto& fabric : ListOlderLocalFabrics()) {
       auto config = ReadPinnedConfig(fabric);
@@ -186,15 +237,15 @@ absl::StatusOr<std::string> ResolveFabric(absl::string_view name_or_uplink) {
 }
 
 std::optional<Membership> FindMembership(std::uint32_t ifindex) {
-  for (const auto& fabric : ListLocalFabrics()) {
-    auto maps = FabricMaps::Open(fabric);
-    if (!maps.ok()) continue;
-    auto config = maps->ReadConfig();
+  std::vector<LocalFabric> fresh;
+  for (const auto& f : LocalFabrics(fresh)) {
     // A dead fabric's uplink ifindex may name a new device by now.
-    if (config.ok() && config->uplink_ifindex == ifindex && !UplinkGone(fabric, *config))
-      return Membership{fabric, true};
-    auto port = maps->LookupPort(ifindex);
-    if (port.ok() && port->has_value()) return Membership{fabric, false};
+    if (f.config.uplink_ifindex == ifindex) {
+      auto config = f.maps.ReadConfig();
+      if (config.ok() && !UplinkGone(f.name, *config)) return Membership{f.name, true};
+    }
+    auto port = f.maps.LookupPort(ifindex);
+    if (port.ok() && port->has_value()) return Membership{f.name, false};
   }
   return std::nullopt;
 }

@@ -11,6 +11,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "fabric/fabric.h"  // ListOlderLocalFabrics, RemoveIncompleteFabrics
 #include "maps/fabric_maps.h"
 
 namespace vnet {
@@ -32,15 +33,28 @@ bool UplinkGone(const std::string& fabric, const vnet_config& config);
 // Fabrics attached in the calling thread's netns, by name (this ABI).
 std::vector<std::string> ListLocalFabrics();
 
+// While one is alive on this thread, the fabrics of the netns are read once:
+// ListLocalFabrics, ResolveFabric and FindMembership answer from one scan
+// (names, configurations, open tables) instead of opening every fabric per
+// question. Operations that change no fabric's existence open one (port add,
+// del, set, show, stats, the port loop of detach); an inner one reuses the
+// outer one's scan. Not for attach, detach or reload, which change the set.
+class FabricIndexScope {
+ public:
+  FabricIndexScope();
+  ~FabricIndexScope();
+  FabricIndexScope(const FabricIndexScope&) = delete;
+  FabricIndexScope& operator=(const FabricIndexScope&) = delete;
+
+ private:
+  bool owner_;
+};
+
 // A fabric's vnet_config read without FabricMaps' version check: its layout is
 // the same in every ABI reload can migrate, and it says which ABI wrote the
 // rest. WritePinnedConfig is the matching write (reload's version stamp).
 absl::StatusOr<vnet_config> ReadPinnedConfig(const std::string& fabric);
 absl::Status WritePinnedConfig(const std::string& fabric, const vnet_config& config);
-// Fabrics in this netns made by an older vnet (ABI below this build's):
-// only `reload` (and apply, through it) touches them, migrating their maps.
-// A dead one (its uplink gone) is not listed: its inode may be another's.
-std::vector<std::string> ListOlderLocalFabrics();
 
 // attach marks a fabric incomplete (a note pinned in its directory naming
 // this netns and this ABI) before it pins anything else, and clears the mark
@@ -50,11 +64,6 @@ absl::Status ClearIncomplete(const std::string& fabric);
 // Whether this vnetctl (this ABI) marked `fabric` incomplete in this netns.
 bool IncompleteHere(const std::string& fabric);
 
-// Removes what an interrupted vnetctl of this ABI left half-built in this
-// netns (marked incomplete), and empty fabric directories. Fabrics of another
-// ABI or netns are left alone, whatever state they are in. Returns the names
-// removed. Only call with the control lock held.
-std::vector<std::string> RemoveIncompleteFabrics();
 
 // A fabric whose directory is here but that this vnetctl can neither open nor
 // remove: why, in words ("made by vnet ABI 4: ..."), or nullopt when it can.
@@ -80,6 +89,12 @@ inline constexpr const char* kIncompletePin = "incomplete";
 // The note `port add --tap` pins while it creates a tap, so that apply only
 // ever adopts a tap vnet was creating (the name is hex: taps may have dots).
 std::string PendingTapPin(absl::string_view tap);
+// The note that a veth pair is vnet's while no port records it: pinned by
+// `port add --netns` until the port is recorded, and by `port del` from
+// before the port is withdrawn until its pair is deleted, so that a vnetctl
+// killed in between leaves the pair to the next apply (RemoveOrphanPairs).
+inline constexpr char kPendingVethPrefix[] = "pending_veth_";
+std::string PendingVethPin(absl::string_view host_end);
 
 }  // namespace vnet
 

@@ -1,6 +1,7 @@
 #include "maps/fabric_maps.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 
 #include <bpf/bpf.h>
@@ -119,8 +120,6 @@ absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
   VNET_RETURN_IF_ERROR(open(VNET_MAP_ALLOW, maps.allow_, sizeof(vnet_allow_key), 1));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_MAC_FRONT, maps.mac_front_fd_, 4, sizeof(vnet_mac_front)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_SLOTS, maps.slots_fd_, 4, sizeof(vnet_mac_entry)));
-  VNET_ASSIGN_OR_RETURN(MacFront front, MacFront::Map(maps.mac_front_fd_.get(), maps.slots_fd_.get(), fabric));
-  maps.mac_front_.emplace(std::move(front));
   // Same sizes can still mean other meanings: the config says which ABI wrote it
   // (0: being attached right now, written just after this open).
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
@@ -128,6 +127,20 @@ absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
     return absl::FailedPreconditionError(absl::StrCat("fabric ", fabric, " was made by vnet ABI ", config.abi_version,
                                                       ", this vnetctl speaks ABI ", VNET_ABI_VERSION));
   return maps;
+}
+
+absl::StatusOr<MacFront*> FabricMaps::Front() const {
+  if (!mac_front_) {
+    VNET_ASSIGN_OR_RETURN(MacFront front, MacFront::Map(mac_front_fd_.get(), slots_fd_.get(), fabric_));
+    mac_front_.emplace(std::move(front));
+  }
+  return &*mac_front_;
+}
+
+const MacFront& FabricMaps::mac_front() const {
+  auto front = Front();
+  if (!front.ok()) std::abort();  // tests and doctor only; Open checked both maps exist
+  return **front;
 }
 
 absl::StatusOr<vnet_config> FabricMaps::ReadConfig() const {
@@ -153,17 +166,20 @@ absl::StatusOr<std::optional<vnet_mac_entry>> FabricMaps::LookupMac(const MacAdd
 // The table first and the cache second on the way in, the other way round on
 // the way out: the cache never holds what the table does not.
 absl::Status FabricMaps::PutMac(const MacAddress& mac, const vnet_mac_entry& entry) {
+  VNET_ASSIGN_OR_RETURN(MacFront * front, Front());
   VNET_RETURN_IF_ERROR(Put(macs_.get(), KeyOf(mac), entry, "add MAC", mac.ToString()));
-  mac_front_->Put(mac, entry);
+  front->Put(mac, entry);
   return absl::OkStatus();
 }
 
 absl::Status FabricMaps::DeleteMac(const MacAddress& mac) {
-  mac_front_->Remove(mac);
+  VNET_ASSIGN_OR_RETURN(MacFront * front, Front());
+  front->Remove(mac);
   return Delete(macs_.get(), KeyOf(mac), "remove MAC", mac.ToString());
 }
 
 absl::Status FabricMaps::RefillMacFront() {
+  VNET_ASSIGN_OR_RETURN(MacFront * front, Front());
   vnet_mac_key key{}, next{};
   const void* prev = nullptr;
   while (bpf_map_get_next_key(macs_.get(), prev, &next) == 0) {
@@ -171,7 +187,7 @@ absl::Status FabricMaps::RefillMacFront() {
     if (bpf_map_lookup_elem(macs_.get(), &next, &entry) == 0) {
       MacAddress mac;
       std::memcpy(mac.bytes.data(), next.addr, 6);
-      mac_front_->Put(mac, entry);
+      front->Put(mac, entry);
     }
     key = next;
     prev = &key;

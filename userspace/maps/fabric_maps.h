@@ -31,7 +31,9 @@ class FabricMaps {
   absl::Status DeleteMac(const MacAddress& mac);
   // Refills the front cache from vnet_macs (after a migration created it empty).
   absl::Status RefillMacFront();
-  const MacFront& mac_front() const { return *mac_front_; }
+  // Mapped on first use: most operations never touch it, and mapping and
+  // unmapping 4 MB costs more than everything else an open does.
+  const MacFront& mac_front() const;
 
   absl::StatusOr<std::optional<vnet_port>> LookupPort(std::uint32_t ifindex) const;
   absl::Status PutPort(std::uint32_t ifindex, const vnet_port& port);
@@ -87,7 +89,8 @@ class FabricMaps {
   FabricMaps() = default;
   std::string fabric_;
   UniqueFd config_, macs_, ports_, flood_, tx_, stats_, sources_, ips_, ip_nets_, dhcp_, allow_, mac_front_fd_, slots_fd_;
-  std::optional<MacFront> mac_front_;  // vnet_mac_front and vnet_slots, mmapped
+  absl::StatusOr<MacFront*> Front() const;
+  mutable std::optional<MacFront> mac_front_;  // vnet_mac_front and vnet_slots, mmapped
   UniqueFd dhcp_ring_, leases_, host_ips_, dhcp_cfg_;
 };
 

@@ -49,6 +49,9 @@ LinkInfo ParseLink(const nlmsghdr* h) {
           info.link_netnsid = id;
         }
         break;
+      case IFLA_GROUP:
+        if (n >= 4) std::memcpy(&info.group, d, 4);
+        break;
       case IFLA_CARRIER:
         if (n >= 1) info.has_carrier = d[0] != 0;
         break;
@@ -220,6 +223,18 @@ Message LinkRequest(std::uint16_t type, int ifindex, unsigned change = 0, unsign
 absl::Status Rtnl::DeleteLink(int ifindex, absl::string_view name_for_errors) {
   Message msg = LinkRequest(RTM_DELLINK, ifindex);
   return Transact(msg.Finish(), "delete device", name_for_errors);
+}
+
+absl::Status Rtnl::SetGroup(int ifindex, std::uint32_t group, absl::string_view name_for_errors) {
+  Message msg = LinkRequest(RTM_NEWLINK, ifindex);
+  msg.AttrU32(IFLA_GROUP, group);
+  return Transact(msg.Finish(), "set device group of", name_for_errors);
+}
+
+absl::Status Rtnl::DeleteGroup(std::uint32_t group) {
+  Message msg = LinkRequest(RTM_DELLINK, 0);
+  msg.AttrU32(IFLA_GROUP, group);
+  return Transact(msg.Finish(), "delete device group", std::to_string(group));
 }
 
 absl::Status Rtnl::SetUp(int ifindex, bool up, absl::string_view name_for_errors) {

@@ -34,6 +34,7 @@ struct LinkInfo {
   int link_ifindex = 0;        // IFLA_LINK: a veth's peer
   std::optional<int> link_netnsid;  // set when the peer lives in another netns
   bool has_carrier = false;
+  std::uint32_t group = 0;     // IFLA_GROUP
 
   bool admin_up() const;
 };
@@ -63,6 +64,10 @@ class Rtnl {
                           const std::optional<MacAddress>& peer_mac, unsigned mtu = 0);
   absl::Status SetMtu(int ifindex, unsigned mtu, absl::string_view name_for_errors);
   absl::Status DeleteLink(int ifindex, absl::string_view name_for_errors);
+  // Device groups (IFLA_GROUP): deleting a group is one unregister batch, a
+  // single RCU grace period for all its devices instead of one per device.
+  absl::Status SetGroup(int ifindex, std::uint32_t group, absl::string_view name_for_errors);
+  absl::Status DeleteGroup(std::uint32_t group);
   absl::Status SetUp(int ifindex, bool up, absl::string_view name_for_errors);
   absl::Status SetPromisc(int ifindex, bool on, absl::string_view name_for_errors);
   absl::Status SetMac(int ifindex, const MacAddress& mac, absl::string_view name_for_errors);

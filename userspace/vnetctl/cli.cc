@@ -8,7 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "fabric/types.h"
+#include "vnet/vnet.h"
 #include "base/errors.h"
 #include "vnetctl/cli.h"
 

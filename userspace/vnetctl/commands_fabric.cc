@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "fabric/fabric.h"
+#include "vnet/vnet.h"
 #include "base/errors.h"
 #include "vnetctl/cli.h"
 #include "vnetctl/output.h"

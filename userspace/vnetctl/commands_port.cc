@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
-#include "fabric/fabric.h"
+#include "vnet/vnet.h"
 #include "vnetctl/help.h"
 #include "base/errors.h"
 #include "vnetctl/cli.h"

@@ -8,8 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fabric/doctor.h"
-#include "fabric/types.h"
+#include "vnet/vnet.h"
 
 namespace vnet {
 
