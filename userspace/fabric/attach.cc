@@ -3,7 +3,6 @@
 #include <linux/if.h>
 #include <linux/if_link.h>
 
-#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/string_view.h"
@@ -14,7 +13,7 @@
 #include "fabric/gc.h"
 #include "fabric/ipvlan_peer.h"
 #include "fabric/l3s.h"
-#include "fabric/tc_hook.h"
+#include "loader/tc_hook.h"
 #include "fabric/teardown_ports.h"
 #include "fabric/registry.h"
 #include "fabric/undo.h"
@@ -44,7 +43,11 @@ absl::Status CheckUplink(const LinkInfo& uplink) {
 
 }  // namespace
 
-absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
+namespace {
+
+// The steps of AttachFabric. A rollback that cannot put a foreign XDP
+// program back says so in *unrestored (it runs as this function returns).
+absl::StatusOr<FabricInfo> AttachFabricSteps(const AttachOptions& options, std::string* unrestored) {
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   auto uplink_or = rtnl.GetLink(options.uplink);
   if (!uplink_or.ok()) return Prefix(uplink_or.status(), "attach");
@@ -109,7 +112,7 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   if (!xdp_redirect) config.flags |= VNET_FABRIC_F_NO_XDP_REDIRECT;
   if (xdp_mode == XdpMode::kNone) config.flags |= VNET_FABRIC_F_NO_XDP;
   TcHook tc_hook = ResolveTcHook(options.tc_hook);
-  if (tc_hook == TcHook::kClsBpf) config.flags |= VNET_FABRIC_F_CLS_BPF;
+  RecordTcHook(tc_hook, config);
   if (options.host) config.flags |= VNET_FABRIC_F_HOST;
   if (options.type == PortKind::kIpvlan) config.flags |= VNET_FABRIC_F_IPVLAN;
   config.ipvlan_mode = static_cast<std::uint8_t>(options.ipvlan_mode);
@@ -142,10 +145,11 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
     foreign = std::move(*held);
     VNET_RETURN_IF_ERROR(Annotate(DetachXdpProgram(uplink.ifindex, uplink.name, xdp), "attach --force"));
     // Put the foreign program back, in its mode, if anything after this fails.
-    undo.Push([&foreign, &uplink, &xdp] {
-      if (!RestoreXdpProgram(uplink.ifindex, uplink.name, foreign.get(), xdp).ok())
-        std::fprintf(stderr, "vnetctl: attach --force: could not put XDP program '%s' back on %s\n",
-                     xdp.prog_name.c_str(), uplink.name.c_str());
+    undo.Push([&foreign, &uplink, &xdp, unrestored] {
+      auto restored = RestoreXdpProgram(uplink.ifindex, uplink.name, foreign.get(), xdp);
+      if (!restored.ok())
+        *unrestored = absl::StrCat("attach --force: could not put XDP program '", xdp.prog_name, "' back on ",
+                                   uplink.name, ": ", restored.message());
     });
     Checkpoint("attach --force: foreign XDP program removed");
   }
@@ -179,11 +183,22 @@ absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
   info.unknown_drop = options.unknown_drop;
   info.host = options.host;
   info.xdp_redirect = xdp_redirect;
-  info.tc_hook = tc_hook == TcHook::kClsBpf ? "cls_bpf" : "tcx";
+  info.tc_hook = TcHookName(tc_hook);
   info.type = options.type;
   info.ipvlan_mode = options.ipvlan_mode;
   info.ipvlan_flag = options.ipvlan_flag;
   if (options.dhcp_max_leases) info.dhcp_max_leases = options.dhcp_max_leases;
+  return info;
+}
+
+}  // namespace
+
+absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
+  std::string unrestored;
+  auto info = AttachFabricSteps(options, &unrestored);
+  // The caller must hear that the program it replaced is gone for good.
+  if (!info.ok() && !unrestored.empty())
+    return absl::Status(info.status().code(), absl::StrCat(info.status().message(), "; ", unrestored));
   return info;
 }
 
@@ -253,7 +268,7 @@ absl::Status TearDownFabric(const std::string& fabric) {
   // Ports first, so nothing is redirected to a port whose fabric is half gone.
   VNET_RETURN_IF_ERROR(Annotate(RemoveAllPorts(maps, fabric), absl::StrCat("detach ", fabric)));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
-  if (config.flags & VNET_FABRIC_F_CLS_BPF) {
+  if (FabricTcHook(config) == TcHook::kClsBpf) {
     (void)DetachClsBpf(static_cast<int>(config.uplink_ifindex), fabric, TcDirection::kIngress);
     (void)DetachClsBpf(static_cast<int>(config.uplink_ifindex), fabric, TcDirection::kEgress);
   }

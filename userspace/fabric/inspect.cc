@@ -14,6 +14,7 @@
 #include "base/errors.h"
 #include "loader/links.h"
 #include "loader/pins.h"
+#include "loader/tc_hook.h"
 #include "maps/fabric_maps.h"
 #include "netlink/rtnl.h"
 
@@ -47,7 +48,7 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   info.unknown_drop = config.unknown_policy == VNET_UNKNOWN_DROP;
   info.host = config.flags & VNET_FABRIC_F_HOST;
   info.xdp_redirect = !(config.flags & VNET_FABRIC_F_NO_XDP_REDIRECT);
-  info.tc_hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? "cls_bpf" : "tcx";
+  info.tc_hook = TcHookName(FabricTcHook(config));
   info.type = (config.flags & VNET_FABRIC_F_IPVLAN) ? PortKind::kIpvlan : PortKind::kMacvlan;
   info.ipvlan_mode = static_cast<IpvlanMode>(config.ipvlan_mode);
   info.ipvlan_flag = static_cast<IpvlanFlag>(config.ipvlan_flags);
@@ -139,7 +140,7 @@ std::vector<FabricInfo> DescribeOrphanFabrics() {
     info.name = dead.name;
     info.uplink_mac = MacAddress::FromBytes(dead.config.uplink_mac);
     info.defunct = true;
-    info.tc_hook = (dead.config.flags & VNET_FABRIC_F_CLS_BPF) ? "cls_bpf" : "tcx";
+    info.tc_hook = TcHookName(FabricTcHook(dead.config));
     out.push_back(std::move(info));
   }
   return out;

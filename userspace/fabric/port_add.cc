@@ -17,7 +17,7 @@
 #include "fabric/port_helpers.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
-#include "fabric/tc_hook.h"
+#include "loader/tc_hook.h"
 #include "fabric/undo.h"
 #include "base/errors.h"
 #include "loader/links.h"
@@ -117,7 +117,7 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   undo.Push([&maps, ifindex, port] { (void)WithdrawPort(maps, ifindex, port); });
 
   VNET_ASSIGN_OR_RETURN(UniqueFd prog, OpenPinned(FabricPinPath(fabric, kPortProgPin)));
-  TcHook hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? TcHook::kClsBpf : TcHook::kTcx;
+  TcHook hook = FabricTcHook(config);
   std::string link_pin = FabricPinPath(fabric, PortLinkPin(ifindex));
   VNET_RETURN_IF_ERROR(AttachTc(hook, TcDirection::kIngress, prog.get(), dev.ifindex, dev.name, link_pin));
   undo.Push([hook, &dev, link_pin] { (void)DetachTc(hook, TcDirection::kIngress, dev.ifindex, dev.name, link_pin); });

@@ -19,7 +19,7 @@
 #include "fabric/port_helpers.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
-#include "fabric/tc_hook.h"
+#include "loader/tc_hook.h"
 #include "fabric/undo.h"
 #include "base/errors.h"
 #include "loader/links.h"
@@ -64,7 +64,7 @@ absl::Status DeletePort(absl::string_view dev_name) {
   if (owned_pair) VNET_RETURN_IF_ERROR(Annotate(PinNote(pending, PinnedNote{}), "port del"));
   // Stop delivering to it first, then stop listening to it.
   VNET_RETURN_IF_ERROR(WithdrawPort(found.maps, ifindex, found.port));
-  TcHook hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? TcHook::kClsBpf : TcHook::kTcx;
+  TcHook hook = FabricTcHook(config);
   VNET_RETURN_IF_ERROR(DetachTc(hook, TcDirection::kIngress, found.dev.ifindex, found.dev.name,
                                 FabricPinPath(found.fabric, PortLinkPin(ifindex))));
   // RTM_DELLINK works for taps too, even while a VM holds them (as for macvtap).

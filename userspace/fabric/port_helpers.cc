@@ -12,7 +12,7 @@
 #include "fabric/port_helpers.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
-#include "fabric/tc_hook.h"
+#include "loader/tc_hook.h"
 #include "fabric/undo.h"
 #include "base/errors.h"
 #include "loader/links.h"

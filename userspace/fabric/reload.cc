@@ -17,7 +17,7 @@
 #include "fabric/fabric.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
-#include "fabric/tc_hook.h"
+#include "loader/tc_hook.h"
 #include "loader/checkpoint.h"
 #include "base/errors.h"
 #include "loader/links.h"
@@ -67,7 +67,7 @@ absl::Status SwapAll(const std::string& fabric, const vnet_config& config, const
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(LinkInfo uplink, rtnl.GetLink(static_cast<int>(config.uplink_ifindex)));
-  bool cls_bpf = config.flags & VNET_FABRIC_F_CLS_BPF;
+  bool cls_bpf = FabricTcHook(config) == TcHook::kClsBpf;
 
   // Ports first: port programs only read maps the new uplink programs share.
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());

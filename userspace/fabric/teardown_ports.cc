@@ -10,7 +10,7 @@
 #include "fabric/l3s.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
-#include "fabric/tc_hook.h"
+#include "loader/tc_hook.h"
 #include "base/errors.h"
 #include "loader/pins.h"
 #include "netlink/rtnl.h"
@@ -70,7 +70,7 @@ absl::Status RemoveAllPorts(FabricMaps& maps, const std::string& fabric) {
   }
   // Stop delivering to them first, then stop listening to them.
   VNET_RETURN_IF_ERROR(WithdrawPorts(maps, ports));
-  TcHook hook = (config.flags & VNET_FABRIC_F_CLS_BPF) ? TcHook::kClsBpf : TcHook::kTcx;
+  TcHook hook = FabricTcHook(config);
   std::vector<LinkInfo> owned;
   for (const auto& [dev, port] : present) {
     VNET_RETURN_IF_ERROR(DetachTc(hook, TcDirection::kIngress, dev.ifindex, dev.name,

@@ -11,7 +11,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
-#include "fabric/tc_hook.h"
+#include "loader/tc_hook.h"
 #include "loader/links.h"
 #include "base/ip_address.h"
 #include "base/mac_address.h"

@@ -1,10 +1,8 @@
 #include "fabric/uplink_state.h"
 
 #include <linux/if.h>
-#include <signal.h>
 
 #include <cerrno>
-#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
@@ -89,37 +87,28 @@ absl::StatusOr<SyncReport> SyncUplinkState(const std::string& fabric) {
 
 namespace {
 
-volatile sig_atomic_t stop_requested = 0;
-void OnSignal(int) { stop_requested = 1; }
-
-absl::Status SyncAll() {
+absl::Status SyncAll(const MonitorReporter& report) {
   VNET_ASSIGN_OR_RETURN(UniqueFd lock, AcquireControlLock());
   for (const auto& fabric : ListLocalFabrics()) {
-    auto report = SyncUplinkState(fabric);
-    if (!report.ok()) {
-      std::fprintf(stderr, "vnetctl: monitor %s: %s\n", fabric.c_str(), std::string(report.status().message()).c_str());
+    auto synced = SyncUplinkState(fabric);
+    if (!synced.ok()) {
+      report(fabric, synced.status());  // one fabric's failure stops no other
       continue;
     }
-    for (const auto& change : report->changes) std::printf("%s: %s\n", fabric.c_str(), change.c_str());
-    std::fflush(stdout);
+    for (const auto& change : synced->changes) report(fabric, change);
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::Status MonitorUplinks(bool once) {
+absl::Status MonitorUplinks(bool once, const MonitorReporter& report, const std::atomic<bool>& stop) {
   VNET_ASSIGN_OR_RETURN(LinkEvents events, LinkEvents::Subscribe());
-  VNET_RETURN_IF_ERROR(SyncAll());  // subscribe first, then sync: no event is missed
+  VNET_RETURN_IF_ERROR(SyncAll(report));  // subscribe first, then sync: no event is missed
   if (once) return absl::OkStatus();
-
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  while (!stop_requested) {
+  while (!stop.load()) {
     VNET_ASSIGN_OR_RETURN(bool changed, events.WaitForChange(1000));
-    if (changed) VNET_RETURN_IF_ERROR(SyncAll());
+    if (changed) VNET_RETURN_IF_ERROR(SyncAll(report));
   }
   return absl::OkStatus();
 }

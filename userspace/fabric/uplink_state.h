@@ -6,7 +6,10 @@
 #ifndef VNET_FABRIC_UPLINK_STATE_H
 #define VNET_FABRIC_UPLINK_STATE_H
 
+#include <atomic>
+#include <functional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -21,9 +24,14 @@ struct SyncReport {
 
 absl::StatusOr<SyncReport> SyncUplinkState(const std::string& fabric);
 
-// Runs until SIGINT/SIGTERM (or one pass with `once`), syncing every fabric of
-// this netns whenever a link changes. Prints each change on stdout.
-absl::Status MonitorUplinks(bool once);
+// What the monitor reports, per fabric: a change it made (text) or why that
+// fabric could not be synced (status). The caller decides where it goes.
+using MonitorReporter =
+    std::function<void(const std::string& fabric, const std::variant<std::string, absl::Status>& what)>;
+
+// Runs until `stop` is set (checked at least once a second; or one pass with
+// `once`), syncing every fabric of this netns whenever a link changes.
+absl::Status MonitorUplinks(bool once, const MonitorReporter& report, const std::atomic<bool>& stop);
 
 }  // namespace vnet
 

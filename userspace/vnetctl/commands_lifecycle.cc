@@ -1,6 +1,10 @@
 // vnetctl reload, apply, monitor: running vnet over time.
+#include <signal.h>
+
+#include <atomic>
 #include <cstdio>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -63,10 +67,33 @@ int CmdApply(const Context& ctx, const std::vector<std::string>& args) {
   return 0;
 }
 
+namespace {
+
+std::atomic<bool> monitor_stop{false};
+void StopMonitor(int) { monitor_stop.store(true); }
+
+// Each change on stdout as it happens (a log), a fabric that could not be
+// synced on stderr; the monitor goes on with the others.
+void PrintMonitorEvent(const std::string& fabric, const std::variant<std::string, absl::Status>& what) {
+  if (const auto* change = std::get_if<std::string>(&what)) {
+    std::printf("%s: %s\n", fabric.c_str(), change->c_str());
+    std::fflush(stdout);
+  } else {
+    std::fprintf(stderr, "vnetctl: monitor %s: %s\n", fabric.c_str(),
+                 std::string(std::get<absl::Status>(what).message()).c_str());
+  }
+}
+
+}  // namespace
+
 int CmdMonitor(const Context&, const std::vector<std::string>& args) {
   auto parsed = Parse("monitor", args, {{"--once", false}}, 0, 0);
   if (!parsed.ok()) return Fail(parsed.status());
-  auto status = MonitorUplinks(parsed->Has("--once"));
+  struct sigaction sa {};
+  sa.sa_handler = StopMonitor;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  auto status = MonitorUplinks(parsed->Has("--once"), PrintMonitorEvent, monitor_stop);
   return status.ok() ? 0 : Fail(Annotate(status, "monitor"));
 }
 

@@ -1,4 +1,4 @@
-#include "fabric/tc_hook.h"
+#include "loader/tc_hook.h"
 
 #include "absl/strings/str_cat.h"
 #include "base/errors.h"
@@ -35,5 +35,16 @@ absl::Status DetachTc(TcHook hook, TcDirection direction, int ifindex, absl::str
   // Unpinning the only reference to a tcx link detaches it.
   return Unpin(pin);
 }
+
+void RecordTcHook(TcHook hook, vnet_config& config) {
+  if (hook == TcHook::kClsBpf) config.flags |= VNET_FABRIC_F_CLS_BPF;
+  else config.flags &= ~VNET_FABRIC_F_CLS_BPF;
+}
+
+TcHook FabricTcHook(const vnet_config& config) {
+  return (config.flags & VNET_FABRIC_F_CLS_BPF) ? TcHook::kClsBpf : TcHook::kTcx;
+}
+
+const char* TcHookName(TcHook hook) { return hook == TcHook::kClsBpf ? "cls_bpf" : "tcx"; }
 
 }  // namespace vnet
