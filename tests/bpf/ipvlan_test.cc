@@ -2,7 +2,7 @@
 // MAC U, on the wire side (bpf/lib/ipvlan_wire.h through wire.h), the port
 // side (bpf/lib/ipvlan_port.h through port.h) and the host side (host.h).
 //
-// Not exercised here, the netns tests (tests/netns/ipvlantest.py) cover them:
+// Not exercised here, the netns tests (tests/netns/vnetkit/ipvlan.py) cover them:
 // bpf_redirect_peer into a container's netns (BPF_PROG_RUN only reports the
 // verdict; these ports have no PEER_NETNS), bpf_redirect_neigh's actual
 // neighbour resolution, and l3s routing through the host stack. The l3
