@@ -28,6 +28,8 @@ leases in a private dataDir.
                 (drops.spoofed_ip grows, ext never sees it).
   traffic       two macvlan containers reach each other and ext (v4, v6).
   keys          mac/runtimeConfig.mac/CNI_ARGS MAC=, mtu, type vnet + kind.
+  concurrent    20 ADDs at once on a master without a fabric: one fabric,
+                distinct addresses, reachable; 20 DELs at once leave nothing.
   default       no master: the default route's interface of the plugin's namespace.
 Exit 0 pass, 1 fail, 77 skip.
 """
@@ -514,6 +516,35 @@ def keys(env):
     assert_ok(run(env, "DEL", c, role, "m4"), "DEL m4")
 
 
+def concurrent(env):
+    """20 ADDs at once on a master with no fabric yet (the lock serialises,
+    the fabric is made once), all reachable; then 20 DELs at once leave no
+    port, link or lease. (cni-scale runs 50 with the benchmark.)"""
+    import concurrent.futures as cf
+    t = env.topo
+    ext_link(t, "up5", "e5", ["198.18.65.1/24"])
+    conf = net_conf(env, name="many", master="up5", subnet="198.18.65.0/24")
+    roles = {f"p{i}": container(env) for i in range(20)}
+    with cf.ThreadPoolExecutor(max_workers=20) as pool:
+        added = dict(zip(roles, pool.map(lambda cid: run(env, "ADD", conf, roles[cid], cid), roles)))
+    for cid, r in added.items():
+        assert_ok(r, f"concurrent ADD {cid}")
+    ips = [r.result["ips"][0]["address"].split("/")[0] for r in added.values()]
+    assert len(set(ips)) == 20, ips
+    fabrics = [f for f in show(env)["fabrics"] if f["uplink"] == "up5"]
+    assert len(fabrics) == 1 and len(fabrics[0]["ports"]) == 20, fabrics
+    for cid in ("p0", "p19"):
+        assert vk.ping(t, roles[cid], "198.18.65.1", count=2, timeout=1, interval=0.2), f"{cid} -> ext"
+    assert vk.ping(t, roles["p0"], ips[-1], count=2, timeout=1, interval=0.2), "p0 -> p19"
+    with cf.ThreadPoolExecutor(max_workers=20) as pool:
+        deleted = dict(zip(roles, pool.map(lambda cid: run(env, "DEL", conf, roles[cid], cid), roles)))
+    for cid, r in deleted.items():
+        assert_ok(r, f"concurrent DEL {cid}")
+    assert not [f for f in show(env)["fabrics"] if f["uplink"] == "up5"][0]["ports"]
+    assert not cni.leases(env.data, "many"), cni.leases(env.data, "many")
+    assert not [a for a in all_ports(env) if a.startswith("cni:many:")]
+
+
 def default_master(env):
     """No master: the interface of the default route in the plugin's
     namespace, here a namespace of its own (never the machine's)."""
@@ -541,7 +572,7 @@ def default_master(env):
 
 
 CASES = [versions, errors, del_tolerant, ifname_exists, ipam_failure, check, gc, status, ipvlan, spoofing, traffic,
-         keys, default_master]
+         keys, concurrent, default_master]
 
 
 def main():
