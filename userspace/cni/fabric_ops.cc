@@ -1,6 +1,5 @@
 #include "cni/fabric_ops.h"
 
-#include <sys/file.h>
 
 #include <cstdio>
 #include <thread>

@@ -1,6 +1,7 @@
 #include "cni/ipam.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,9 +59,15 @@ absl::StatusOr<nlohmann::json> RunIpam(const std::string& path, const std::strin
                                        const std::string& stdin_config,
                                        const std::map<std::string, std::string>& overrides) {
   std::string argv0 = path;
-  int in[2], out[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) return absl::UnknownError(absl::StrCat("ipam ", type, ": pipe: ", std::strerror(errno)));
-  UniqueFd in_r(in[0]), in_w(in[1]);
+  // The config goes in through a memory file, not a pipe: a plugin that
+  // exits without reading it cannot leave us blocked or SIGPIPE'd.
+  int memfd = ::memfd_create("cni-config", MFD_CLOEXEC);
+  if (memfd < 0) return absl::UnknownError(absl::StrCat("ipam ", type, ": memfd_create: ", std::strerror(errno)));
+  UniqueFd in(memfd);
+  if (auto w = WriteAll(in.get(), stdin_config); !w.ok()) return Error(kIoFailure, "ipam I/O", w.message());
+  if (::lseek(in.get(), 0, SEEK_SET) != 0)
+    return absl::UnknownError(absl::StrCat("ipam ", type, ": lseek: ", std::strerror(errno)));
+  int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return absl::UnknownError(absl::StrCat("ipam ", type, ": pipe: ", std::strerror(errno)));
   UniqueFd out_r(out[0]), out_w(out[1]);
   std::vector<std::string> env_strings = ChildEnv(command, overrides);
@@ -72,15 +79,13 @@ absl::StatusOr<nlohmann::json> RunIpam(const std::string& path, const std::strin
   if (pid < 0) return absl::UnknownError(absl::StrCat("ipam ", type, ": fork: ", std::strerror(errno)));
   if (pid == 0) {
     // stderr stays ours: the IPAM plugin's logs go where this plugin's go.
-    ::dup2(in_r.get(), 0);
+    ::dup2(in.get(), 0);
     ::dup2(out_w.get(), 1);
     ::execve(argv0.c_str(), argv, envp.data());
     _exit(127);
   }
-  in_r.Reset();
+  in.Reset();
   out_w.Reset();
-  absl::Status written = WriteAll(in_w.get(), stdin_config);
-  in_w.Reset();
   std::string output;
   char buf[4096];
   for (;;) {
@@ -105,7 +110,6 @@ absl::StatusOr<nlohmann::json> RunIpam(const std::string& path, const std::strin
     return Error(kGeneric, absl::StrCat("ipam ", type, " ", command, " failed"),
                  absl::StrCat("ipam ", type, " ", command, ": exit status ", wstatus, ", output '", output, "'"));
   }
-  if (!written.ok()) return Error(kIoFailure, "ipam I/O", written.message());
   if (j.is_discarded())
     return Error(kDecodeFailure, "decoding IPAM result", absl::StrCat("ipam ", type, " printed no JSON: ", output));
   return j;
