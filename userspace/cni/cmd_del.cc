@@ -13,7 +13,7 @@ namespace vnet::cni {
 
 absl::Status RemoveAttachment(const NetConf& conf, const std::string& container_id, const std::string& ifname) {
   std::string alias = AttachmentAlias(conf.name, container_id, ifname);
-  auto ports = FindNetworkPorts(conf.name);
+  auto ports = FindNetworkPorts(conf.name, /*prune=*/true);
   if (!ports.ok()) {
     // A fabric that cannot be read any more: the host end is found by its alias alone.
     std::fprintf(stderr, "vnet: DEL %s: %s\n", alias.c_str(), ports.status().ToString().c_str());
