@@ -1,0 +1,403 @@
+"""Real container engines for the CNI tests, with nothing of theirs shared
+with the machine: a busybox image built here (no registry), podman with its
+own containers.conf, storage, run and tmp directories, and a containerd
+started with its own config, root, state and sockets and stopped by PID.
+
+    with vk.temp_dir("vnet-eng-") as work, engines.Podman(work, netdir, plugin_dirs) as pm:
+        pm.import_image(engines.busybox_rootfs(work))
+
+Every class is a context manager whose __exit__ removes what it made, also
+when the test failed; tests turn SIGTERM into SystemExit with
+vk.exit_on_signals() so that runs on a timeout too. The one thing no flag
+keeps private is containerd's shim socket directory /run/containerd/s: it is
+removed when empty and this process created it (see Containerd.__exit__).
+"""
+import contextlib
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import time
+
+from .fixture import CommandError, run, unique, which
+
+# The applets the tests use; busybox-static runs as any of them by argv[0].
+APPLETS = ("sh", "ip", "ping", "udhcpc", "sleep", "cat", "ifconfig")
+
+
+def busybox_rootfs(parent):
+    """A minimal root filesystem under parent: the static busybox and its
+    applet links, plus the directories runc mounts over. Returns its path."""
+    busybox = which("busybox")
+    if not busybox:
+        raise CommandError("busybox-static is not installed (scripts/install-deps.sh)")
+    root = os.path.join(parent, "rootfs")
+    for d in ("bin", "dev", "etc", "proc", "sys", "tmp", "run"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    shutil.copy2(busybox, os.path.join(root, "bin", "busybox"))
+    for applet in APPLETS:
+        os.symlink("busybox", os.path.join(root, "bin", applet))
+    return root
+
+
+def _blob(layout, data):
+    """Stores data as a content-addressed blob of an OCI layout; (digest, size)."""
+    digest = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(layout, "blobs", "sha256", digest), "wb") as f:
+        f.write(data)
+    return f"sha256:{digest}", len(data)
+
+
+def oci_archive(rootfs, path, name):
+    """Writes an OCI image archive of rootfs (one uncompressed layer) named
+    `name` to path, for `ctr images import`: containerd needs no podman."""
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as t:
+        t.add(rootfs, arcname=".")
+    layout = path + ".d"
+    os.makedirs(os.path.join(layout, "blobs", "sha256"))
+    layer_digest, layer_size = _blob(layout, layer.getvalue())
+    config = {"architecture": "amd64", "os": "linux", "config": {},
+              "rootfs": {"type": "layers", "diff_ids": [layer_digest]}}  # uncompressed: diff id = digest
+    config_digest, config_size = _blob(layout, json.dumps(config).encode())
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                           "digest": config_digest, "size": config_size},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                            "digest": layer_digest, "size": layer_size}]}
+    manifest_digest, manifest_size = _blob(layout, json.dumps(manifest).encode())
+    index = {"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest,
+        "size": manifest_size, "annotations": {"io.containerd.image.name": name,
+                                                "org.opencontainers.image.ref.name": name.rsplit(":", 1)[-1]}}]}
+    with open(os.path.join(layout, "index.json"), "w") as f:
+        json.dump(index, f)
+    with open(os.path.join(layout, "oci-layout"), "w") as f:
+        json.dump({"imageLayoutVersion": "1.0.0"}, f)
+    with tarfile.open(path, "w") as t:
+        for entry in ("oci-layout", "index.json", "blobs"):
+            t.add(os.path.join(layout, entry), arcname=entry)
+    shutil.rmtree(layout)
+    return path
+
+
+REFERENCE_DIR = "/usr/lib/cni"  # Debian's containernetworking-plugins
+
+
+def plugin_dir(plugin_type):
+    """The directory holding the CNI plugin named plugin_type: Debian's for the
+    reference plugins, else the build tree's (VNET_CNI_DIR, or the directory
+    under the build root that holds it), or None when it is not built."""
+    if os.access(os.path.join(REFERENCE_DIR, plugin_type), os.X_OK):
+        return REFERENCE_DIR
+    candidates = [os.environ.get("VNET_CNI_DIR")]
+    build = os.environ.get("VNET_UNIT_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "..", "build")
+    for top, dirs, files in os.walk(os.path.join(build, "userspace")):
+        dirs[:] = [d for d in dirs if not d.endswith(".p")]  # object directories
+        if plugin_type in files:
+            candidates.append(top)
+    for d in candidates:
+        if d and os.access(os.path.join(d, plugin_type), os.X_OK):
+            return os.path.realpath(d)
+    return None
+
+
+@contextlib.contextmanager
+def temp_dir(prefix):
+    """A private directory under /tmp, removed with everything in it at the end.
+    Mounts an engine left inside it (a crashed container's rootfs) are
+    detached first, so rm never crosses into them."""
+    path = os.path.realpath(os.path.join("/tmp", unique(prefix)))
+    os.makedirs(path)
+    try:
+        yield path
+    finally:
+        unmount_under(path)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def unmount_under(path):
+    """Lazily unmounts every mount point at or below path, deepest first."""
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for point in sorted((p for p in points if p == path or p.startswith(path + "/")), key=len, reverse=True):
+        run(["umount", "-l", point], check=False)
+
+
+class Podman(contextlib.AbstractContextManager):
+    """podman 4.3 with the CNI backend and state of its own under work:
+    containers.conf (runc, the CNI backend, networks from netdir, plugins
+    from plugin_dirs, rlimits this VM allows, file locks), storage (vfs:
+    no overlay on overlay), run root and tmp dir. Never reads
+    /etc/cni/net.d, never writes /var/lib/containers or /run/libpod."""
+
+    def __init__(self, work, netdir, plugin_dirs):
+        self.dir = os.path.join(work, "podman")
+        os.makedirs(os.path.join(self.dir, "tmp"))
+        self.conf = os.path.join(self.dir, "containers.conf")
+        quoted = ", ".join(json.dumps(d) for d in plugin_dirs)
+        with open(self.conf, "w") as f:
+            f.write(f"""[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+
+[engine]
+runtime = "runc"
+lock_type = "file"
+tmp_dir = "{self.dir}/tmp"
+image_copy_tmp_dir = "{self.dir}/tmp"
+events_logger = "file"
+
+[network]
+network_backend = "cni"
+network_config_dir = "{netdir}"
+cni_plugin_dirs = [{quoted}]
+""")
+        self.argv = [which("podman") or "podman", "--root", os.path.join(self.dir, "root"),
+                     "--runroot", os.path.join(self.dir, "run"), "--storage-driver", "vfs",
+                     "--cni-config-dir", netdir]
+        self.env = dict(os.environ, CONTAINERS_CONF=self.conf)
+
+    def __call__(self, *args, check=True, timeout=60, input=None):
+        """Runs one podman command with this private state."""
+        p = subprocess.run(self.argv + list(args), capture_output=True, text=True, timeout=timeout,
+                           input=input, env=self.env)
+        if check and p.returncode != 0:
+            raise CommandError(f"podman {' '.join(args)} -> {p.returncode}\n{p.stdout}{p.stderr}")
+        return p
+
+    def import_image(self, rootfs, name="localhost/vnet-bb:latest"):
+        """Imports rootfs as image name (podman import of a tar stream)."""
+        tar = subprocess.run(["tar", "-C", rootfs, "-c", "."], capture_output=True, check=True).stdout
+        p = subprocess.run(self.argv + ["import", "-", name], input=tar, capture_output=True,
+                           env=self.env, timeout=60)
+        if p.returncode != 0:
+            raise CommandError(f"podman import -> {p.returncode}\n{p.stderr.decode()}")
+        return name
+
+    def __exit__(self, *exc):
+        # Containers first (their CNI DEL runs here), then the images; the
+        # directory itself goes with the caller's temp_dir.
+        self("rm", "--all", "--force", "--time", "0", check=False, timeout=120)
+        self("rmi", "--all", "--force", check=False, timeout=60)
+        return False
+
+
+class Containerd(contextlib.AbstractContextManager):
+    """A containerd of its own: config, root, state, opt dir and gRPC/ttrpc
+    sockets under work, the CRI plugin off; `ctr` talks to it through
+    self.ctr(). The FIFOs and runc root of `ctr run` are private too
+    (run_argv). Stopped by its PID; shims it started are stopped by PID."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "containerd")
+        os.makedirs(self.dir)
+        self.socket = os.path.join(self.dir, "containerd.sock")
+        self.config = os.path.join(self.dir, "config.toml")
+        with open(self.config, "w") as f:
+            f.write(f"""version = 2
+root = "{self.dir}/root"
+state = "{self.dir}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+[grpc]
+  address = "{self.socket}"
+[ttrpc]
+  address = "{self.dir}/ttrpc.sock"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{self.dir}/opt"
+""")
+        self.proc = None
+        self.log = None
+        self.made_run_dirs = []  # /run/containerd parts this process created
+
+    def __enter__(self):
+        # The shims put their sockets in /run/containerd/s whatever the
+        # config says: remember which of those directories are ours to remove.
+        for d in ("/run/containerd", "/run/containerd/s"):
+            if not os.path.exists(d):
+                self.made_run_dirs.append(d)
+        self.log = open(os.path.join(self.dir, "containerd.log"), "w")
+        self.proc = subprocess.Popen([which("containerd") or "containerd", "--config", self.config],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while self.ctr("version", check=False).returncode != 0:
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.__exit__(None, None, None)
+                raise CommandError(f"containerd did not start:\n{self.log_text()}")
+            time.sleep(0.1)
+        return self
+
+    def log_text(self):
+        with open(os.path.join(self.dir, "containerd.log")) as f:
+            return f.read()[-3000:]
+
+    def ctr(self, *args, check=True, timeout=60):
+        return run(["ctr", "--address", self.socket, *args], check=check, timeout=timeout)
+
+    def import_image(self, archive):
+        self.ctr("images", "import", "--snapshotter", "native", archive, timeout=120)
+
+    def run_argv(self, image, cid, *command, cni=True):
+        """The argv of a foreground `ctr run --rm` (only a foreground run
+        calls CNI DEL, after the task exits), with private FIFOs and runc root."""
+        argv = ["ctr", "--address", self.socket, "run", "--rm", "--snapshotter", "native",
+                "--fifo-dir", os.path.join(self.dir, "fifo"), "--runc-root", os.path.join(self.dir, "runc")]
+        if cni:
+            argv.append("--cni")
+        return argv + [image, cid, *command]
+
+    def shim_pids(self):
+        """PIDs of the shims serving this containerd (their -address is our socket)."""
+        pids = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if argv and os.path.basename(argv[0]).startswith(b"containerd-shim") and self.socket.encode() in argv:
+                pids.append(int(pid))
+        return pids
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            listed = self.ctr("tasks", "list", "--quiet", check=False).stdout.split()
+            for task in listed:
+                self.ctr("tasks", "kill", "--signal", "SIGKILL", task, check=False)
+            for task in listed:
+                self.ctr("tasks", "delete", "--force", task, check=False)
+            for container in self.ctr("containers", "list", "--quiet", check=False).stdout.split():
+                self.ctr("containers", "delete", container, check=False)
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for pid in self.shim_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.log:
+            self.log.close()
+        unmount_under(self.dir)
+        for d in reversed(self.made_run_dirs):
+            with contextlib.suppress(OSError):
+                os.rmdir(d)  # only when empty: someone else's shim may be using it
+        return False
+
+
+class Network(contextlib.AbstractContextManager):
+    """The network every engine test puts containers on: a uniquely named
+    veth in the ROOT namespace (the engines run their plugins there) as the
+    master, whose peer e0 sits in topo's "ext" namespace with SUBNET.1; a
+    conflist of plugin_type on that master with host-local IPAM whose leases
+    live in a private dataDir. vnet plugins get a fabric of their own name,
+    detached (and its pins removed) at the end."""
+
+    def __init__(self, topo, work, plugin_type, subnet="198.18.90", kind=None):
+        self.topo = topo
+        self.plugin_type = plugin_type
+        self.subnet = subnet
+        self.kind = kind  # for the plain `vnet` type
+        self.name = unique("vnetcni")
+        self.master = unique("cxm")
+        self.data_dir = os.path.join(work, "ipam")
+        self.vnet = plugin_type.startswith("vnet") or kind is not None
+        self.fabric = unique("cf") if self.vnet else None
+        self.ext = None
+
+    def __enter__(self):
+        self.ext = self.topo.netns("ext")
+        run(["ip", "link", "add", self.master, "type", "veth", "peer", "name", "e0", "netns", self.ext])
+        run(["ip", "link", "set", self.master, "up"])
+        self.topo.ip("ext", "link", "set", "e0", "up")
+        self.topo.ip("ext", "addr", "add", f"{self.subnet}.1/24", "dev", "e0")
+        if self.fabric:
+            self.topo.fabrics.append(self.fabric)  # for the leftovers check
+        return self
+
+    def conflist(self):
+        plugin = {"type": self.plugin_type, "master": self.master, "mode": "bridge",
+                  "ipam": {"type": "host-local", "dataDir": self.data_dir,
+                           "ranges": [[{"subnet": f"{self.subnet}.0/24", "rangeStart": f"{self.subnet}.10",
+                                        "rangeEnd": f"{self.subnet}.99"}]]}}
+        if self.vnet:
+            plugin["fabric"] = self.fabric
+        if self.kind:
+            plugin["kind"] = self.kind
+        return {"cniVersion": "1.0.0", "name": self.name, "plugins": [plugin]}
+
+    def write(self, path):
+        with open(path, "w") as f:
+            json.dump(self.conflist(), f, indent=2)
+        return path
+
+    def leases(self):
+        """{address: the lease file's first line (the container ID)} of host-local's dataDir."""
+        d = os.path.join(self.data_dir, self.name)
+        out = {}
+        for entry in (os.listdir(d) if os.path.isdir(d) else []):
+            if entry[0].isdigit():
+                with open(os.path.join(d, entry)) as f:
+                    words = f.read().split()
+                out[entry] = words[0] if words else ""
+        return out
+
+    def fabric_ports(self):
+        """The ports vnetctl shows in this network's fabric ([] when it is gone), or None for other plugins."""
+        if not self.fabric:
+            return None
+        from .fixture import VNETCTL
+        p = run([VNETCTL, "-j", "show", self.fabric], check=False)
+        if p.returncode != 0:
+            return []
+        found = [f for f in json.loads(p.stdout).get("fabrics", []) if f["name"] == self.fabric]
+        return found[0].get("ports", []) if found else []
+
+    def ext_ping(self, address):
+        return ping_ok(lambda *argv: self.topo.exec("ext", *argv, check=False), address)
+
+    def __exit__(self, *exc):
+        if self.fabric:
+            from .fixture import PIN_ROOT, VNETCTL
+            if os.path.isdir(f"{PIN_ROOT}/{self.fabric}"):
+                run([VNETCTL, "detach", self.fabric], check=False)
+            if os.path.isdir(f"{PIN_ROOT}/{self.fabric}"):
+                run(["rm", "-rf", f"{PIN_ROOT}/{self.fabric}"], check=False)
+        run(["ip", "link", "del", self.master], check=False)
+        return False
+
+
+def ping_ok(execute, address, tries=3):
+    """True when one echo request (busybox or iputils ping) run through
+    execute(*argv) is answered, trying a few times: the first one may wait
+    for ARP in a container that just came up."""
+    for _ in range(tries):
+        if execute("ping", "-c", "1", "-W", "1", address).returncode == 0:
+            return True
+    return False
+
+
+def reachability(nodes, address_of, pinger):
+    """{(src, dst): answered} for every ordered pair of distinct nodes;
+    pinger(src) returns a function that runs argv in src."""
+    return {(a, b): ping_ok(pinger(a), address_of[b]) for a in nodes for b in nodes if a != b}
+
+
+def root_links():
+    """Names of the root namespace's links: a run must leave this set as it found it."""
+    return {l["ifname"] for l in json.loads(run(["ip", "-j", "link", "show"]).stdout)}
+
+
+def cni_cache_files(network):
+    """libcni's cached results of a network (the engines keep them in /var/lib/cni/results)."""
+    d = "/var/lib/cni/results"
+    return [e for e in (os.listdir(d) if os.path.isdir(d) else []) if e.startswith(network + "-")]
