@@ -23,7 +23,8 @@ import subprocess
 import tarfile
 import time
 
-from .fixture import CommandError, run, unique, which
+from . import cni
+from .fixture import PIN_ROOT, VNETCTL, CommandError, run, unique, which
 
 # The applets the tests use; busybox-static runs as any of them by argv[0].
 APPLETS = ("sh", "ip", "ping", "udhcpc", "sleep", "cat", "ifconfig")
@@ -85,23 +86,15 @@ def oci_archive(rootfs, path, name):
     return path
 
 
-REFERENCE_DIR = "/usr/lib/cni"  # Debian's containernetworking-plugins
+REFERENCE_DIR = cni.REF_DIR  # Debian's containernetworking-plugins
 
 
 def plugin_dir(plugin_type):
     """The directory holding the CNI plugin named plugin_type: Debian's for the
-    reference plugins, else the build tree's (VNET_CNI_DIR, or the directory
-    under the build root that holds it), or None when it is not built."""
-    if os.access(os.path.join(REFERENCE_DIR, plugin_type), os.X_OK):
-        return REFERENCE_DIR
-    candidates = [os.environ.get("VNET_CNI_DIR")]
-    build = os.environ.get("VNET_UNIT_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "..", "build")
-    for top, dirs, files in os.walk(os.path.join(build, "userspace")):
-        dirs[:] = [d for d in dirs if not d.endswith(".p")]  # object directories
-        if plugin_type in files:
-            candidates.append(top)
-    for d in candidates:
-        if d and os.access(os.path.join(d, plugin_type), os.X_OK):
+    reference plugins, else the build tree's (vnetkit.cni.CNI_DIR), or None
+    when it is not built."""
+    for d in (REFERENCE_DIR, cni.CNI_DIR):
+        if os.access(os.path.join(d, plugin_type), os.X_OK):
             return os.path.realpath(d)
     return None
 
@@ -221,7 +214,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     def __enter__(self):
         # The shims put their sockets in /run/containerd/s whatever the
         # config says: remember which of those directories are ours to remove.
-        for d in ("/run/containerd", "/run/containerd/s"):
+        for d in ("/run/containerd", "/run/containerd/s", "/run/containerd/fifo"):
             if not os.path.exists(d):
                 self.made_run_dirs.append(d)
         self.log = open(os.path.join(self.dir, "containerd.log"), "w")
@@ -241,6 +234,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 
     def ctr(self, *args, check=True, timeout=60):
         return run(["ctr", "--address", self.socket, *args], check=check, timeout=timeout)
+
+    def exec(self, cid, *argv, check=False, timeout=60):
+        """argv in the running task cid (`ctr tasks exec`, private FIFOs)."""
+        return self.ctr("tasks", "exec", "--fifo-dir", os.path.join(self.dir, "fifo"), "--exec-id", unique("x"),
+                        cid, *argv, check=check, timeout=timeout)
 
     def import_image(self, archive):
         self.ctr("images", "import", "--snapshotter", "native", archive, timeout=120)
@@ -302,7 +300,7 @@ class Network(contextlib.AbstractContextManager):
     live in a private dataDir. vnet plugins get a fabric of their own name,
     detached (and its pins removed) at the end."""
 
-    def __init__(self, topo, work, plugin_type, subnet="198.18.90", kind=None):
+    def __init__(self, topo, work, plugin_type, subnet="198.18.90", kind=None, vnet=None):
         self.topo = topo
         self.plugin_type = plugin_type
         self.subnet = subnet
@@ -310,7 +308,8 @@ class Network(contextlib.AbstractContextManager):
         self.name = unique("vnetcni")
         self.master = unique("cxm")
         self.data_dir = os.path.join(work, "ipam")
-        self.vnet = plugin_type.startswith("vnet") or kind is not None
+        # vnet: whether the plugin is vnet's (a wrapper's name may not say so)
+        self.vnet = vnet if vnet is not None else plugin_type.startswith("vnet")
         self.fabric = unique("cf") if self.vnet else None
         self.ext = None
 
@@ -341,21 +340,13 @@ class Network(contextlib.AbstractContextManager):
         return path
 
     def leases(self):
-        """{address: the lease file's first line (the container ID)} of host-local's dataDir."""
-        d = os.path.join(self.data_dir, self.name)
-        out = {}
-        for entry in (os.listdir(d) if os.path.isdir(d) else []):
-            if entry[0].isdigit():
-                with open(os.path.join(d, entry)) as f:
-                    words = f.read().split()
-                out[entry] = words[0] if words else ""
-        return out
+        """{address: container ID} of host-local's leases in the private dataDir."""
+        return {ip: owner[0] for ip, owner in cni.leases(self.data_dir, self.name).items()}
 
     def fabric_ports(self):
         """The ports vnetctl shows in this network's fabric ([] when it is gone), or None for other plugins."""
         if not self.fabric:
             return None
-        from .fixture import VNETCTL
         p = run([VNETCTL, "-j", "show", self.fabric], check=False)
         if p.returncode != 0:
             return []
@@ -367,7 +358,6 @@ class Network(contextlib.AbstractContextManager):
 
     def __exit__(self, *exc):
         if self.fabric:
-            from .fixture import PIN_ROOT, VNETCTL
             if os.path.isdir(f"{PIN_ROOT}/{self.fabric}"):
                 run([VNETCTL, "detach", self.fabric], check=False)
             if os.path.isdir(f"{PIN_ROOT}/{self.fabric}"):
