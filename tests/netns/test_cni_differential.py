@@ -5,7 +5,7 @@ difference: that is the migration), same containers, same traffic, same run.
 
     test_cni_differential.py [REFERENCE CANDIDATE]   default: macvlan vnet-macvlan
 
-A "host" namespace plays the machine's root (the plugins run there through
+The conflist is docs/cni.md's migration example. A "host" namespace plays the machine's root (the plugins run there through
 vnetkit/cni.py, as a runtime execs them); its master is a uniquely named veth
 whose peer e0 is in an "ext" namespace holding the gateway. The fabric vnet
 makes is named after that master (the conflist has no vnet key), so it is
@@ -19,6 +19,7 @@ unique too. For each plugin, in turn on the same master:
     the same outcome, all successful, with no lease, no interface in the
     containers, no new link in the host namespace and, for vnet, no port.
 """
+import copy
 import json
 import sys
 import time
@@ -28,7 +29,8 @@ from vnetkit import cni, engines
 
 PLUGINS = sys.argv[1:3] if len(sys.argv) > 2 else ["macvlan", "vnet-macvlan"]
 CONTAINERS = ("c1", "c2", "c3")
-SUBNET = "198.18.91"
+MIGRATION = engines.documented("migration")
+GATEWAY = MIGRATION["plugins"][0]["ipam"]["ranges"][0][0]["gateway"]
 NAME = vk.unique("vnetdf")
 
 
@@ -50,7 +52,7 @@ def main():
             topo.ip("host", "link", "add", master, "type", "veth", "peer", "name", "e0", "netns", ext)
             topo.ip("host", "link", "set", master, "up")
             topo.ip("ext", "link", "set", "e0", "up")
-            topo.ip("ext", "addr", "add", f"{SUBNET}.1/24", "dev", "e0")
+            topo.ip("ext", "addr", "add", f"{GATEWAY}/24", "dev", "e0")
             for c in CONTAINERS:
                 topo.netns(c)
             topo.fabrics.append(master)  # vnet's default fabric name: the master's
@@ -62,13 +64,14 @@ def main():
 
 
 def network(plugin, master, data_dir, version="1.0.0"):
-    """The conflist both plugins get: only `type` differs (each plugin's
-    leases are kept in a dataDir of its own)."""
-    ipam = cni.host_local(data_dir, {"subnet": f"{SUBNET}.0/24", "rangeStart": f"{SUBNET}.10",
-                                     "rangeEnd": f"{SUBNET}.99", "gateway": f"{SUBNET}.1"},
-                          routes=["0.0.0.0/0"])
-    return cni.conflist(NAME, [{"type": plugin, "master": master, "mode": "bridge", "ipam": ipam}],
-                        version=version)
+    """The migration conflist of docs/cni.md (the reference plugin's) with
+    `type` set to plugin, this test's master and name, the CNI version
+    asked and each plugin's leases in a dataDir of its own."""
+    c = copy.deepcopy(MIGRATION)
+    c.update(cniVersion=version, name=NAME)
+    c["plugins"][0].update(type=plugin, master=master)
+    c["plugins"][0]["ipam"]["dataDir"] = data_dir
+    return c
 
 
 def observe(topo, data_dir, plugin, master):
@@ -90,7 +93,7 @@ def observe(topo, data_dir, plugin, master):
                 seen["errors"].append(f"DEL {version}: {d}")
 
     clist = network(plugin, master, data_dir)
-    address = {"ext": f"{SUBNET}.1"}
+    address = {"ext": GATEWAY}
     results = {}
     for c in CONTAINERS:
         r = cni.conflist_add(clist, topo.host, cni.netns_path(topo.ns(c)), f"df{c}")

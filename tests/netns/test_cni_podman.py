@@ -5,10 +5,11 @@ conflist (issue 12, "Proven with real engines").
     test_cni_podman.py [PLUGIN_TYPE]     default vnet-macvlan; `macvlan` runs
                                          the same test on the reference plugin
 
-The master is a uniquely named veth in the root namespace (podman runs its
-plugins there) whose peer is in an "ext" namespace made here; podman's state,
-conflist directory and plugin directories are private (vnetkit/engines.py),
-so /etc/cni/net.d and its 87-podman-bridge are never read. Checked: every
+The conflist is docs/cni.md's (engines.documented); its master is a
+uniquely named veth in the root namespace (podman runs its plugins there)
+whose peer is in an "ext" namespace made here. podman's state, conflist
+directory and plugin directories are private (vnetkit/engines.py), so
+/etc/cni/net.d and its 87-podman-bridge are never read. Checked: every
 container gets a distinct host-local address whose lease names it, the
 containers reach each other and ext (and ext reaches them), the vnet fabric
 has a port per container; then `podman rm` leaves no port, no new root-ns
@@ -35,6 +36,9 @@ def main():
         vk.skip(f"the CNI plugin {PLUGIN} is not built")
     checks = vk.Checks()
     start = time.time()
+    # What docs/cni.md gives Multus must be what this test runs.
+    checks.check("docs: the Multus config is the engines' conflist",
+                 engines.documented_nad_config() == engines.documented("engines"))
     topo = vk.Topology("pm")
     try:
         with topo, engines.temp_dir("vnet-pm-") as work:

@@ -13,10 +13,12 @@ keeps private is containerd's shim socket directory /run/containerd/s: it is
 removed when empty and this process created it (see Containerd.__exit__).
 """
 import contextlib
+import copy
 import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -24,7 +26,7 @@ import tarfile
 import time
 
 from . import cni
-from .fixture import PIN_ROOT, VNETCTL, CommandError, run, unique, which
+from .fixture import PIN_ROOT, SRC, VNETCTL, CommandError, run, unique, which
 
 # The applets the tests use; busybox-static runs as any of them by argv[0].
 APPLETS = ("sh", "ip", "ping", "udhcpc", "sleep", "cat", "ifconfig")
@@ -292,19 +294,45 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         return False
 
 
+DOC = os.path.join(SRC, "docs", "cni.md")
+
+
+def documented(tag):
+    """The JSON block docs/cni.md shows right after `<!-- vnet-test: TAG -->`:
+    the conflists the documentation shows are the ones the tests run."""
+    with open(DOC) as f:
+        text = f.read()
+    m = re.search(r"<!-- vnet-test: %s -->\s*```json\n(.*?)```" % re.escape(tag), text, re.S)
+    if not m:
+        raise CommandError(f"{DOC} has no JSON block marked <!-- vnet-test: {tag} -->")
+    return json.loads(m.group(1))
+
+
+def documented_nad_config():
+    """The `config` string of the NetworkAttachmentDefinition docs/cni.md
+    shows (Multus), parsed."""
+    with open(DOC) as f:
+        m = re.search(r"kind: NetworkAttachmentDefinition\n.*?\n  config: '(.*?)'\n", f.read(), re.S)
+    if not m:
+        raise CommandError(f"{DOC} shows no NetworkAttachmentDefinition with a config")
+    return json.loads(m.group(1))
+
+
 class Network(contextlib.AbstractContextManager):
     """The network every engine test puts containers on: a uniquely named
     veth in the ROOT namespace (the engines run their plugins there) as the
-    master, whose peer e0 sits in topo's "ext" namespace with SUBNET.1; a
-    conflist of plugin_type on that master with host-local IPAM whose leases
-    live in a private dataDir. vnet plugins get a fabric of their own name,
-    detached (and its pins removed) at the end."""
+    master, whose peer e0 sits in topo's "ext" namespace with the subnet's
+    .1; and the engines' conflist of docs/cni.md with plugin_type as its
+    type, that master, a unique name and host-local leases in a private
+    dataDir. vnet plugins get a fabric of their own name, detached (and its
+    pins removed) at the end."""
 
-    def __init__(self, topo, work, plugin_type, subnet="198.18.90", kind=None, vnet=None):
+    def __init__(self, topo, work, plugin_type, vnet=None):
         self.topo = topo
         self.plugin_type = plugin_type
-        self.subnet = subnet
-        self.kind = kind  # for the plain `vnet` type
+        self.template = documented("engines")
+        subnet = self.template["plugins"][0]["ipam"]["ranges"][0][0]["subnet"]
+        self.subnet = subnet.rsplit(".", 1)[0]  # "198.18.90.0/24" -> "198.18.90"
         self.name = unique("vnetcni")
         self.master = unique("cxm")
         self.data_dir = os.path.join(work, "ipam")
@@ -324,15 +352,17 @@ class Network(contextlib.AbstractContextManager):
         return self
 
     def conflist(self):
-        plugin = {"type": self.plugin_type, "master": self.master, "mode": "bridge",
-                  "ipam": {"type": "host-local", "dataDir": self.data_dir,
-                           "ranges": [[{"subnet": f"{self.subnet}.0/24", "rangeStart": f"{self.subnet}.10",
-                                        "rangeEnd": f"{self.subnet}.99"}]]}}
+        """The documented conflist with this test's names (and no vnet key for another plugin)."""
+        c = copy.deepcopy(self.template)
+        c["name"] = self.name
+        plugin = c["plugins"][0]
+        plugin.update(type=self.plugin_type, master=self.master)
+        plugin["ipam"]["dataDir"] = self.data_dir
         if self.vnet:
             plugin["fabric"] = self.fabric
-        if self.kind:
-            plugin["kind"] = self.kind
-        return {"cniVersion": "1.0.0", "name": self.name, "plugins": [plugin]}
+        else:
+            plugin.pop("fabric", None)
+        return c
 
     def write(self, path):
         with open(path, "w") as f:
