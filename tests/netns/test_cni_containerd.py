@@ -130,6 +130,8 @@ def containers_up(checks, net, ctd, ids):
     # containerd's CNI_CONTAINERID is <namespace>-<id>
     checks.check("each address is leased to its container",
                  all(leases.get(address[c], "") == f"default-{ids[c]}" for c in ids), f"{leases} {ids}")
+    cache = engines.cni_cache_files(net.name)
+    checks.check("libcni cached a result per container", len(cache) == len(ids), cache)
     ports = net.fabric_ports()
     if ports is not None:
         checks.check("the fabric has a port per container", len(ports) == len(ids), ports)

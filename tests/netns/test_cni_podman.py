@@ -73,6 +73,8 @@ def scenario(checks, net, podman, image):
     checks.check("addresses are distinct", len(set(address.values())) == len(address), address)
     checks.check("each address is leased to its container",
                  all(leases.get(address[c], "").startswith(ids[c]) for c in CONTAINERS), f"{leases} {ids}")
+    cache = engines.cni_cache_files(net.name)
+    checks.check("libcni cached a result per container", len(cache) == len(CONTAINERS), cache)
     ports = net.fabric_ports()
     if ports is not None:
         checks.check("the fabric has a port per container", len(ports) == len(CONTAINERS), ports)
