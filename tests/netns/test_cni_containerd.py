@@ -82,9 +82,8 @@ exit $rc
 
 
 def scenario(checks, net, ctd, image, log):
-    links_before = engines.root_links()
     ids = {c: vk.unique(f"vnetcd{c}") for c in CONTAINERS}
-    runs = {}
+    runs, peers = {}, []
     try:
         for c, cid in ids.items():
             runs[c] = subprocess.Popen(ctd.run_argv(image, cid, "sleep", "120"), stdout=subprocess.PIPE,
@@ -92,7 +91,9 @@ def scenario(checks, net, ctd, image, log):
             up = vk.wait_until(lambda cid=cid: running(ctd, cid), timeout=30, interval=0.2)
             if not checks.check(f"ctr run --cni {c} runs", up, runs[c].poll() is not None and runs[c].stdout.read()):
                 return
-        containers_up(checks, net, ctd, ids)
+        execs = {c: (lambda *argv, cid=cid: ctd.exec(cid, *argv)) for c, cid in ids.items()}
+        # containerd's CNI_CONTAINERID is <namespace>-<id>
+        peers = engines.check_up(checks, net, execs, {c: f"default-{cid}" for c, cid in ids.items()})
         for c, cid in ids.items():
             ctd.ctr("tasks", "kill", "--signal", "SIGKILL", cid, check=False)
         for c, proc in runs.items():
@@ -113,56 +114,12 @@ def scenario(checks, net, ctd, image, log):
     checks.check("ADDs came with /proc/PID/ns/net and succeeded",
                  len(adds) == len(CONTAINERS) and all("netns=[/proc/" in a and a.endswith("rc=0") for a in adds),
                  calls)
-    check_released(checks, net, links_before)
+    engines.check_released(checks, net, peers)
 
 
 def running(ctd, cid):
     listing = ctd.ctr("tasks", "list", check=False).stdout.split("\n")
     return any(line.split()[:1] == [cid] and "RUNNING" in line for line in listing)
-
-
-def containers_up(checks, net, ctd, ids):
-    address = {c: container_address(ctd, cid) for c, cid in ids.items()}
-    address["ext"] = f"{net.subnet}.1"
-    leases = net.leases()
-    checks.check("each container has a host-local address", all(address.values()), address)
-    checks.check("addresses are distinct", len(set(address.values())) == len(address), address)
-    # containerd's CNI_CONTAINERID is <namespace>-<id>
-    checks.check("each address is leased to its container",
-                 all(leases.get(address[c], "") == f"default-{ids[c]}" for c in ids), f"{leases} {ids}")
-    cache = engines.cni_cache_files(net.name)
-    checks.check("libcni cached a result per container", len(cache) == len(ids), cache)
-    ports = net.fabric_ports()
-    if ports is not None:
-        checks.check("the fabric has a port per container", len(ports) == len(ids), ports)
-
-    def pinger(node):
-        if node == "ext":
-            return lambda *argv: net.topo.exec("ext", *argv, check=False)
-        return lambda *argv: ctd.exec(ids[node], *argv)
-
-    matrix = engines.reachability(list(ids) + ["ext"], address, pinger)
-    missing = [f"{a}->{b}" for (a, b), ok in matrix.items() if not ok]
-    checks.check("containers and ext all reach each other", not missing, f"unanswered: {missing}")
-
-
-def container_address(ctd, cid):
-    p = ctd.exec(cid, "ip", "-4", "-o", "addr", "show", "dev", "eth0")
-    words = p.stdout.split()
-    return words[words.index("inet") + 1].split("/")[0] if "inet" in words else None
-
-
-def check_released(checks, net, links_before):
-    checks.check("no lease is left", not net.leases(), net.leases())
-    left_links = engines.root_links() - links_before
-    checks.check("no new link is left in the root namespace", not left_links, left_links)
-    cache = engines.cni_cache_files(net.name)
-    checks.check("libcni keeps no cached result", not cache, cache)
-    if net.fabric:
-        ports = net.fabric_ports()
-        checks.check("the fabric has no port left", ports == [], ports)
-        net.__exit__(None, None, None)  # detach now: the pin check follows
-        checks.check("the removed fabric leaves no pin", not os.path.exists(f"{vk.PIN_ROOT}/{net.fabric}"))
 
 
 if __name__ == "__main__":

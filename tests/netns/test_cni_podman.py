@@ -55,7 +55,6 @@ def main():
 
 
 def scenario(checks, net, podman, image):
-    links_before = engines.root_links()
     names = {c: vk.unique(f"vnetpm{c}") for c in CONTAINERS}
     ids, sandboxes = {}, {}
     for c, name in names.items():
@@ -66,58 +65,15 @@ def scenario(checks, net, podman, image):
         ids[c] = p.stdout.strip()
         sandboxes[c] = podman("inspect", "--format", "{{.NetworkSettings.SandboxKey}}", name).stdout.strip()
 
-    address = {c: container_address(podman, names[c]) for c in CONTAINERS}
-    address["ext"] = f"{net.subnet}.1"
-    leases = net.leases()
-    checks.check("each container has a host-local address", all(address.values()), address)
-    checks.check("addresses are distinct", len(set(address.values())) == len(address), address)
-    checks.check("each address is leased to its container",
-                 all(leases.get(address[c], "").startswith(ids[c]) for c in CONTAINERS), f"{leases} {ids}")
-    cache = engines.cni_cache_files(net.name)
-    checks.check("libcni cached a result per container", len(cache) == len(CONTAINERS), cache)
-    ports = net.fabric_ports()
-    if ports is not None:
-        checks.check("the fabric has a port per container", len(ports) == len(CONTAINERS), ports)
-
-    def pinger(node):
-        if node == "ext":
-            return lambda *argv: net.topo.exec("ext", *argv, check=False)
-        return lambda *argv: podman("exec", names[node], *argv, check=False)
-
-    nodes = list(CONTAINERS) + ["ext"]
-    matrix = engines.reachability(nodes, address, pinger)
-    missing = [f"{a}->{b}" for (a, b), ok in matrix.items() if not ok]
-    checks.check("containers and ext all reach each other", not missing, f"unanswered: {missing}")
+    execs = {c: (lambda *argv, n=name: podman("exec", n, *argv, check=False)) for c, name in names.items()}
+    # podman's CNI_CONTAINERID is the container's full ID
+    peers = engines.check_up(checks, net, execs, ids)
 
     p = podman("rm", "--force", "--time", "0", *names.values(), check=False, timeout=120)
     checks.check("podman rm", p.returncode == 0, p.stderr.strip())
-    check_released(checks, net, links_before, sandboxes)
-
-
-def container_address(podman, name):
-    """The IPv4 address on the container's eth0 (busybox ip), or None."""
-    p = podman("exec", name, "ip", "-4", "-o", "addr", "show", "dev", "eth0", check=False)
-    words = p.stdout.split()
-    return words[words.index("inet") + 1].split("/")[0] if "inet" in words else None
-
-
-def check_released(checks, net, links_before, sandboxes):
-    """What `podman rm` must have released, then the fabric's own removal."""
-    checks.check("no lease is left", not net.leases(), net.leases())
-    left_links = engines.root_links() - links_before
-    checks.check("no new link is left in the root namespace", not left_links, left_links)
+    engines.check_released(checks, net, peers)
     left_ns = [s for s in sandboxes.values() if s and os.path.exists(s)]
     checks.check("the containers' network namespaces are gone", not left_ns, left_ns)
-    cache = engines.cni_cache_files(net.name)
-    checks.check("libcni keeps no cached result", not cache, cache)
-    if net.fabric:
-        ports = net.fabric_ports()
-        checks.check("the fabric has no port left", ports == [], ports)
-        pins = [e for e in os.listdir(f"{vk.PIN_ROOT}/{net.fabric}") if "port" in e] \
-            if os.path.isdir(f"{vk.PIN_ROOT}/{net.fabric}") else []
-        checks.check("no port pin is left", not pins, pins)
-        net.__exit__(None, None, None)  # detach now: the pin check follows
-        checks.check("the removed fabric leaves no pin", not os.path.exists(f"{vk.PIN_ROOT}/{net.fabric}"))
 
 
 if __name__ == "__main__":

@@ -413,11 +413,84 @@ def reachability(nodes, address_of, pinger):
 
 
 def root_links():
-    """Names of the root namespace's links: a run must leave this set as it found it."""
-    return {l["ifname"] for l in json.loads(run(["ip", "-j", "link", "show"]).stdout)}
+    """{ifindex: (name, ifalias)} of the root namespace's links."""
+    return {l["ifindex"]: (l["ifname"], l.get("ifalias", ""))
+            for l in json.loads(run(["ip", "-j", "link", "show"]).stdout)}
+
+
+def peer_ifindex(execute):
+    """The root-namespace ifindex eth0's peer has (veth: the host end;
+    macvlan: the master), read in the container through execute(*argv)."""
+    p = execute("cat", "/sys/class/net/eth0/iflink")
+    return int(p.stdout.strip()) if p.returncode == 0 and p.stdout.strip().isdigit() else None
+
+
+def left_in_root(net, peers):
+    """Root-namespace links a removed network's containers left: their eth0's
+    peers (other than the master itself) and any link whose alias names the
+    network. Other tests' links, made in parallel, do not count."""
+    links = root_links()
+    master = [i for i, (name, _) in links.items() if name == net.master]
+    left = [links[i][0] for i in peers if i and i in links and i not in master]
+    return left + [name for name, alias in links.values() if net.name in alias and name not in left]
 
 
 def cni_cache_files(network):
     """libcni's cached results of a network (the engines keep them in /var/lib/cni/results)."""
     d = "/var/lib/cni/results"
     return [e for e in (os.listdir(d) if os.path.isdir(d) else []) if e.startswith(network + "-")]
+
+
+def container_address(execute):
+    """The IPv4 address on a container's eth0 (busybox ip), or None."""
+    words = execute("ip", "-4", "-o", "addr", "show", "dev", "eth0").stdout.split()
+    return words[words.index("inet") + 1].split("/")[0] if "inet" in words else None
+
+
+def check_up(checks, net, execs, owners):
+    """What every engine test checks while its containers run. execs:
+    {container: execute(*argv) inside it}; owners: {container: the ID its
+    lease must name (what the engine passed as CNI_CONTAINERID)}. Returns
+    the containers' eth0 peer ifindexes in the root namespace, for
+    check_released."""
+    address = {c: container_address(run_in) for c, run_in in execs.items()}
+    address["ext"] = f"{net.subnet}.1"
+    leases = net.leases()
+    checks.check("each container has a host-local address", all(address.values()), address)
+    checks.check("addresses are distinct", len(set(address.values())) == len(address), address)
+    checks.check("each address is leased to its container",
+                 all(leases.get(address[c]) == owners[c] for c in execs), f"{leases} {owners}")
+    cache = cni_cache_files(net.name)
+    checks.check("libcni cached a result per container", len(cache) == len(execs), cache)
+    peers = {c: peer_ifindex(run_in) for c, run_in in execs.items()}
+    ports = net.fabric_ports()
+    if ports is not None:
+        port_ifindexes = sorted(p.get("ifindex") for p in ports)
+        checks.check("each container's eth0 is the peer of one of the fabric's ports",
+                     port_ifindexes == sorted(peers.values()), f"ports {ports}, peers {peers}")
+
+    def pinger(node):
+        return execs.get(node) or (lambda *argv: net.topo.exec("ext", *argv, check=False))
+
+    matrix = reachability(list(execs) + ["ext"], address, pinger)
+    missing = [f"{a}->{b}" for (a, b), ok in matrix.items() if not ok]
+    checks.check("containers and ext all reach each other", not missing, f"unanswered: {missing}")
+    return list(peers.values())
+
+
+def check_released(checks, net, peers):
+    """What removing every container must have released; then the fabric's
+    own removal (vnet) must leave no pin."""
+    checks.check("no lease is left", not net.leases(), net.leases())
+    left = left_in_root(net, peers)
+    checks.check("no container's host end is left in the root namespace", not left, left)
+    cache = cni_cache_files(net.name)
+    checks.check("libcni keeps no cached result", not cache, cache)
+    if net.fabric:
+        ports = net.fabric_ports()
+        checks.check("the fabric has no port left", ports == [], ports)
+        root = f"{PIN_ROOT}/{net.fabric}"
+        pins = [e for e in os.listdir(root) if "port" in e] if os.path.isdir(root) else []
+        checks.check("no port pin is left", not pins, pins)
+        net.__exit__(None, None, None)  # detach now: the pin check follows
+        checks.check("the removed fabric leaves no pin", not os.path.exists(root))
