@@ -3,14 +3,23 @@ with the machine: a busybox image built here (no registry), podman with its
 own containers.conf, storage, run and tmp directories, and a containerd
 started with its own config, root, state and sockets and stopped by PID.
 
-    with vk.temp_dir("vnet-eng-") as work, engines.Podman(work, netdir, plugin_dirs) as pm:
-        pm.import_image(engines.busybox_rootfs(work))
+    from vnetkit import engines
+    with engines.temp_dir("vnet-pm-") as work:
+        with engines.Network(topo, work, "vnet-macvlan") as net, \
+                engines.Podman(work, netdir, [engines.plugin_dir("vnet-macvlan")]) as podman:
+            net.write(os.path.join(netdir, net.name + ".conflist"))
+            image = podman.import_image(engines.busybox_rootfs(work))
+            ...  podman("run", ...), then engines.check_up / check_released
 
-Every class is a context manager whose __exit__ removes what it made, also
-when the test failed; tests turn SIGTERM into SystemExit with
-vk.exit_on_signals() so that runs on a timeout too. The one thing no flag
-keeps private is containerd's shim socket directory /run/containerd/s: it is
-removed when empty and this process created it (see Containerd.__exit__).
+Network is the test network (a root-namespace veth master, its peer in an
+"ext" namespace, docs/cni.md's conflist: `documented`); check_up and
+check_released are the checks every engine test makes while its containers
+run and after they are removed. Every class is a context manager whose
+__exit__ removes what it made, also when the test failed; tests turn SIGTERM
+into SystemExit with vk.exit_on_signals() so that runs on a timeout too. The
+one thing no flag keeps private is containerd's shim socket directory
+/run/containerd/s: it is removed when empty and this process created it
+(see Containerd.__exit__).
 """
 import contextlib
 import copy
