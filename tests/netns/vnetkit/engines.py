@@ -132,12 +132,16 @@ def unmount_under(path):
         run(["umount", "-l", point], check=False)
 
 
+SYSTEM_CACHE_ROOT = "/var/lib/containers"
+
+
 class Podman(contextlib.AbstractContextManager):
     """podman 4.3 with the CNI backend and state of its own under work:
     containers.conf (runc, the CNI backend, networks from netdir, plugins
     from plugin_dirs, rlimits this VM allows, file locks), storage (vfs:
     no overlay on overlay), run root and tmp dir. Never reads
-    /etc/cni/net.d, never writes /var/lib/containers or /run/libpod."""
+    /etc/cni/net.d, never writes /run/libpod; /var/lib/containers (the
+    blob-info cache) goes at the end when this run made it."""
 
     def __init__(self, work, netdir, plugin_dirs):
         self.dir = os.path.join(work, "podman")
@@ -164,6 +168,9 @@ cni_plugin_dirs = [{quoted}]
                      "--runroot", os.path.join(self.dir, "run"), "--storage-driver", "vfs",
                      "--cni-config-dir", netdir]
         self.env = dict(os.environ, CONTAINERS_CONF=self.conf)
+        # podman 4.3 keeps root's image blob-info cache in /var/lib/containers/cache
+        # whatever --root says: remove it at the end if this run made it.
+        self.made_cache = not os.path.exists(SYSTEM_CACHE_ROOT)
 
     def __call__(self, *args, check=True, timeout=60, input=None):
         """Runs one podman command with this private state."""
@@ -187,6 +194,8 @@ cni_plugin_dirs = [{quoted}]
         # directory itself goes with the caller's temp_dir.
         self("rm", "--all", "--force", "--time", "0", check=False, timeout=120)
         self("rmi", "--all", "--force", check=False, timeout=60)
+        if self.made_cache:
+            shutil.rmtree(SYSTEM_CACHE_ROOT, ignore_errors=True)
         return False
 
 
