@@ -5,8 +5,9 @@ difference: that is the migration), same containers, same traffic, same run.
 
     test_cni_differential.py [REFERENCE CANDIDATE]   default: macvlan vnet-macvlan
 
-The conflist is docs/cni.md's migration example. A "host" namespace plays the machine's root (the plugins run there through
-vnetkit/cni.py, as a runtime execs them); its master is a uniquely named veth
+The conflist is docs/cni.md's migration example. A "host" namespace plays
+the machine's root (the plugins run there through vnetkit/cni.py, as a
+runtime execs them); its master is a uniquely named veth
 whose peer e0 is in an "ext" namespace holding the gateway. The fabric vnet
 makes is named after that master (the conflist has no vnet key), so it is
 unique too. For each plugin, in turn on the same master:
