@@ -17,7 +17,9 @@ unique too. For each plugin, in turn on the same master:
     (interface names and sandboxes, addresses, gateways, routes);
   - three containers added with version 1.0.0: the reachability matrix
     (containers x containers + ext) must be the same, and full;
-  - DEL of each (then again with an empty CNI_NETNS, as containerd does):
+  - DEL of each (then again with an empty CNI_NETNS, as containerd does;
+    c3's namespace is deleted before its only DEL, as after a containerd
+    task exits):
     the same outcome, all successful, with no lease, no interface in the
     containers, no new link in the host namespace and, for vnet, no port.
 """
@@ -31,6 +33,7 @@ from vnetkit import cni, engines
 
 PLUGINS = sys.argv[1:3] if len(sys.argv) > 2 else ["macvlan", "vnet-macvlan"]
 CONTAINERS = ("c1", "c2", "c3")
+GONE = "c3"  # deleted the way containerd does it: namespace first
 MIGRATION = engines.documented("migration")
 GATEWAY = MIGRATION["plugins"][0]["ipam"]["ranges"][0][0]["gateway"]
 NAME = vk.unique("vnetdf")
@@ -112,8 +115,17 @@ def observe(topo, data_dir, plugin, master):
 
     dels = []
     for c in CONTAINERS:
-        for netns in (cni.netns_path(topo.ns(c)), ""):  # the second as containerd sends it
+        if c == GONE:
+            # containerd's order: the task exits, its namespace (and with
+            # it the container's interface) goes, then DEL comes without one.
+            vk.run(["ip", "netns", "del", topo.ns(c)])
+            tries = [""]
+        else:
+            tries = [cni.netns_path(topo.ns(c)), ""]  # then again, as containerd sends it
+        for netns in tries:
             dels += [d.ok for d in cni.conflist_del(clist, topo.host, netns, f"df{c}", prev_result=results.get(c))]
+    vk.run(["ip", "netns", "add", topo.ns(GONE)])  # the same name again, for the next plugin
+    topo.ip(GONE, "link", "set", "lo", "up")
     seen["del"] = {
         "all DELs succeeded": all(dels),
         "leases left": sorted(cni.leases(data_dir, clist["name"])),

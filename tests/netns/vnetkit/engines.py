@@ -508,7 +508,7 @@ def check_released(checks, net, peers):
         ports = net.fabric_ports()
         checks.check("the fabric has no port left", ports == [], ports)
         root = f"{PIN_ROOT}/{net.fabric}"
-        pins = [e for e in os.listdir(root) if "port" in e] if os.path.isdir(root) else []
-        checks.check("no port pin is left", not pins, pins)
+        pins = [e for e in os.listdir(root) if e.startswith("link_port_")] if os.path.isdir(root) else []
+        checks.check("no port link pin (link_port_*) is left", not pins, pins)
         net.__exit__(None, None, None)  # detach now: the pin check follows
         checks.check("the removed fabric leaves no pin", not os.path.exists(root))
