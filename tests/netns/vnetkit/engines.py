@@ -285,15 +285,30 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
                 pids.append(int(pid))
         return pids
 
+    def tasks(self):
+        """{task id: pid} of this containerd's tasks (pid 0 when it has none)."""
+        out = {}
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            for line in self.ctr("tasks", "list", check=False, timeout=10).stdout.splitlines()[1:]:
+                words = line.split()
+                if len(words) >= 2 and words[1].isdigit():
+                    out[words[0]] = int(words[1])
+        return out
+
     def __exit__(self, *exc):
         if self.proc and self.proc.poll() is None:
-            listed = self.ctr("tasks", "list", "--quiet", check=False).stdout.split()
-            for task in listed:
-                self.ctr("tasks", "kill", "--signal", "SIGKILL", task, check=False)
-            for task in listed:
-                self.ctr("tasks", "delete", "--force", task, check=False)
-            for container in self.ctr("containers", "list", "--quiet", check=False).stdout.split():
-                self.ctr("containers", "delete", container, check=False)
+            # The containers' own processes first, by PID: a task whose ctr
+            # client was killed midway may not answer `ctr tasks kill`.
+            tasks = self.tasks()
+            for pid in tasks.values():
+                if pid > 0:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                for task in tasks:
+                    self.ctr("tasks", "delete", "--force", task, check=False, timeout=10)
+                for container in self.ctr("containers", "list", "--quiet", check=False, timeout=10).stdout.split():
+                    self.ctr("containers", "delete", container, check=False, timeout=10)
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=10)
@@ -411,6 +426,11 @@ class Network(contextlib.AbstractContextManager):
             if os.path.isdir(f"{PIN_ROOT}/{self.fabric}"):
                 run(["rm", "-rf", f"{PIN_ROOT}/{self.fabric}"], check=False)
         run(["ip", "link", "del", self.master], check=False)
+        # An engine stopped before its DEL (a test killed midway) leaves
+        # libcni's cached results; the network's name is this run's alone.
+        for entry in cni_cache_files(self.name):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(CNI_CACHE, entry))
         return False
 
 
@@ -453,9 +473,12 @@ def left_in_root(net, peers):
     return left + [name for name, alias in links.values() if net.name in alias and name not in left]
 
 
+CNI_CACHE = "/var/lib/cni/results"  # libcni's, for podman and containerd alike
+
+
 def cni_cache_files(network):
-    """libcni's cached results of a network (the engines keep them in /var/lib/cni/results)."""
-    d = "/var/lib/cni/results"
+    """libcni's cached results of a network: NETWORK-CONTAINERID-IFNAME files."""
+    d = CNI_CACHE
     return [e for e in (os.listdir(d) if os.path.isdir(d) else []) if e.startswith(network + "-")]
 
 
