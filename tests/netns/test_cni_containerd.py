@@ -24,7 +24,7 @@ import sys
 import time
 
 import vnetkit as vk
-from vnetkit import engines
+from vnetkit import enginenet, engines
 
 PLUGIN = sys.argv[1] if len(sys.argv) > 1 else "vnet-macvlan"
 CONTAINERS = ("a", "b")
@@ -48,7 +48,7 @@ def main():
         with topo, engines.temp_dir("vnet-cd-") as work:
             log = os.path.join(work, "calls.log")
             write_wrapper(wrapper, os.path.join(plugins, PLUGIN), log)
-            with engines.Network(topo, work, os.path.basename(wrapper), vnet=PLUGIN.startswith("vnet")) as net, \
+            with enginenet.Network(topo, work, os.path.basename(wrapper), vnet=PLUGIN.startswith("vnet")) as net, \
                     engines.Containerd(work) as ctd:
                 conflist = net.write(os.path.join(NETD, f"00-vnet-{net.name}.conflist"))
                 image = "localhost/vnet-bb:latest"
@@ -93,7 +93,7 @@ def scenario(checks, net, ctd, image, log):
                 return
         execs = {c: (lambda *argv, cid=cid: ctd.exec(cid, *argv)) for c, cid in ids.items()}
         # containerd's CNI_CONTAINERID is <namespace>-<id>
-        peers = engines.check_up(checks, net, execs, {c: f"default-{cid}" for c, cid in ids.items()})
+        peers = enginenet.check_up(checks, net, execs, {c: f"default-{cid}" for c, cid in ids.items()})
         for c, cid in ids.items():
             ctd.ctr("tasks", "kill", "--signal", "SIGKILL", cid, check=False)
         for c, proc in runs.items():
@@ -114,7 +114,7 @@ def scenario(checks, net, ctd, image, log):
     checks.check("ADDs came with /proc/PID/ns/net and succeeded",
                  len(adds) == len(CONTAINERS) and all("netns=[/proc/" in a and a.endswith("rc=0") for a in adds),
                  calls)
-    engines.check_released(checks, net, peers)
+    enginenet.check_released(checks, net, peers)
 
 
 def running(ctd, cid):

@@ -29,12 +29,12 @@ import sys
 import time
 
 import vnetkit as vk
-from vnetkit import cni, engines
+from vnetkit import cni, enginenet, engines
 
 PLUGINS = sys.argv[1:3] if len(sys.argv) > 2 else ["macvlan", "vnet-macvlan"]
 CONTAINERS = ("c1", "c2", "c3")
 GONE = "c3"  # deleted the way containerd does it: namespace first
-MIGRATION = engines.documented("migration")
+MIGRATION = enginenet.documented("migration")
 GATEWAY = MIGRATION["plugins"][0]["ipam"]["ranges"][0][0]["gateway"]
 NAME = vk.unique("vnetdf")
 
@@ -110,7 +110,7 @@ def observe(topo, data_dir, plugin, master):
         address[c] = r.result["ips"][0]["address"].split("/")[0]
     seen["ports while up"] = vnet_ports(topo, master) if plugin.startswith("vnet") else None
     nodes = [n for n in list(CONTAINERS) + ["ext"] if n in address]
-    seen["matrix"] = engines.reachability(
+    seen["matrix"] = enginenet.reachability(
         nodes, address, lambda n: lambda *argv: topo.exec(n, *argv, check=False, timeout=30))
 
     dels = []

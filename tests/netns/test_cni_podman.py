@@ -5,7 +5,7 @@ conflist (issue 12, "Proven with real engines").
     test_cni_podman.py [PLUGIN_TYPE]     default vnet-macvlan; `macvlan` runs
                                          the same test on the reference plugin
 
-The conflist is docs/cni.md's (engines.documented); its master is a
+The conflist is docs/cni.md's (enginenet.documented); its master is a
 uniquely named veth in the root namespace (podman runs its plugins there)
 whose peer is in an "ext" namespace made here. podman's state, conflist
 directory and plugin directories are private (vnetkit/engines.py), so
@@ -21,7 +21,7 @@ import sys
 import time
 
 import vnetkit as vk
-from vnetkit import engines
+from vnetkit import enginenet, engines
 
 PLUGIN = sys.argv[1] if len(sys.argv) > 1 else "vnet-macvlan"
 CONTAINERS = ("a", "b", "c")
@@ -38,13 +38,13 @@ def main():
     start = time.time()
     # What docs/cni.md gives Multus must be what this test runs.
     checks.check("docs: the Multus config is the engines' conflist",
-                 engines.documented_nad_config() == engines.documented("engines"))
+                 enginenet.documented_nad_config() == enginenet.documented("engines"))
     topo = vk.Topology("pm")
     try:
         with topo, engines.temp_dir("vnet-pm-") as work:
             netdir = os.path.join(work, "net.d")
             os.makedirs(netdir)
-            with engines.Network(topo, work, PLUGIN) as net, \
+            with enginenet.Network(topo, work, PLUGIN) as net, \
                     engines.Podman(work, netdir, sorted({plugins, engines.REFERENCE_DIR})) as podman:
                 net.write(os.path.join(netdir, f"{net.name}.conflist"))
                 image = podman.import_image(engines.busybox_rootfs(work))
@@ -67,11 +67,11 @@ def scenario(checks, net, podman, image):
 
     execs = {c: (lambda *argv, n=name: podman("exec", n, *argv, check=False)) for c, name in names.items()}
     # podman's CNI_CONTAINERID is the container's full ID
-    peers = engines.check_up(checks, net, execs, ids)
+    peers = enginenet.check_up(checks, net, execs, ids)
 
     p = podman("rm", "--force", "--time", "0", *names.values(), check=False, timeout=120)
     checks.check("podman rm", p.returncode == 0, p.stderr.strip())
-    engines.check_released(checks, net, peers)
+    enginenet.check_released(checks, net, peers)
     left_ns = [s for s in sandboxes.values() if s and os.path.exists(s)]
     checks.check("the containers' network namespaces are gone", not left_ns, left_ns)
 
