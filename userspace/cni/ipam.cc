@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "base/unique_fd.h"
 #include "cni/cni_error.h"
+#include "cni/version.h"
 
 extern char** environ;
 
@@ -52,13 +54,10 @@ absl::Status WriteAll(int fd, const std::string& data) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<nlohmann::json> ExecIpam(const CniEnv& env, const std::string& type, const std::string& command,
-                                        const std::string& stdin_config,
-                                        const std::map<std::string, std::string>& overrides) {
-  auto path = FindPlugin(env, type);
-  if (!path.ok()) return path.status();
+absl::StatusOr<nlohmann::json> RunIpam(const std::string& path, const std::string& type, const std::string& command,
+                                       const std::string& stdin_config,
+                                       const std::map<std::string, std::string>& overrides) {
+  std::string argv0 = path;
   int in[2], out[2];
   if (::pipe2(in, O_CLOEXEC) != 0) return absl::UnknownError(absl::StrCat("ipam ", type, ": pipe: ", std::strerror(errno)));
   UniqueFd in_r(in[0]), in_w(in[1]);
@@ -68,7 +67,6 @@ absl::StatusOr<nlohmann::json> ExecIpam(const CniEnv& env, const std::string& ty
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
-  std::string argv0 = *path;
   char* argv[] = {argv0.data(), nullptr};
   pid_t pid = ::fork();
   if (pid < 0) return absl::UnknownError(absl::StrCat("ipam ", type, ": fork: ", std::strerror(errno)));
@@ -111,6 +109,47 @@ absl::StatusOr<nlohmann::json> ExecIpam(const CniEnv& env, const std::string& ty
   if (j.is_discarded())
     return Error(kDecodeFailure, "decoding IPAM result", absl::StrCat("ipam ", type, " printed no JSON: ", output));
   return j;
+}
+
+// The newest version both this config allows and the plugin speaks, from its
+// VERSION answer; empty when there is none.
+std::string CommonVersion(const std::string& path, const std::string& type, const std::string& wanted) {
+  auto answer = RunIpam(path, type, "VERSION", nlohmann::json{{"cniVersion", wanted}}.dump(), {});
+  if (!answer.ok() || !answer->is_object() || !answer->contains("supportedVersions")) return "";
+  std::string best;
+  for (const auto& v : (*answer)["supportedVersions"]) {
+    if (!v.is_string()) continue;
+    std::string s = v.get<std::string>();
+    if (IsSupported(s) && CompareVersions(s, wanted) <= 0 && (best.empty() || CompareVersions(s, best) > 0)) best = s;
+  }
+  return best;
+}
+
+}  // namespace
+
+absl::StatusOr<nlohmann::json> ExecIpam(const CniEnv& env, const std::string& type, const std::string& command,
+                                        const std::string& stdin_config,
+                                        const std::map<std::string, std::string>& overrides) {
+  auto path = FindPlugin(env, type);
+  if (!path.ok()) return path.status();
+  auto out = RunIpam(*path, type, command, stdin_config, overrides);
+  if (out.ok() || ToCniError(out.status()).code != kIncompatibleVersion) return out;
+  if (command != "ADD" && command != "DEL" && command != "CHECK") return out;
+  // An IPAM plugin older than the request (Debian's host-local stops at
+  // 1.0.0) gets the config in the newest version it speaks; ParseResult
+  // reads its answer in that version and the result is re-encoded.
+  nlohmann::json conf = nlohmann::json::parse(stdin_config, nullptr, false);
+  if (!conf.is_object() || !conf.contains("cniVersion") || !conf["cniVersion"].is_string()) return out;
+  std::string wanted = conf["cniVersion"];
+  std::string common = CommonVersion(*path, type, wanted);
+  if (common.empty() || common == wanted) return out;
+  std::fprintf(stderr, "vnet: ipam %s speaks up to %s: asking it in that version\n", type.c_str(), common.c_str());
+  conf["cniVersion"] = common;
+  if (conf.contains("prevResult")) {
+    auto prev = ParseResult(conf["prevResult"], wanted);
+    if (prev.ok()) conf["prevResult"] = EncodeResult(*prev, common);
+  }
+  return RunIpam(*path, type, command, conf.dump(), overrides);
 }
 
 }  // namespace vnet::cni
