@@ -24,6 +24,14 @@ absl::Status RemoveAttachment(const NetConf& conf, const std::string& container_
       if (!removed.ok()) std::fprintf(stderr, "vnet: DEL %s: %s\n", alias.c_str(), removed.ToString().c_str());
     }
   }
+  // A port whose host end went with the container's namespace has no alias
+  // left to be found by (containerd deletes the task before DEL): forget
+  // such ports in this network's fabric. A fabric that is gone is no error.
+  const std::string& fabric = conf.fabric.empty() ? conf.master : conf.fabric;
+  if (!fabric.empty()) {
+    auto forgotten = ForgetGonePorts(fabric);
+    if (!forgotten.ok()) std::fprintf(stderr, "vnet: DEL %s: %s\n", alias.c_str(), forgotten.status().ToString().c_str());
+  }
   // Whatever is left with this alias (a port whose fabric went, one whose
   // removal failed above) is a veth vnet made: deleting it takes the peer.
   auto left = DeleteLinksByAlias(alias);

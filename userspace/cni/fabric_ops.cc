@@ -134,6 +134,12 @@ absl::Status RemovePort(const std::string& dev) {
   return WithCode(DeletePort(dev), kGeneric, absl::StrCat("removing port ", dev));
 }
 
+absl::StatusOr<int> ForgetGonePorts(const std::string& fabric) {
+  auto pruned = PruneGonePorts(fabric);
+  if (!pruned.ok()) return WithCode(pruned.status(), kGeneric, absl::StrCat("forgetting gone ports of ", fabric));
+  return pruned;
+}
+
 absl::StatusOr<FabricInfo> DescribeFabric(const std::string& name) {
   auto found = DescribeFabrics(name);
   if (!found.ok()) return found.status();

@@ -46,6 +46,11 @@ absl::StatusOr<PortInfo> AddCniPort(const NetConf& conf, const NewPort& want);
 
 absl::Status RemovePort(const std::string& dev);
 
+// Forgets the fabric's ports whose host end is gone: a runtime that deletes
+// the container's namespace before DEL (containerd) takes the veth pair, and
+// with it the alias DEL would find the port by. Returns how many.
+absl::StatusOr<int> ForgetGonePorts(const std::string& fabric);
+
 // The fabric's description (its ports included), NotFound when none.
 absl::StatusOr<FabricInfo> DescribeFabric(const std::string& name);
 
