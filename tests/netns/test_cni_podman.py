@@ -24,7 +24,7 @@ import vnetkit as vk
 from vnetkit import enginenet, engines
 
 PLUGIN = sys.argv[1] if len(sys.argv) > 1 else "vnet-macvlan"
-CONTAINERS = ("a", "b", "c")
+CONTAINERS = ("a", "b")
 
 
 def main():
