@@ -127,6 +127,16 @@ std::string CommonVersion(const std::string& path, const std::string& type, cons
 
 }  // namespace
 
+bool IpamSpeaks(const CniEnv& env, const std::string& type, const std::string& version) {
+  auto path = FindPlugin(env, type);
+  if (!path.ok()) return false;
+  auto answer = RunIpam(*path, type, "VERSION", nlohmann::json{{"cniVersion", version}}.dump(), {});
+  if (!answer.ok() || !answer->is_object() || !answer->contains("supportedVersions")) return false;
+  for (const auto& v : (*answer)["supportedVersions"])
+    if (v.is_string() && v.get<std::string>() == version) return true;
+  return false;
+}
+
 absl::StatusOr<nlohmann::json> ExecIpam(const CniEnv& env, const std::string& type, const std::string& command,
                                         const std::string& stdin_config,
                                         const std::map<std::string, std::string>& overrides) {
