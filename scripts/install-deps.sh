@@ -16,6 +16,9 @@ packages=(
   systemd systemd-container debootstrap
   # the upgrade test builds the last ABI 2 vnetctl from git history
   git
+  # the CNI tests: the reference plugins (host-local, macvlan for the
+  # differential) and real engines running a busybox image built locally
+  containernetworking-plugins podman runc conmon containerd busybox-static
 )
 
 missing=()
