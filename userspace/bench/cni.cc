@@ -166,6 +166,10 @@ json RunCni(const Config& cfg, int& seq) {
   ref.label = "reference";
   ref.plugin = cfg.cni_reference;
   ref.tag = tag + "r";
+  // The reference plugin ignores the key; naming a fabric there too lets
+  // --cni-reference be another vnet build (an A/B of two versions) without
+  // its fabric taking the master's name machine-wide.
+  ref.fabric = tag + "d";
   for (Side* s : {&vnet, &ref}) s->host = s->Ns("h");
   for (Side* s : {&vnet, &ref}) {
     std::string dir = s->plugin.substr(0, s->plugin.rfind('/'));
@@ -205,7 +209,7 @@ json RunCni(const Config& cfg, int& seq) {
 
   Progress("[cni] building namespaces");
   int ipam_seq = 0;
-  if (!vnet.fabric.empty()) TrackFabric(vnet.fabric, vnet.host);
+  for (const Side* s : {&vnet, &ref}) TrackFabric(s->fabric, s->host);
   for (Side* s : {&vnet, &ref})
     if (absl::Status st = BuildSide(*s, parallel, max_fill, ipam_seq); !st.ok()) {
       note("setup", std::string(st.message()));

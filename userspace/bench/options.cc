@@ -76,7 +76,9 @@ runtime starts it. ADD and DEL latency (p50, p99; --samples N of each,
 default 30) with each --containers LIST number of containers attached
 (default 1,100,500), and containers per second with --parallel N (default
 50) ADDs, then DELs, at once; ratios vnet/reference from the same run.
-Masters: veths in private namespaces; one namespace per container.
+Masters: veths in private namespaces; one namespace per container. Both
+sides' configs name a fabric of their own, so --cni-reference may be another
+vnet build (an A/B of two versions of the plugin).
 )";
 
 std::string FindVnetctl() {
