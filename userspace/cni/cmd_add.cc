@@ -86,6 +86,7 @@ absl::StatusOr<Output> CmdAdd(const CniEnv& env, const NetConf& conf) {
     for (const char* key : {"ips", "routes", "dns"})
       if (parsed->contains(key)) result[key] = (*parsed)[key];
   }
+  if (conf.dns) result["dns"] = *conf.dns;
   std::vector<IpPrefix> addresses;
   for (auto& ip : result["ips"]) {
     auto prefix = ParseCidr(ip["address"].get<std::string>());

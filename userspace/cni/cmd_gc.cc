@@ -43,14 +43,15 @@ absl::StatusOr<Output> CmdGc(const CniEnv& env, const NetConf& conf) {
                              {{"CNI_CONTAINERID", id}, {"CNI_IFNAME", ifname}, {"CNI_NETNS", ""}});
     if (!released.ok()) return released.status();
   }
-  auto gc = ExecIpam(env, conf.ipam_type, "GC", conf.raw);
-  if (!gc.ok()) {
-    auto e = ToCniError(gc.status());
-    // A plugin older than GC says so (version or unknown command): its
-    // leases of removed attachments were released above.
-    if (e.code != kIncompatibleVersion && e.code != kInvalidEnvironment) return gc.status();
-    std::fprintf(stderr, "vnet: GC: %s does not know GC: %s\n", conf.ipam_type.c_str(), e.msg.c_str());
+  // A plugin older than GC (host-local before 1.1) is not asked: the leases
+  // of the attachments removed here were released above.
+  if (!IpamSpeaks(env, conf.ipam_type, conf.cni_version)) {
+    std::fprintf(stderr, "vnet: GC: ipam %s does not speak %s; not forwarded\n", conf.ipam_type.c_str(),
+                 conf.cni_version.c_str());
+    return Output();
   }
+  auto gc = ExecIpam(env, conf.ipam_type, "GC", conf.raw);
+  if (!gc.ok()) return gc.status();
   return Output();
 }
 

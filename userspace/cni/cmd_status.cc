@@ -41,12 +41,9 @@ absl::StatusOr<Output> CmdStatus(const CniEnv& env, const NetConf& conf) {
     return Error(kIncompatibleVersion, "incompatible CNI versions",
                  absl::StrCat("config version ", conf.cni_version, " does not allow STATUS (1.1.0 and later)"));
   if (auto s = BpfUsable(); !s.ok()) return Error(kNotAvailable, "plugin not available", s.message());
-  if (!conf.ipam_type.empty() && !env.path.empty()) {
+  if (!conf.ipam_type.empty() && !env.path.empty() && IpamSpeaks(env, conf.ipam_type, conf.cni_version)) {
     auto ipam = ExecIpam(env, conf.ipam_type, "STATUS", conf.raw);
-    // Only an IPAM plugin's own "not available" counts: one older than
-    // STATUS answers with an error about the command or version instead.
-    if (!ipam.ok() && ToCniError(ipam.status()).code >= kNotAvailable && ToCniError(ipam.status()).code < 100)
-      return ipam.status();
+    if (!ipam.ok()) return ipam.status();
   }
   return Output();
 }

@@ -1,7 +1,7 @@
-// The links and addresses around a port, through libvnet's netlink layer: the
-// master in the plugin's namespace, and the interface in the container's
-// (addresses and routes set as the reference plugins' IPAM helper sets them,
-// and read back for CHECK).
+// The links and addresses around a port (libvnet's fabric/container_net.h),
+// with CNI's codes and shapes: the master in the plugin's namespace, and the
+// interface in the container's (addresses and routes set as the reference
+// plugins' IPAM helper sets them, and read back for CHECK).
 #ifndef VNET_CNI_CONTAINER_OPS_H
 #define VNET_CNI_CONTAINER_OPS_H
 
@@ -12,8 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
-#include "base/ip_address.h"
-#include "base/mac_address.h"
+#include "vnet/vnet.h"
 
 namespace vnet::cni {
 
@@ -32,12 +31,6 @@ absl::Status CheckIfnameFree(const std::string& netns, const std::string& ifname
 absl::Status ConfigureContainer(const std::string& netns, const std::string& ifname, const nlohmann::json& result,
                                 bool add_addresses);
 
-struct ContainerLink {
-  MacAddress mac;
-  unsigned mtu = 0;
-  std::vector<IpPrefix> addresses;
-  std::vector<IpPrefix> route_dsts;  // of the routes out of this interface
-};
 absl::StatusOr<ContainerLink> ReadContainerLink(const std::string& netns, const std::string& ifname);
 
 // Deletes links here whose alias is `alias` (a veth host end left in no

@@ -1,7 +1,7 @@
 #include "cni/fabric_ops.h"
 
-#include <sys/file.h>
 
+#include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -30,7 +30,11 @@ absl::StatusOr<UniqueFd> LockWithin(std::chrono::milliseconds timeout) {
   std::chrono::milliseconds nap(1);
   for (;;) {
     auto fd = AcquireControlLockNonBlocking();
-    if (fd.ok()) return fd;
+    if (fd.ok()) {
+      // What a killed vnetctl (or plugin) left half-done is settled first, as vnetctl does.
+      for (const auto& line : RecoverInterrupted()) std::fprintf(stderr, "vnet: recovered %s\n", line.c_str());
+      return fd;
+    }
     if (!absl::IsUnavailable(fd.status())) return WithCode(fd.status(), kGeneric, "control lock");
     if (std::chrono::steady_clock::now() >= deadline)
       return Error(kTryAgainLater, "try again later",

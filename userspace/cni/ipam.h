@@ -22,6 +22,10 @@ absl::StatusOr<nlohmann::json> ExecIpam(const CniEnv& env, const std::string& ty
                                         const std::string& stdin_config,
                                         const std::map<std::string, std::string>& overrides = {});
 
+// Whether IPAM `type` lists `version` in its VERSION answer (GC and STATUS
+// go only to a plugin that speaks 1.1.0).
+bool IpamSpeaks(const CniEnv& env, const std::string& type, const std::string& version);
+
 }  // namespace vnet::cni
 
 #endif

@@ -4,10 +4,8 @@
 // stdout; logs on stderr only.
 #include <unistd.h>
 
-#include <csignal>
+#include <cerrno>
 #include <cstdio>
-#include <iostream>
-#include <iterator>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -39,10 +37,20 @@ absl::StatusOr<Output> Dispatch(const CniEnv& env, const std::string& raw, std::
   return cmd(env, *conf);
 }
 
+std::string ReadStdin() {
+  std::string raw;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(0, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    raw.append(buf, static_cast<std::size_t>(n));
+  }
+  return raw;
+}
+
 int Run(const char* argv0) {
-  // An IPAM plugin that exits before reading its stdin must not kill us.
-  std::signal(SIGPIPE, SIG_IGN);
-  std::string raw((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  std::string raw = ReadStdin();
   CniEnv env = ReadCniEnv();
   auto out = Dispatch(env, raw, KindFromArgv0(argv0));
   if (!out.ok()) {

@@ -206,6 +206,10 @@ absl::StatusOr<NetConf> DecodeNetConf(absl::string_view raw, std::optional<Kind>
     if (c.ipam_type.find('/') != std::string::npos || c.ipam_type == "." || c.ipam_type == "..")
       return Invalid("ipam.type", "must be a plugin name, not a path");
   }
+  if (j.contains("dns") && !j["dns"].is_null()) {
+    if (!j["dns"].is_object()) return WrongType("dns", "an object");
+    c.dns = j["dns"];
+  }
   if (ipvlan && c.ipam_type.empty()) return Invalid("ipam", "the ipvlan kind needs addresses from IPAM");
 
   if (j.contains("prevResult") && !j["prevResult"].is_null()) {

@@ -41,6 +41,7 @@ struct NetConf {
   std::optional<bool> host;     // only compared/used when given
   std::optional<bool> unknown;  // "drop" or "pass"; true means drop
   std::string ipam_type;        // empty: no IPAM
+  std::optional<nlohmann::json> dns;  // the top-level "dns": the result's, as the reference plugins give it
   std::optional<nlohmann::json> prev_result;  // in the internal (1.0.0) shape
   // GC: the attachments to keep, as (containerID, ifname).
   std::optional<std::set<std::pair<std::string, std::string>>> valid_attachments;
