@@ -216,7 +216,7 @@ json RunCni(const Config& cfg, int& seq) {
       return finish();
     }
 
-  json sizes = json::array();
+  json& sizes = out["by_size"] = json::array();  // kept as far as it got when a step fails
   for (std::size_t si = 0; si < cfg.cni_containers.size() && !g_stop; ++si) {
     const std::uint32_t want = cfg.cni_containers[si];
     // Fill both sides to `want` containers, `parallel` ADDs at a time; the
@@ -336,7 +336,6 @@ json RunCni(const Config& cfg, int& seq) {
                          at_least(par.value("ratio_del_per_s_vnet_reference", json()));
     sizes.push_back(size);
   }
-  out["by_size"] = sizes;
   return finish();
 }
 

@@ -30,12 +30,14 @@ struct CniOutcome {
   double ms = 0;  // wall time from fork to reaping the plugin
 };
 
-// Runs the plugin once and reports how it ended, never failing itself.
-CniOutcome ExecCni(const CniCall& call, double timeout_s = 60);
+// Runs the plugin once and reports how it ended, never failing itself. The
+// deadline is past the vnet plugin's own wait for the control lock (60 s),
+// so that its "try again later" is what a slow call reports.
+CniOutcome ExecCni(const CniCall& call, double timeout_s = 150);
 
 // ExecCni, and an error naming the command, the container and the plugin's
 // own error (its JSON on stdout, its stderr) unless it exits 0.
-absl::StatusOr<CniOutcome> RunCni(const CniCall& call, double timeout_s = 60);
+absl::StatusOr<CniOutcome> RunCni(const CniCall& call, double timeout_s = 150);
 
 }  // namespace vnet::bench
 
