@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/cases.h"
+#include "bench/cni.h"
 #include "bench/control_plane.h"
 #include "bench/json_out.h"
 #include "bench/options.h"
@@ -38,6 +39,27 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);
 
+  if (cfg.cni) {
+    json doc = RunHeader(cfg, "none (CNI plugins)");
+    std::fprintf(stderr, "vnet-bench: CNI plugins, kernel %s, %ld CPUs, containers %s, %d samples each, %d at once\n",
+                 doc["kernel"].get<std::string>().c_str(), cfg.cpus, json(cfg.cni_containers).dump().c_str(),
+                 cfg.cni_samples, cfg.cni_parallel);
+    int seq = 0;
+    doc["cni"] = RunCni(cfg, seq);
+    doc["loadavg_after"] = LoadAverage();
+    doc["complete"] = !g_stop.load();
+    CleanupAll();
+    std::printf("kernel %s, %ld CPUs, %s; load average before %s, after %s\n", doc["kernel"].get<std::string>().c_str(),
+                cfg.cpus, doc["date"].get<std::string>().c_str(), doc["loadavg_before"].get<std::string>().c_str(),
+                doc["loadavg_after"].get<std::string>().c_str());
+    PrintCni(doc["cni"]);
+    if (!cfg.json_path.empty()) WriteJson(cfg.json_path, doc);
+    if (g_stop) {
+      std::fprintf(stderr, "vnet-bench: interrupted; everything it built has been removed\n");
+      return 130;
+    }
+    return doc["cni"].contains("errors") ? 1 : 0;
+  }
   if (cfg.control_plane) {
     json doc = RunHeader(cfg, "none (control plane)");
     std::fprintf(stderr, "vnet-bench: control plane, kernel %s, %ld CPUs, ports %s, %d samples each\n",

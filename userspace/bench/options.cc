@@ -18,6 +18,8 @@ constexpr char kUsage[] = R"(usage: vnet-bench [--quick] [--reps N] [--duration 
                   [--paths LIST] [--sizes LIST] [--macs LIST] [--ips LIST] [--systems LIST] [--no-tcp]
                   [--tcp-seconds S] [--cpu-mode split|shared] [--generator xdp|pktgen] [--vnetctl PATH]
        vnet-bench --control-plane [--ports LIST] [--samples N] [-j|--json FILE] [--vnetctl PATH]
+       vnet-bench --cni [--containers LIST] [--samples N] [--parallel N] [--cni-plugin PATH]
+                  [--cni-reference PATH] [--cni-ipam-dir DIR] [-j|--json FILE]
 
 Builds each topology in fresh namespaces for vnet, kernel macvlan (bridge
 mode), the Linux bridge (static FDB) and the floor (a bare redirect, no
@@ -65,6 +67,18 @@ at the largest size; detach of that fabric against deleting as many
 macvlans. In process (libvnet calls against a long-lived `ip -batch`) and by
 CLI (a vnetctl process against the ip commands). Uplinks: veths in private
 namespaces.
+
+--cni: the vnet CNI plugin (--cni-plugin, default vnet-macvlan of this build
+or $VNET_CNI_PLUGIN) against the reference macvlan plugin (--cni-reference,
+default /usr/lib/cni/macvlan), both with host-local IPAM (--cni-ipam-dir,
+default /usr/lib/cni) in a private dataDir, each call a process started as a
+runtime starts it. ADD and DEL latency (p50, p99; --samples N of each,
+default 30) with each --containers LIST number of containers attached
+(default 1,100,500), and containers per second with --parallel N (default
+50) ADDs, then DELs, at once; ratios vnet/reference from the same run.
+Masters: veths in private namespaces; one namespace per container. Both
+sides' configs name a fabric of their own, so --cni-reference may be another
+vnet build (an A/B of two versions of the plugin).
 )";
 
 std::string FindVnetctl() {
@@ -79,6 +93,22 @@ std::string FindVnetctl() {
       if (::access(c.c_str(), X_OK) == 0) return c;
   }
   return "vnetctl";
+}
+
+// vnet-macvlan: $VNET_CNI_PLUGIN, else the build tree's (userspace/cni, next
+// to this binary's directory), else the installed one.
+std::string FindCniPlugin() {
+  if (const char* env = std::getenv("VNET_CNI_PLUGIN"); env && *env) return env;
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n > 0) {
+    self[n] = 0;
+    std::string dir(self);
+    dir = dir.substr(0, dir.rfind('/'));
+    for (const std::string& c : {dir + "/../cni/vnet-macvlan", dir + "/../cni/bin/vnet-macvlan"})
+      if (::access(c.c_str(), X_OK) == 0) return c;
+  }
+  return "/opt/cni/bin/vnet-macvlan";
 }
 
 }  // namespace
@@ -133,6 +163,24 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
     } else if (a == "--samples") {
       const char* v = value();
       if (!absl::SimpleAtoi(v, &cfg.cp_samples) || cfg.cp_samples < 1) bad(v);
+      cfg.cni_samples = cfg.cp_samples;
+    } else if (a == "--cni") {
+      cfg.cni = true;
+    } else if (a == "--containers") {
+      const char* v = value();
+      if (!list_u32(v, cfg.cni_containers)) bad(v);
+      std::sort(cfg.cni_containers.begin(), cfg.cni_containers.end());
+      cfg.cni_containers.erase(std::unique(cfg.cni_containers.begin(), cfg.cni_containers.end()),
+                               cfg.cni_containers.end());
+    } else if (a == "--parallel") {
+      const char* v = value();
+      if (!absl::SimpleAtoi(v, &cfg.cni_parallel) || cfg.cni_parallel < 1 || cfg.cni_parallel > 1000) bad(v);
+    } else if (a == "--cni-plugin") {
+      cfg.cni_plugin = value();
+    } else if (a == "--cni-reference") {
+      cfg.cni_reference = value();
+    } else if (a == "--cni-ipam-dir") {
+      cfg.cni_ipam_dir = value();
     } else if (a == "--tcp-seconds") {
       const char* v = value();
       if (!absl::SimpleAtod(v, &cfg.tcp_seconds) || cfg.tcp_seconds <= 0) bad(v);
@@ -192,6 +240,7 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
 
 void CompleteConfig(Config* cfg) {
   if (cfg->vnetctl.empty()) cfg->vnetctl = FindVnetctl();
+  if (cfg->cni_plugin.empty()) cfg->cni_plugin = FindCniPlugin();
   if (cfg->plot_path.empty() && !cfg->json_path.empty()) {
     cfg->plot_path = cfg->json_path;
     if (absl::EndsWith(cfg->plot_path, ".json")) cfg->plot_path.resize(cfg->plot_path.size() - 5);

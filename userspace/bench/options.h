@@ -35,6 +35,16 @@ struct Config {
   bool control_plane = false;
   std::vector<std::uint32_t> cp_ports = {1, 100, 1000};
   int cp_samples = 100;
+  // --cni: the vnet CNI plugin against the reference macvlan plugin, both
+  // executed as a runtime does, with these many containers attached,
+  // `cni_samples` ADD+DEL of each, and `cni_parallel` containers at once.
+  bool cni = false;
+  std::vector<std::uint32_t> cni_containers = {1, 100, 500};
+  int cni_samples = 30;
+  int cni_parallel = 50;
+  std::string cni_plugin;                            // default: vnet-macvlan of this build
+  std::string cni_reference = "/usr/lib/cni/macvlan";
+  std::string cni_ipam_dir = "/usr/lib/cni";         // where host-local is
 };
 
 // Parses argv into *cfg (--quick's defaults applied). Returns the exit code

@@ -42,8 +42,9 @@ std::string RandomPortName() {
 // it with the port. `link_local`: register the link-local vnet gives the
 // container side of an ipvlan port (port add --netns).
 // `what` names the command in errors ("port add vnp1234", "port add --netns web").
+// `peer_netns_fd`: the namespace holding a veth's peer, when the caller has it.
 absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortOptions& options, bool owned,
-                                    const std::string& what, bool link_local = false) {
+                                    const std::string& what, bool link_local = false, int peer_netns_fd = -1) {
   if (dev.kind != "veth" && dev.kind != "tun")
     return absl::InvalidArgumentError(absl::StrCat(what, ": not a veth or tap device"));
   if (dev.type != ARPHRD_ETHER) return absl::InvalidArgumentError(absl::StrCat(what, ": not an Ethernet device"));
@@ -78,7 +79,7 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   VNET_ASSIGN_OR_RETURN(PeerFacts peer, PreparePeer(rtnl, dev, want_mac, what, undo, [&](const MacAddress& mac) {
                           if (ipvlan) return CheckNoPassthru(ports, ifindex, what);
                           return CheckPortRules(MapsTables(maps), config, ports, ifindex, options.mode, mac, what);
-                        }));
+                        }, peer_netns_fd));
   unsigned mtu = std::max(peer.mtu, dev.mtu);
   if (mtu > uplink.mtu)
     return absl::InvalidArgumentError(
@@ -218,7 +219,8 @@ absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) 
   PortOptions attach = options;
   attach.mac = mac;
   attach.type = kind;
-  VNET_ASSIGN_OR_RETURN(PortInfo info, AttachPort(rtnl, host, attach, /*owned=*/true, what, /*link_local=*/ipvlan));
+  VNET_ASSIGN_OR_RETURN(PortInfo info, AttachPort(rtnl, host, attach, /*owned=*/true, what, /*link_local=*/ipvlan,
+                                                         /*peer_netns_fd=*/ns->get()));
   if (ipvlan) {
     undo.Push([host_name] { (void)DeletePort(host_name); });  // its tables, then the pair
     VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns->get(), options.netns));

@@ -27,7 +27,8 @@ namespace vnet {
 
 
 absl::StatusOr<PeerFacts> PreparePeer(Rtnl& rtnl, const LinkInfo& dev, const std::optional<MacAddress>& want_mac,
-                                      absl::string_view what, Undo& undo, const MacCheck& check) {
+                                      absl::string_view what, Undo& undo, const MacCheck& check,
+                                      int peer_netns_fd) {
   PeerFacts facts;
   if (dev.kind == "tun") {
     // A tap: the VM behind it owns its MAC; frames reach it through tc.
@@ -52,7 +53,7 @@ absl::StatusOr<PeerFacts> PreparePeer(Rtnl& rtnl, const LinkInfo& dev, const std
     }
     facts.napi = SetGro(peer.name, true).ok();
     return absl::OkStatus();
-  }));
+  }, peer_netns_fd));
   return facts;
 }
 

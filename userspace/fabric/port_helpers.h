@@ -25,18 +25,33 @@
 namespace vnet {
 
 // Runs `fn(rtnl, peer)` on a veth's peer, entering the peer's netns if needed.
+// `peer_netns_fd`: the namespace the caller believes holds the peer (port add
+// --netns just made the pair there); used when its nsid matches, which saves
+// scanning every namespace on the machine (one open and one netlink round
+// trip each, per port added: hundreds with hundreds of containers).
 template <typename Fn>
-absl::Status WithVethPeer(Rtnl& rtnl, const LinkInfo& dev, absl::string_view what, bool* other_netns, Fn fn) {
+absl::Status WithVethPeer(Rtnl& rtnl, const LinkInfo& dev, absl::string_view what, bool* other_netns, Fn fn,
+                          int peer_netns_fd = -1) {
   if (!dev.link_ifindex) return absl::FailedPreconditionError(absl::StrCat(what, ": veth has no peer"));
   *other_netns = dev.link_netnsid.has_value();
   if (!dev.link_netnsid) {
     VNET_ASSIGN_OR_RETURN(LinkInfo peer, rtnl.GetLink(dev.link_ifindex));
     return fn(rtnl, peer);
   }
-  auto ns = FindNetnsByNsid(rtnl, *dev.link_netnsid);
-  if (!ns.ok())
-    return absl::FailedPreconditionError(absl::StrCat(what, ": cannot find the peer's network namespace"));
-  VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns->get(), absl::StrCat("peer of ", dev.name)));
+  int ns_fd = -1;
+  if (peer_netns_fd >= 0) {
+    auto id = rtnl.GetNsid(peer_netns_fd);
+    if (id.ok() && *id == *dev.link_netnsid) ns_fd = peer_netns_fd;
+  }
+  UniqueFd scanned;
+  if (ns_fd < 0) {
+    auto ns = FindNetnsByNsid(rtnl, *dev.link_netnsid);
+    if (!ns.ok())
+      return absl::FailedPreconditionError(absl::StrCat(what, ": cannot find the peer's network namespace"));
+    scanned = std::move(*ns);
+    ns_fd = scanned.get();
+  }
+  VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns_fd, absl::StrCat("peer of ", dev.name)));
   VNET_ASSIGN_OR_RETURN(Rtnl peer_rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(LinkInfo peer, peer_rtnl.GetLink(dev.link_ifindex));
   return fn(peer_rtnl, peer);
@@ -66,8 +81,10 @@ struct PeerFacts {
 // changing anything, then enables GRO on the peer (NAPI for XDP redirects) and
 // sets its MAC when asked for another one. The MAC change is undone on failure.
 using MacCheck = std::function<absl::Status(const MacAddress&)>;
+// `peer_netns_fd`: see WithVethPeer.
 absl::StatusOr<PeerFacts> PreparePeer(Rtnl& rtnl, const LinkInfo& dev, const std::optional<MacAddress>& want_mac,
-                                      absl::string_view what, Undo& undo, const MacCheck& check);
+                                      absl::string_view what, Undo& undo, const MacCheck& check,
+                                      int peer_netns_fd = -1);
 
 // Kernel macvlan's address and mode rules, checked before anything changes.
 absl::Status CheckPortRules(const TablesBackend& tables, const vnet_config& config,
