@@ -65,11 +65,21 @@ absl::Status DeletePort(absl::string_view dev_name) {
   if (owned_pair) VNET_RETURN_IF_ERROR(Annotate(PinNote(pending, PinnedNote{}), "port del"));
   // Stop delivering to it first, then stop listening to it.
   VNET_RETURN_IF_ERROR(WithdrawPort(found.maps, ifindex, found.port));
-  TcHook hook = FabricTcHook(config);
-  VNET_RETURN_IF_ERROR(DetachTc(hook, TcDirection::kIngress, found.dev.ifindex, found.dev.name,
-                                FabricPinPath(found.fabric, PortLinkPin(ifindex))));
-  // RTM_DELLINK works for taps too, even while a VM holds them (as for macvtap).
-  if (PortOwned(found.port)) VNET_RETURN_IF_ERROR(rtnl.DeleteLink(found.dev.ifindex, found.dev.name));
+  std::string link_pin = FabricPinPath(found.fabric, PortLinkPin(ifindex));
+  auto detach = [&] {
+    return DetachTc(FabricTcHook(config), TcDirection::kIngress, found.dev.ifindex, found.dev.name, link_pin);
+  };
+  if (!PortOwned(found.port)) return detach();
+  // A device vnet made goes, and its tc attachment with it. Detaching first
+  // would cost a second RCU grace period, under RTNL, before the kernel's
+  // delete could start: releasing a tcx link waits for one. Deleted first,
+  // the link's pin is only a name. RTM_DELLINK works for taps too, even while
+  // a VM holds them (as for macvtap).
+  if (auto deleted = rtnl.DeleteLink(found.dev.ifindex, found.dev.name); !deleted.ok()) {
+    (void)detach();  // the device stays: it must not keep the program
+    return deleted;
+  }
+  VNET_RETURN_IF_ERROR(Unpin(link_pin));
   if (owned_pair) (void)Unpin(pending);
   return absl::OkStatus();
 }
