@@ -21,6 +21,7 @@
 #include "fabric/gc.h"           /* dead fabrics */
 #include "fabric/lock.h"         /* the control lock every changing command holds */
 #include "fabric/plan.h"         /* apply's pure decision */
+#include "fabric/port_options.h" /* one validation of a port's options, for every front end */
 #include "fabric/types.h"        /* the domain vocabulary: options and descriptions */
 #include "fabric/uplink_state.h" /* the monitor's view of uplinks */
 

@@ -5,7 +5,8 @@ The rule lives here, once; docs/architecture.md shows the same table. A layer
 is a directory of userspace/ (plus include/vnet, the ABI and public headers).
 A file may include its own layer and the layers listed for it, nothing else of
 ours. System headers that belong to one layer's job (libbpf, BPF skeletons,
-raw netlink) are checked the same way.
+raw netlink) are checked the same way, and so are the raw port and fabric
+flag bits of the ABI (maps/ and loader/ only).
 
 usage: include_layers.py SOURCE_ROOT
 """
@@ -50,6 +51,13 @@ EXEMPT = {
         "the crash tests' kill switch (VNET_TEST_KILL_AT) SIGKILLs its own process",
 }
 
+# ABI names that only some layers may use: the port and fabric flag bits are
+# decoded into named fields (maps/port_bits.h, maps/fabric_bits.h); the
+# loader reads them for the tc hook and ABI migrations.
+RAW_NAMES = [
+    (re.compile(r"\bVNET_(PORT_F|PORT_PAD|FABRIC_F)_[A-Z_]+"), {"maps", "loader"}, "a raw ABI flag bit"),
+]
+
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 
 
@@ -76,6 +84,11 @@ def check(root):
             errors.append(f"{path.relative_to(root)}: directory '{layer}' is in no layer of the table")
             continue
         for lineno, line in enumerate(path.read_text().splitlines(), 1):
+            for pattern, layers, what in RAW_NAMES:
+                hit = pattern.search(line)
+                if hit and layer not in layers:
+                    errors.append(f"{path.relative_to(root)}:{lineno}: {layer}/ may not use {hit.group(0)} "
+                                  f"({what}; use the named fields of maps/)")
             m = INCLUDE.match(line)
             if not m:
                 continue

@@ -54,7 +54,7 @@ absl::StatusOr<std::vector<RunningFabric>> ReadRunning(Rtnl& rtnl) {
       p.info = port;
       auto dev = rtnl.GetLink(static_cast<int>(port.ifindex));
       VNET_ASSIGN_OR_RETURN(auto raw, maps.LookupPort(port.ifindex));
-      bool owned = raw && (raw->flags & kPortOwned);
+      bool owned = raw && PortOwned(*raw);
       if (!dev.ok()) {
         p.healthy = false;
       } else if (!owned) {

@@ -109,12 +109,14 @@ absl::StatusOr<FabricInfo> AttachFabricSteps(const AttachOptions& options, std::
   config.unknown_policy = options.unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
   config.netns_cookie = CurrentNetnsCookie();
   bool xdp_redirect = xdp_mode != XdpMode::kNone && options.xdp_redirect.value_or(uplink.kind != "veth");
-  if (!xdp_redirect) config.flags |= VNET_FABRIC_F_NO_XDP_REDIRECT;
-  if (xdp_mode == XdpMode::kNone) config.flags |= VNET_FABRIC_F_NO_XDP;
+  FabricFlags flags = FabricFlagsOf(config);
+  flags.no_xdp_redirect |= !xdp_redirect;
+  flags.no_xdp |= xdp_mode == XdpMode::kNone;
+  flags.host |= options.host;
+  flags.ipvlan |= options.type == PortKind::kIpvlan;
+  SetFabricFlags(config, flags);
   TcHook tc_hook = ResolveTcHook(options.tc_hook);
   RecordTcHook(tc_hook, config);
-  if (options.host) config.flags |= VNET_FABRIC_F_HOST;
-  if (options.type == PortKind::kIpvlan) config.flags |= VNET_FABRIC_F_IPVLAN;
   config.ipvlan_mode = static_cast<std::uint8_t>(options.ipvlan_mode);
   config.ipvlan_flags = static_cast<std::uint8_t>(options.ipvlan_flag);
   VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
@@ -158,7 +160,9 @@ absl::StatusOr<FabricInfo> AttachFabricSteps(const AttachOptions& options, std::
   if (!(uplink.flags & IFF_PROMISC)) {
     VNET_RETURN_IF_ERROR(rtnl.SetPromisc(uplink.ifindex, true, uplink.name));
     undo.Push([&rtnl, &uplink] { (void)rtnl.SetPromisc(uplink.ifindex, false, uplink.name); });
-    config.flags |= VNET_FABRIC_F_SET_PROMISC;
+    FabricFlags flags = FabricFlagsOf(config);
+    flags.set_promisc = true;
+    SetFabricFlags(config, flags);
     VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
   }
   if (options.ipvlan_mode == IpvlanMode::kL3s) {
@@ -210,7 +214,9 @@ absl::Status SetFabricPolicy(absl::string_view name, const FabricPolicy& policy)
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(*fabric));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
   vnet_config old = config;
-  config.flags = policy.host ? (config.flags | VNET_FABRIC_F_HOST) : (config.flags & ~VNET_FABRIC_F_HOST);
+  FabricFlags flags = FabricFlagsOf(config);
+  flags.host = policy.host;
+  SetFabricFlags(config, flags);
   config.unknown_policy = policy.unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
   config.ipvlan_flags = static_cast<std::uint8_t>(policy.ipvlan_flag);
   if (policy.dhcp_max_leases)
@@ -272,10 +278,10 @@ absl::Status TearDownFabric(const std::string& fabric) {
     (void)DetachClsBpf(static_cast<int>(config.uplink_ifindex), fabric, TcDirection::kIngress);
     (void)DetachClsBpf(static_cast<int>(config.uplink_ifindex), fabric, TcDirection::kEgress);
   }
-  if (config.flags & (VNET_FABRIC_F_SET_PROMISC | VNET_FABRIC_F_SET_FORWARDING)) {
+  if (FabricFlags flags = FabricFlagsOf(config); flags.set_promisc || flags.set_forwarding) {
     auto rtnl = Rtnl::Open();
     auto uplink = rtnl.ok() ? rtnl->GetLink(static_cast<int>(config.uplink_ifindex)) : absl::StatusOr<LinkInfo>();
-    if (uplink.ok() && (config.flags & VNET_FABRIC_F_SET_PROMISC))
+    if (uplink.ok() && flags.set_promisc)
       (void)rtnl->SetPromisc(uplink->ifindex, false, fabric);
     if (uplink.ok()) RestoreUplinkForwarding(config, uplink->name);
   }

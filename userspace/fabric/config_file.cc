@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "fabric/port_options.h"
 #include "base/errors.h"
 
 namespace vnet {
@@ -66,43 +67,32 @@ class Checker {
   std::string file_;
 };
 
-// `ips = ["198.18.0.5/24", ...]` of an ipvlan port.
-absl::Status ParseIps(const Checker& c, const toml::table& t, const std::string& context, std::vector<PortIp>& out) {
-  const toml::node* ips = t.get("ips");
-  if (!ips) return absl::OkStatus();
-  std::string field = absl::StrCat(context, ".ips");
-  if (!ips->is_array()) return c.Error(ips, field, "must be an array of addresses (\"ADDR[/PLEN]\")");
-  std::set<std::string> seen;
-  for (const auto& item : *ips->as_array()) {
-    if (!item.is_string()) return c.Error(&item, field, "must be an array of addresses (\"ADDR[/PLEN]\")");
-    auto ip = PortIp::Parse(item.as_string()->get());
-    if (!ip.ok()) return c.Error(&item, field, ip.status().message());
-    if (!seen.insert(ip->Owned()).second) return c.Error(&item, field, absl::StrCat(ip->Owned(), " is given twice"));
-    out.push_back(*ip);
+// An array of strings (`ips`, `allow_ips`, `sources`) as given; `want` says
+// what it must be.
+absl::StatusOr<std::optional<std::vector<std::string>>> Strings(const Checker& c, const toml::table& t,
+                                                                const std::string& context, const char* key,
+                                                                absl::string_view want) {
+  const toml::node* node = t.get(key);
+  if (!node) return std::optional<std::vector<std::string>>();
+  std::string field = absl::StrCat(context, ".", key);
+  if (!node->is_array()) return c.Error(node, field, want);
+  std::vector<std::string> out;
+  for (const auto& item : *node->as_array()) {
+    if (!item.is_string()) return c.Error(&item, field, want);
+    out.push_back(item.as_string()->get());
   }
-  return absl::OkStatus();
+  return std::optional<std::vector<std::string>>(std::move(out));
 }
 
-// `allow_ips = ["198.18.0.11", "2001:db8:1::/64"]` of a macvlan port; an
-// empty array is no list (no IP source check), as without the key.
-absl::Status ParseAllowIpsKey(const Checker& c, const toml::table& t, const std::string& context,
-                              std::vector<IpPrefix>& out) {
-  const toml::node* node = t.get("allow_ips");
-  if (!node) return absl::OkStatus();
-  std::string field = absl::StrCat(context, ".allow_ips");
-  constexpr absl::string_view kWant = "must be an array of addresses or prefixes (\"ADDR\" or \"NET/PLEN\")";
-  if (!node->is_array()) return c.Error(node, field, kWant);
-  std::vector<std::string> texts;
-  for (const auto& item : *node->as_array()) {
-    if (!item.is_string()) return c.Error(&item, field, kWant);
-    // Each entry on its own first, so an error points at its line.
-    if (auto one = ParseAllowIp(item.as_string()->get()); !one.ok()) return c.Error(&item, field, one.status().message());
-    texts.push_back(item.as_string()->get());
-  }
-  auto all = ParseAllowIps(texts, /*none_clears=*/false);
-  if (!all.ok()) return c.Error(node, field, all.status().message());
-  out = *all;
-  return absl::OkStatus();
+// A refusal of fabric/port_options.h at the key's line (an entry's, for a list).
+PortErrorReporter FileReporter(const Checker& c, const toml::table& t, const std::string& context) {
+  return [&c, &t, context](const PortOptionError& e) {
+    std::string key = OptionName(OptionDialect::kFile, e.key);
+    const toml::node* node = t.get(key);
+    if (node && e.index >= 0 && node->is_array() && static_cast<std::size_t>(e.index) < node->as_array()->size())
+      node = node->as_array()->get(static_cast<std::size_t>(e.index));
+    return c.Error(node ? node : &t, absl::StrCat(context, ".", key), e.problem);
+  };
 }
 
 // A device name the file gives (checked here, so --dry-run refuses it too).
@@ -114,24 +104,6 @@ absl::Status DeviceNameKey(const Checker& c, const toml::table& t, const std::st
   return absl::OkStatus();
 }
 
-// An ipvlan port refuses macvlan's keys, a macvlan port refuses ips.
-absl::Status CheckPortKind(const Checker& c, const toml::table& t, const std::string& context, PortKind fabric_type,
-                           PortOptions& o) {
-  for (const char* key : {"mode", "mac", "hairpin", "nodst", "sources"})
-    if (t.get(key)) o.macvlan_options.push_back(key);
-  PortKind kind = o.type.value_or(o.ips.empty() ? fabric_type : PortKind::kIpvlan);
-  if (kind == PortKind::kIpvlan && !o.macvlan_options.empty())
-    return c.Error(t.get(o.macvlan_options[0]), absl::StrCat(context, ".", o.macvlan_options[0]),
-                   "ipvlan ports share the uplink's MAC; their mode is the fabric's ipvlan_flag");
-  if (kind == PortKind::kIpvlan && !o.allow_ips.empty())
-    return c.Error(t.get("allow_ips"), absl::StrCat(context, ".allow_ips"),
-                   "is for MAC-demux (macvlan) ports; an ipvlan port may send only from its ips");
-  if (kind == PortKind::kMacvlan && !o.ips.empty())
-    return c.Error(t.get("ips"), absl::StrCat(context, ".ips"), "needs an ipvlan port (type = \"ipvlan\")");
-  o.type = kind;  // settled here, so apply compares like with like
-  return absl::OkStatus();
-}
-
 absl::StatusOr<DesiredPort> ParsePort(const Checker& c, const toml::table& t, const std::string& fabric,
                                       PortKind fabric_type, const std::string& context) {
   VNET_RETURN_IF_ERROR(c.OnlyKeys(t, context,
@@ -140,33 +112,15 @@ absl::StatusOr<DesiredPort> ParsePort(const Checker& c, const toml::table& t, co
   DesiredPort port;
   port.where = c.Where(t);
   port.field = context;
-  PortOptions& o = port.options;
-  o.fabric = fabric;
-  VNET_ASSIGN_OR_RETURN(auto device, c.String(t, context, "device"));
-  VNET_ASSIGN_OR_RETURN(auto netns, c.String(t, context, "netns"));
-  VNET_ASSIGN_OR_RETURN(auto tap, c.String(t, context, "tap"));
-  int forms = device.has_value() + netns.has_value() + tap.has_value();
+  GivenPort given;
+  given.fabric = fabric;
+  VNET_ASSIGN_OR_RETURN(given.device, c.String(t, context, "device"));
+  VNET_ASSIGN_OR_RETURN(given.netns, c.String(t, context, "netns"));
+  VNET_ASSIGN_OR_RETURN(given.tap, c.String(t, context, "tap"));
+  int forms = given.device.has_value() + given.netns.has_value() + given.tap.has_value();
   if (forms != 1) return c.Error(&t, context, "give exactly one of device, netns or tap");
-  if (device) {
-    port.origin = PortOrigin::kDevice;
-    o.dev = *device;
-  } else if (netns) {
-    port.origin = PortOrigin::kNetns;
-    o.netns = *netns;
-    VNET_ASSIGN_OR_RETURN(auto ifname, c.String(t, context, "ifname"));
-    if (ifname) o.ifname = *ifname;
-  } else {
-    port.origin = PortOrigin::kTap;
-    o.tap = *tap;
-    o.adopt_orphan = true;  // finishing an interrupted apply
-  }
-  if (!netns && t.get("ifname")) return c.Error(t.get("ifname"), absl::StrCat(context, ".ifname"), "needs netns");
-  for (const char* key : {"device", "ifname", "tap"}) VNET_RETURN_IF_ERROR(DeviceNameKey(c, t, context, key));
-  if (netns)
-    if (auto s = ValidateNetnsName("netns", *netns); !s.ok())
-      return c.Error(t.get("netns"), absl::StrCat(context, ".netns"), s.message());
-  if (!tap && (t.get("user") || t.get("group")))
-    return c.Error(t.get("user") ? t.get("user") : t.get("group"), context, "user and group need tap");
+  port.origin = given.device ? PortOrigin::kDevice : given.netns ? PortOrigin::kNetns : PortOrigin::kTap;
+  VNET_ASSIGN_OR_RETURN(given.ifname, c.String(t, context, "ifname"));
   for (const char* key : {"user", "group"}) {
     const toml::node* node = t.get(key);
     if (!node) continue;
@@ -175,38 +129,27 @@ absl::StatusOr<DesiredPort> ParsePort(const Checker& c, const toml::table& t, co
     constexpr std::int64_t kMaxId = 4294967294;
     if (!node->is_integer() || node->as_integer()->get() < 0 || node->as_integer()->get() > kMaxId)
       return c.Error(node, absl::StrCat(context, ".", key), absl::StrCat("must be a numeric id (0-", kMaxId, ")"));
-    (key[0] == 'u' ? o.tap_user : o.tap_group) = static_cast<unsigned>(node->as_integer()->get());
+    (key[0] == 'u' ? given.user : given.group) = static_cast<unsigned>(node->as_integer()->get());
   }
-  VNET_ASSIGN_OR_RETURN(o.type, c.Value<PortKind>(t, context, "type", ParsePortKind));
-  VNET_RETURN_IF_ERROR(ParseIps(c, t, context, o.ips));
-  VNET_RETURN_IF_ERROR(ParseAllowIpsKey(c, t, context, o.allow_ips));
-  VNET_RETURN_IF_ERROR(CheckPortKind(c, t, context, fabric_type, o));
-  VNET_ASSIGN_OR_RETURN(auto mode, c.Value<PortMode>(t, context, "mode", ParsePortMode));
-  if (mode) o.mode = *mode;
-  VNET_ASSIGN_OR_RETURN(auto mac, c.Value<MacAddress>(t, context, "mac", MacAddress::Parse));
-  if (mac && !mac->IsValidUnicast()) return c.Error(t.get("mac"), absl::StrCat(context, ".mac"), "not a unicast MAC");
-  o.mac = mac;
-  VNET_ASSIGN_OR_RETURN(auto hairpin, c.Bool(t, context, "hairpin"));
-  VNET_ASSIGN_OR_RETURN(auto isolated, c.Bool(t, context, "isolated"));
-  VNET_ASSIGN_OR_RETURN(auto spoofchk, c.Bool(t, context, "spoofchk"));
-  VNET_ASSIGN_OR_RETURN(auto nodst, c.Bool(t, context, "nodst"));
-  o.hairpin = hairpin.value_or(false);
-  o.isolated = isolated.value_or(false);
-  o.spoofchk = spoofchk.value_or(true);
-  o.nodst = nodst.value_or(false);
-  if (const toml::node* sources = t.get("sources")) {
-    if (!sources->is_array()) return c.Error(sources, absl::StrCat(context, ".sources"), "must be an array of MACs");
-    for (const auto& item : *sources->as_array()) {
-      if (!item.is_string()) return c.Error(&item, absl::StrCat(context, ".sources"), "must be an array of MACs");
-      auto source = MacAddress::Parse(item.as_string()->get());
-      if (!source.ok()) return c.Error(&item, absl::StrCat(context, ".sources"), source.status().message());
-      o.sources.push_back(*source);
-    }
-  }
-  if (o.nodst && o.mode != PortMode::kSource)
-    return c.Error(t.get("nodst"), absl::StrCat(context, ".nodst"), "needs mode = \"source\"");
-  if (!o.sources.empty() && o.mode != PortMode::kSource)
-    return c.Error(t.get("sources"), absl::StrCat(context, ".sources"), "needs mode = \"source\"");
+  VNET_ASSIGN_OR_RETURN(given.type, c.String(t, context, "type"));
+  VNET_ASSIGN_OR_RETURN(given.mode, c.String(t, context, "mode"));
+  VNET_ASSIGN_OR_RETURN(given.mac, c.String(t, context, "mac"));
+  VNET_ASSIGN_OR_RETURN(given.ips, Strings(c, t, context, "ips", "must be an array of addresses (\"ADDR[/PLEN]\")"));
+  VNET_ASSIGN_OR_RETURN(given.allow_ips,
+                        Strings(c, t, context, "allow_ips",
+                                "must be an array of addresses or prefixes (\"ADDR\" or \"NET/PLEN\")"));
+  VNET_ASSIGN_OR_RETURN(given.sources, Strings(c, t, context, "sources", "must be an array of MACs"));
+  VNET_ASSIGN_OR_RETURN(given.hairpin, c.Bool(t, context, "hairpin"));
+  VNET_ASSIGN_OR_RETURN(given.isolated, c.Bool(t, context, "isolated"));
+  VNET_ASSIGN_OR_RETURN(given.spoofchk, c.Bool(t, context, "spoofchk"));
+  VNET_ASSIGN_OR_RETURN(given.nodst, c.Bool(t, context, "nodst"));
+  // The checks every front end shares (fabric/port_options.h), at the key's line.
+  PortErrorReporter report = FileReporter(c, t, context);
+  VNET_ASSIGN_OR_RETURN(port.options, CheckPortOptions(given, OptionDialect::kFile, report));
+  PortOptions& o = port.options;
+  if (port.origin == PortOrigin::kTap) o.adopt_orphan = true;  // finishing an interrupted apply
+  VNET_ASSIGN_OR_RETURN(PortKind kind, CheckPortKind(o, fabric_type, OptionDialect::kFile, report));
+  o.type = kind;  // settled here, so apply compares like with like
   return port;
 }
 

@@ -46,10 +46,11 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   info.uplink_ifindex = config.uplink_ifindex;
   info.uplink_mac = MacAddress::FromBytes(config.uplink_mac);
   info.unknown_drop = config.unknown_policy == VNET_UNKNOWN_DROP;
-  info.host = config.flags & VNET_FABRIC_F_HOST;
-  info.xdp_redirect = !(config.flags & VNET_FABRIC_F_NO_XDP_REDIRECT);
+  FabricFlags flags = FabricFlagsOf(config);
+  info.host = flags.host;
+  info.xdp_redirect = !flags.no_xdp_redirect;
   info.tc_hook = TcHookName(FabricTcHook(config));
-  info.type = (config.flags & VNET_FABRIC_F_IPVLAN) ? PortKind::kIpvlan : PortKind::kMacvlan;
+  info.type = flags.ipvlan ? PortKind::kIpvlan : PortKind::kMacvlan;
   info.ipvlan_mode = static_cast<IpvlanMode>(config.ipvlan_mode);
   info.ipvlan_flag = static_cast<IpvlanFlag>(config.ipvlan_flags);
   // A dead fabric's uplink ifindex may name another device by now.
@@ -60,9 +61,9 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
     auto xdp = QueryXdp(uplink->ifindex, uplink->name);
     if (xdp.ok() && xdp->prog_id) info.xdp_mode = std::string(XdpModeName(xdp->mode));
   }
-  bool no_xdp = config.flags & VNET_FABRIC_F_NO_XDP;
+  bool no_xdp = flags.no_xdp;
   if (no_xdp && uplink.ok()) info.xdp_mode = "none";
-  info.defunct = !uplink.ok() || info.xdp_mode.empty() || (config.flags & VNET_FABRIC_F_DEFUNCT);
+  info.defunct = !uplink.ok() || info.xdp_mode.empty() || flags.defunct;
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   VNET_ASSIGN_OR_RETURN(auto addresses, AddressesByPort(maps));
   VNET_ASSIGN_OR_RETURN(auto allowed, maps.ListAllow());

@@ -58,14 +58,19 @@ absl::Status PrepareIpvlanHostEnd(absl::string_view host_end, std::uint8_t ipvla
 
 absl::Status EnableUplinkForwarding(vnet_config& config, absl::string_view uplink) {
   VNET_ASSIGN_OR_RETURN(bool changed, SetForwarding(uplink, true));
-  if (changed) config.flags |= VNET_FABRIC_F_SET_FORWARDING;
+  if (!changed) return absl::OkStatus();
+  FabricFlags flags = FabricFlagsOf(config);
+  flags.set_forwarding = true;
+  SetFabricFlags(config, flags);
   return absl::OkStatus();
 }
 
 void RestoreUplinkForwarding(vnet_config& config, absl::string_view uplink) {
-  if (!(config.flags & VNET_FABRIC_F_SET_FORWARDING)) return;
+  FabricFlags flags = FabricFlagsOf(config);
+  if (!flags.set_forwarding) return;
   (void)SetForwarding(uplink, false);
-  config.flags &= ~VNET_FABRIC_F_SET_FORWARDING;
+  flags.set_forwarding = false;
+  SetFabricFlags(config, flags);
 }
 
 namespace {

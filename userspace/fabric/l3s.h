@@ -41,7 +41,7 @@ void RemoveL3sEntries(Rtnl& rtnl, const LinkInfo& host_end, const std::vector<L3
 absl::Status PrepareIpvlanHostEnd(absl::string_view host_end, std::uint8_t ipvlan_mode);
 // The same for every ipvlan port of the fabric (a mode change).
 absl::Status PrepareIpvlanHostEnds(Rtnl& rtnl, FabricMaps& maps, std::uint8_t ipvlan_mode);
-// Forwarding on the uplink; records VNET_FABRIC_F_SET_FORWARDING in `config`
+// Forwarding on the uplink; records set_forwarding (FabricFlags) in `config`
 // (the caller writes it) when vnet turned it on.
 absl::Status EnableUplinkForwarding(vnet_config& config, absl::string_view uplink);
 // Undoes that, if vnet did it; clears the flag.

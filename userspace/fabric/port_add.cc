@@ -60,15 +60,11 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
   VNET_ASSIGN_OR_RETURN(PortKind kind, ResolvePortKind(options, config, what));
   bool ipvlan = kind == PortKind::kIpvlan;
-  if (options.nodst && options.mode != PortMode::kSource)
-    return absl::InvalidArgumentError(absl::StrCat(what, ": --nodst needs --mode source"));
-  if (!options.sources.empty() && options.mode != PortMode::kSource)
-    return absl::InvalidArgumentError(absl::StrCat(what, ": --source needs --mode source"));
   VNET_RETURN_IF_ERROR(CheckIpsFree(options.ips, what));
   bool l3s = ipvlan && config.ipvlan_mode == VNET_IPVLAN_L3S;
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   auto uplink_or = rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
-  if (!uplink_or.ok() || (config.flags & VNET_FABRIC_F_DEFUNCT))
+  if (!uplink_or.ok() || FabricFlagsOf(config).defunct)
     return absl::FailedPreconditionError(absl::StrCat(what, ": fabric ", fabric, "'s uplink is gone; detach it"));
   LinkInfo uplink = std::move(*uplink_or);
   auto ifindex = static_cast<std::uint32_t>(dev.ifindex);
@@ -86,10 +82,10 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
         absl::StrCat(what, ": MTU ", mtu, " exceeds the uplink ", uplink.name, "'s ", uplink.mtu));
   VNET_ASSIGN_OR_RETURN(std::uint16_t slot, FreeSlot(ports));
 
-  std::uint8_t flags = FlagsFor(options.spoofchk, options.hairpin, options.isolated, options.nodst);
-  if (peer.other_netns) flags |= VNET_PORT_F_PEER_NETNS;
-  if (peer.napi) flags |= VNET_PORT_F_XDP_TARGET;
-  if (!options.allow_ips.empty()) flags |= VNET_PORT_F_ALLOW_IP;
+  PortFlags flags = FlagsFor(options.spoofchk, options.hairpin, options.isolated, options.nodst);
+  flags.peer_netns = peer.other_netns;
+  flags.xdp_target = peer.napi;
+  flags.allow_ip = !options.allow_ips.empty();
 
   if (ipvlan)
     VNET_RETURN_IF_ERROR(Annotate(PrepareIpvlanHostEnd(dev.name, config.ipvlan_mode), what));
@@ -108,7 +104,8 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   std::memcpy(port.mac, peer.mac.bytes.data(), 6);
   port.slot = slot;
   port.mode = ipvlan ? std::uint8_t{VNET_MODE_IPVLAN} : static_cast<std::uint8_t>(options.mode);
-  port.flags = flags | (owned ? kPortOwned : 0);
+  SetPortFlags(port, flags);
+  SetPortOwned(port, owned);
   // The allowed sources before the port entry whose flag points at them (and
   // nothing a crashed command left under this free slot).
   undo.Push([&maps, slot] { (void)SyncAllowIps(maps, slot, {}); });  // first: a partial write is undone too

@@ -17,6 +17,7 @@
 #include "fabric/ipvlan_peer.h"
 #include "fabric/l3s.h"
 #include "fabric/port_helpers.h"
+#include "fabric/port_options.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
 #include "loader/tc_hook.h"
@@ -59,16 +60,26 @@ absl::Status DeletePort(absl::string_view dev_name) {
   }
   // A pair vnet made outlives the port's record for a moment: noted, so that
   // a vnetctl killed before deleting it leaves it to the next apply.
-  bool owned_pair = (found.port.flags & kPortOwned) && found.dev.kind == "veth";
+  bool owned_pair = PortOwned(found.port) && found.dev.kind == "veth";
   std::string pending = FabricPinPath(found.fabric, PendingVethPin(found.dev.name));
   if (owned_pair) VNET_RETURN_IF_ERROR(Annotate(PinNote(pending, PinnedNote{}), "port del"));
   // Stop delivering to it first, then stop listening to it.
   VNET_RETURN_IF_ERROR(WithdrawPort(found.maps, ifindex, found.port));
-  TcHook hook = FabricTcHook(config);
-  VNET_RETURN_IF_ERROR(DetachTc(hook, TcDirection::kIngress, found.dev.ifindex, found.dev.name,
-                                FabricPinPath(found.fabric, PortLinkPin(ifindex))));
-  // RTM_DELLINK works for taps too, even while a VM holds them (as for macvtap).
-  if (found.port.flags & kPortOwned) VNET_RETURN_IF_ERROR(rtnl.DeleteLink(found.dev.ifindex, found.dev.name));
+  std::string link_pin = FabricPinPath(found.fabric, PortLinkPin(ifindex));
+  auto detach = [&] {
+    return DetachTc(FabricTcHook(config), TcDirection::kIngress, found.dev.ifindex, found.dev.name, link_pin);
+  };
+  if (!PortOwned(found.port)) return detach();
+  // A device vnet made goes, and its tc attachment with it. Detaching first
+  // would cost a second RCU grace period, under RTNL, before the kernel's
+  // delete could start: releasing a tcx link waits for one. Deleted first,
+  // the link's pin is only a name. RTM_DELLINK works for taps too, even while
+  // a VM holds them (as for macvtap).
+  if (auto deleted = rtnl.DeleteLink(found.dev.ifindex, found.dev.name); !deleted.ok()) {
+    (void)detach();  // the device stays: it must not keep the program
+    return deleted;
+  }
+  VNET_RETURN_IF_ERROR(Unpin(link_pin));
   if (owned_pair) (void)Unpin(pending);
   return absl::OkStatus();
 }
@@ -82,15 +93,7 @@ PortKind KindOf(const vnet_port& port) {
 // `port set --type`: what the kind change needs checked before anything moves.
 absl::Status CheckKindChange(const FoundPort& found, const PortChange& change, PortKind from, PortKind to,
                              absl::string_view what) {
-  std::vector<std::string> given;
-  if (change.mode) given.push_back("--mode");
-  if (change.mac) given.push_back("--mac");
-  if (change.hairpin) given.push_back("--hairpin");
-  if (change.nodst) given.push_back("--nodst");
-  if (to == PortKind::kIpvlan && !given.empty())
-    return absl::InvalidArgumentError(absl::StrCat(what, ": ", absl::StrJoin(given, ", "),
-                                                   ": ipvlan ports share the uplink's MAC; their mode is the "
-                                                   "fabric's --ipvlan-flag"));
+  VNET_RETURN_IF_ERROR(CheckChangeForKind(change, from, to, OptionDialect::kCli, CliReporter(std::string(what))));
   if (from == PortKind::kIpvlan && to == PortKind::kMacvlan) {
     VNET_ASSIGN_OR_RETURN(auto addresses, AddressesOf(found.maps, static_cast<std::uint32_t>(found.dev.ifindex)));
     auto n = std::count_if(addresses.begin(), addresses.end(), [](const PortAddress& a) { return !a.link_local; });
@@ -98,9 +101,6 @@ absl::Status CheckKindChange(const FoundPort& found, const PortChange& change, P
       return absl::FailedPreconditionError(absl::StrCat(what, ": would orphan ", n, " addresses; vnetctl ip flush ",
                                                         found.dev.name, " first"));
   }
-  if (to == PortKind::kIpvlan && change.allow_ips && (from == PortKind::kIpvlan || !change.allow_ips->empty()))
-    return absl::InvalidArgumentError(absl::StrCat(what, ": --allow-ip is for MAC-demux (macvlan) ports; an "
-                                                   "ipvlan port may send only from its --ip addresses"));
   if (from == PortKind::kMacvlan && to == PortKind::kIpvlan && !change.allow_ips) {
     VNET_ASSIGN_OR_RETURN(auto allowed, AllowIpsOf(found.maps, found.port.slot));
     // Not dropped silently: the operator chose that filter.
@@ -184,9 +184,9 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
   PortMode mode = change.mode.value_or(old_mode);
   if ((mode == PortMode::kPassthru) != (old_mode == PortMode::kPassthru))
     return absl::InvalidArgumentError(absl::StrCat(what, ": cannot change a port to or from passthru mode"));
-  bool nodst = !ipvlan && change.nodst.value_or(old.flags & VNET_PORT_F_NODST);
-  if (nodst && mode != PortMode::kSource)
-    return absl::InvalidArgumentError(absl::StrCat(what, ": --nodst needs mode source"));
+  PortFlags old_flags = FlagsOf(old);
+  bool nodst = !ipvlan && change.nodst.value_or(old_flags.nodst);
+  VNET_RETURN_IF_ERROR(CheckSourceModeOptions(nodst, false, mode, OptionDialect::kCli, CliReporter(what)));
   VNET_ASSIGN_OR_RETURN(vnet_config config, found.maps.ReadConfig());
   VNET_ASSIGN_OR_RETURN(auto ports, found.maps.ListPorts());
   MacAddress uplink_mac = MacAddress::FromBytes(config.uplink_mac);
@@ -222,16 +222,18 @@ absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
   }
   std::memcpy(port.mac, mac.bytes.data(), 6);
   port.mode = ipvlan ? std::uint8_t{VNET_MODE_IPVLAN} : static_cast<std::uint8_t>(mode);
-  std::uint8_t keep = old.flags & (VNET_PORT_F_PEER_NETNS | VNET_PORT_F_XDP_TARGET | kPortOwned);
-  port.flags = keep | FlagsFor(change.spoofchk.value_or(old.flags & VNET_PORT_F_SPOOFCHK),
-                               !ipvlan && change.hairpin.value_or(old.flags & VNET_PORT_F_HAIRPIN),
-                               change.isolated.value_or(old.flags & VNET_PORT_F_ISOLATED), nodst);
+  PortFlags flags = FlagsFor(change.spoofchk.value_or(old_flags.spoofchk),
+                             !ipvlan && change.hairpin.value_or(old_flags.hairpin),
+                             change.isolated.value_or(old_flags.isolated), nodst);
+  flags.peer_netns = old_flags.peer_netns;  // facts of the device, kept (as is ownership)
+  flags.xdp_target = old_flags.xdp_target;
   // The allow-ip list: entries the new list adds go in before the flag is
   // published (below), entries it drops go after; the undo restores the old
   // list the same way round (complete before the old flag is back).
   VNET_ASSIGN_OR_RETURN(auto old_allowed, AllowIpsOf(found.maps, old.slot));
   std::vector<IpPrefix> allowed = ipvlan ? std::vector<IpPrefix>{} : change.allow_ips.value_or(old_allowed);
-  if (!allowed.empty()) port.flags |= VNET_PORT_F_ALLOW_IP;
+  flags.allow_ip = !allowed.empty();
+  SetPortFlags(port, flags);
   undo.Push([&found, slot = old.slot, old_allowed] { (void)SyncAllowIps(found.maps, slot, old_allowed); });
   VNET_RETURN_IF_ERROR(Annotate(AddAllowIps(found.maps, old.slot, allowed), what));
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "fabric/port_helpers.h"
+#include "fabric/port_options.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
 #include "loader/tc_hook.h"
@@ -100,19 +101,8 @@ absl::StatusOr<std::uint16_t> FreeSlot(const std::vector<std::pair<std::uint32_t
 
 absl::StatusOr<PortKind> ResolvePortKind(const PortOptions& options, const vnet_config& config,
                                          absl::string_view what) {
-  PortKind fabric_kind = (config.flags & VNET_FABRIC_F_IPVLAN) ? PortKind::kIpvlan : PortKind::kMacvlan;
-  PortKind kind = options.type.value_or(options.ips.empty() ? fabric_kind : PortKind::kIpvlan);
-  if (kind == PortKind::kIpvlan && !options.macvlan_options.empty())
-    return absl::InvalidArgumentError(absl::StrCat(what, ": ", absl::StrJoin(options.macvlan_options, ", "),
-                                                   ": ipvlan ports share the uplink's MAC; their mode is the "
-                                                   "fabric's --ipvlan-flag"));
-  if (kind == PortKind::kIpvlan && !options.allow_ips.empty())
-    return absl::InvalidArgumentError(absl::StrCat(what, ": --allow-ip is for MAC-demux (macvlan) ports; an "
-                                                   "ipvlan port may send only from its --ip addresses"));
-  if (kind == PortKind::kMacvlan && !options.ips.empty())
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, ": --ip needs an ipvlan port (a macvlan port is found by its MAC)"));
-  return kind;
+  PortKind fabric_kind = FabricFlagsOf(config).ipvlan ? PortKind::kIpvlan : PortKind::kMacvlan;
+  return CheckPortKind(options, fabric_kind, OptionDialect::kCli, CliReporter(std::string(what)));
 }
 
 absl::Status CheckNoPassthru(const std::vector<std::pair<std::uint32_t, vnet_port>>& ports, std::uint32_t self,
@@ -124,15 +114,15 @@ absl::Status CheckNoPassthru(const std::vector<std::pair<std::uint32_t, vnet_por
 }
 
 bool VnetMadePeer(const vnet_port& port, const LinkInfo& dev) {
-  return (port.flags & kPortOwned) && (port.flags & VNET_PORT_F_PEER_NETNS) && dev.kind == "veth";
+  return PortOwned(port) && FlagsOf(port).peer_netns && dev.kind == "veth";
 }
 
-std::uint8_t FlagsFor(bool spoofchk, bool hairpin, bool isolated, bool nodst) {
-  std::uint8_t flags = 0;
-  if (spoofchk) flags |= VNET_PORT_F_SPOOFCHK;
-  if (hairpin) flags |= VNET_PORT_F_HAIRPIN;
-  if (isolated) flags |= VNET_PORT_F_ISOLATED;
-  if (nodst) flags |= VNET_PORT_F_NODST;
+PortFlags FlagsFor(bool spoofchk, bool hairpin, bool isolated, bool nodst) {
+  PortFlags flags;
+  flags.spoofchk = spoofchk;
+  flags.hairpin = hairpin;
+  flags.isolated = isolated;
+  flags.nodst = nodst;
   return flags;
 }
 

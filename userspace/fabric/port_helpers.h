@@ -105,7 +105,8 @@ absl::Status CheckNoPassthru(const std::vector<std::pair<std::uint32_t, vnet_por
 // The container side is vnet's (port add --netns: an owned veth whose peer
 // is in another netns): vnet configures it, and converts it with the port.
 bool VnetMadePeer(const vnet_port& port, const LinkInfo& dev);
-std::uint8_t FlagsFor(bool spoofchk, bool hairpin, bool isolated, bool nodst);
+// The flags a port's options give (the others, such as peer_netns, unset).
+PortFlags FlagsFor(bool spoofchk, bool hairpin, bool isolated, bool nodst);
 PortInfo Describe(const LinkInfo& dev, std::uint32_t ifindex, const vnet_port& port);
 
 }  // namespace vnet

@@ -10,8 +10,9 @@
 namespace vnet {
 namespace {
 
-absl::Status RebuildFloodList(FabricMaps& maps) {
-  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+using PortList = std::vector<std::pair<std::uint32_t, vnet_port>>;
+
+absl::Status WriteFloodList(FabricMaps& maps, PortList ports) {
   std::sort(ports.begin(), ports.end(), [](auto& a, auto& b) { return a.second.slot < b.second.slot; });
   std::vector<vnet_flood_entry> flood;
   for (const auto& [ifindex, port] : ports)
@@ -19,44 +20,70 @@ absl::Status RebuildFloodList(FabricMaps& maps) {
   return maps.WriteFloodList(flood);
 }
 
-}  // namespace
-
-absl::Status RepublishFloodList(FabricMaps& maps) { return RebuildFloodList(maps); }
-
-// The config's passthru slot and has-* flags follow the tables.
-absl::Status RefreshFabricFlags(FabricMaps& maps) {
-  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+// The config's passthru slot and has-* flags follow the tables (`ports`: the
+// ports table as just read).
+absl::Status RefreshFlags(FabricMaps& maps, const PortList& ports) {
   VNET_ASSIGN_OR_RETURN(auto sources, maps.ListSources());
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
   config.passthru_ifindex = 0;
   config.passthru_slot = 0;
   config.passthru_flags = 0;
   VNET_ASSIGN_OR_RETURN(bool has_nets, maps.HasIpNets());
-  config.flags &= ~(VNET_FABRIC_F_HAS_HAIRPIN | VNET_FABRIC_F_HAS_IP_PORTS | VNET_FABRIC_F_HAS_IP_NETS);
-  if (has_nets) config.flags |= VNET_FABRIC_F_HAS_IP_NETS;
+  FabricFlags flags = FabricFlagsOf(config);
+  flags.has_hairpin = flags.has_ip_ports = false;
+  flags.has_ip_nets = has_nets;
+  flags.has_sources = !sources.empty();
   for (const auto& [ifindex, port] : ports) {
-    if (port.flags & VNET_PORT_F_HAIRPIN) config.flags |= VNET_FABRIC_F_HAS_HAIRPIN;
-    if (port.mode == VNET_MODE_IPVLAN) config.flags |= VNET_FABRIC_F_HAS_IP_PORTS;
+    flags.has_hairpin |= FlagsOf(port).hairpin;
+    flags.has_ip_ports |= port.mode == VNET_MODE_IPVLAN;
     if (port.mode != VNET_MODE_PASSTHRU) continue;
     config.passthru_ifindex = ifindex;
     config.passthru_slot = port.slot;
     config.passthru_flags = DatapathFlags(port);
   }
-  if (sources.empty())
-    config.flags &= ~VNET_FABRIC_F_HAS_SOURCES;
-  else
-    config.flags |= VNET_FABRIC_F_HAS_SOURCES;
+  SetFabricFlags(config, flags);
   return maps.WriteConfig(config);
+}
+
+// The flood list and the config's flags after a port came or went, from one
+// read of the ports table.
+absl::Status RepublishPorts(FabricMaps& maps) {
+  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  VNET_RETURN_IF_ERROR(WriteFloodList(maps, ports));
+  return RefreshFlags(maps, ports);
+}
+
+// One source MAC's list without `ifindex`; false when it was not listed.
+absl::StatusOr<bool> DropSourcePort(FabricMaps& maps, std::uint32_t ifindex, const MacAddress& source) {
+  VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupSource(source));
+  if (!existing) return false;
+  vnet_source_entry entry{};
+  for (std::uint32_t i = 0; i < existing->count && i < VNET_MAX_SOURCE_PORTS; ++i)
+    if (existing->port[i].ifindex != ifindex) entry.port[entry.count++] = existing->port[i];
+  if (entry.count == existing->count) return false;
+  VNET_RETURN_IF_ERROR(entry.count ? maps.PutSource(source, entry) : maps.DeleteSource(source));
+  return true;
+}
+
+}  // namespace
+
+absl::Status RepublishFloodList(FabricMaps& maps) {
+  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  return WriteFloodList(maps, std::move(ports));
+}
+
+absl::Status RefreshFabricFlags(FabricMaps& maps) {
+  VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
+  return RefreshFlags(maps, ports);
 }
 
 absl::Status PublishPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port) {
   VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
-  if (port.flags & VNET_PORT_F_XDP_TARGET)
+  if (FlagsOf(port).xdp_target)
     VNET_RETURN_IF_ERROR(maps.AddTxTarget(ifindex));
   else
     VNET_RETURN_IF_ERROR(maps.DeleteTxTarget(ifindex));
-  VNET_RETURN_IF_ERROR(RebuildFloodList(maps));
-  VNET_RETURN_IF_ERROR(RefreshFabricFlags(maps));
+  VNET_RETURN_IF_ERROR(RepublishPorts(maps));
   // An IP-demux port is found by its addresses, never by its MAC (which it
   // shares with the uplink and its siblings).
   if (port.mode == VNET_MODE_IPVLAN) return RefreshPortIps(maps, ifindex, port);
@@ -71,8 +98,7 @@ absl::Status WithdrawPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_po
   VNET_RETURN_IF_ERROR(FlushSources(maps, ifindex));
   VNET_RETURN_IF_ERROR(maps.DeleteTxTarget(ifindex));
   VNET_RETURN_IF_ERROR(maps.DeletePort(ifindex));
-  VNET_RETURN_IF_ERROR(RebuildFloodList(maps));
-  VNET_RETURN_IF_ERROR(RefreshFabricFlags(maps));
+  VNET_RETURN_IF_ERROR(RepublishPorts(maps));
   // Last, the port gone: its slot's list must not pass to the next port given the slot.
   return SyncAllowIps(maps, port.slot, {});
 }
@@ -101,8 +127,7 @@ absl::Status WithdrawPorts(FabricMaps& maps, const std::vector<std::pair<std::ui
     VNET_RETURN_IF_ERROR(maps.DeleteTxTarget(ifindex));
     VNET_RETURN_IF_ERROR(maps.DeletePort(ifindex));
   }
-  VNET_RETURN_IF_ERROR(RebuildFloodList(maps));  // what a port added meanwhile would need
-  VNET_RETURN_IF_ERROR(RefreshFabricFlags(maps));
+  VNET_RETURN_IF_ERROR(RepublishPorts(maps));  // what a port added meanwhile would need
   VNET_ASSIGN_OR_RETURN(auto allowed, maps.ListAllow());
   for (const auto& [slot, prefix] : allowed)
     if (slots.count(slot)) VNET_RETURN_IF_ERROR(maps.DeleteAllow(slot, prefix));
@@ -157,20 +182,15 @@ absl::Status AddSource(FabricMaps& maps, std::uint32_t ifindex, const vnet_port&
 }
 
 absl::Status RemoveSource(FabricMaps& maps, std::uint32_t ifindex, const MacAddress& source) {
-  VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupSource(source));
-  if (!existing) return absl::NotFoundError(absl::StrCat("source MAC ", source.ToString(), " is not listed"));
-  vnet_source_entry entry{};
-  for (std::uint32_t i = 0; i < existing->count && i < VNET_MAX_SOURCE_PORTS; ++i)
-    if (existing->port[i].ifindex != ifindex) entry.port[entry.count++] = existing->port[i];
-  if (entry.count == existing->count)
-    return absl::NotFoundError(absl::StrCat("source MAC ", source.ToString(), " is not listed"));
-  VNET_RETURN_IF_ERROR(entry.count ? maps.PutSource(source, entry) : maps.DeleteSource(source));
+  VNET_ASSIGN_OR_RETURN(bool dropped, DropSourcePort(maps, ifindex, source));
+  if (!dropped) return absl::NotFoundError(absl::StrCat("source MAC ", source.ToString(), " is not listed"));
   return RefreshFabricFlags(maps);
 }
 
 absl::Status FlushSources(FabricMaps& maps, std::uint32_t ifindex) {
   VNET_ASSIGN_OR_RETURN(auto mine, SourcesOf(maps, ifindex));
-  for (const auto& mac : mine) VNET_RETURN_IF_ERROR(RemoveSource(maps, ifindex, mac));
+  if (mine.empty()) return absl::OkStatus();  // nothing changed: the flags stand
+  for (const auto& mac : mine) VNET_RETURN_IF_ERROR(DropSourcePort(maps, ifindex, mac).status());
   return RefreshFabricFlags(maps);
 }
 

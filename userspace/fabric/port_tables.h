@@ -41,7 +41,7 @@ absl::Status RemoveSource(FabricMaps& maps, std::uint32_t ifindex, const MacAddr
 absl::Status FlushSources(FabricMaps& maps, std::uint32_t ifindex);
 
 // --allow-ip lists (vnet_allow), keyed by slot. The datapath consults them
-// only for a port whose flags have VNET_PORT_F_ALLOW_IP, so a change keeps
+// only for a port whose flags have allow_ip (PortFlags), so a change keeps
 // every list it can see whole: entries are written before the flag is set,
 // the flag is cleared before they are deleted, and a list replaced under a
 // set flag gets its new entries before the old ones go (a reader sees the

@@ -53,7 +53,7 @@ bool AttachedHere(const vnet_config& config) {
 }
 
 bool UplinkGone(const std::string& fabric, const vnet_config& config) {
-  if (config.flags & VNET_FABRIC_F_DEFUNCT) return true;
+  if (FabricFlagsOf(config).defunct) return true;
   for (const char* pin : {kUplinkXdpLinkPin, kUplinkTcLinkPin})
     if (auto has = PinnedLinkHasDevice(FabricPinPath(fabric, pin))) return !*has;
   auto config_fd = OpenPinned(FabricPinPath(fabric, VNET_MAP_CONFIG));

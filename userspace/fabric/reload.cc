@@ -89,7 +89,7 @@ absl::Status SwapAll(const std::string& fabric, const vnet_config& config, const
                               TcDirection::kEgress, kUplinkEgressLinkPin));
   Checkpoint("reload: uplink tc egress switched");
   report.replaced += 2;
-  if (!(config.flags & VNET_FABRIC_F_NO_XDP)) {
+  if (!FabricFlagsOf(config).no_xdp) {
     VNET_ASSIGN_OR_RETURN(UniqueFd xdp_link, OpenPinned(FabricPinPath(fabric, kUplinkXdpLinkPin)));
     VNET_RETURN_IF_ERROR(
         ReplaceLinkProgram(xdp_link.get(), programs.uplink_xdp_fd(), absl::StrCat("XDP on ", uplink.name)));
@@ -119,7 +119,7 @@ absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name) {
   auto read = ReadPinnedConfig(fabric);
   if (!read.ok()) return Prefix(read.status(), what);
   vnet_config config = *read;
-  if (config.flags & VNET_FABRIC_F_DEFUNCT)
+  if (FabricFlagsOf(config).defunct)
     return absl::FailedPreconditionError(absl::StrCat(what, ": the fabric's uplink is gone; detach it"));
   if (config.abi_version > VNET_ABI_VERSION || config.abi_version < kOldestMigratableAbi)
     return absl::FailedPreconditionError(absl::StrCat(what, ": pinned state has ABI version ", config.abi_version,

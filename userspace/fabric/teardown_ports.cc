@@ -76,7 +76,7 @@ absl::Status RemoveAllPorts(FabricMaps& maps, const std::string& fabric) {
     VNET_RETURN_IF_ERROR(DetachTc(hook, TcDirection::kIngress, dev.ifindex, dev.name,
                                   FabricPinPath(fabric, PortLinkPin(static_cast<std::uint32_t>(dev.ifindex)))));
     // RTM_DELLINK works for taps too, even while a VM holds them (as for macvtap).
-    if (port.flags & kPortOwned) owned.push_back(dev);
+    if (PortOwned(port)) owned.push_back(dev);
   }
   // A port whose device vanished: its link died with it; its pin goes.
   for (const auto& [ifindex, port] : ports) (void)Unpin(FabricPinPath(fabric, PortLinkPin(ifindex)));

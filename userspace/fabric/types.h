@@ -15,6 +15,7 @@
 #include "loader/links.h"
 #include "base/ip_address.h"
 #include "base/mac_address.h"
+#include "maps/drop_reasons.h"
 #include "maps/port_bits.h"
 #include "vnet/abi.h"
 
@@ -84,8 +85,6 @@ absl::StatusOr<std::vector<IpPrefix>> ParseAllowIps(const std::vector<std::strin
 bool AllowIpsNeedChange(const std::vector<IpPrefix>& want, const struct PortInfo& have);
 // "198.18.0.11/32", as show and -j print every entry.
 std::vector<std::string> AllowIpTexts(const std::vector<IpPrefix>& prefixes);
-// Stable, machine-friendly names of enum vnet_drop_reason ("spoofed_src").
-absl::string_view DropReasonName(int reason);
 
 struct AttachOptions {
   std::string uplink;

@@ -46,13 +46,14 @@ absl::StatusOr<SyncReport> SyncUplinkState(const std::string& fabric) {
   bool gone = !uplink.ok();
   bool down = gone || !uplink->admin_up() || !uplink->has_carrier;
 
-  vnet_config next = config;
-  if (gone) next.flags |= VNET_FABRIC_F_DEFUNCT;
-  if (down) next.flags |= VNET_FABRIC_F_UPLINK_DOWN;
-  else next.flags &= ~VNET_FABRIC_F_UPLINK_DOWN;
-  if (next.flags != config.flags) {
+  FabricFlags was = FabricFlagsOf(config), flags = was;
+  flags.defunct |= gone;
+  flags.uplink_down = down;
+  if (flags != was) {
+    vnet_config next = config;
+    SetFabricFlags(next, flags);
     VNET_RETURN_IF_ERROR(maps.WriteConfig(next));
-    if (gone && !(config.flags & VNET_FABRIC_F_DEFUNCT)) report.changes.push_back("uplink deleted: fabric defunct");
+    if (gone && !was.defunct) report.changes.push_back("uplink deleted: fabric defunct");
     else if (down) report.changes.push_back("uplink down: ports stop forwarding");
     else report.changes.push_back("uplink up: ports forward again");
   }

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "base/unique_fd.h"
+#include "maps/fabric_bits.h"
 #include "maps/mac_front.h"
 #include "base/ip_address.h"
 #include "base/mac_address.h"

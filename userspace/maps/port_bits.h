@@ -45,8 +45,10 @@ inline std::uint8_t EncodePortFlags(const PortFlags& f) {
 
 // libvnet created this veth pair or tap (port add --netns/--tap) and deletes
 // it with the port.
-inline constexpr std::uint8_t kPortOwned = VNET_PORT_F_OWNED;
 inline bool PortOwned(const vnet_port& port) { return port.flags & VNET_PORT_F_OWNED; }
+inline void SetPortOwned(vnet_port& port, bool owned) {
+  port.flags = owned ? (port.flags | VNET_PORT_F_OWNED) : (port.flags & ~VNET_PORT_F_OWNED);
+}
 
 inline bool PortHeldDown(const vnet_port& port) { return port.pad & VNET_PORT_PAD_HELD_DOWN; }
 inline void SetPortHeldDown(vnet_port& port, bool held) {
@@ -56,6 +58,10 @@ inline void SetPortHeldDown(vnet_port& port, bool held) {
 // The datapath's view of a port's flags (without the bits vnet keeps for itself).
 inline std::uint8_t DatapathFlags(const vnet_port& port) { return port.flags & ~VNET_PORT_F_OWNED; }
 inline PortFlags FlagsOf(const vnet_port& port) { return DecodePortFlags(DatapathFlags(port)); }
+// The datapath flags of a port, keeping the bits vnet keeps for itself.
+inline void SetPortFlags(vnet_port& port, const PortFlags& flags) {
+  port.flags = static_cast<std::uint8_t>((port.flags & VNET_PORT_F_OWNED) | EncodePortFlags(flags));
+}
 inline MacAddress PortMac(const vnet_port& port) { return MacAddress::FromBytes(port.mac); }
 
 }  // namespace vnet

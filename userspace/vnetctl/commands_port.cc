@@ -1,6 +1,8 @@
 // vnetctl port add|set|del and source add|del|flush.
 #include <cstdio>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +14,32 @@
 #include "vnetctl/output.h"
 
 namespace vnet {
+namespace {
+
+// The options port add and port set share, as given; their checks are
+// fabric/port_options.h's. on|off is read here (a config file has booleans).
+absl::Status GivenCommon(const ParsedArgs& parsed, absl::string_view command, GivenPort& given) {
+  given.type = parsed.Get("--type");
+  given.mode = parsed.Get("--mode");
+  given.mac = parsed.Get("--mac");
+  for (auto [name, field] : {std::pair{"--hairpin", &given.hairpin}, std::pair{"--isolated", &given.isolated},
+                             std::pair{"--spoofchk", &given.spoofchk}, std::pair{"--nodst", &given.nodst}}) {
+    if (!parsed.Has(name)) continue;
+    auto value = parsed.Get(name);
+    // port add's --nodst is a switch; port set's takes on|off.
+    if (!value || value->empty()) {
+      *field = true;
+      continue;
+    }
+    auto on = ParseOnOff(name, *value);
+    if (!on.ok()) return Annotate(on.status(), command);
+    *field = *on;
+  }
+  if (parsed.Has("--allow-ip")) given.allow_ips = parsed.GetAll("--allow-ip");
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("port add", args,
@@ -20,65 +48,28 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
                        {"--spoofchk"}, {"--nodst", false}, {"--allow-ip", true, true}},
                       0, 1);
   if (!parsed.ok()) return Fail(parsed.status());
-  PortOptions options;
-  if (!parsed->positionals.empty()) options.dev = parsed->positionals[0];
   auto fabric = parsed->Get("--fabric");
   if (!fabric) return Fail(absl::InvalidArgumentError("port add: --fabric NAME is required"));
-  options.fabric = *fabric;
-  options.netns = parsed->Get("--netns").value_or("");
-  options.tap = parsed->Get("--tap").value_or("");
-  if (auto v = parsed->Get("--ifname")) {
-    if (options.netns.empty()) return Fail(absl::InvalidArgumentError("port add: --ifname needs --netns"));
-    options.ifname = *v;
-  }
-  if ((parsed->Has("--user") || parsed->Has("--group") || parsed->Has("--multi-queue")) && options.tap.empty())
-    return Fail(absl::InvalidArgumentError("port add: --user, --group and --multi-queue need --tap"));
-  options.tap_multi_queue = parsed->Has("--multi-queue");
-  if (auto v = parsed->Get("--user")) {
-    auto id = IdOption("port add", "--user", *v, false);
-    if (!id.ok()) return Fail(id.status());
-    options.tap_user = *id;
-  }
-  if (auto v = parsed->Get("--group")) {
-    auto id = IdOption("port add", "--group", *v, true);
-    if (!id.ok()) return Fail(id.status());
-    options.tap_group = *id;
-  }
-  if (auto v = parsed->Get("--mode")) {
-    auto mode = ParsePortMode(*v);
-    if (!mode.ok()) return Fail(Annotate(mode.status(), "port add"));
-    options.mode = *mode;
-  }
-  PortKind type{};
-  if (auto s = ParsedOption(*parsed, "--type", ParsePortKind, type); !s.ok()) return Fail(Annotate(s, "port add"));
-  if (parsed->Has("--type")) options.type = type;
-  for (const char* name : {"--mode", "--mac", "--hairpin", "--nodst", "--source"})
-    if (parsed->Has(name)) options.macvlan_options.push_back(name);
-  for (const auto& text : parsed->GetAll("--ip")) {
-    auto ip = PortIp::Parse(text);
-    if (!ip.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("port add: --ip ", ip.status().message())));
-    options.ips.push_back(*ip);
-  }
-  if (auto v = parsed->Get("--mac")) {
-    auto mac = MacOption("port add", *v);
-    if (!mac.ok()) return Fail(mac.status());
-    options.mac = *mac;
-  }
-  for (const auto& text : parsed->GetAll("--source")) {
-    auto mac = MacOption("port add", text);
-    if (!mac.ok()) return Fail(mac.status());
-    options.sources.push_back(*mac);
-  }
-  for (auto [name, field] : {std::pair{"--hairpin", &options.hairpin}, std::pair{"--isolated", &options.isolated},
-                             std::pair{"--spoofchk", &options.spoofchk}})
-    if (auto s = OnOffOption(*parsed, name, *field); !s.ok()) return Fail(Annotate(s, "port add"));
-  options.nodst = parsed->Has("--nodst");
-  if (parsed->Has("--allow-ip")) {
-    auto allowed = ParseAllowIps(parsed->GetAll("--allow-ip"), /*none_clears=*/true);
-    if (!allowed.ok()) return Fail(Annotate(allowed.status(), "port add: --allow-ip"));
-    options.allow_ips = *allowed;
-  }
-  auto info = AddPort(options);
+  GivenPort given;
+  given.fabric = *fabric;
+  if (!parsed->positionals.empty()) given.device = parsed->positionals[0];
+  given.netns = parsed->Get("--netns");
+  given.ifname = parsed->Get("--ifname");
+  given.tap = parsed->Get("--tap");
+  given.multi_queue = parsed->Has("--multi-queue");
+  // User and group names are this host's: resolved here, checked with the rest.
+  for (auto [name, field, is_group] : {std::tuple{"--user", &given.user, false}, std::tuple{"--group", &given.group, true}})
+    if (auto v = parsed->Get(name)) {
+      auto id = IdOption("port add", name, *v, is_group);
+      if (!id.ok()) return Fail(id.status());
+      *field = *id;
+    }
+  if (auto s = GivenCommon(*parsed, "port add", given); !s.ok()) return Fail(s);
+  if (parsed->Has("--ip")) given.ips = parsed->GetAll("--ip");
+  if (parsed->Has("--source")) given.sources = parsed->GetAll("--source");
+  auto options = CheckPortOptions(given, OptionDialect::kCli, CliReporter("port add"));
+  if (!options.ok()) return Fail(options.status());
+  auto info = AddPort(*options);
   if (!info.ok()) return Fail(info.status());
   if (ctx.json)
     PrintJson(PortToJson(*info));
@@ -93,36 +84,14 @@ int CmdPortSet(const Context& ctx, const std::vector<std::string>& args) {
                        {"--allow-ip", true, true}},
                       1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
-  PortChange change;
-  change.dev = parsed->positionals[0];
+  const std::string& dev = parsed->positionals[0];
   if (parsed->options.empty())
-    return Fail(absl::InvalidArgumentError(absl::StrCat("port set ", change.dev, ": nothing to change")));
-  if (auto v = parsed->Get("--mode")) {
-    auto mode = ParsePortMode(*v);
-    if (!mode.ok()) return Fail(Annotate(mode.status(), "port set"));
-    change.mode = *mode;
-  }
-  PortKind type{};
-  if (auto s = ParsedOption(*parsed, "--type", ParsePortKind, type); !s.ok()) return Fail(Annotate(s, "port set"));
-  if (parsed->Has("--type")) change.type = type;
-  if (auto v = parsed->Get("--mac")) {
-    auto mac = MacOption("port set", *v);
-    if (!mac.ok()) return Fail(mac.status());
-    change.mac = *mac;
-  }
-  for (auto [name, field] : {std::pair{"--hairpin", &change.hairpin}, std::pair{"--isolated", &change.isolated},
-                             std::pair{"--spoofchk", &change.spoofchk}, std::pair{"--nodst", &change.nodst}}) {
-    bool value = false;
-    if (!parsed->Has(name)) continue;
-    if (auto s = OnOffOption(*parsed, name, value); !s.ok()) return Fail(Annotate(s, "port set"));
-    *field = value;
-  }
-  if (parsed->Has("--allow-ip")) {
-    auto allowed = ParseAllowIps(parsed->GetAll("--allow-ip"), /*none_clears=*/true);
-    if (!allowed.ok()) return Fail(Annotate(allowed.status(), absl::StrCat("port set ", change.dev, ": --allow-ip")));
-    change.allow_ips = *allowed;
-  }
-  auto info = ChangePort(change);
+    return Fail(absl::InvalidArgumentError(absl::StrCat("port set ", dev, ": nothing to change")));
+  GivenPort given;
+  if (auto s = GivenCommon(*parsed, "port set", given); !s.ok()) return Fail(s);
+  auto change = CheckPortChange(dev, given, OptionDialect::kCli, CliReporter(absl::StrCat("port set ", dev)));
+  if (!change.ok()) return Fail(change.status());
+  auto info = ChangePort(*change);
   if (!info.ok()) return Fail(info.status());
   if (ctx.json) PrintJson(PortToJson(*info));
   return 0;
