@@ -10,7 +10,7 @@
 namespace vnet {
 namespace {
 
-absl::Status RebuildFloodList(FabricMaps& maps) {
+absl::Status RebuildFloodList(TablesBackend& maps) {
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   std::sort(ports.begin(), ports.end(), [](auto& a, auto& b) { return a.second.slot < b.second.slot; });
   std::vector<vnet_flood_entry> flood;
@@ -21,10 +21,10 @@ absl::Status RebuildFloodList(FabricMaps& maps) {
 
 }  // namespace
 
-absl::Status RepublishFloodList(FabricMaps& maps) { return RebuildFloodList(maps); }
+absl::Status RepublishFloodList(TablesBackend& maps) { return RebuildFloodList(maps); }
 
 // The config's passthru slot and has-* flags follow the tables.
-absl::Status RefreshFabricFlags(FabricMaps& maps) {
+absl::Status RefreshFabricFlags(TablesBackend& maps) {
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   VNET_ASSIGN_OR_RETURN(auto sources, maps.ListSources());
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
@@ -49,7 +49,7 @@ absl::Status RefreshFabricFlags(FabricMaps& maps) {
   return maps.WriteConfig(config);
 }
 
-absl::Status PublishPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port) {
+absl::Status PublishPort(TablesBackend& maps, std::uint32_t ifindex, const vnet_port& port) {
   VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
   if (port.flags & VNET_PORT_F_XDP_TARGET)
     VNET_RETURN_IF_ERROR(maps.AddTxTarget(ifindex));
@@ -64,7 +64,7 @@ absl::Status PublishPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_por
   return maps.PutMac(PortMac(port), entry);
 }
 
-absl::Status WithdrawPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port) {
+absl::Status WithdrawPort(TablesBackend& maps, std::uint32_t ifindex, const vnet_port& port) {
   VNET_ASSIGN_OR_RETURN(auto entry, maps.LookupMac(PortMac(port)));
   if (entry && entry->ifindex == ifindex) VNET_RETURN_IF_ERROR(maps.DeleteMac(PortMac(port)));
   VNET_RETURN_IF_ERROR(ForgetPortIps(maps, ifindex));
@@ -77,7 +77,7 @@ absl::Status WithdrawPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_po
   return SyncAllowIps(maps, port.slot, {});
 }
 
-absl::Status WithdrawPorts(FabricMaps& maps, const std::vector<std::pair<std::uint32_t, vnet_port>>& ports) {
+absl::Status WithdrawPorts(TablesBackend& maps, const std::vector<std::pair<std::uint32_t, vnet_port>>& ports) {
   VNET_RETURN_IF_ERROR(maps.WriteFloodList({}));
   std::set<std::uint32_t> gone;
   std::set<std::uint16_t> slots;
@@ -109,7 +109,7 @@ absl::Status WithdrawPorts(FabricMaps& maps, const std::vector<std::pair<std::ui
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<IpPrefix>> AllowIpsOf(const FabricMaps& maps, std::uint16_t slot) {
+absl::StatusOr<std::vector<IpPrefix>> AllowIpsOf(const TablesBackend& maps, std::uint16_t slot) {
   VNET_ASSIGN_OR_RETURN(auto all, maps.ListAllow());
   std::vector<IpPrefix> out;
   for (const auto& [s, prefix] : all)
@@ -118,14 +118,14 @@ absl::StatusOr<std::vector<IpPrefix>> AllowIpsOf(const FabricMaps& maps, std::ui
   return out;
 }
 
-absl::Status AddAllowIps(FabricMaps& maps, std::uint16_t slot, const std::vector<IpPrefix>& want) {
+absl::Status AddAllowIps(TablesBackend& maps, std::uint16_t slot, const std::vector<IpPrefix>& want) {
   VNET_ASSIGN_OR_RETURN(auto have, AllowIpsOf(maps, slot));
   for (const auto& prefix : want)
     if (std::find(have.begin(), have.end(), prefix) == have.end()) VNET_RETURN_IF_ERROR(maps.PutAllow(slot, prefix));
   return absl::OkStatus();
 }
 
-absl::Status SyncAllowIps(FabricMaps& maps, std::uint16_t slot, const std::vector<IpPrefix>& want) {
+absl::Status SyncAllowIps(TablesBackend& maps, std::uint16_t slot, const std::vector<IpPrefix>& want) {
   VNET_RETURN_IF_ERROR(AddAllowIps(maps, slot, want));
   VNET_ASSIGN_OR_RETURN(auto have, AllowIpsOf(maps, slot));
   for (const auto& prefix : have)
@@ -133,7 +133,7 @@ absl::Status SyncAllowIps(FabricMaps& maps, std::uint16_t slot, const std::vecto
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<MacAddress>> SourcesOf(const FabricMaps& maps, std::uint32_t ifindex) {
+absl::StatusOr<std::vector<MacAddress>> SourcesOf(const TablesBackend& maps, std::uint32_t ifindex) {
   VNET_ASSIGN_OR_RETURN(auto sources, maps.ListSources());
   std::vector<MacAddress> out;
   for (const auto& [mac, entry] : sources)
@@ -143,7 +143,7 @@ absl::StatusOr<std::vector<MacAddress>> SourcesOf(const FabricMaps& maps, std::u
   return out;
 }
 
-absl::Status AddSource(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port, const MacAddress& source) {
+absl::Status AddSource(TablesBackend& maps, std::uint32_t ifindex, const vnet_port& port, const MacAddress& source) {
   VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupSource(source));
   vnet_source_entry entry = existing.value_or(vnet_source_entry{});
   for (std::uint32_t i = 0; i < entry.count; ++i)
@@ -156,7 +156,7 @@ absl::Status AddSource(FabricMaps& maps, std::uint32_t ifindex, const vnet_port&
   return RefreshFabricFlags(maps);
 }
 
-absl::Status RemoveSource(FabricMaps& maps, std::uint32_t ifindex, const MacAddress& source) {
+absl::Status RemoveSource(TablesBackend& maps, std::uint32_t ifindex, const MacAddress& source) {
   VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupSource(source));
   if (!existing) return absl::NotFoundError(absl::StrCat("source MAC ", source.ToString(), " is not listed"));
   vnet_source_entry entry{};
@@ -168,7 +168,7 @@ absl::Status RemoveSource(FabricMaps& maps, std::uint32_t ifindex, const MacAddr
   return RefreshFabricFlags(maps);
 }
 
-absl::Status FlushSources(FabricMaps& maps, std::uint32_t ifindex) {
+absl::Status FlushSources(TablesBackend& maps, std::uint32_t ifindex) {
   VNET_ASSIGN_OR_RETURN(auto mine, SourcesOf(maps, ifindex));
   for (const auto& mac : mine) VNET_RETURN_IF_ERROR(RemoveSource(maps, ifindex, mac));
   return RefreshFabricFlags(maps);
