@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "fabric/fabric.h"
 #include "fabric/ip_ports.h"
+#include "fabric/operations.h"
 #include "fabric/ipvlan_peer.h"
 #include "fabric/l3s.h"
 #include "fabric/port_helpers.h"
@@ -289,9 +290,13 @@ absl::StatusOr<std::vector<std::string>> RemoveOrphanPairs() {
 
 
 absl::StatusOr<PortInfo> AddPort(const PortOptions& options) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  return AddPortWith(rtnl, options);
+}
+
+absl::StatusOr<PortInfo> AddPortWith(Rtnl& rtnl, const PortOptions& options) {
   FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_RETURN_IF_ERROR(Annotate(CheckNames(options), "port add"));
-  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   int forms = !options.dev.empty() + !options.netns.empty() + !options.tap.empty();
   if (forms > 1) return absl::InvalidArgumentError("port add: give one of DEV, --netns NS or --tap NAME");
   if (!options.netns.empty()) return AddPortInNetns(rtnl, options);
