@@ -16,7 +16,8 @@
 #include "fabric/apply.h"        /* Apply, Plan, Execute: a configuration file made true */
 #include "fabric/config_file.h"  /* DesiredState: the file, parsed and checked */
 #include "fabric/doctor.h"       /* checks of the running fabrics */
-#include "fabric/fabric.h"       /* attach, detach, ports, addresses, show, stats */
+#include "fabric/fabric.h"       /* namespace-wide: down, show, stats, recovery */
+#include "fabric/handle.h"       /* Fabric: one fabric opened, its operations as methods */
 #include "fabric/gc.h"           /* dead fabrics */
 #include "fabric/lock.h"         /* the control lock every changing command holds */
 #include "fabric/plan.h"         /* apply's pure decision */
