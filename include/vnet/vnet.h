@@ -15,6 +15,7 @@
 
 #include "fabric/apply.h"        /* Apply, Plan, Execute: a configuration file made true */
 #include "fabric/config_file.h"  /* DesiredState: the file, parsed and checked */
+#include "fabric/container_net.h" /* a container's interface by netns path (CNI) */
 #include "fabric/doctor.h"       /* checks of the running fabrics */
 #include "fabric/fabric.h"       /* namespace-wide: down, show, stats, recovery */
 #include "fabric/handle.h"       /* Fabric: one fabric opened, its operations as methods */

@@ -103,6 +103,7 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
       p.name = dev->name;
       p.up = dev->admin_up();
       p.carrier = dev->has_carrier;
+      p.alias = dev->alias;
     }
     info.ports.push_back(std::move(p));
   }

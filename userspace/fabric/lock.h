@@ -9,6 +9,9 @@
 namespace vnet {
 
 absl::StatusOr<UniqueFd> AcquireControlLock();
+// The same lock if it is free now; Unavailable when another holds it (a
+// caller with a deadline, such as a CNI plugin, polls).
+absl::StatusOr<UniqueFd> AcquireControlLockNonBlocking();
 
 }  // namespace vnet
 

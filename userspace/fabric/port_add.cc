@@ -165,7 +165,7 @@ absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) 
     return absl::InvalidArgumentError(absl::StrCat(what, ": --ifname '", options.ifname, "' is not a valid device name"));
   if (options.mac && !options.mac->IsValidUnicast())
     return absl::InvalidArgumentError(absl::StrCat(what, ": MAC ", options.mac->ToString(), " is not a unicast address"));
-  auto ns = OpenNamedNetns(options.netns);
+  auto ns = OpenNetns(options.netns);
   if (!ns.ok()) return Prefix(ns.status(), "port add");
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(*fabric));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
@@ -187,13 +187,17 @@ absl::StatusOr<PortInfo> AddPortInNetns(Rtnl& rtnl, const PortOptions& options) 
   VNET_RETURN_IF_ERROR(Annotate(PinNote(pending, PinnedNote{}), what));
   Undo undo;
   undo.Push([pending] { (void)Unpin(pending); });
+  if (options.mtu > uplink.mtu)
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": MTU ", options.mtu, " exceeds the uplink ", uplink.name, "'s ", uplink.mtu));
   // Like a macvlan child, the port starts with the uplink's MTU.
-  auto created = rtnl.CreateVeth(host_name, options.ifname, ns->get(), mac, uplink.mtu);
+  auto created = rtnl.CreateVeth(host_name, options.ifname, ns->get(), mac, options.mtu ? options.mtu : uplink.mtu);
   if (absl::IsAlreadyExists(created))
     return absl::AlreadyExistsError(absl::StrCat(what, ": ", options.ifname, " already exists in netns ", options.netns));
   VNET_RETURN_IF_ERROR(Annotate(created, what));
   VNET_ASSIGN_OR_RETURN(LinkInfo host, rtnl.GetLink(host_name));
   undo.Push([&rtnl, &host] { (void)rtnl.DeleteLink(host.ifindex, host.name); });
+  if (!options.alias.empty()) VNET_RETURN_IF_ERROR(Annotate(rtnl.SetAlias(host.ifindex, options.alias, host_name), what));
   {
     VNET_ASSIGN_OR_RETURN(ScopedNetns inside, ScopedNetns::Enter(ns->get(), options.netns));
     VNET_ASSIGN_OR_RETURN(Rtnl inner, Rtnl::Open());
@@ -262,7 +266,7 @@ absl::Status CheckNames(const PortOptions& options) {
   if (!options.dev.empty()) VNET_RETURN_IF_ERROR(ValidateDeviceName("DEV", options.dev));
   if (!options.tap.empty()) VNET_RETURN_IF_ERROR(ValidateDeviceName("--tap", options.tap));
   if (!options.netns.empty()) {
-    VNET_RETURN_IF_ERROR(ValidateNetnsName("--netns", options.netns));
+    if (options.netns[0] != '/') VNET_RETURN_IF_ERROR(ValidateNetnsName("--netns", options.netns));
     VNET_RETURN_IF_ERROR(ValidateDeviceName("--ifname", options.ifname));
   }
   return absl::OkStatus();

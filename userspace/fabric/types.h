@@ -110,7 +110,7 @@ struct AttachOptions {
 struct PortOptions {
   std::string fabric;
   std::string dev;     // an existing veth host end or tap; empty with netns/tap
-  std::string netns;   // create the veth pair, peer into this netns
+  std::string netns;   // create the veth pair, peer into this netns (a name, or a path from '/')
   std::string ifname = "eth0";
   std::string tap;     // create a persistent tap with this name (a VM's port)
   std::optional<unsigned> tap_user;
@@ -132,6 +132,11 @@ struct PortOptions {
   bool nodst = false;
   // --allow-ip (MAC-demux ports): sorted, no duplicates; empty: no IP check.
   std::vector<IpPrefix> allow_ips;
+  // With netns: the pair's MTU (0: the uplink's; above it is refused).
+  unsigned mtu = 0;
+  // With netns: recorded as the host end's IFLA_IFALIAS, so a caller with no
+  // database (a CNI plugin) finds its port again.
+  std::string alias;
 };
 
 // `port set`: only what is given changes.
@@ -176,6 +181,7 @@ struct PortInfo {
   std::vector<PortAddress> addresses;  // ipvlan ports
   std::vector<IpPrefix> allow_ips;     // macvlan ports with --allow-ip, sorted
   std::vector<LeaseTime> leases;       // of its learned addresses
+  std::string alias;                   // the host end's IFLA_IFALIAS
 };
 
 struct FabricInfo {

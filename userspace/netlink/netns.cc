@@ -39,6 +39,17 @@ absl::StatusOr<UniqueFd> OpenNamedNetns(absl::string_view name) {
   return UniqueFd(fd);
 }
 
+absl::StatusOr<UniqueFd> OpenNetns(absl::string_view name_or_path) {
+  if (name_or_path.empty() || name_or_path[0] != '/') return OpenNamedNetns(name_or_path);
+  std::string path(name_or_path);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("netns ", path, ": no such network namespace"));
+    return ErrnoStatus(errno, "open netns", path);
+  }
+  return UniqueFd(fd);
+}
+
 absl::StatusOr<UniqueFd> FindNetnsByNsid(Rtnl& rtnl, int nsid) {
   std::set<std::pair<dev_t, ino_t>> seen;
   auto try_path = [&](const std::string& path) -> UniqueFd {

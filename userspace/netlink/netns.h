@@ -19,6 +19,9 @@ std::vector<std::string> ListNamedNetns();
 
 // /run/netns/NAME, as `ip netns add` creates it.
 absl::StatusOr<UniqueFd> OpenNamedNetns(absl::string_view name);
+// A name as above, or an absolute path to a netns file (/proc/PID/ns/net,
+// /var/run/netns/X: what CNI_NETNS holds).
+absl::StatusOr<UniqueFd> OpenNetns(absl::string_view name_or_path);
 
 // The netns that `rtnl`'s namespace calls `nsid`, searched among named
 // namespaces and those of running processes. NotFound when none matches.

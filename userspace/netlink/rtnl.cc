@@ -52,6 +52,9 @@ LinkInfo ParseLink(const nlmsghdr* h) {
       case IFLA_GROUP:
         if (n >= 4) std::memcpy(&info.group, d, 4);
         break;
+      case IFLA_IFALIAS:
+        info.alias.assign(reinterpret_cast<const char*>(d), strnlen(reinterpret_cast<const char*>(d), n));
+        break;
       case IFLA_CARRIER:
         if (n >= 1) info.has_carrier = d[0] != 0;
         break;
@@ -273,6 +276,12 @@ absl::Status Rtnl::SetMtu(int ifindex, unsigned mtu, absl::string_view name_for_
   Message msg = LinkRequest(RTM_NEWLINK, ifindex);
   msg.AttrU32(IFLA_MTU, mtu);
   return Transact(msg.Finish(), "set MTU of", name_for_errors);
+}
+
+absl::Status Rtnl::SetAlias(int ifindex, absl::string_view alias, absl::string_view name_for_errors) {
+  Message msg = LinkRequest(RTM_NEWLINK, ifindex);
+  msg.AttrStr(IFLA_IFALIAS, alias);
+  return Transact(msg.Finish(), "set alias of", name_for_errors);
 }
 
 absl::StatusOr<int> Rtnl::GetNsid(int netns_fd) {

@@ -35,6 +35,7 @@ struct LinkInfo {
   std::optional<int> link_netnsid;  // set when the peer lives in another netns
   bool has_carrier = false;
   std::uint32_t group = 0;     // IFLA_GROUP
+  std::string alias;           // IFLA_IFALIAS: a CNI plugin records its attachment there
 
   bool admin_up() const;
 };
@@ -63,6 +64,7 @@ class Rtnl {
   absl::Status CreateVeth(absl::string_view name, absl::string_view peer_name, int peer_netns_fd,
                           const std::optional<MacAddress>& peer_mac, unsigned mtu = 0);
   absl::Status SetMtu(int ifindex, unsigned mtu, absl::string_view name_for_errors);
+  absl::Status SetAlias(int ifindex, absl::string_view alias, absl::string_view name_for_errors);
   absl::Status DeleteLink(int ifindex, absl::string_view name_for_errors);
   // Device groups (IFLA_GROUP): deleting a group is one unregister batch, a
   // single RCU grace period for all its devices instead of one per device.

@@ -1,0 +1,49 @@
+// DEL: never fails for state that is already gone (no netns, no interface,
+// no port, no fabric, no master); always releases the IPAM lease.
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "cni/cni_error.h"
+#include "cni/commands.h"
+#include "cni/container_ops.h"
+#include "cni/fabric_ops.h"
+#include "cni/ipam.h"
+
+namespace vnet::cni {
+
+absl::Status RemoveAttachment(const NetConf& conf, const std::string& container_id, const std::string& ifname) {
+  std::string alias = AttachmentAlias(conf.name, container_id, ifname);
+  auto ports = FindNetworkPorts(conf.name);
+  if (!ports.ok()) {
+    // A fabric that cannot be read any more: the host end is found by its alias alone.
+    std::fprintf(stderr, "vnet: DEL %s: %s\n", alias.c_str(), ports.status().ToString().c_str());
+  } else {
+    for (const auto& p : *ports) {
+      if (p.container_id != container_id || p.ifname != ifname) continue;
+      auto removed = RemovePort(p.port.name);
+      if (!removed.ok()) std::fprintf(stderr, "vnet: DEL %s: %s\n", alias.c_str(), removed.ToString().c_str());
+    }
+  }
+  // Whatever is left with this alias (a port whose fabric went, one whose
+  // removal failed above) is a veth vnet made: deleting it takes the peer.
+  auto left = DeleteLinksByAlias(alias);
+  return left.ok() ? absl::OkStatus() : left.status();
+}
+
+absl::StatusOr<Output> CmdDel(const CniEnv& env, const NetConf& conf) {
+  std::vector<std::string> need = {"CNI_CONTAINERID", "CNI_IFNAME"};
+  if (!conf.ipam_type.empty()) need.push_back("CNI_PATH");
+  if (auto s = RequireEnv(env, need); !s.ok()) return s;
+  {
+    auto lock = LockWithin(LockTimeout());
+    if (!lock.ok()) return lock.status();
+    if (auto s = RemoveAttachment(conf, env.container_id, env.ifname); !s.ok()) return s;
+  }
+  if (!conf.ipam_type.empty()) {
+    auto released = ExecIpam(env, conf.ipam_type, "DEL", conf.raw);
+    if (!released.ok()) return released.status();
+  }
+  return Output();
+}
+
+}  // namespace vnet::cni

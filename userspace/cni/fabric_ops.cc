@@ -1,0 +1,148 @@
+#include "cni/fabric_ops.h"
+
+
+#include <cstdio>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "cni/cni_error.h"
+
+namespace vnet::cni {
+namespace {
+
+absl::Status PolicyDiffers(absl::string_view key, const std::string& fabric, absl::string_view running,
+                           absl::string_view wanted) {
+  return Error(kInvalidConfig, absl::StrCat("invalid config: ", key),
+               absl::StrCat("key '", key, "': fabric ", fabric, " runs with ", key, " ", running, ", the config asks for ",
+                            wanted, " (a running fabric's policies are never changed by the plugin)"));
+}
+
+absl::string_view OnOff(bool b) { return b ? "true" : "false"; }
+
+}  // namespace
+
+absl::StatusOr<UniqueFd> LockWithin(std::chrono::milliseconds timeout) {
+  // AcquireControlLock blocks without limit; waiting on it in a thread would
+  // leave the lock to be had after we gave up. So the wait is done here, on
+  // the same lock, polled: the lock is held for milliseconds per command.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::chrono::milliseconds nap(1);
+  for (;;) {
+    auto fd = AcquireControlLockNonBlocking();
+    if (fd.ok()) {
+      // What a killed vnetctl (or plugin) left half-done is settled first, as vnetctl does.
+      for (const auto& line : RecoverInterrupted()) std::fprintf(stderr, "vnet: recovered %s\n", line.c_str());
+      return fd;
+    }
+    if (!absl::IsUnavailable(fd.status())) return WithCode(fd.status(), kGeneric, "control lock");
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Error(kTryAgainLater, "try again later",
+                   absl::StrCat("the vnet control lock was busy for ", timeout.count(), " ms"));
+    std::this_thread::sleep_for(nap);
+    nap = std::min(nap * 2, std::chrono::milliseconds(20));
+  }
+}
+
+absl::StatusOr<std::string> EnsureFabric(const NetConf& conf, const std::string& master) {
+  std::string name = conf.fabric.empty() ? master : conf.fabric;
+  bool ipvlan = conf.kind == Kind::kIpvlan;
+  auto found = DescribeFabrics(name);
+  if (!found.ok() && !conf.fabric.empty()) found = DescribeFabrics(master);  // the master's under another name
+  if (found.ok() && !found->empty()) {
+    const FabricInfo& f = found->front();
+    if (f.defunct) return Error(kGeneric, "fabric unusable", absl::StrCat("fabric ", f.name, " is defunct (its uplink is gone or down)"));
+    if (f.uplink != master)
+      return Error(kInvalidConfig, conf.fabric.empty() ? "invalid config: master" : "invalid config: fabric",
+                   absl::StrCat(conf.fabric.empty() ? "key 'master': " : "key 'fabric': ", "fabric ", f.name,
+                                " runs on ", f.uplink.empty() ? "a gone uplink" : f.uplink, ", not on ", master));
+    if (!conf.fabric.empty() && f.name != conf.fabric)
+      return PolicyDiffers("fabric", f.name, f.name, conf.fabric);
+    if (conf.host && *conf.host != f.host) return PolicyDiffers("host", f.name, OnOff(f.host), OnOff(*conf.host));
+    if (conf.unknown && *conf.unknown != f.unknown_drop)
+      return PolicyDiffers("unknown", f.name, f.unknown_drop ? "drop" : "pass", *conf.unknown ? "drop" : "pass");
+    if (ipvlan && f.ipvlan_mode != conf.ipvlan_mode)
+      return PolicyDiffers("mode", f.name, IpvlanModeName(f.ipvlan_mode), IpvlanModeName(conf.ipvlan_mode));
+    if (ipvlan && f.ipvlan_flag != conf.ipvlan_flag)
+      return PolicyDiffers("flag", f.name, IpvlanFlagName(f.ipvlan_flag), IpvlanFlagName(conf.ipvlan_flag));
+    return f.name;
+  }
+  AttachOptions attach;
+  attach.uplink = master;
+  attach.fabric = name;
+  attach.type = ipvlan ? PortKind::kIpvlan : PortKind::kMacvlan;
+  attach.ipvlan_mode = conf.ipvlan_mode;
+  attach.ipvlan_flag = conf.ipvlan_flag;
+  attach.host = conf.host.value_or(false);
+  attach.unknown_drop = conf.unknown.value_or(false);
+  auto info = AttachFabric(attach);
+  if (!info.ok()) return WithCode(info.status(), kGeneric, absl::StrCat("attaching fabric ", name, " to ", master));
+  return info->name;
+}
+
+std::string AttachmentAlias(const std::string& network, const std::string& container_id, const std::string& ifname) {
+  return absl::StrCat("cni:", network, ":", container_id, ":", ifname);
+}
+
+absl::StatusOr<std::vector<FoundPort>> FindNetworkPorts(const std::string& network) {
+  auto fabrics = DescribeFabrics(std::nullopt);
+  if (!fabrics.ok()) return WithCode(fabrics.status(), kGeneric, "listing fabrics");
+  std::string prefix = absl::StrCat("cni:", network, ":");
+  std::vector<FoundPort> out;
+  for (const auto& f : *fabrics) {
+    for (const auto& p : f.ports) {
+      if (p.alias.rfind(prefix, 0) != 0) continue;
+      std::string rest = p.alias.substr(prefix.size());
+      auto colon = rest.rfind(':');
+      if (colon == std::string::npos) continue;
+      out.push_back(FoundPort{f.name, p, rest.substr(0, colon), rest.substr(colon + 1)});
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<PortInfo> AddCniPort(const NetConf& conf, const NewPort& want) {
+  PortOptions o;
+  o.fabric = want.fabric;
+  o.netns = want.netns;
+  o.ifname = want.ifname;
+  o.alias = want.alias;
+  o.mtu = conf.mtu;
+  o.hairpin = conf.hairpin;
+  o.isolated = conf.isolated;
+  o.spoofchk = conf.spoofchk;
+  if (conf.kind == Kind::kIpvlan) {
+    o.type = PortKind::kIpvlan;
+    for (const auto& a : want.addresses) {
+      // ADDR/PLEN with host bits: the address on its subnet. A /32 or /128
+      // has none, and is the address alone.
+      PortIp ip{a, false};
+      o.ips.push_back(ip);
+    }
+  } else {
+    o.type = PortKind::kMacvlan;
+    o.mode = conf.mode;
+    o.mac = conf.mac;
+    if (conf.spoofchk && conf.allow_ips) {
+      for (const auto& a : want.addresses) o.allow_ips.push_back(IpPrefix{a.address, a.address.MaxPrefix()});
+      std::sort(o.allow_ips.begin(), o.allow_ips.end());
+      o.allow_ips.erase(std::unique(o.allow_ips.begin(), o.allow_ips.end()), o.allow_ips.end());
+    }
+  }
+  auto info = AddPort(o);
+  if (!info.ok()) return WithCode(info.status(), kGeneric, "adding the port");
+  return info;
+}
+
+absl::Status RemovePort(const std::string& dev) {
+  return WithCode(DeletePort(dev), kGeneric, absl::StrCat("removing port ", dev));
+}
+
+absl::StatusOr<FabricInfo> DescribeFabric(const std::string& name) {
+  auto found = DescribeFabrics(name);
+  if (!found.ok()) return found.status();
+  if (found->empty()) return absl::NotFoundError(absl::StrCat("fabric ", name, ": not found"));
+  return found->front();
+}
+
+}  // namespace vnet::cni
