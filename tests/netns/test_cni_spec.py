@@ -127,6 +127,10 @@ def all_ports(env):
     return out
 
 
+def port_count(env, fabric):
+    return sum(len(f.get("ports", [])) for f in show(env).get("fabrics", []) if f["name"] == fabric)
+
+
 def host_links(env):
     return {link["ifname"]: link for link in json.loads(env.topo.ip("host", "-j", "link", "show").stdout)}
 
@@ -290,14 +294,16 @@ def del_tolerant(env):
     env.topo.ip(role, "link", "del", "eth0")
     assert_ok(run(env, "DEL", conf, role, "d2"), "DEL d2 without interface")
     assert "d2" not in [c for c, _ in leases(env).values()], leases(env)
-    # netns gone entirely.
+    # netns gone entirely (its veth pair with it): the fabric forgets the port too.
     role = container(env)
+    ports_before = port_count(env, conf["fabric"])
     assert_ok(run(env, "ADD", conf, role, "d3"), "ADD d3")
     path = cni.netns_path(env.topo.ns(role))
     env.topo.exec("host", "true")
     vk.run(["ip", "netns", "del", env.topo.ns(role)])
     assert_ok(run(env, "DEL", conf, cid="d3", netns=path), "DEL d3 with its netns gone")
     assert "d3" not in [c for c, _ in leases(env).values()], leases(env)
+    assert port_count(env, conf["fabric"]) == ports_before, show(env)
     # Fabric and master gone: a master of its own, detached / deleted.
     t = env.topo
     ext_link(t, "up3", "e3", [f"{NET}.3/24"])

@@ -13,7 +13,7 @@ namespace vnet::cni {
 
 absl::Status RemoveAttachment(const NetConf& conf, const std::string& container_id, const std::string& ifname) {
   std::string alias = AttachmentAlias(conf.name, container_id, ifname);
-  auto ports = FindNetworkPorts(conf.name);
+  auto ports = FindNetworkPorts(conf.name, /*prune=*/true);
   if (!ports.ok()) {
     // A fabric that cannot be read any more: the host end is found by its alias alone.
     std::fprintf(stderr, "vnet: DEL %s: %s\n", alias.c_str(), ports.status().ToString().c_str());
@@ -34,15 +34,18 @@ absl::StatusOr<Output> CmdDel(const CniEnv& env, const NetConf& conf) {
   std::vector<std::string> need = {"CNI_CONTAINERID", "CNI_IFNAME"};
   if (!conf.ipam_type.empty()) need.push_back("CNI_PATH");
   if (auto s = RequireEnv(env, need); !s.ok()) return s;
+  absl::Status removed;
   {
     auto lock = LockWithin(LockTimeout());
-    if (!lock.ok()) return lock.status();
-    if (auto s = RemoveAttachment(conf, env.container_id, env.ifname); !s.ok()) return s;
+    if (!lock.ok()) return lock.status();  // code 11: the runtime retries the whole DEL
+    removed = RemoveAttachment(conf, env.container_id, env.ifname);
   }
+  // The lease goes even when the port could not: a retried DEL finds the rest.
   if (!conf.ipam_type.empty()) {
     auto released = ExecIpam(env, conf.ipam_type, "DEL", conf.raw);
     if (!released.ok()) return released.status();
   }
+  if (!removed.ok()) return removed;
   return Output();
 }
 

@@ -27,7 +27,7 @@ absl::StatusOr<Output> CmdGc(const CniEnv& env, const NetConf& conf) {
   {
     auto lock = LockWithin(LockTimeout());
     if (!lock.ok()) return lock.status();
-    auto ports = FindNetworkPorts(conf.name);
+    auto ports = FindNetworkPorts(conf.name, /*prune=*/true);
     if (!ports.ok()) return ports.status();
     for (const auto& p : *ports) {
       if (conf.valid_attachments->count({p.container_id, p.ifname})) continue;

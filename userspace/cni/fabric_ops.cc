@@ -1,6 +1,7 @@
 #include "cni/fabric_ops.h"
 
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
@@ -97,9 +98,20 @@ std::string AttachmentAlias(const std::string& network, const std::string& conta
   return absl::StrCat("cni:", network, ":", container_id, ":", ifname);
 }
 
-absl::StatusOr<std::vector<FoundPort>> FindNetworkPorts(const std::string& network) {
+absl::StatusOr<std::vector<FoundPort>> FindNetworkPorts(const std::string& network, bool prune) {
   auto fabrics = DescribeFabrics(std::nullopt);
   if (!fabrics.ok()) return WithCode(fabrics.status(), kGeneric, "listing fabrics");
+  if (prune) {
+    // A container's namespace deleted before DEL took the veth pair with it:
+    // its port is left in the fabric's tables with no device and no alias.
+    for (const auto& f : *fabrics) {
+      bool gone = std::any_of(f.ports.begin(), f.ports.end(), [](const PortInfo& p) { return p.name.empty(); });
+      if (!gone) continue;
+      auto fabric = Fabric::Open(f.name);
+      auto pruned = fabric.ok() ? fabric->PruneGonePorts() : absl::StatusOr<int>(fabric.status());
+      if (!pruned.ok()) std::fprintf(stderr, "vnet: pruning fabric %s: %s\n", f.name.c_str(), pruned.status().ToString().c_str());
+    }
+  }
   std::string prefix = absl::StrCat("cni:", network, ":");
   std::vector<FoundPort> out;
   for (const auto& f : *fabrics) {

@@ -32,8 +32,10 @@ struct FoundPort {
   std::string container_id;
   std::string ifname;
 };
-// The ports of this network namespace whose alias is of `network`.
-absl::StatusOr<std::vector<FoundPort>> FindNetworkPorts(const std::string& network);
+// The ports of this network namespace whose alias is of `network`. With
+// `prune`, fabrics first forget ports whose device went with its namespace
+// (their alias went too): the caller holds the lock.
+absl::StatusOr<std::vector<FoundPort>> FindNetworkPorts(const std::string& network, bool prune = false);
 
 struct NewPort {
   std::string fabric;
