@@ -17,7 +17,8 @@
 #include "fabric/config_file.h"  /* DesiredState: the file, parsed and checked */
 #include "fabric/container_net.h" /* a container's interface by netns path (CNI) */
 #include "fabric/doctor.h"       /* checks of the running fabrics */
-#include "fabric/fabric.h"       /* attach, detach, ports, addresses, show, stats */
+#include "fabric/fabric.h"       /* namespace-wide: down, show, stats, recovery */
+#include "fabric/handle.h"       /* Fabric: one fabric opened, its operations as methods */
 #include "fabric/gc.h"           /* dead fabrics */
 #include "fabric/lock.h"         /* the control lock every changing command holds */
 #include "fabric/plan.h"         /* apply's pure decision */

@@ -6,10 +6,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "fabric/fabric.h"
-#include "fabric/lock.h"
+#include "vnet/vnet.h"
 #include "base/errors.h"
-#include "maps/fabric_maps.h"
 #include "netlink/netns.h"
 
 namespace vnet::bench {
@@ -51,20 +49,20 @@ absl::Status VnetDriver::Attach(const VnetAttachRequest& r) const {
   }
   o.unknown_drop = r.unknown_drop;
   o.xdp_redirect = r.xdp_redirect;
-  return Annotate(AttachFabric(o).status(), absl::StrCat("attach ", r.uplink, " as ", r.fabric));
+  return Annotate(Fabric::Attach(o).status(), absl::StrCat("attach ", r.uplink, " as ", r.fabric));
 }
 
 absl::Status VnetDriver::Detach(const std::string& fabric) const {
   VNET_ASSIGN_OR_RETURN(ScopedNetns in, EnterHost(host_));
   VNET_ASSIGN_OR_RETURN(UniqueFd lock, LockForChange());
-  return Annotate(DetachFabric(fabric), absl::StrCat("detach ", fabric));
+  VNET_ASSIGN_OR_RETURN(Fabric handle, Fabric::Open(fabric));
+  return Annotate(std::move(handle).Detach(), absl::StrCat("detach ", fabric));
 }
 
 absl::StatusOr<std::string> VnetDriver::AddPort(const VnetPortRequest& r) const {
   VNET_ASSIGN_OR_RETURN(ScopedNetns in, EnterHost(host_));
   VNET_ASSIGN_OR_RETURN(UniqueFd lock, LockForChange());
   PortOptions o;
-  o.fabric = r.fabric;
   o.netns = r.netns;
   o.ifname = r.ifname;
   if (!r.ip.empty()) {
@@ -74,7 +72,9 @@ absl::StatusOr<std::string> VnetDriver::AddPort(const VnetPortRequest& r) const 
     o.mode = PortMode::kBridge;
     o.macvlan_options.push_back("--mode");
   }
-  absl::StatusOr<PortInfo> port = vnet::AddPort(o);
+  auto handle = Fabric::Open(r.fabric);
+  if (!handle.ok()) return Annotate(handle.status(), absl::StrCat("port add --netns ", r.netns, " to ", r.fabric));
+  absl::StatusOr<PortInfo> port = handle->AddPort(o);
   if (!port.ok()) return Annotate(port.status(), absl::StrCat("port add --netns ", r.netns, " to ", r.fabric));
   return port->name;
 }
@@ -82,7 +82,9 @@ absl::StatusOr<std::string> VnetDriver::AddPort(const VnetPortRequest& r) const 
 absl::Status VnetDriver::DeletePort(const std::string& dev) const {
   VNET_ASSIGN_OR_RETURN(ScopedNetns in, EnterHost(host_));
   VNET_ASSIGN_OR_RETURN(UniqueFd lock, LockForChange());
-  return Annotate(vnet::DeletePort(dev), absl::StrCat("port del ", dev));
+  auto handle = Fabric::OfDevice(dev);
+  if (!handle.ok()) return Prefix(handle.status(), "port del");
+  return Annotate(handle->DeletePort(dev), absl::StrCat("port del ", dev));
 }
 
 absl::StatusOr<std::size_t> VnetDriver::Show() const {
@@ -112,33 +114,29 @@ absl::StatusOr<std::uint64_t> VnetDriver::UnknownDrops(const std::string& fabric
   return absl::NotFoundError(absl::StrCat("no counters of ", fabric, "'s uplink"));
 }
 
-// libvnet has no operation that adds table entries in bulk without ports:
-// the table-size cases copy c1's entry through the maps layer (FabricMaps),
-// here only, without reading the entry's layout.
+// The table-size cases: entries copied from c1's, through the handle.
 absl::Status VnetDriver::FillMacs(const std::string& fabric, const MacAddress& like, const MacAddress& base,
                                   std::uint32_t n) const {
-  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
-  VNET_ASSIGN_OR_RETURN(auto entry, maps.LookupMac(like));
-  if (!entry) return absl::InternalError(absl::StrCat(like.ToString(), " is not in ", fabric, "'s MAC table"));
-  for (std::uint32_t i = 0; i < n; ++i) VNET_RETURN_IF_ERROR(maps.PutMac(OffsetMac(base, i), *entry));
-  return absl::OkStatus();
+  VNET_ASSIGN_OR_RETURN(ScopedNetns in, EnterHost(host_));
+  VNET_ASSIGN_OR_RETURN(Fabric handle, Fabric::Open(fabric));
+  std::vector<MacAddress> macs;
+  for (std::uint32_t i = 0; i < n; ++i) macs.push_back(OffsetMac(base, i));
+  return handle.CopyMacEntry(like, macs);
 }
-
 absl::Status VnetDriver::FillIps(const std::string& fabric, const std::string& like, std::uint32_t base,
                                  std::uint32_t n) const {
-  VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
+  VNET_ASSIGN_OR_RETURN(ScopedNetns in, EnterHost(host_));
+  VNET_ASSIGN_OR_RETURN(Fabric handle, Fabric::Open(fabric));
   VNET_ASSIGN_OR_RETURN(IpAddress addr, IpAddress::Parse(like));
-  VNET_ASSIGN_OR_RETURN(auto entry, maps.LookupIp(addr));
-  if (!entry) return absl::InternalError(absl::StrCat(like, " is not in ", fabric, "'s IP table"));
+  std::vector<IpAddress> ips;
   for (std::uint32_t i = 0; i < n; ++i) {
     std::uint32_t a = base + i;
     const std::uint8_t b[4] = {static_cast<std::uint8_t>(a >> 24), static_cast<std::uint8_t>(a >> 16),
                                static_cast<std::uint8_t>(a >> 8), static_cast<std::uint8_t>(a)};
-    VNET_RETURN_IF_ERROR(maps.PutIp(IpAddress::FromBytes(4, b), *entry));
+    ips.push_back(IpAddress::FromBytes(4, b));
   }
-  return absl::OkStatus();
+  return handle.CopyIpEntry(addr, ips);
 }
-
 void RemoveVnetFabric(const std::string& fabric, const std::string& host) {
   if (::access(("/run/netns/" + host).c_str(), F_OK) == 0 && VnetDriver(host).Detach(fabric).ok()) return;
   // The netns is gone or detach failed: what is left goes by the pins.

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/errors.h"
 #include "cni/cni_error.h"
 
 namespace vnet::cni {
@@ -45,13 +46,24 @@ absl::StatusOr<UniqueFd> LockWithin(std::chrono::milliseconds timeout) {
   }
 }
 
+namespace {
+
+// One fabric by name or uplink, described through its handle.
+absl::StatusOr<FabricInfo> Described(const std::string& name) {
+  auto fabric = Fabric::Open(name);
+  if (!fabric.ok()) return fabric.status();
+  return fabric->Describe();
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> EnsureFabric(const NetConf& conf, const std::string& master) {
   std::string name = conf.fabric.empty() ? master : conf.fabric;
   bool ipvlan = conf.kind == Kind::kIpvlan;
-  auto found = DescribeFabrics(name);
-  if (!found.ok() && !conf.fabric.empty()) found = DescribeFabrics(master);  // the master's under another name
-  if (found.ok() && !found->empty()) {
-    const FabricInfo& f = found->front();
+  auto found = Described(name);
+  if (!found.ok() && !conf.fabric.empty()) found = Described(master);  // the master's under another name
+  if (found.ok()) {
+    const FabricInfo& f = *found;
     if (f.defunct) return Error(kGeneric, "fabric unusable", absl::StrCat("fabric ", f.name, " is defunct (its uplink is gone or down)"));
     if (f.uplink != master)
       return Error(kInvalidConfig, conf.fabric.empty() ? "invalid config: master" : "invalid config: fabric",
@@ -76,9 +88,10 @@ absl::StatusOr<std::string> EnsureFabric(const NetConf& conf, const std::string&
   attach.ipvlan_flag = conf.ipvlan_flag;
   attach.host = conf.host.value_or(false);
   attach.unknown_drop = conf.unknown.value_or(false);
-  auto info = AttachFabric(attach);
-  if (!info.ok()) return WithCode(info.status(), kGeneric, absl::StrCat("attaching fabric ", name, " to ", master));
-  return info->name;
+  FabricInfo made;
+  auto fabric = Fabric::Attach(attach, &made);
+  if (!fabric.ok()) return WithCode(fabric.status(), kGeneric, absl::StrCat("attaching fabric ", name, " to ", master));
+  return made.name;
 }
 
 std::string AttachmentAlias(const std::string& network, const std::string& container_id, const std::string& ifname) {
@@ -94,7 +107,8 @@ absl::StatusOr<std::vector<FoundPort>> FindNetworkPorts(const std::string& netwo
     for (const auto& f : *fabrics) {
       bool gone = std::any_of(f.ports.begin(), f.ports.end(), [](const PortInfo& p) { return p.name.empty(); });
       if (!gone) continue;
-      auto pruned = PruneGonePorts(f.name);
+      auto fabric = Fabric::Open(f.name);
+      auto pruned = fabric.ok() ? fabric->PruneGonePorts() : absl::StatusOr<int>(fabric.status());
       if (!pruned.ok()) std::fprintf(stderr, "vnet: pruning fabric %s: %s\n", f.name.c_str(), pruned.status().ToString().c_str());
     }
   }
@@ -140,20 +154,21 @@ absl::StatusOr<PortInfo> AddCniPort(const NetConf& conf, const NewPort& want) {
       o.allow_ips.erase(std::unique(o.allow_ips.begin(), o.allow_ips.end()), o.allow_ips.end());
     }
   }
-  auto info = AddPort(o);
+  auto fabric = Fabric::Open(want.fabric);
+  if (!fabric.ok()) return WithCode(fabric.status(), kGeneric, "adding the port");
+  auto info = fabric->AddPort(o);
   if (!info.ok()) return WithCode(info.status(), kGeneric, "adding the port");
   return info;
 }
 
 absl::Status RemovePort(const std::string& dev) {
-  return WithCode(DeletePort(dev), kGeneric, absl::StrCat("removing port ", dev));
+  auto fabric = Fabric::OfDevice(dev);
+  absl::Status removed = fabric.ok() ? fabric->DeletePort(dev) : Prefix(fabric.status(), "port del");
+  return WithCode(removed, kGeneric, absl::StrCat("removing port ", dev));
 }
 
 absl::StatusOr<FabricInfo> DescribeFabric(const std::string& name) {
-  auto found = DescribeFabrics(name);
-  if (!found.ok()) return found.status();
-  if (found->empty()) return absl::NotFoundError(absl::StrCat("fabric ", name, ": not found"));
-  return found->front();
+  return Described(name);
 }
 
 }  // namespace vnet::cni

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "loader/checkpoint.h"
 #include "fabric/fabric.h"
+#include "fabric/operations.h"
 #include "fabric/host_ips.h"
 #include "fabric/gc.h"
 #include "fabric/ipvlan_peer.h"

@@ -1,4 +1,6 @@
-// libvnet's domain API: what vnetctl (and anything else) calls. Each
+// libvnet's namespace-wide operations (the public header's, beside the
+// Fabric handle of fabric/handle.h): all fabrics of this netns at once,
+// fabrics nobody can open, and what an interrupted vnetctl left. Each
 // operation either completes or leaves the kernel as it found it.
 #ifndef VNET_FABRIC_FABRIC_H
 #define VNET_FABRIC_FABRIC_H
@@ -15,13 +17,6 @@
 
 namespace vnet {
 
-absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options);
-// `name` is a fabric name or its uplink's device name.
-absl::Status DetachFabric(absl::string_view name);
-// Changes a live fabric's policies in place; a change of ipvlan mode also
-// moves the host side (l3s routes, forwarding) and the containers' side
-// (NOARP, default routes) of its ipvlan ports.
-absl::Status SetFabricPolicy(absl::string_view name, const FabricPolicy& policy);
 // Removes a fabric by its directory name, without resolving it: ports, tc
 // filters, promiscuous mode, pins (as detach); what cannot be opened only
 // loses its pins. For half-built and dead fabrics.
@@ -34,32 +29,11 @@ struct DownReport {
 };
 absl::StatusOr<DownReport> DetachAll();
 
-absl::StatusOr<PortInfo> AddPort(const PortOptions& options);
-absl::Status DeletePort(absl::string_view dev);
-absl::StatusOr<PortInfo> ChangePort(const PortChange& change);
-// Forgets ports whose device was deleted behind vnet's back (`ip link del`),
-// freeing their MACs and slots; returns how many.
-absl::StatusOr<int> PruneGonePorts(const std::string& fabric);
-
-// Addresses of ipvlan ports (`vnetctl ip add|del|flush`). `plen_given`:
-// whether the address came with /PLEN (a delete without it matches any).
-absl::Status AddPortAddress(absl::string_view dev, const PortIp& ip);
-absl::Status DeletePortAddress(absl::string_view dev, const PortIp& ip, bool plen_given);
-absl::Status FlushPortAddresses(absl::string_view dev);
-
-// Source-mode lists (macvlan `macaddr add|del|flush`).
-absl::Status AddPortSource(absl::string_view dev, const MacAddress& mac);
-absl::Status DeletePortSource(absl::string_view dev, const MacAddress& mac);
-absl::Status FlushPortSources(absl::string_view dev);
-
 struct ReloadReport {
   std::string fabric;
   int replaced = 0;  // attachments switched to the new programs
   std::vector<std::string> migrated;  // maps moved to this build's layout (older ABI)
 };
-// Replaces the running programs of a fabric with the ones built into this
-// binary, keeping its tables and counters.
-absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name);
 // Completes what a killed vnetctl left in this netns: staging pins of an
 // interrupted replacement go; a migration killed before its commit is undone,
 // one killed after it finished. Run under the control lock by every command

@@ -10,6 +10,7 @@
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
 #include "base/errors.h"
+#include "maps/fabric_maps.h"
 #include "netlink/rtnl.h"
 
 namespace vnet {
@@ -56,7 +57,7 @@ absl::Status CheckIpsFree(const std::vector<PortIp>& ips, absl::string_view what
   return absl::OkStatus();
 }
 
-absl::Status AddPortIp(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port, const PortIp& ip,
+absl::Status AddPortIp(TablesBackend& maps, std::uint32_t ifindex, const vnet_port& port, const PortIp& ip,
                        std::uint8_t ip_flags, Undo& undo) {
   if (ip.routed) {
     VNET_RETURN_IF_ERROR(maps.PutIpNet(ip.prefix, EntryFor(ifindex, port, ip_flags)));
@@ -68,7 +69,7 @@ absl::Status AddPortIp(FabricMaps& maps, std::uint32_t ifindex, const vnet_port&
   return absl::OkStatus();
 }
 
-absl::Status RemovePortIp(FabricMaps& maps, std::uint32_t ifindex, const PortIp& ip) {
+absl::Status RemovePortIp(TablesBackend& maps, std::uint32_t ifindex, const PortIp& ip) {
   if (ip.routed) {
     VNET_ASSIGN_OR_RETURN(auto nets, maps.ListIpNets());
     for (const auto& [net, entry] : nets)
@@ -80,7 +81,7 @@ absl::Status RemovePortIp(FabricMaps& maps, std::uint32_t ifindex, const PortIp&
   return absl::NotFoundError(absl::StrCat(ip.Owned(), " is not an address of this port"));
 }
 
-absl::Status RefreshPortIps(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port) {
+absl::Status RefreshPortIps(TablesBackend& maps, std::uint32_t ifindex, const vnet_port& port) {
   VNET_ASSIGN_OR_RETURN(auto addresses, maps.ListIps());
   for (const auto& [address, entry] : addresses)
     if (entry.ifindex == ifindex) VNET_RETURN_IF_ERROR(maps.PutIp(address, EntryFor(ifindex, port, entry.ip_flags)));
@@ -90,11 +91,11 @@ absl::Status RefreshPortIps(FabricMaps& maps, std::uint32_t ifindex, const vnet_
   return absl::OkStatus();
 }
 
-absl::Status ForgetPortIps(FabricMaps& maps, std::uint32_t ifindex) {
+absl::Status ForgetPortIps(TablesBackend& maps, std::uint32_t ifindex) {
   return ForgetPortsIps(maps, [ifindex](std::uint32_t i) { return i == ifindex; });
 }
 
-absl::Status ForgetPortsIps(FabricMaps& maps, const std::function<bool(std::uint32_t)>& of) {
+absl::Status ForgetPortsIps(TablesBackend& maps, const std::function<bool(std::uint32_t)>& of) {
   VNET_ASSIGN_OR_RETURN(auto addresses, maps.ListIps());
   for (const auto& [address, entry] : addresses)
     if (of(entry.ifindex)) VNET_RETURN_IF_ERROR(maps.DeleteIp(address));
@@ -110,7 +111,7 @@ absl::Status ForgetPortsIps(FabricMaps& maps, const std::function<bool(std::uint
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::map<std::uint32_t, std::vector<PortAddress>>> AddressesByPort(const FabricMaps& maps) {
+absl::StatusOr<std::map<std::uint32_t, std::vector<PortAddress>>> AddressesByPort(const TablesBackend& maps) {
   std::map<std::uint32_t, std::vector<PortAddress>> out;
   VNET_ASSIGN_OR_RETURN(auto addresses, maps.ListIps());
   for (const auto& [address, entry] : addresses)
@@ -128,7 +129,7 @@ absl::StatusOr<std::map<std::uint32_t, std::vector<PortAddress>>> AddressesByPor
   return out;
 }
 
-absl::StatusOr<std::vector<PortAddress>> AddressesOf(const FabricMaps& maps, std::uint32_t ifindex) {
+absl::StatusOr<std::vector<PortAddress>> AddressesOf(const TablesBackend& maps, std::uint32_t ifindex) {
   VNET_ASSIGN_OR_RETURN(auto all, AddressesByPort(maps));
   return all[ifindex];
 }

@@ -14,7 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "fabric/types.h"
 #include "fabric/undo.h"
-#include "maps/fabric_maps.h"
+#include "maps/tables_backend.h"
 
 namespace vnet {
 
@@ -25,21 +25,21 @@ absl::Status CheckIpsFree(const std::vector<PortIp>& ips, absl::string_view what
 
 // Publishes one address (vnet_ips) or routed prefix (vnet_ip_nets) of a port.
 // `ip_flags`: enum vnet_ip_flag. The inverse is pushed on `undo`.
-absl::Status AddPortIp(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port, const PortIp& ip,
+absl::Status AddPortIp(TablesBackend& maps, std::uint32_t ifindex, const vnet_port& port, const PortIp& ip,
                        std::uint8_t ip_flags, Undo& undo);
 // NotFound when `ip` is not the port's.
-absl::Status RemovePortIp(FabricMaps& maps, std::uint32_t ifindex, const PortIp& ip);
+absl::Status RemovePortIp(TablesBackend& maps, std::uint32_t ifindex, const PortIp& ip);
 // Rewrites the port's entries after its slot or flags changed.
-absl::Status RefreshPortIps(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port);
+absl::Status RefreshPortIps(TablesBackend& maps, std::uint32_t ifindex, const vnet_port& port);
 // Removes every address, prefix and open DHCP transaction of the port,
 // learned ones included.
-absl::Status ForgetPortIps(FabricMaps& maps, std::uint32_t ifindex);
+absl::Status ForgetPortIps(TablesBackend& maps, std::uint32_t ifindex);
 // The same for every port `of` selects, each table walked once.
-absl::Status ForgetPortsIps(FabricMaps& maps, const std::function<bool(std::uint32_t)>& of);
+absl::Status ForgetPortsIps(TablesBackend& maps, const std::function<bool(std::uint32_t)>& of);
 
 // Every port's addresses, by ifindex, sorted (link-local last).
-absl::StatusOr<std::map<std::uint32_t, std::vector<PortAddress>>> AddressesByPort(const FabricMaps& maps);
-absl::StatusOr<std::vector<PortAddress>> AddressesOf(const FabricMaps& maps, std::uint32_t ifindex);
+absl::StatusOr<std::map<std::uint32_t, std::vector<PortAddress>>> AddressesByPort(const TablesBackend& maps);
+absl::StatusOr<std::vector<PortAddress>> AddressesOf(const TablesBackend& maps, std::uint32_t ifindex);
 
 }  // namespace vnet
 

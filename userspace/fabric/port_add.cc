@@ -12,9 +12,11 @@
 #include "absl/strings/str_format.h"
 #include "fabric/fabric.h"
 #include "fabric/ip_ports.h"
+#include "fabric/operations.h"
 #include "fabric/ipvlan_peer.h"
 #include "fabric/l3s.h"
 #include "fabric/port_helpers.h"
+#include "fabric/port_record.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
 #include "loader/tc_hook.h"
@@ -99,35 +101,24 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
     undo.Push([&rtnl, &dev] { (void)rtnl.SetUp(dev.ifindex, false, dev.name); });
   }
 
-  VNET_RETURN_IF_ERROR(maps.ClearStats(slot));
   vnet_port port{};
   std::memcpy(port.mac, peer.mac.bytes.data(), 6);
   port.slot = slot;
   port.mode = ipvlan ? std::uint8_t{VNET_MODE_IPVLAN} : static_cast<std::uint8_t>(options.mode);
   SetPortFlags(port, flags);
   SetPortOwned(port, owned);
-  // The allowed sources before the port entry whose flag points at them (and
-  // nothing a crashed command left under this free slot).
-  undo.Push([&maps, slot] { (void)SyncAllowIps(maps, slot, {}); });  // first: a partial write is undone too
-  VNET_RETURN_IF_ERROR(Annotate(SyncAllowIps(maps, slot, options.allow_ips), what));
-  // The port program must know its port before it sees the first frame.
-  VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
-  undo.Push([&maps, ifindex, port] { (void)WithdrawPort(maps, ifindex, port); });
-
-  VNET_ASSIGN_OR_RETURN(UniqueFd prog, OpenPinned(FabricPinPath(fabric, kPortProgPin)));
-  TcHook hook = FabricTcHook(config);
-  std::string link_pin = FabricPinPath(fabric, PortLinkPin(ifindex));
-  VNET_RETURN_IF_ERROR(AttachTc(hook, TcDirection::kIngress, prog.get(), dev.ifindex, dev.name, link_pin));
-  undo.Push([hook, &dev, link_pin] { (void)DetachTc(hook, TcDirection::kIngress, dev.ifindex, dev.name, link_pin); });
-
-  for (const auto& source : options.sources) VNET_RETURN_IF_ERROR(AddSource(maps, ifindex, port, source));
-  if (link_local) {
-    PortIp ll{IpPrefix{PortLinkLocal(*uplink.mac, slot), 128}, false};
-    VNET_RETURN_IF_ERROR(AddPortIp(maps, ifindex, port, ll, VNET_IP_F_LINK_LOCAL, undo));
-  }
-  for (const auto& ip : options.ips) VNET_RETURN_IF_ERROR(AddPortIp(maps, ifindex, port, ip, 0, undo));
-  // Last: from here on the wire side delivers to this port.
-  VNET_RETURN_IF_ERROR(PublishPort(maps, ifindex, port));
+  NewPortRecord record{ifindex, port, options.allow_ips, options.sources, std::nullopt, options.ips};
+  if (link_local) record.link_local = PortLinkLocal(*uplink.mac, slot);
+  // Listening starts between the port entry and its publication (port_record.h).
+  auto listen = [&]() -> absl::Status {
+    VNET_ASSIGN_OR_RETURN(UniqueFd prog, OpenPinned(FabricPinPath(fabric, kPortProgPin)));
+    TcHook hook = FabricTcHook(config);
+    std::string link_pin = FabricPinPath(fabric, PortLinkPin(ifindex));
+    VNET_RETURN_IF_ERROR(AttachTc(hook, TcDirection::kIngress, prog.get(), dev.ifindex, dev.name, link_pin));
+    undo.Push([hook, &dev, link_pin] { (void)DetachTc(hook, TcDirection::kIngress, dev.ifindex, dev.name, link_pin); });
+    return absl::OkStatus();
+  };
+  VNET_RETURN_IF_ERROR(RecordNewPort(maps, record, undo, listen, what));
   VNET_ASSIGN_OR_RETURN(auto addresses, AddressesOf(maps, ifindex));
   if (l3s) {
     auto entries = L3sEntriesFor(dev.ifindex, addresses);
@@ -302,9 +293,13 @@ absl::StatusOr<std::vector<std::string>> RemoveOrphanPairs() {
 
 
 absl::StatusOr<PortInfo> AddPort(const PortOptions& options) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  return AddPortWith(rtnl, options);
+}
+
+absl::StatusOr<PortInfo> AddPortWith(Rtnl& rtnl, const PortOptions& options) {
   FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_RETURN_IF_ERROR(Annotate(CheckNames(options), "port add"));
-  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   int forms = !options.dev.empty() + !options.netns.empty() + !options.tap.empty();
   if (forms > 1) return absl::InvalidArgumentError("port add: give one of DEV, --netns NS or --tap NAME");
   if (!options.netns.empty()) return AddPortInNetns(rtnl, options);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "fabric/fabric.h"
 #include "fabric/ip_ports.h"
+#include "fabric/operations.h"
 #include "fabric/ipvlan_peer.h"
 #include "fabric/l3s.h"
 #include "fabric/port_helpers.h"
@@ -49,8 +50,12 @@ absl::StatusOr<int> PruneGonePorts(const std::string& fabric) {
 }
 
 absl::Status DeletePort(absl::string_view dev_name) {
-  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  return DeletePortWith(rtnl, dev_name);
+}
+
+absl::Status DeletePortWith(Rtnl& rtnl, absl::string_view dev_name) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindPort(rtnl, dev_name, "port del"));
   auto ifindex = static_cast<std::uint32_t>(found.dev.ifindex);
   VNET_ASSIGN_OR_RETURN(vnet_config config, found.maps.ReadConfig());
@@ -169,9 +174,13 @@ absl::StatusOr<MacAddress> MacAfterChange(Rtnl& rtnl, const FoundPort& found, co
 }  // namespace
 
 absl::StatusOr<PortInfo> ChangePort(const PortChange& change) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  return ChangePortWith(rtnl, change);
+}
+
+absl::StatusOr<PortInfo> ChangePortWith(Rtnl& rtnl, const PortChange& change) {
   FabricIndexScope index;  // one scan of the fabrics for the whole operation
   std::string what = absl::StrCat("port set ", change.dev);
-  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindPort(rtnl, change.dev, "port set"));
   auto ifindex = static_cast<std::uint32_t>(found.dev.ifindex);
   vnet_port old = found.port;
@@ -295,8 +304,12 @@ absl::StatusOr<FoundPort> FindSourcePort(Rtnl& rtnl, absl::string_view dev, absl
 }  // namespace
 
 absl::Status AddPortSource(absl::string_view dev, const MacAddress& mac) {
-  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  return AddPortSourceWith(rtnl, dev, mac);
+}
+
+absl::Status AddPortSourceWith(Rtnl& rtnl, absl::string_view dev, const MacAddress& mac) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindSourcePort(rtnl, dev, "source add"));
   if (!mac.IsValidUnicast())
     return absl::InvalidArgumentError(absl::StrCat("source add ", dev, ": MAC ", mac.ToString(), " is not a unicast address"));
@@ -305,16 +318,24 @@ absl::Status AddPortSource(absl::string_view dev, const MacAddress& mac) {
 }
 
 absl::Status DeletePortSource(absl::string_view dev, const MacAddress& mac) {
-  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  return DeletePortSourceWith(rtnl, dev, mac);
+}
+
+absl::Status DeletePortSourceWith(Rtnl& rtnl, absl::string_view dev, const MacAddress& mac) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindSourcePort(rtnl, dev, "source del"));
   return Annotate(RemoveSource(found.maps, static_cast<std::uint32_t>(found.dev.ifindex), mac),
                   absl::StrCat("source del ", dev));
 }
 
 absl::Status FlushPortSources(absl::string_view dev) {
-  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  return FlushPortSourcesWith(rtnl, dev);
+}
+
+absl::Status FlushPortSourcesWith(Rtnl& rtnl, absl::string_view dev) {
+  FabricIndexScope index;  // one scan of the fabrics for the whole operation
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindSourcePort(rtnl, dev, "source flush"));
   return FlushSources(found.maps, static_cast<std::uint32_t>(found.dev.ifindex));
 }

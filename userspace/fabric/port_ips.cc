@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
 #include "fabric/ip_ports.h"
+#include "fabric/operations.h"
 #include "fabric/ipvlan_peer.h"
 #include "fabric/l3s.h"
 #include "fabric/port_helpers.h"
@@ -99,9 +100,13 @@ absl::Status ReaddOwnAddress(Rtnl& rtnl, const FoundPort& found, const PortAddre
 }  // namespace
 
 absl::Status AddPortAddress(absl::string_view dev, const PortIp& ip) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  return AddPortAddressWith(rtnl, dev, ip);
+}
+
+absl::Status AddPortAddressWith(Rtnl& rtnl, absl::string_view dev, const PortIp& ip) {
   FabricIndexScope index;  // one scan of the fabrics for the whole operation
   std::string what = absl::StrCat("ip add ", dev);
-  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindIpPort(rtnl, dev, "ip add"));
   VNET_ASSIGN_OR_RETURN(auto have, OwnAddress(found, ip));
   if (have) return ReaddOwnAddress(rtnl, found, *have, ip, what);
@@ -124,18 +129,26 @@ absl::Status AddPortAddress(absl::string_view dev, const PortIp& ip) {
 }
 
 absl::Status DeletePortAddress(absl::string_view dev, const PortIp& ip, bool plen_given) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  return DeletePortAddressWith(rtnl, dev, ip, plen_given);
+}
+
+absl::Status DeletePortAddressWith(Rtnl& rtnl, absl::string_view dev, const PortIp& ip, bool plen_given) {
   FabricIndexScope index;  // one scan of the fabrics for the whole operation
   std::string what = absl::StrCat("ip del ", dev);
-  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindIpPort(rtnl, dev, "ip del"));
   VNET_RETURN_IF_ERROR(RemoveOne(rtnl, found, ip, plen_given, /*on_peer=*/true, what));
   return RefreshFabricFlags(found.maps);
 }
 
 absl::Status FlushPortAddresses(absl::string_view dev) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  return FlushPortAddressesWith(rtnl, dev);
+}
+
+absl::Status FlushPortAddressesWith(Rtnl& rtnl, absl::string_view dev) {
   FabricIndexScope index;  // one scan of the fabrics for the whole operation
   std::string what = absl::StrCat("ip flush ", dev);
-  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   VNET_ASSIGN_OR_RETURN(FoundPort found, FindIpPort(rtnl, dev, "ip flush"));
   VNET_ASSIGN_OR_RETURN(auto addresses, AddressesOf(found.maps, static_cast<std::uint32_t>(found.dev.ifindex)));
   // The link-local stays: vnet gave it, as the kernel keeps fe80:: on flush of globals.

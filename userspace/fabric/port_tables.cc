@@ -12,7 +12,7 @@ namespace {
 
 using PortList = std::vector<std::pair<std::uint32_t, vnet_port>>;
 
-absl::Status WriteFloodList(FabricMaps& maps, PortList ports) {
+absl::Status WriteFloodList(TablesBackend& maps, PortList ports) {
   std::sort(ports.begin(), ports.end(), [](auto& a, auto& b) { return a.second.slot < b.second.slot; });
   std::vector<vnet_flood_entry> flood;
   for (const auto& [ifindex, port] : ports)
@@ -22,7 +22,7 @@ absl::Status WriteFloodList(FabricMaps& maps, PortList ports) {
 
 // The config's passthru slot and has-* flags follow the tables (`ports`: the
 // ports table as just read).
-absl::Status RefreshFlags(FabricMaps& maps, const PortList& ports) {
+absl::Status RefreshFlags(TablesBackend& maps, const PortList& ports) {
   VNET_ASSIGN_OR_RETURN(auto sources, maps.ListSources());
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
   config.passthru_ifindex = 0;
@@ -47,14 +47,14 @@ absl::Status RefreshFlags(FabricMaps& maps, const PortList& ports) {
 
 // The flood list and the config's flags after a port came or went, from one
 // read of the ports table.
-absl::Status RepublishPorts(FabricMaps& maps) {
+absl::Status RepublishPorts(TablesBackend& maps) {
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   VNET_RETURN_IF_ERROR(WriteFloodList(maps, ports));
   return RefreshFlags(maps, ports);
 }
 
 // One source MAC's list without `ifindex`; false when it was not listed.
-absl::StatusOr<bool> DropSourcePort(FabricMaps& maps, std::uint32_t ifindex, const MacAddress& source) {
+absl::StatusOr<bool> DropSourcePort(TablesBackend& maps, std::uint32_t ifindex, const MacAddress& source) {
   VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupSource(source));
   if (!existing) return false;
   vnet_source_entry entry{};
@@ -67,17 +67,17 @@ absl::StatusOr<bool> DropSourcePort(FabricMaps& maps, std::uint32_t ifindex, con
 
 }  // namespace
 
-absl::Status RepublishFloodList(FabricMaps& maps) {
+absl::Status RepublishFloodList(TablesBackend& maps) {
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   return WriteFloodList(maps, std::move(ports));
 }
 
-absl::Status RefreshFabricFlags(FabricMaps& maps) {
+absl::Status RefreshFabricFlags(TablesBackend& maps) {
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   return RefreshFlags(maps, ports);
 }
 
-absl::Status PublishPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port) {
+absl::Status PublishPort(TablesBackend& maps, std::uint32_t ifindex, const vnet_port& port) {
   VNET_RETURN_IF_ERROR(maps.PutPort(ifindex, port));
   if (FlagsOf(port).xdp_target)
     VNET_RETURN_IF_ERROR(maps.AddTxTarget(ifindex));
@@ -91,7 +91,7 @@ absl::Status PublishPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_por
   return maps.PutMac(PortMac(port), entry);
 }
 
-absl::Status WithdrawPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port) {
+absl::Status WithdrawPort(TablesBackend& maps, std::uint32_t ifindex, const vnet_port& port) {
   VNET_ASSIGN_OR_RETURN(auto entry, maps.LookupMac(PortMac(port)));
   if (entry && entry->ifindex == ifindex) VNET_RETURN_IF_ERROR(maps.DeleteMac(PortMac(port)));
   VNET_RETURN_IF_ERROR(ForgetPortIps(maps, ifindex));
@@ -103,7 +103,7 @@ absl::Status WithdrawPort(FabricMaps& maps, std::uint32_t ifindex, const vnet_po
   return SyncAllowIps(maps, port.slot, {});
 }
 
-absl::Status WithdrawPorts(FabricMaps& maps, const std::vector<std::pair<std::uint32_t, vnet_port>>& ports) {
+absl::Status WithdrawPorts(TablesBackend& maps, const std::vector<std::pair<std::uint32_t, vnet_port>>& ports) {
   VNET_RETURN_IF_ERROR(maps.WriteFloodList({}));
   std::set<std::uint32_t> gone;
   std::set<std::uint16_t> slots;
@@ -134,7 +134,7 @@ absl::Status WithdrawPorts(FabricMaps& maps, const std::vector<std::pair<std::ui
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<IpPrefix>> AllowIpsOf(const FabricMaps& maps, std::uint16_t slot) {
+absl::StatusOr<std::vector<IpPrefix>> AllowIpsOf(const TablesBackend& maps, std::uint16_t slot) {
   VNET_ASSIGN_OR_RETURN(auto all, maps.ListAllow());
   std::vector<IpPrefix> out;
   for (const auto& [s, prefix] : all)
@@ -143,14 +143,14 @@ absl::StatusOr<std::vector<IpPrefix>> AllowIpsOf(const FabricMaps& maps, std::ui
   return out;
 }
 
-absl::Status AddAllowIps(FabricMaps& maps, std::uint16_t slot, const std::vector<IpPrefix>& want) {
+absl::Status AddAllowIps(TablesBackend& maps, std::uint16_t slot, const std::vector<IpPrefix>& want) {
   VNET_ASSIGN_OR_RETURN(auto have, AllowIpsOf(maps, slot));
   for (const auto& prefix : want)
     if (std::find(have.begin(), have.end(), prefix) == have.end()) VNET_RETURN_IF_ERROR(maps.PutAllow(slot, prefix));
   return absl::OkStatus();
 }
 
-absl::Status SyncAllowIps(FabricMaps& maps, std::uint16_t slot, const std::vector<IpPrefix>& want) {
+absl::Status SyncAllowIps(TablesBackend& maps, std::uint16_t slot, const std::vector<IpPrefix>& want) {
   VNET_RETURN_IF_ERROR(AddAllowIps(maps, slot, want));
   VNET_ASSIGN_OR_RETURN(auto have, AllowIpsOf(maps, slot));
   for (const auto& prefix : have)
@@ -158,7 +158,7 @@ absl::Status SyncAllowIps(FabricMaps& maps, std::uint16_t slot, const std::vecto
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<MacAddress>> SourcesOf(const FabricMaps& maps, std::uint32_t ifindex) {
+absl::StatusOr<std::vector<MacAddress>> SourcesOf(const TablesBackend& maps, std::uint32_t ifindex) {
   VNET_ASSIGN_OR_RETURN(auto sources, maps.ListSources());
   std::vector<MacAddress> out;
   for (const auto& [mac, entry] : sources)
@@ -168,7 +168,7 @@ absl::StatusOr<std::vector<MacAddress>> SourcesOf(const FabricMaps& maps, std::u
   return out;
 }
 
-absl::Status AddSource(FabricMaps& maps, std::uint32_t ifindex, const vnet_port& port, const MacAddress& source) {
+absl::Status AddSource(TablesBackend& maps, std::uint32_t ifindex, const vnet_port& port, const MacAddress& source) {
   VNET_ASSIGN_OR_RETURN(auto existing, maps.LookupSource(source));
   vnet_source_entry entry = existing.value_or(vnet_source_entry{});
   for (std::uint32_t i = 0; i < entry.count; ++i)
@@ -181,13 +181,13 @@ absl::Status AddSource(FabricMaps& maps, std::uint32_t ifindex, const vnet_port&
   return RefreshFabricFlags(maps);
 }
 
-absl::Status RemoveSource(FabricMaps& maps, std::uint32_t ifindex, const MacAddress& source) {
+absl::Status RemoveSource(TablesBackend& maps, std::uint32_t ifindex, const MacAddress& source) {
   VNET_ASSIGN_OR_RETURN(bool dropped, DropSourcePort(maps, ifindex, source));
   if (!dropped) return absl::NotFoundError(absl::StrCat("source MAC ", source.ToString(), " is not listed"));
   return RefreshFabricFlags(maps);
 }
 
-absl::Status FlushSources(FabricMaps& maps, std::uint32_t ifindex) {
+absl::Status FlushSources(TablesBackend& maps, std::uint32_t ifindex) {
   VNET_ASSIGN_OR_RETURN(auto mine, SourcesOf(maps, ifindex));
   if (mine.empty()) return absl::OkStatus();  // nothing changed: the flags stand
   for (const auto& mac : mine) VNET_RETURN_IF_ERROR(DropSourcePort(maps, ifindex, mac).status());

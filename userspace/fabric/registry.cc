@@ -91,9 +91,14 @@ std::vector<LocalFabric> ScanLocalFabrics() {
   return local;
 }
 
+}  // namespace
+
 struct FabricIndex {
   std::optional<std::vector<LocalFabric>> fabrics;  // scanned on first use
 };
+
+namespace {
+
 thread_local FabricIndex* current_index = nullptr;
 
 // The scan of the current scope, or a fresh one (kept in `fresh`).
@@ -116,6 +121,17 @@ FabricIndexScope::~FabricIndexScope() {
   if (!owner_) return;
   delete current_index;
   current_index = nullptr;
+}
+
+void RescanFabricIndex() {
+  if (current_index) current_index->fabrics.reset();
+}
+
+FabricIndexPause::FabricIndexPause() : saved_(current_index) { current_index = nullptr; }
+
+FabricIndexPause::~FabricIndexPause() {
+  current_index = saved_;
+  RescanFabricIndex();
 }
 
 std::vector<std::string> ListLocalFabrics() {

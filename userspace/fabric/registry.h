@@ -49,6 +49,23 @@ class FabricIndexScope {
  private:
   bool owner_;
 };
+// Forgets the current scope's scan (if any): the next question rescans.
+void RescanFabricIndex();
+// While one is alive, the thread runs without the current scope's index (as
+// attach, detach and reload must, since they change the set of fabrics or
+// their layout); the index comes back rescanned. For the Fabric handle,
+// whose scope outlives such an operation.
+struct FabricIndex;
+class FabricIndexPause {
+ public:
+  FabricIndexPause();
+  ~FabricIndexPause();
+  FabricIndexPause(const FabricIndexPause&) = delete;
+  FabricIndexPause& operator=(const FabricIndexPause&) = delete;
+
+ private:
+  FabricIndex* saved_;
+};
 
 // A fabric's vnet_config read without FabricMaps' version check: its layout is
 // the same in every ABI reload can migrate, and it says which ABI wrote the

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
+#include "fabric/operations.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
 #include "loader/tc_hook.h"

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
+#include "fabric/operations.h"
 #include "fabric/host_ips.h"
 #include "fabric/lock.h"
 #include "fabric/port_tables.h"

@@ -1,5 +1,6 @@
 // vnetctl attach, detach, fabric set, down: whole fabrics.
 #include <cstdio>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -56,19 +57,22 @@ int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
     if (!n.ok()) return Fail(Annotate(n.status(), "attach"));
     options.dhcp_max_leases = *n;
   }
-  auto info = AttachFabric(options);
-  if (!info.ok()) return Fail(info.status());
+  FabricInfo info;
+  auto handle = Fabric::Attach(options, &info);
+  if (!handle.ok()) return Fail(handle.status());
   if (ctx.json)
-    PrintJson(FabricToJson(*info));
+    PrintJson(FabricToJson(info));
   else
-    std::printf("fabric %s attached to %s (xdp %s)\n", info->name.c_str(), info->uplink.c_str(), info->xdp_mode.c_str());
+    std::printf("fabric %s attached to %s (xdp %s)\n", info.name.c_str(), info.uplink.c_str(), info.xdp_mode.c_str());
   return 0;
 }
 
 int CmdDetach(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("detach", args, {}, 1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
-  auto status = DetachFabric(parsed->positionals[0]);
+  auto handle = Fabric::Open(parsed->positionals[0]);
+  if (!handle.ok()) return Fail(Prefix(handle.status(), "detach"));
+  auto status = std::move(*handle).Detach();
   if (!status.ok()) return Fail(status);
   if (ctx.json) PrintJson({{"detached", parsed->positionals[0]}});
   return 0;
@@ -95,9 +99,11 @@ int CmdFabric(const Context& ctx, const std::vector<std::string>& args) {
                       {{"--host"}, {"--unknown"}, {"--ipvlan-mode"}, {"--ipvlan-flag"}, {"--dhcp-max-leases"}}, 1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   const std::string& name = parsed->positionals[0];
-  auto fabrics = DescribeFabrics(name);
-  if (!fabrics.ok()) return Fail(Prefix(fabrics.status(), "fabric set"));
-  const FabricInfo& have = (*fabrics)[0];
+  auto handle = Fabric::Open(name);
+  if (!handle.ok()) return Fail(Prefix(handle.status(), "fabric set"));
+  auto described = handle->Describe();
+  if (!described.ok()) return Fail(Prefix(described.status(), "fabric set"));
+  const FabricInfo& have = *described;
   FabricPolicy policy{have.host, have.unknown_drop, have.ipvlan_mode, have.ipvlan_flag, std::nullopt};
   if (auto s = OnOffOption(*parsed, "--host", policy.host); !s.ok()) return Fail(Annotate(s, "fabric set"));
   if (auto v = parsed->Get("--unknown")) {
@@ -116,7 +122,7 @@ int CmdFabric(const Context& ctx, const std::vector<std::string>& args) {
   }
   if (parsed->options.empty())
     return Fail(absl::InvalidArgumentError(absl::StrCat("fabric set ", name, ": nothing to change")));
-  if (auto s = SetFabricPolicy(name, policy); !s.ok()) return Fail(s);
+  if (auto s = handle->SetPolicy(policy); !s.ok()) return Fail(s);
   if (ctx.json)
     PrintJson({{"fabric", have.name},
                {"host", policy.host},

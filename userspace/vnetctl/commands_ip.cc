@@ -1,10 +1,12 @@
 // vnetctl ip add|del|flush: the addresses of ipvlan ports.
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "vnet/vnet.h"
+#include "base/errors.h"
 #include "vnetctl/cli.h"
 #include "vnetctl/help.h"
 
@@ -24,18 +26,23 @@ int CmdIp(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse(command, rest, {}, flush ? 1 : 2, flush ? 1 : 2);
   if (!parsed.ok()) return Fail(parsed.status());
   const std::string& dev = parsed->positionals[0];
-  absl::Status status;
   std::string address;
-  if (flush) {
-    status = FlushPortAddresses(dev);
-  } else {
+  std::optional<PortIp> ip;
+  bool plen_given = false;
+  if (!flush) {
     const std::string& text = parsed->positionals[1];
-    auto ip = PortIp::Parse(text);
-    if (!ip.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat(command, " ", dev, ": ", ip.status().message())));
+    auto parsed_ip = PortIp::Parse(text);
+    if (!parsed_ip.ok())
+      return Fail(absl::InvalidArgumentError(absl::StrCat(command, " ", dev, ": ", parsed_ip.status().message())));
+    ip = *parsed_ip;
     address = ip->Owned();
-    status = sub == "add" ? AddPortAddress(dev, *ip)
-                          : DeletePortAddress(dev, *ip, text.find('/') != std::string::npos);
+    plen_given = text.find('/') != std::string::npos;
   }
+  auto handle = Fabric::OfDevice(dev);
+  if (!handle.ok()) return Fail(Prefix(handle.status(), command));
+  absl::Status status = flush            ? handle->FlushAddresses(dev)
+                        : sub == "add" ? handle->AddAddress(dev, *ip)
+                                       : handle->DeleteAddress(dev, *ip, plen_given);
   if (!status.ok()) return Fail(status);
   if (ctx.json) {
     nlohmann::json doc = {{"device", dev}, {"ip", sub}};

@@ -31,7 +31,9 @@ int CmdReload(const Context& ctx, const std::vector<std::string>& args) {
   }
   nlohmann::json doc = nlohmann::json::array();
   for (const auto& fabric : fabrics) {
-    auto report = ReloadFabric(fabric);
+    auto handle = Fabric::Open(fabric);
+    if (!handle.ok()) return Fail(Prefix(handle.status(), "reload"));
+    auto report = handle->Reload();
     if (!report.ok()) return Fail(report.status());
     doc.push_back({{"fabric", report->fabric}, {"replaced", report->replaced}, {"migrated", report->migrated}});
     if (!ctx.json) {

@@ -1,5 +1,6 @@
 // vnetctl port add|set|del and source add|del|flush.
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -39,6 +40,14 @@ absl::Status GivenCommon(const ParsedArgs& parsed, absl::string_view command, Gi
   return absl::OkStatus();
 }
 
+// How port add names itself in errors, by the form of the port.
+std::string PortAddWhat(const PortOptions& options) {
+  if (!options.netns.empty()) return absl::StrCat("port add --netns ", options.netns);
+  if (!options.tap.empty()) return absl::StrCat("port add --tap ", options.tap);
+  if (!options.dev.empty()) return absl::StrCat("port add ", options.dev);
+  return "port add";
+}
+
 }  // namespace
 
 int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
@@ -69,7 +78,9 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
   if (parsed->Has("--source")) given.sources = parsed->GetAll("--source");
   auto options = CheckPortOptions(given, OptionDialect::kCli, CliReporter("port add"));
   if (!options.ok()) return Fail(options.status());
-  auto info = AddPort(*options);
+  auto handle = Fabric::Open(options->fabric);
+  if (!handle.ok()) return Fail(Annotate(handle.status(), PortAddWhat(*options)));
+  auto info = handle->AddPort(*options);
   if (!info.ok()) return Fail(info.status());
   if (ctx.json)
     PrintJson(PortToJson(*info));
@@ -91,7 +102,9 @@ int CmdPortSet(const Context& ctx, const std::vector<std::string>& args) {
   if (auto s = GivenCommon(*parsed, "port set", given); !s.ok()) return Fail(s);
   auto change = CheckPortChange(dev, given, OptionDialect::kCli, CliReporter(absl::StrCat("port set ", dev)));
   if (!change.ok()) return Fail(change.status());
-  auto info = ChangePort(*change);
+  auto handle = Fabric::OfDevice(change->dev);
+  if (!handle.ok()) return Fail(Prefix(handle.status(), "port set"));
+  auto info = handle->ChangePort(*change);
   if (!info.ok()) return Fail(info.status());
   if (ctx.json) PrintJson(PortToJson(*info));
   return 0;
@@ -109,14 +122,17 @@ int CmdSource(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse(command, rest, {}, flush ? 1 : 2, flush ? 1 : 2);
   if (!parsed.ok()) return Fail(parsed.status());
   const std::string& dev = parsed->positionals[0];
-  absl::Status status;
-  if (flush) {
-    status = FlushPortSources(dev);
-  } else {
-    auto mac = MacOption(command, parsed->positionals[1]);
-    if (!mac.ok()) return Fail(mac.status());
-    status = sub == "add" ? AddPortSource(dev, *mac) : DeletePortSource(dev, *mac);
+  std::optional<MacAddress> mac;
+  if (!flush) {
+    auto parsed_mac = MacOption(command, parsed->positionals[1]);
+    if (!parsed_mac.ok()) return Fail(parsed_mac.status());
+    mac = *parsed_mac;
   }
+  auto handle = Fabric::OfDevice(dev);
+  if (!handle.ok()) return Fail(Prefix(handle.status(), command));
+  absl::Status status = flush            ? handle->FlushSources(dev)
+                        : sub == "add" ? handle->AddSource(dev, *mac)
+                                       : handle->DeleteSource(dev, *mac);
   if (!status.ok()) return Fail(status);
   if (ctx.json) PrintJson({{"device", dev}, {"source", sub}});
   return 0;
@@ -132,7 +148,9 @@ int CmdPort(const Context& ctx, const std::vector<std::string>& args) {
   if (args[0] == "del") {
     auto parsed = Parse("port del", rest, {}, 1, 1);
     if (!parsed.ok()) return Fail(parsed.status());
-    auto status = DeletePort(parsed->positionals[0]);
+    auto handle = Fabric::OfDevice(parsed->positionals[0]);
+    if (!handle.ok()) return Fail(Prefix(handle.status(), "port del"));
+    auto status = handle->DeletePort(parsed->positionals[0]);
     if (!status.ok()) return Fail(status);
     if (ctx.json) PrintJson({{"deleted", parsed->positionals[0]}});
     return 0;

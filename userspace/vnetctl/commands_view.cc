@@ -39,8 +39,15 @@ int ListCommand(const Context& ctx, const std::vector<std::string>& args, absl::
 int CmdShow(const Context& ctx, const std::vector<std::string>& args) {
   // Without a name, fabrics whose namespace died are listed too (defunct).
   auto with_orphans = [](std::optional<absl::string_view> name) -> absl::StatusOr<std::vector<FabricInfo>> {
-    auto fabrics = DescribeFabrics(name);
-    if (!fabrics.ok() || name) return fabrics;
+    if (name) {
+      auto handle = Fabric::Open(*name);
+      if (!handle.ok()) return Prefix(handle.status(), "show");
+      auto info = handle->Describe();
+      if (!info.ok()) return info.status();
+      return std::vector<FabricInfo>{std::move(*info)};
+    }
+    auto fabrics = DescribeFabrics(std::nullopt);
+    if (!fabrics.ok()) return fabrics;
     for (auto& orphan : DescribeOrphanFabrics()) fabrics->push_back(std::move(orphan));
     return fabrics;
   };
