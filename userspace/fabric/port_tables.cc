@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fabric/ip_ports.h"
+#include "maps/fabric_bits.h"
 #include "base/errors.h"
 
 namespace vnet {
