@@ -83,6 +83,9 @@ std::vector<std::string> RemoveIncompleteFabrics();
 
 // All fabrics, or the one named (by fabric or uplink name).
 absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::string_view> name);
+// One fabric (by fabric or uplink name) without its ports: its policies,
+// uplink and state, none of the per-port reads (a CNI ADD's check).
+absl::StatusOr<FabricInfo> DescribeFabricSettings(absl::string_view name);
 // Fabrics whose network namespace died: they belong to nobody, so `show`
 // lists them (defunct, no devices) in every namespace until gc removes them.
 std::vector<FabricInfo> DescribeOrphanFabrics();

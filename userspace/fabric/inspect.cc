@@ -38,7 +38,7 @@ absl::StatusOr<std::map<std::uint32_t, std::vector<LeaseTime>>> LeaseTimes(const
   return out;
 }
 
-absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
+absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric, bool with_ports = true) {
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
   FabricInfo info;
@@ -63,6 +63,7 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   bool no_xdp = config.flags & VNET_FABRIC_F_NO_XDP;
   if (no_xdp && uplink.ok()) info.xdp_mode = "none";
   info.defunct = !uplink.ok() || info.xdp_mode.empty() || (config.flags & VNET_FABRIC_F_DEFUNCT);
+  if (!with_ports) return info;
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   VNET_ASSIGN_OR_RETURN(auto addresses, AddressesByPort(maps));
   VNET_ASSIGN_OR_RETURN(auto allowed, maps.ListAllow());
@@ -131,6 +132,13 @@ absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::stri
     out.push_back(std::move(info));
   }
   return out;
+}
+
+absl::StatusOr<FabricInfo> DescribeFabricSettings(absl::string_view name) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  auto fabric = ResolveFabric(name);
+  if (!fabric.ok()) return Prefix(fabric.status(), "show");
+  return Describe(rtnl, *fabric, /*with_ports=*/false);
 }
 
 std::vector<FabricInfo> DescribeOrphanFabrics() {
