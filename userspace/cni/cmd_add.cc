@@ -65,14 +65,17 @@ absl::StatusOr<Output> CmdAdd(const CniEnv& env, const NetConf& conf) {
                  absl::StrCat("key 'mtu': ", conf.mtu, " exceeds the master ", master, "'s ", *master_mtu));
   if (auto s = CheckIfnameFree(env.netns, env.ifname); !s.ok()) return s;
 
-  std::string fabric;
-  {
+  // Nearly every ADD finds its fabric running: that check changes nothing
+  // and goes without the lock. Creating it (or any doubt: a fabric being
+  // attached right now reads as defunct) is done, and checked again, under it.
+  auto made = EnsureFabric(conf, master, /*may_attach=*/false);
+  if (!made.ok()) {
     auto lock = LockWithin(LockTimeout());
     if (!lock.ok()) return lock.status();
-    auto made = EnsureFabric(conf, master);
+    made = EnsureFabric(conf, master);
     if (!made.ok()) return made.status();
-    fabric = *made;
   }
+  std::string fabric = *made;
 
   IpamRelease release(env, conf);
   json result = {{"ips", json::array()}, {"routes", json::array()}, {"dns", json::object()}};

@@ -11,19 +11,44 @@
 
 namespace vnet::cni {
 
-absl::Status RemoveAttachment(const NetConf& conf, const std::string& container_id, const std::string& ifname) {
-  std::string alias = AttachmentAlias(conf.name, container_id, ifname);
+namespace {
+
+// The slow way, for when the host end is not there by its alias: every
+// fabric described, ports whose device went with the container's namespace
+// (containerd deletes it before DEL) forgotten, and the alias matched.
+void RemoveByDescription(const NetConf& conf, const std::string& container_id, const std::string& ifname,
+                         const std::string& alias) {
   auto ports = FindNetworkPorts(conf.name, /*prune=*/true);
   if (!ports.ok()) {
     // A fabric that cannot be read any more: the host end is found by its alias alone.
     std::fprintf(stderr, "vnet: DEL %s: %s\n", alias.c_str(), ports.status().ToString().c_str());
-  } else {
-    for (const auto& p : *ports) {
-      if (p.container_id != container_id || p.ifname != ifname) continue;
-      auto removed = RemovePort(p.port.name);
-      if (!removed.ok()) std::fprintf(stderr, "vnet: DEL %s: %s\n", alias.c_str(), removed.ToString().c_str());
+    return;
+  }
+  for (const auto& p : *ports) {
+    if (p.container_id != container_id || p.ifname != ifname) continue;
+    auto removed = RemovePort(p.port.name);
+    if (!removed.ok()) std::fprintf(stderr, "vnet: DEL %s: %s\n", alias.c_str(), removed.ToString().c_str());
+  }
+}
+
+}  // namespace
+
+absl::Status RemoveAttachment(const NetConf& conf, const std::string& container_id, const std::string& ifname) {
+  std::string alias = AttachmentAlias(conf.name, container_id, ifname);
+  // The common case: the host end is here with its alias; one link dump
+  // finds it and the port goes by its name, no fabric described.
+  auto devices = FindDevicesByAlias(alias);
+  bool all_removed = devices.ok() && !devices->empty();
+  if (devices.ok()) {
+    for (const auto& dev : *devices) {
+      auto removed = RemovePort(dev);
+      if (removed.ok()) continue;
+      std::fprintf(stderr, "vnet: DEL %s: %s\n", alias.c_str(), removed.ToString().c_str());
+      all_removed = false;
     }
   }
+  if (all_removed) return absl::OkStatus();
+  if (!devices.ok() || devices->empty()) RemoveByDescription(conf, container_id, ifname, alias);
   // Whatever is left with this alias (a port whose fabric went, one whose
   // removal failed above) is a veth vnet made: deleting it takes the peer.
   auto left = DeleteLinksByAlias(alias);

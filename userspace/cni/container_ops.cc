@@ -91,4 +91,10 @@ absl::StatusOr<int> DeleteLinksByAlias(const std::string& alias) {
   return n;
 }
 
+absl::StatusOr<std::vector<std::string>> FindDevicesByAlias(const std::string& alias) {
+  auto names = DevicesByAlias(alias);
+  if (!names.ok()) return WithCode(names.status(), kGeneric, absl::StrCat("finding the devices of ", alias));
+  return names;
+}
+
 }  // namespace vnet::cni

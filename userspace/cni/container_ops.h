@@ -36,6 +36,8 @@ absl::StatusOr<ContainerLink> ReadContainerLink(const std::string& netns, const 
 // Deletes links here whose alias is `alias` (a veth host end left in no
 // fabric); returns how many.
 absl::StatusOr<int> DeleteLinksByAlias(const std::string& alias);
+// Names of the links here whose alias is `alias` (one link dump).
+absl::StatusOr<std::vector<std::string>> FindDevicesByAlias(const std::string& alias);
 
 // "ADDR/PLEN" of CNI results.
 absl::StatusOr<IpPrefix> ParseCidr(const std::string& text);

@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -24,26 +27,50 @@ absl::string_view OnOff(bool b) { return b ? "true" : "false"; }
 
 }  // namespace
 
-absl::StatusOr<UniqueFd> LockWithin(std::chrono::milliseconds timeout) {
-  // AcquireControlLock blocks without limit; waiting on it in a thread would
-  // leave the lock to be had after we gave up. So the wait is done here, on
-  // the same lock, polled: the lock is held for milliseconds per command.
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::chrono::milliseconds nap(1);
-  for (;;) {
-    auto fd = AcquireControlLockNonBlocking();
-    if (fd.ok()) {
-      // What a killed vnetctl (or plugin) left half-done is settled first, as vnetctl does.
-      for (const auto& line : RecoverInterrupted()) std::fprintf(stderr, "vnet: recovered %s\n", line.c_str());
-      return fd;
-    }
-    if (!absl::IsUnavailable(fd.status())) return WithCode(fd.status(), kGeneric, "control lock");
-    if (std::chrono::steady_clock::now() >= deadline)
-      return Error(kTryAgainLater, "try again later",
-                   absl::StrCat("the vnet control lock was busy for ", timeout.count(), " ms"));
-    std::this_thread::sleep_for(nap);
-    nap = std::min(nap * 2, std::chrono::milliseconds(20));
+namespace {
+
+// A blocking wait for the control lock with a deadline. The kernel hands a
+// freed flock to a blocked waiter at once, where a poll would sleep through
+// it; flock has no timeout, so a helper thread blocks and this one waits on
+// it until the deadline. A lock the helper gets after we gave up is dropped
+// by the helper there and then, so nobody is left waiting on it.
+struct LockWait {
+  std::mutex mu;
+  std::condition_variable done;
+  bool finished = false;
+  bool abandoned = false;
+  absl::StatusOr<UniqueFd> result = absl::UnavailableError("control lock: not had yet");
+};
+
+absl::StatusOr<UniqueFd> WaitForLock(std::chrono::milliseconds timeout) {
+  auto wait = std::make_shared<LockWait>();
+  std::thread([wait] {
+    auto fd = AcquireControlLock();
+    std::lock_guard<std::mutex> hold(wait->mu);
+    if (wait->abandoned) return;  // fd closes here: the lock goes to the next waiter
+    wait->result = std::move(fd);
+    wait->finished = true;
+    wait->done.notify_one();
+  }).detach();
+  std::unique_lock<std::mutex> hold(wait->mu);
+  if (!wait->done.wait_for(hold, timeout, [&] { return wait->finished; })) {
+    wait->abandoned = true;
+    return Error(kTryAgainLater, "try again later",
+                 absl::StrCat("the vnet control lock was busy for ", timeout.count(), " ms"));
   }
+  return std::move(wait->result);
+}
+
+}  // namespace
+
+absl::StatusOr<UniqueFd> LockWithin(std::chrono::milliseconds timeout) {
+  // A free lock is taken without a thread; a busy one is waited for.
+  auto fd = AcquireControlLockNonBlocking();
+  if (!fd.ok() && absl::IsUnavailable(fd.status())) fd = WaitForLock(timeout);
+  if (!fd.ok()) return WithCode(fd.status(), kGeneric, "control lock");  // code 11 kept from the wait
+  // What a killed vnetctl (or plugin) left half-done is settled first, as vnetctl does.
+  for (const auto& line : RecoverInterrupted()) std::fprintf(stderr, "vnet: recovered %s\n", line.c_str());
+  return fd;
 }
 
 namespace {
@@ -55,13 +82,20 @@ absl::StatusOr<FabricInfo> Described(const std::string& name) {
   return fabric->Describe();
 }
 
+// Its policies, uplink and state only: not the ports, which grow.
+absl::StatusOr<FabricInfo> Settings(const std::string& name) {
+  auto fabric = Fabric::Open(name);
+  if (!fabric.ok()) return fabric.status();
+  return fabric->Settings();
+}
+
 }  // namespace
 
-absl::StatusOr<std::string> EnsureFabric(const NetConf& conf, const std::string& master) {
+absl::StatusOr<std::string> EnsureFabric(const NetConf& conf, const std::string& master, bool may_attach) {
   std::string name = conf.fabric.empty() ? master : conf.fabric;
   bool ipvlan = conf.kind == Kind::kIpvlan;
-  auto found = Described(name);
-  if (!found.ok() && !conf.fabric.empty()) found = Described(master);  // the master's under another name
+  auto found = Settings(name);
+  if (!found.ok() && !conf.fabric.empty()) found = Settings(master);  // the master's under another name
   if (found.ok()) {
     const FabricInfo& f = *found;
     if (f.defunct) return Error(kGeneric, "fabric unusable", absl::StrCat("fabric ", f.name, " is defunct (its uplink is gone or down)"));
@@ -80,6 +114,7 @@ absl::StatusOr<std::string> EnsureFabric(const NetConf& conf, const std::string&
       return PolicyDiffers("flag", f.name, IpvlanFlagName(f.ipvlan_flag), IpvlanFlagName(conf.ipvlan_flag));
     return f.name;
   }
+  if (!may_attach) return absl::NotFoundError(absl::StrCat("fabric ", name, ": not running"));
   AttachOptions attach;
   attach.uplink = master;
   attach.fabric = name;

@@ -20,8 +20,9 @@ absl::StatusOr<UniqueFd> LockWithin(std::chrono::milliseconds timeout);
 
 // The fabric on `master` for `conf`: the running one (its policies checked
 // against the config's: code 7 naming the key that differs) or a new one.
-// Returns its name.
-absl::StatusOr<std::string> EnsureFabric(const NetConf& conf, const std::string& master);
+// Returns its name. Without `may_attach`, NotFound instead of a new one (a
+// check that needs no lock: it changes nothing).
+absl::StatusOr<std::string> EnsureFabric(const NetConf& conf, const std::string& master, bool may_attach = true);
 
 // What a port records as its host end's alias: "cni:NETWORK:CONTAINERID:IFNAME".
 std::string AttachmentAlias(const std::string& network, const std::string& container_id, const std::string& ifname);

@@ -140,4 +140,13 @@ absl::StatusOr<int> DeleteDevicesByAlias(absl::string_view alias) {
   return n;
 }
 
+absl::StatusOr<std::vector<std::string>> DevicesByAlias(absl::string_view alias) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  VNET_ASSIGN_OR_RETURN(auto links, rtnl.ListLinks());
+  std::vector<std::string> out;
+  for (const auto& l : links)
+    if (l.alias == alias) out.push_back(l.name);
+  return out;
+}
+
 }  // namespace vnet

@@ -46,6 +46,9 @@ absl::StatusOr<ContainerLink> ReadLinkIn(absl::string_view netns, absl::string_v
 // Deletes this namespace's devices whose alias (IFLA_IFALIAS) is `alias`;
 // returns how many.
 absl::StatusOr<int> DeleteDevicesByAlias(absl::string_view alias);
+// Names of this namespace's devices whose alias is `alias`, from one link
+// dump (a plugin finds its port by it without describing every fabric).
+absl::StatusOr<std::vector<std::string>> DevicesByAlias(absl::string_view alias);
 
 }  // namespace vnet
 

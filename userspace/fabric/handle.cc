@@ -124,6 +124,8 @@ absl::StatusOr<FabricInfo> Fabric::Describe() {
   return std::move(fabrics.front());
 }
 
+absl::StatusOr<FabricInfo> Fabric::Settings() { return DescribeFabricSettings(name_); }
+
 absl::StatusOr<std::vector<Counters>> Fabric::ReadCounters() {
   VNET_ASSIGN_OR_RETURN(auto rows, vnet::ReadCounters(name_));
   std::vector<Counters> mine;

@@ -64,6 +64,8 @@ class Fabric {
   // Changes the fabric's policies in place (see SetFabricPolicy in fabric.h).
   absl::Status SetPolicy(const FabricPolicy& policy);
   absl::StatusOr<FabricInfo> Describe();
+  // Describe without the ports: policies, uplink and state (cheap at any size).
+  absl::StatusOr<FabricInfo> Settings();
   // Counters of the uplink and every port.
   absl::StatusOr<std::vector<Counters>> ReadCounters();
   // Replaces the running programs with this build's, keeping the tables.

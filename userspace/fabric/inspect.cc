@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "fabric/fabric.h"
 #include "fabric/gc.h"
+#include "fabric/operations.h"
 #include "fabric/ip_ports.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
@@ -38,7 +39,7 @@ absl::StatusOr<std::map<std::uint32_t, std::vector<LeaseTime>>> LeaseTimes(const
   return out;
 }
 
-absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
+absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric, bool with_ports = true) {
   VNET_ASSIGN_OR_RETURN(FabricMaps maps, FabricMaps::Open(fabric));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
   FabricInfo info;
@@ -64,6 +65,7 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric) {
   bool no_xdp = flags.no_xdp;
   if (no_xdp && uplink.ok()) info.xdp_mode = "none";
   info.defunct = !uplink.ok() || info.xdp_mode.empty() || flags.defunct;
+  if (!with_ports) return info;
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   VNET_ASSIGN_OR_RETURN(auto addresses, AddressesByPort(maps));
   VNET_ASSIGN_OR_RETURN(auto allowed, maps.ListAllow());
@@ -132,6 +134,13 @@ absl::StatusOr<std::vector<FabricInfo>> DescribeFabrics(std::optional<absl::stri
     out.push_back(std::move(info));
   }
   return out;
+}
+
+absl::StatusOr<FabricInfo> DescribeFabricSettings(absl::string_view name) {
+  VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  auto fabric = ResolveFabric(name);
+  if (!fabric.ok()) return Prefix(fabric.status(), "show");
+  return Describe(rtnl, *fabric, /*with_ports=*/false);
 }
 
 std::vector<FabricInfo> DescribeOrphanFabrics() {

@@ -21,6 +21,9 @@ absl::Status DetachFabric(absl::string_view name);
 // moves the host side (l3s routes, forwarding) and the containers' side
 // (NOARP, default routes) of its ipvlan ports.
 absl::Status SetFabricPolicy(absl::string_view name, const FabricPolicy& policy);
+// One fabric (by fabric or uplink name) without its ports: its policies,
+// uplink and state, none of the per-port reads (a CNI ADD's check).
+absl::StatusOr<FabricInfo> DescribeFabricSettings(absl::string_view name);
 absl::StatusOr<PortInfo> AddPort(const PortOptions& options);
 absl::Status DeletePort(absl::string_view dev);
 absl::StatusOr<PortInfo> ChangePort(const PortChange& change);
