@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,36 @@
 #include "bench/runner.h"
 #include "bench/tcp.h"
 #include "bench/teardown.h"
+
+namespace {
+
+// A section measured on its own (--cni, --control-plane): its header, its
+// runs, the cleanup, the table and the JSON document; exit 130 when
+// interrupted, 1 when a measurement failed.
+int RunTimedSection(const vnet::bench::Config& cfg, const char* variant_note, const char* key,
+                    nlohmann::json (*run)(const vnet::bench::Config&, int&), void (*print)(const nlohmann::json&),
+                    const std::function<void(const nlohmann::json&)>& announce) {
+  using namespace vnet::bench;
+  nlohmann::json doc = RunHeader(cfg, variant_note);
+  announce(doc);
+  int seq = 0;
+  doc[key] = run(cfg, seq);
+  doc["loadavg_after"] = LoadAverage();
+  doc["complete"] = !g_stop.load();
+  CleanupAll();
+  std::printf("kernel %s, %ld CPUs, %s; load average before %s, after %s\n", doc["kernel"].get<std::string>().c_str(),
+              cfg.cpus, doc["date"].get<std::string>().c_str(), doc["loadavg_before"].get<std::string>().c_str(),
+              doc["loadavg_after"].get<std::string>().c_str());
+  print(doc[key]);
+  if (!cfg.json_path.empty()) WriteJson(cfg.json_path, doc);
+  if (g_stop) {
+    std::fprintf(stderr, "vnet-bench: interrupted; everything it built has been removed\n");
+    return 130;
+  }
+  return doc[key].contains("errors") ? 1 : 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace vnet::bench;
@@ -40,46 +71,19 @@ int main(int argc, char** argv) {
   sigaction(SIGHUP, &sa, nullptr);
 
   if (cfg.cni) {
-    json doc = RunHeader(cfg, "none (CNI plugins)");
-    std::fprintf(stderr, "vnet-bench: CNI plugins, kernel %s, %ld CPUs, containers %s, %d samples each, %d at once\n",
-                 doc["kernel"].get<std::string>().c_str(), cfg.cpus, json(cfg.cni_containers).dump().c_str(),
-                 cfg.cni_samples, cfg.cni_parallel);
-    int seq = 0;
-    doc["cni"] = RunCni(cfg, seq);
-    doc["loadavg_after"] = LoadAverage();
-    doc["complete"] = !g_stop.load();
-    CleanupAll();
-    std::printf("kernel %s, %ld CPUs, %s; load average before %s, after %s\n", doc["kernel"].get<std::string>().c_str(),
-                cfg.cpus, doc["date"].get<std::string>().c_str(), doc["loadavg_before"].get<std::string>().c_str(),
-                doc["loadavg_after"].get<std::string>().c_str());
-    PrintCni(doc["cni"]);
-    if (!cfg.json_path.empty()) WriteJson(cfg.json_path, doc);
-    if (g_stop) {
-      std::fprintf(stderr, "vnet-bench: interrupted; everything it built has been removed\n");
-      return 130;
-    }
-    return doc["cni"].contains("errors") ? 1 : 0;
+    return RunTimedSection(cfg, "none (CNI plugins)", "cni", RunCni, PrintCni, [&](const json& doc) {
+      std::fprintf(stderr, "vnet-bench: CNI plugins, kernel %s, %ld CPUs, containers %s, %d samples each, %d at once\n",
+                   doc["kernel"].get<std::string>().c_str(), cfg.cpus, json(cfg.cni_containers).dump().c_str(),
+                   cfg.cni_samples, cfg.cni_parallel);
+    });
   }
   if (cfg.control_plane) {
-    json doc = RunHeader(cfg, "none (control plane)");
-    std::fprintf(stderr, "vnet-bench: control plane, kernel %s, %ld CPUs, ports %s, %d samples each\n",
-                 doc["kernel"].get<std::string>().c_str(), cfg.cpus, json(cfg.cp_ports).dump().c_str(),
-                 cfg.cp_samples);
-    int seq = 0;
-    doc["control_plane"] = RunControlPlane(cfg, seq);
-    doc["loadavg_after"] = LoadAverage();
-    doc["complete"] = !g_stop.load();
-    CleanupAll();
-    std::printf("kernel %s, %ld CPUs, %s; load average before %s, after %s\n", doc["kernel"].get<std::string>().c_str(),
-                cfg.cpus, doc["date"].get<std::string>().c_str(), doc["loadavg_before"].get<std::string>().c_str(),
-                doc["loadavg_after"].get<std::string>().c_str());
-    PrintControlPlane(doc["control_plane"]);
-    if (!cfg.json_path.empty()) WriteJson(cfg.json_path, doc);
-    if (g_stop) {
-      std::fprintf(stderr, "vnet-bench: interrupted; everything it built has been removed\n");
-      return 130;
-    }
-    return doc["control_plane"].contains("errors") ? 1 : 0;
+    return RunTimedSection(cfg, "none (control plane)", "control_plane", RunControlPlane, PrintControlPlane,
+                           [&](const json& doc) {
+                             std::fprintf(stderr, "vnet-bench: control plane, kernel %s, %ld CPUs, ports %s, %d samples each\n",
+                                          doc["kernel"].get<std::string>().c_str(), cfg.cpus,
+                                          json(cfg.cp_ports).dump().c_str(), cfg.cp_samples);
+                           });
   }
   std::string gen_note = ChooseGenerator(&cfg);
 

@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "bench/cni_exec.h"
 #include "bench/exec.h"
+#include "bench/latency.h"
 #include "bench/progress.h"
 #include "bench/teardown.h"
 #include "base/errors.h"
@@ -27,18 +28,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-// Nearest-rank percentile of `v` (p in 0..100); null when empty.
-json Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return nullptr;
-  std::sort(v.begin(), v.end());
-  std::size_t rank = static_cast<std::size_t>(std::ceil(p / 100.0 * v.size()));
-  return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
-}
-
-json Latency(const std::vector<double>& ms) {
-  return json{{"p50_ms", Percentile(ms, 50)}, {"p99_ms", Percentile(ms, 99)}, {"samples", ms.size()}, {"runs_ms", ms}};
-}
 
 json Ratio(const json& a, const json& b) {
   return (a.is_number() && b.is_number() && b.get<double>() > 0) ? json(a.get<double>() / b.get<double>())

@@ -18,6 +18,7 @@
 #include "absl/strings/strip.h"
 #include "bench/exec.h"
 #include "bench/ip_batch.h"
+#include "bench/latency.h"
 #include "bench/progress.h"
 #include "bench/teardown.h"
 #include "bench/vnet_driver.h"
@@ -28,18 +29,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-// Nearest-rank percentile of `v` (p in 0..100); null when empty.
-json Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return nullptr;
-  std::sort(v.begin(), v.end());
-  std::size_t rank = static_cast<std::size_t>(std::ceil(p / 100.0 * v.size()));
-  return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
-}
-
-json Latency(const std::vector<double>& ms) {
-  return json{{"p50_ms", Percentile(ms, 50)}, {"p99_ms", Percentile(ms, 99)}, {"samples", ms.size()}, {"runs_ms", ms}};
-}
 
 // Times `op` in milliseconds; nullopt (and the error on stderr, once per
 // label) when it fails.
