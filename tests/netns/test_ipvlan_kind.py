@@ -185,6 +185,9 @@ def state(kx):
 
 
 def refused(kx, title, args, *needles):
+    # A MAC just changed restarts DAD: a link-local turning from tentative to
+    # ready between the two snapshots is not the refusal's doing.
+    vk.wait_ready(kx.topo, ["k", "d", "s1"])
     before = state(kx)
     p = kx.topo.vnetctl(*args, check=False)
     after = state(kx)

@@ -157,6 +157,7 @@ def refusal(mx, title, args, new_ns=False):
     if new_ns:
         role = f"r{len(t.namespaces)}"
         extra = ["--fabric", mx.fabric, "--netns", t.netns(role)]
+    vk.wait_ready(t, list(mx.ports))  # DAD finishing mid-check is not the refusal's doing
     before = state(mx)
     p = t.vnetctl(*args, *extra, check=False)
     after = state(mx)
