@@ -19,6 +19,9 @@ packages=(
   # the CNI tests: the reference plugins (host-local, macvlan for the
   # differential) and real engines running a busybox image built locally
   containernetworking-plugins podman runc conmon containerd busybox-static
+  # the Docker network driver (cpp-httplib serves the plugin API) and a real
+  # dockerd for its tests
+  libcpp-httplib-dev docker.io
 )
 
 missing=()
@@ -29,5 +32,18 @@ if ((${#missing[@]})); then
   echo "vnet: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Packages must not start their daemons (dockerd would put its bridge and
+  # firewall rules in the host's namespace): tests start engines themselves.
+  policy=/usr/sbin/policy-rc.d
+  created_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && created_policy=1
+  fi
+  status=0
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+  [ -z "$created_policy" ] || rm -f "$policy"
+  if [ "$status" -ne 0 ]; then
+    echo "vnet: apt-get install failed (exit $status)" >&2
+    exit "$status"
+  fi
 fi
