@@ -23,11 +23,19 @@ inside `docker exec`):
     no fabric, pin or record;
   - the driver's second name (vnet-ipvlan, kind ipvlan l2) connects its
     containers too;
+  - the units as built verify, and a socket passed as systemd passes it is
+    served (systemd-socket-activate);
   - differential: the same containers on `-d macvlan` give the same
     reachability matrix.
 """
+import http.client
 import json
 import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
 import time
 
 import vnetkit as vk
@@ -48,6 +56,7 @@ def main():
     vk.exit_on_signals()
     checks = vk.Checks()
     start = time.time()
+    units(checks)
     topo = vk.Topology("dk")
     try:
         with topo, engines.temp_dir("vnet-dk-") as work:
@@ -80,6 +89,82 @@ def main():
     left = [s for s in SOCKETS if os.path.exists(s)]
     checks.check("no plugin socket of this run is left", not left, left)
     checks.finish("docker", start, [topo])
+
+
+UNIT_DIR = os.environ.get("VNET_UNIT_DIR") or os.path.join(vk.SRC, "build")
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    """An HTTP connection to a Unix socket, as dockerd makes to a plugin."""
+
+    def __init__(self, path):
+        super().__init__("localhost", timeout=5)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(5)
+        self.sock.connect(self.path)
+
+
+def call(path, method, body):
+    conn = UnixHTTP(path)
+    try:
+        conn.request("POST", f"/{method}", json.dumps(body), {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        return r.status, json.loads(r.read() or b"{}")
+    finally:
+        conn.close()
+
+
+def units(checks):
+    """The units as built pass systemd-analyze verify, and the driver serves a
+    socket passed the way vnet-docker.socket passes it (LISTEN_FDS)."""
+    texts = {}
+    for name in ("vnet-docker.service", "vnet-docker.socket"):
+        with open(os.path.join(UNIT_DIR, name)) as f:
+            texts[name] = f.read()
+    listen = re.findall(r"^ListenStream=(.*)$", texts["vnet-docker.socket"], re.M)
+    checks.check("vnet-docker.socket listens on vnet.sock and vnet-ipvlan.sock in /run/docker/plugins",
+                 listen == ["/run/docker/plugins/vnet.sock", "/run/docker/plugins/vnet-ipvlan.sock"], listen)
+    installed = re.search(r"^ExecStart=(\S+)", texts["vnet-docker.service"], re.M).group(1)
+    tmp = tempfile.mkdtemp(prefix="vnet-dkunits-")
+    proc = None
+    try:
+        for name, text in texts.items():  # systemd-analyze wants the executable to exist
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write(text.replace(installed, docker.DRIVER))
+        r = subprocess.run(["systemd-analyze", "verify", *(os.path.join(tmp, n) for n in texts)],
+                           capture_output=True, text=True)
+        problems = [l for l in r.stderr.splitlines() if "vnet-docker" in l]
+        checks.check("systemd-analyze verify passes on the driver's units", r.returncode == 0 and not problems,
+                     r.stderr)
+        if not vk.which("systemd-socket-activate"):
+            checks.fail("socket activation", "systemd-socket-activate is not installed")
+            return
+        sock = os.path.join(tmp, "vnt-ipvlan.sock")
+        proc = subprocess.Popen(["systemd-socket-activate", "-l", sock, docker.DRIVER, "--state-dir",
+                                 os.path.join(tmp, "state")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        vk.wait_until(lambda: os.path.exists(sock), timeout=5)
+        status, body = call(sock, "Plugin.Activate", {})
+        checks.check("socket activation: Plugin.Activate answers NetworkDriver",
+                     status == 200 and body == {"Implements": ["NetworkDriver"]}, f"{status} {body}")
+        status, body = call(sock, "NetworkDriver.GetCapabilities", {})
+        checks.check("socket activation: GetCapabilities is local scope",
+                     status == 200 and body.get("Scope") == "local", f"{status} {body}")
+        status, body = call(sock, "NetworkDriver.CreateNetwork", {
+            "NetworkID": "0" * 64, "Options": {"com.docker.network.generic": {"parent": "x0", "kind": "macvlan"}}})
+        checks.check("socket activation: the passed socket's name makes it the vnet-ipvlan driver",
+                     status == 500 and "vnet-ipvlan driver is kind ipvlan" in body.get("Err", ""), f"{status} {body}")
+        status, body = call(sock, "NetworkDriver.NoSuchCall", {})
+        checks.check("an unknown call is 404 with Err", status == 404 and body.get("Err"), f"{status} {body}")
+    except Exception as e:  # pylint: disable=broad-except
+        checks.fail("units and socket activation", repr(e))
+    finally:
+        if proc and proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 VNET_MATRIX = {}
@@ -244,10 +329,12 @@ def bad_input(checks, topo, parent, drv, dockerd, net_id):
         ("ipvlan on the parent with another fabric policy",
          ["-o", f"parent={parent}", "-o", "kind=ipvlan", "-o", "vnet.unknown=drop"], "vnet.unknown"),
     ]
+    # Docker's own IPAM refuses this one before the driver is asked; either says "overlaps".
+    cases.append(("a subnet overlapping the running network's", ["-o", f"parent={parent}"], "overlaps"))
     for i, (what, opts, words) in enumerate(cases):
         name = vk.unique("dkbad")
-        p = dockerd("network", "create", "-d", drv.name, "--subnet", f"198.18.{100 + i}.0/24", *opts, name,
-                    check=False)
+        subnet = f"{SUBNET}.0/25" if "overlapping" in what else f"198.18.{100 + i}.0/24"
+        p = dockerd("network", "create", "-d", drv.name, "--subnet", subnet, *opts, name, check=False)
         checks.check(f"bad input ({what}): refused with '{words}'", p.returncode != 0 and words in p.stderr,
                      p.stderr.strip())
         if p.returncode == 0:
