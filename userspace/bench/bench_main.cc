@@ -22,6 +22,7 @@
 #include "bench/runner.h"
 #include "bench/tcp.h"
 #include "bench/teardown.h"
+#include "bench/vxlan.h"
 
 namespace {
 
@@ -76,6 +77,17 @@ int main(int argc, char** argv) {
                    doc["kernel"].get<std::string>().c_str(), cfg.cpus, json(cfg.cni_containers).dump().c_str(),
                    cfg.cni_samples, cfg.cni_parallel);
     });
+  }
+  if (cfg.vxlan) {
+    return RunTimedSection(cfg, "vnet-pktgen (XDP live frames) inside container A", "vxlan", RunVxlan, PrintVxlan,
+                           [&](const json& doc) {
+                             std::fprintf(stderr,
+                                          "vnet-bench: VXLAN cross-host, kernel %s, %ld CPUs, sizes %s, %d reps x "
+                                          "%.1f s, %.1f s of TCP\n",
+                                          doc["kernel"].get<std::string>().c_str(), cfg.cpus,
+                                          json(cfg.vxlan_sizes).dump().c_str(), cfg.reps, cfg.duration,
+                                          cfg.tcp_seconds);
+                           });
   }
   if (cfg.control_plane) {
     return RunTimedSection(cfg, "none (control plane)", "control_plane", RunControlPlane, PrintControlPlane,

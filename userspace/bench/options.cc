@@ -20,6 +20,8 @@ constexpr char kUsage[] = R"(usage: vnet-bench [--quick] [--reps N] [--duration 
        vnet-bench --control-plane [--ports LIST] [--samples N] [-j|--json FILE] [--vnetctl PATH]
        vnet-bench --cni [--containers LIST] [--samples N] [--parallel N] [--cni-plugin PATH]
                   [--cni-reference PATH] [--cni-ipam-dir DIR] [-j|--json FILE]
+       vnet-bench --vxlan [--quick] [--sizes LIST] [--reps N] [--duration S] [--tcp-seconds S]
+                  [--systems vnet,vnet-tc,macvlan] [--cpu-mode split|shared] [-j|--json FILE]
 
 Builds each topology in fresh namespaces for vnet, kernel macvlan (bridge
 mode), the Linux bridge (static FDB) and the floor (a bare redirect, no
@@ -79,6 +81,18 @@ default 30) with each --containers LIST number of containers attached
 Masters: veths in private namespaces; one namespace per container. Both
 sides' configs name a fabric of their own, so --cni-reference may be another
 vnet build (an A/B of two versions of the plugin).
+
+--vxlan: cross-host, over a VXLAN underlay: two host namespaces joined by a
+veth underlay (198.18.200.0/24), a kernel VXLAN device on each (VNI 4242,
+dstport 4789, learning, the other host as the all-zeros FDB remote, MTU
+1450), built once; on them, in turn, vnet (a fabric on each VXLAN device,
+one port each; vnet-tc: the same with --xdp-mode none) and kernel macvlan
+(bridge mode, on each VXLAN device, moved into the container). Measures TCP
+(iperf3, --tcp-seconds) and --sizes frames per second (default 64; the
+XDP generator inside container A, counted as UDP datagrams container B's
+stack took in), --reps N repetitions (default 5) of --duration S, systems
+interleaved; ratios vnet/macvlan run by run, target at least equal.
+--quick: 1 repetition, 0.5 s, 1 s of TCP (the test suite's mode).
 )";
 
 std::string FindVnetctl() {
@@ -166,6 +180,8 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
       cfg.cni_samples = cfg.cp_samples;
     } else if (a == "--cni") {
       cfg.cni = true;
+    } else if (a == "--vxlan") {
+      cfg.vxlan = true;
     } else if (a == "--containers") {
       const char* v = value();
       if (!list_u32(v, cfg.cni_containers)) bad(v);
@@ -194,6 +210,7 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
     } else if (a == "--sizes") {
       const char* v = value();
       if (!list_u32(v, cfg.sizes)) bad(v);
+      cfg.vxlan_sizes = cfg.sizes;
     } else if (a == "--macs") {
       const char* v = value();
       if (!list_u32(v, cfg.macs)) bad(v);
@@ -229,6 +246,12 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
     if (!tcp_seconds_set) cfg.tcp_seconds = 1;
     cfg.ping_count = 20;
   }
+  if (cfg.vxlan)
+    for (const auto& s : cfg.systems)
+      if (s != "vnet" && s != "vnet-tc" && s != "macvlan") {
+        std::fprintf(stderr, "vnet-bench: --vxlan --systems: '%s' is not one of vnet, vnet-tc, macvlan\n", s.c_str());
+        return 2;
+      }
   for (const auto& p : cfg.paths)
     if (p != "wire-port" && p != "port-port" && p != "port-wire" && p != "broadcast" && p != "unknown" && p != "macs" &&
         p != "ips") {

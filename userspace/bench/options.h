@@ -45,6 +45,10 @@ struct Config {
   std::string cni_plugin;                            // default: vnet-macvlan of this build
   std::string cni_reference = "/usr/lib/cni/macvlan";
   std::string cni_ipam_dir = "/usr/lib/cni";         // where host-local is
+  // --vxlan: cross-host TCP and packet rates over a VXLAN underlay, vnet
+  // next to kernel macvlan on the same VXLAN devices; frames of these sizes.
+  bool vxlan = false;
+  std::vector<std::uint32_t> vxlan_sizes = {64};
 };
 
 // Parses argv into *cfg (--quick's defaults applied). Returns the exit code

@@ -27,28 +27,6 @@ namespace {
 
 using nlohmann::json;
 
-struct TcpRun {
-  double gbps = 0;
-  double retransmits = 0;
-};
-
-std::optional<TcpRun> IperfTcp(const std::string& client_ns, const std::string& dst, double secs, int cpu) {
-  auto r = Exec({"taskset", "-c", absl::StrCat(cpu), "ip", "netns", "exec", client_ns, "iperf3", "-c", dst, "-t",
-                 absl::StrFormat("%g", secs), "-J"},
-                secs + 15);
-  if (r.status != 0) return std::nullopt;
-  auto j = json::parse(r.output, nullptr, false);
-  if (j.is_discarded() || !j.contains("end")) return std::nullopt;
-  try {
-    TcpRun run;
-    run.gbps = j["end"]["sum_received"]["bits_per_second"].get<double>() / 1e9;
-    run.retransmits = j["end"]["sum_sent"].value("retransmits", 0.0);
-    return run;
-  } catch (...) {
-    return std::nullopt;
-  }
-}
-
 struct UdpRun {
   double rx_pps = 0, tx_pps = 0, loss_pct = 0;
 };
@@ -89,6 +67,25 @@ std::optional<std::uint64_t> TcpCsumErrors(const std::string& ns) {
   return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<TcpRun> IperfTcp(const std::string& client_ns, const std::string& dst, double secs, int cpu) {
+  auto r = Exec({"taskset", "-c", absl::StrCat(cpu), "ip", "netns", "exec", client_ns, "iperf3", "-c", dst, "-t",
+                 absl::StrFormat("%g", secs), "-J"},
+                secs + 15);
+  if (r.status != 0) return std::nullopt;
+  auto j = json::parse(r.output, nullptr, false);
+  if (j.is_discarded() || !j.contains("end")) return std::nullopt;
+  try {
+    TcpRun run;
+    run.gbps = j["end"]["sum_received"]["bits_per_second"].get<double>() / 1e9;
+    run.retransmits = j["end"]["sum_sent"].value("retransmits", 0.0);
+    return run;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
 std::optional<double> PingAvgUs(const std::string& ns, const std::string& dst, int count) {
   auto r = Exec({"ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", absl::StrCat(count), "-i", "0.01", "-W", "1", dst},
                 count * 0.05 + 15);
@@ -100,7 +97,23 @@ std::optional<double> PingAvgUs(const std::string& ns, const std::string& dst, i
   return avg * 1000;
 }
 
-}  // namespace
+IperfServer::IperfServer(const std::string& ns, const std::string& bind, int cpu)
+    : pidfile_(absl::StrCat("/tmp/vnet-bench-iperf3-", ::getpid(), "-", ns, ".pid")) {
+  Exec({"taskset", "-c", absl::StrCat(cpu), "ip", "netns", "exec", ns, "iperf3", "-s", "-D", "-B", bind, "-I",
+        pidfile_});
+}
+
+IperfServer::~IperfServer() {
+  std::ifstream in(pidfile_);
+  pid_t pid = 0;
+  if (in >> pid && pid > 0) {
+    std::ifstream comm(absl::StrCat("/proc/", pid, "/comm"));
+    std::string name;
+    std::getline(comm, name);
+    if (name == "iperf3") ::kill(pid, SIGTERM);  // the server this object started
+  }
+  ::unlink(pidfile_.c_str());
+}
 
 json RunTcp(const Config& cfg, int& seq) {
   struct Sys {

@@ -72,7 +72,7 @@ absl::Status Topology::AddNetns(const std::string& name) {
       .status();
 }
 
-absl::StatusOr<Device> Topology::Describe(const std::string& netns, const std::string& dev) {
+absl::StatusOr<Device> DescribeDevice(const std::string& netns, const std::string& dev) {
   VNET_ASSIGN_OR_RETURN(std::string out, Run({"ip", "-n", netns, "-j", "link", "show", "dev", dev}));
   auto j = nlohmann::json::parse(out, nullptr, false);
   if (!j.is_array() || j.empty()) return absl::InternalError(absl::StrCat("ip link show ", dev, ": no JSON"));
@@ -84,7 +84,11 @@ absl::StatusOr<Device> Topology::Describe(const std::string& netns, const std::s
   return d;
 }
 
-absl::Status Topology::ThreadNapi(const std::vector<Device>& devs, int cpu) {
+absl::StatusOr<Device> Topology::Describe(const std::string& netns, const std::string& dev) {
+  return DescribeDevice(netns, dev);
+}
+
+absl::Status ThreadNapiOn(const std::vector<Device>& devs, int cpu) {
   std::set<pid_t> before = NapiThreads();
   // Only devices with NAPI (a veth with GRO or XDP) take it; the others
   // (EIO) process nothing on the measured paths' receive side anyway.
@@ -101,6 +105,8 @@ absl::Status Topology::ThreadNapi(const std::vector<Device>& devs, int cpu) {
   }
   return absl::OkStatus();
 }
+
+absl::Status Topology::ThreadNapi(const std::vector<Device>& devs, int cpu) { return ThreadNapiOn(devs, cpu); }
 
 absl::StatusOr<std::unique_ptr<Topology>> Topology::Build(System system, const TopoOptions& o,
                                                           const std::string& tag) {

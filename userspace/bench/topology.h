@@ -92,6 +92,14 @@ class Topology {
   std::vector<std::unique_ptr<Redirect>> redirects_;
 };
 
+// A device's ifindex and MAC, read in `netns`.
+absl::StatusOr<Device> DescribeDevice(const std::string& netns, const std::string& dev);
+
+// Puts the NAPI of each of `devs` that has one (a veth with GRO or XDP) in a
+// kthread pinned to `cpu` at the highest priority: a NIC's receive interrupt
+// on a core of its own.
+absl::Status ThreadNapiOn(const std::vector<Device>& devs, int cpu);
+
 // Whether this kernel can create an ipvlan device (tried on a dummy in a
 // throwaway namespace); `why` gets ip's answer when it cannot.
 bool KernelIpvlanAvailable(const std::string& tag, std::string* why);

@@ -49,6 +49,7 @@ absl::Status VnetDriver::Attach(const VnetAttachRequest& r) const {
   }
   o.unknown_drop = r.unknown_drop;
   o.xdp_redirect = r.xdp_redirect;
+  if (r.xdp_off) o.xdp_mode = ::vnet::XdpMode::kNone;
   return Annotate(Fabric::Attach(o).status(), absl::StrCat("attach ", r.uplink, " as ", r.fabric));
 }
 
@@ -99,6 +100,13 @@ absl::StatusOr<std::size_t> VnetDriver::Stats() const {
   VNET_ASSIGN_OR_RETURN(ScopedNetns in, EnterHost(host_));
   VNET_ASSIGN_OR_RETURN(std::vector<Counters> rows, ReadCounters(std::nullopt));
   return rows.size();
+}
+
+absl::StatusOr<std::string> VnetDriver::UplinkXdpMode(const std::string& fabric) const {
+  VNET_ASSIGN_OR_RETURN(ScopedNetns in, EnterHost(host_));
+  VNET_ASSIGN_OR_RETURN(std::vector<FabricInfo> fabrics, DescribeFabrics(fabric));
+  if (fabrics.empty()) return absl::NotFoundError(absl::StrCat("show ", fabric, ": no such fabric"));
+  return fabrics[0].xdp_mode;
 }
 
 absl::StatusOr<std::uint64_t> VnetDriver::UnknownDrops(const std::string& fabric) const {

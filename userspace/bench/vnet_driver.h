@@ -22,6 +22,7 @@ struct VnetAttachRequest {
   bool ipvlan_l2 = false;     // an ipvlan fabric in l2 mode (else macvlan)
   bool unknown_drop = false;  // --unknown drop
   std::optional<bool> xdp_redirect;
+  bool xdp_off = false;       // --xdp-mode none: the tc programs only
 };
 
 struct VnetPortRequest {
@@ -45,6 +46,8 @@ class VnetDriver {
   absl::StatusOr<std::size_t> Show() const;
   // `stats`: the number of counter rows (uplinks and ports).
   absl::StatusOr<std::size_t> Stats() const;
+  // The XDP mode the fabric's uplink runs in ("native", "generic", "none").
+  absl::StatusOr<std::string> UplinkXdpMode(const std::string& fabric) const;
   // Unknown-destination drops counted on the fabric's uplink.
   absl::StatusOr<std::uint64_t> UnknownDrops(const std::string& fabric) const;
 
