@@ -276,6 +276,15 @@ def ipv6_case(topos):
         checks.check("IPv6 remote back", wait_until(lambda: ping(a.t, "c", "2001:db8:63::2"), 5))
         checks.check("IPv6 remote list", a.vnetctl("vxlan", "remote", "list", a.fabric).stdout.split() == [lb])
 
+        # The underlay deleted: the kernel deletes the VXLAN device with it;
+        # the fabric is defunct and detach still cleans up.
+        a.t.ip("host", "link", "del", ua)
+        checks.check("underlay gone: vx<VNI> gone with it", wait_until(lambda: vx not in links(a.t)))
+        checks.check("underlay gone: fabric defunct",
+                     wait_until(lambda: a.vnetctl("show", a.fabric, json_out=True)["fabrics"][0]["defunct"]))
+        r = a.vnetctl("detach", a.fabric, check=False)
+        checks.check("underlay gone: detach cleans up", r.returncode == 0 and a.fabric not in pins(), r.stderr)
+
 
 def main():
     require_root()

@@ -216,7 +216,7 @@ absl::StatusOr<DesiredFabric> ParseFabric(const Checker& c, const std::string& n
   VNET_RETURN_IF_ERROR(ParseVxlanKeys(c, t, context, a));
   if (!a.vxlan) {
     VNET_ASSIGN_OR_RETURN(auto uplink, c.String(t, context, "uplink"));
-    if (!uplink) return c.Error(&t, absl::StrCat(context, ".uplink"), "missing (the uplink device, or vxlan = VNI)");
+    if (!uplink) return c.Error(&t, absl::StrCat(context, ".uplink"), "missing (the uplink device)");
     a.uplink = *uplink;
     VNET_RETURN_IF_ERROR(DeviceNameKey(c, t, context, "uplink"));
   }
