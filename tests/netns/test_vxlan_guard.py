@@ -55,8 +55,20 @@ for i in range(s["repeat"]):
         frames.append(outer / inner / IP(src=s["net4"] + ".66", dst=s["net4"] + ".11") / ICMP(id=0x6666, seq=i))
         frames.append(outer / inner / IPv6(src=s["net6"] + "66", dst=s["net6"] + "11") /
                       ICMPv6EchoRequest(id=0x6666, seq=i))
+datagrams = len(frames)
+if s["frag"]:  # outer fragments: IPv4 with s["frag"] payload bytes each, IPv6 of s["frag"] bytes in all
+    from scapy.layers.inet import fragment
+    from scapy.layers.inet6 import IPv6ExtHdrFragment, fragment6
+    whole, frames = frames, []
+    for p in whole:
+        if ":" in s["src"]:
+            parts = fragment6(IPv6(src=s["src"], dst=s["dst"]) / IPv6ExtHdrFragment(id=0x1000 + len(frames)) /
+                              p[UDP], s["frag"])
+        else:
+            parts = fragment(p[IP], fragsize=s["frag"])
+        frames += [Ether(dst=s["outer_mac"]) / f for f in parts]
 sendp(frames, iface="eth0", verbose=False)
-print(len(frames))
+print(datagrams, len(frames))
 """
 
 
@@ -126,21 +138,23 @@ class Rig:
         snmp6 = dict(line.split()[:2] for line in self.t.exec(role, "cat", "/proc/net/snmp6").stdout.splitlines())
         return v4, int(snmp6["Icmp6InEchos"])
 
-    def inject(self, f, family):
+    def inject(self, f, family, frag=0):
         """A burst from the rogue into fabric f's VNI toward container f/a, over
-        the underlay `family` (4 or 6). Returns the number of frames sent."""
+        the underlay `family` (4 or 6), in outer fragments when `frag` says
+        how big. Returns (datagrams, frames) sent."""
         spec = FABRICS[f]
         ul = UL4 if family == 4 else UL6
         arg = {"src": ul["rg"], "dst": ul["ha"], "outer_mac": mac_of(self.t, "ha"), "vni": spec["vni"],
                "inner_mac": mac_of(self.t, "a" + f[1]), "net4": spec["net4"], "net6": spec["net6"],
-               "repeat": REPEAT}
-        return int(self.t.exec("rg", PY, "-c", _ROGUE, json.dumps(arg), timeout=60).stdout)
+               "repeat": REPEAT, "frag": frag}
+        datagrams, frames = self.t.exec("rg", PY, "-c", _ROGUE, json.dumps(arg), timeout=60).stdout.split()
+        return int(datagrams), int(frames)
 
-    def received_during(self, f, family):
-        """(frames sent, echo requests container f/a received) for one burst."""
+    def received_during(self, f, family, frag=0):
+        """(datagrams sent, echo requests container f/a received) for one burst."""
         c = "a" + f[1]
         before = self.echoes(c)
-        sent = self.inject(f, family)
+        sent, self.last_frames = self.inject(f, family, frag)
         # Positive cases land within milliseconds; negative ones get the same wait.
         wait_until(lambda: sum(self.echoes(c)) - sum(before) >= sent, timeout=1.5)
         after = self.echoes(c)
@@ -196,6 +210,14 @@ def run_checks(rig, checks):
     checks.check(f"without a guard the rogue's {sent} frames reach a2's stack (IPv6 underlay)", got == sent == n,
                  f"sent {sent}, a2 received {got}")
 
+    # Outer fragments: 8-byte pieces (the first shows UDP but not the VNI),
+    # 16-byte ones (the first shows the VNI), IPv6 fragments of 64 bytes.
+    frag_cases = [("F1", 4, 8), ("F1", 4, 16), ("F2", 6, 64)]
+    for f, family, frag in frag_cases:
+        sent, got = rig.received_during(f, family, frag)
+        checks.check(f"without a guard {sent} rogue datagrams in {rig.last_frames} IPv{family} fragments of {frag} "
+                     f"are reassembled and reach {f}'s container", got == sent == n, f"received {got} of {sent}")
+
     # Guard F1 (VNI 100) on A's underlay: only B's IPv4 address may send.
     rig.tool("attach", F1, "eth0", "100", "4789", UL4["hb"])
     g1 = rig.guard("F1")
@@ -209,6 +231,16 @@ def run_checks(rig, checks):
     checks.check("the guard counted each of them",
                  g1b["dropped_packets"] - g1["dropped_packets"] == sent == n, f"sent {sent}, counted "
                  f"{g1b['dropped_packets'] - g1['dropped_packets']}")
+    for f, family, frag in frag_cases[:2]:
+        before = rig.guard(f)
+        sent, got = rig.received_during(f, family, frag)
+        after = rig.guard(f)
+        checks.check(f"with the guard none of {sent} datagrams in {frag}-byte fragments reach a1", got == 0,
+                     f"received {got}")
+        checks.check(f"  the guard dropped each first fragment and passed the {rig.last_frames - sent} others",
+                     after["dropped_packets"] - before["dropped_packets"] == sent and
+                     after["fragments_passed"] - before["fragments_passed"] == rig.last_frames - sent,
+                     f"{before} -> {after}")
     checks.check("B's traffic still flows through the guard", rig.ping("F1") >= 7, "pings lost")
     checks.check("and is counted as allowed", rig.guard("F1")["allowed_packets"] > g1b["allowed_packets"],
                  rig.guard("F1"))
@@ -247,6 +279,13 @@ def run_checks(rig, checks):
                  g2b)
     checks.check("F1's guard counted none of them", rig.guard("F1")["dropped_packets"] == g1["dropped_packets"],
                  rig.guard("F1"))
+    before = rig.guard("F2")
+    sent, got = rig.received_during("F2", 6, 64)
+    after = rig.guard("F2")
+    checks.check(f"IPv6 underlay: none of {sent} datagrams in fragments reach a2, each first fragment counted",
+                 got == 0 and after["dropped_packets"] - before["dropped_packets"] == sent and
+                 after["fragments_passed"] - before["fragments_passed"] == rig.last_frames - sent,
+                 f"received {got}; {before} -> {after}")
     checks.check("IPv6 underlay: b2 -> a2 still works under F2's guard", rig.ping("F2") >= 7, "pings lost")
     sent, got = rig.received_during("F1", 4)
     checks.check("and F1 still keeps the rogue out", got == 0, f"a1 received {got} of {sent}")
