@@ -19,7 +19,9 @@
 //                detached (a fabric detach removes the pins, which detaches a
 //                tcx guard, but not a cls_bpf one).
 // Open() and Exists() work from the pins alone, in any later process of the
-// same network namespace (the underlay is kept by ifindex). Like the rest of
+// same network namespace (the underlay is kept by ifindex; resolve the fabric
+// in the caller's namespace first). The set holds the remotes' unicast
+// addresses (outer sources), IPv4 and IPv6 alike. Like the rest of
 // fabric/, these calls take no lock: the caller holds the control lock
 // (fabric/lock.h) around changes. Errors name the step and the object.
 //
