@@ -275,6 +275,12 @@ def ipv6_case(topos):
         checks.check("IPv6 remote back", wait_until(lambda: ping(a.t, "c", "2001:db8:63::2"), 5))
         checks.check("IPv6 remote list", a.vnetctl("vxlan", "remote", "list", a.fabric).stdout.split() == [lb])
 
+        # down removes every fabric of the namespace, and the devices vnet made for them.
+        r = b.vnetctl("down", check=False)
+        checks.check("down removes the VXLAN device vnet created",
+                     r.returncode == 0 and vx not in links(b.t) and ub in links(b.t) and b.fabric not in pins(),
+                     r.stderr)
+
         # The underlay deleted: the kernel deletes the VXLAN device with it;
         # the fabric is defunct and detach still cleans up.
         a.t.ip("host", "link", "del", ua)

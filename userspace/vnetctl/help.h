@@ -140,7 +140,8 @@ VXLAN (one segment across hosts over an IP underlay, docs/multihost.md):
                   the device's name (default vx<VNI>); a device by that name
                   must not exist
 The device gets DEV's MTU minus 50 over IPv4 (70 over IPv6), and ports get
-the device's MTU; a port with a larger MTU is refused. XDP stays off on it
+the device's MTU; a port with a larger MTU is refused. An underlay guard on
+DEV drops this VNI's frames from any source that is not a remote. XDP stays off on it
 under --xdp-mode auto, as on a veth (its frames are skbs already).
 )";
 
