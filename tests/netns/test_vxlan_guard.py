@@ -9,15 +9,19 @@ VXLAN fabric's remotes cannot inject frames into the segment.
                         |
                       rogue (eth0)
 
-Each host runs a vnet fabric on each of its VXLAN devices (made with `ip link
-add ... type vxlan` and `bridge fdb append`). The rogue sends scapy-built
-Ether/IP/UDP/VXLAN(vni)/Ether/IPv4-ICMP and /IPv6-ICMPv6 echo requests aimed at
-a container's MAC and at broadcast. What the container's stack received is
-read from its own counters (Icmp InEchos, Icmp6InEchos), and what the guard
-dropped from the guard's counter; both must match the frames sent exactly.
-The guard is driven by tests/tools/vnet-guard-tool (the C++ API of
-fabric/vxlan_guard.h), one process per command, so every command after the
-first re-opens the guard from its pins.
+Host A's fabrics are made by `vnetctl attach --vxlan VNI --underlay eth0
+--local .. --remote B`, which attaches the underlay guard with B as the one
+remote. Host B's VXLAN devices are the user's (`ip link add ... type vxlan`,
+`bridge fdb append`) with a fabric attached on each: no guard, so B is where
+the same attack is shown to work. The rogue sends scapy-built
+Ether/IP/UDP/VXLAN(vni)/Ether/IPv4-ICMP and /IPv6-ICMPv6 echo requests aimed
+at a container's MAC and at broadcast, whole and in outer fragments. What the
+container's stack received is read from its own counters (Icmp InEchos,
+Icmp6InEchos), what the guard dropped from the guard's counters
+(tests/tools/vnet-guard-tool show, the C++ API of fabric/vxlan_guard.h);
+both must match what was sent exactly. `vnetctl vxlan remote del|add` takes
+B out of the set and back; the tool removes one guard alone, to show that a
+guard leaves other VNIs on the same underlay alone.
 """
 import json
 import os
@@ -52,8 +56,9 @@ frames = []
 for i in range(s["repeat"]):
     for mac in (s["inner_mac"], "ff:ff:ff:ff:ff:ff"):
         inner = Ether(src="02:66:66:00:00:01", dst=mac)
-        frames.append(outer / inner / IP(src=s["net4"] + ".66", dst=s["net4"] + ".11") / ICMP(id=0x6666, seq=i))
-        frames.append(outer / inner / IPv6(src=s["net6"] + "66", dst=s["net6"] + "11") /
+        frames.append(outer / inner / IP(src=s["net4"] + ".66", dst=s["net4"] + "." + s["last"]) /
+                      ICMP(id=0x6666, seq=i))
+        frames.append(outer / inner / IPv6(src=s["net6"] + "66", dst=s["net6"] + s["last"]) /
                       ICMPv6EchoRequest(id=0x6666, seq=i))
 datagrams = len(frames)
 if s["frag"]:  # outer fragments: IPv4 with s["frag"] payload bytes each, IPv6 of s["frag"] bytes in all
@@ -106,12 +111,16 @@ class Rig:
         for h, other in (("ha", "hb"), ("hb", "ha")):
             for f, spec in FABRICS.items():
                 ul = spec["ul"]
-                t.ip(h, "link", "add", spec["dev"], "type", "vxlan", "id", str(spec["vni"]), "dstport", "4789",
-                     "local", ul[h], "dev", "eth0")
-                t.exec(h, "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", spec["dev"], "dst", ul[other])
-                t.ip(h, "link", "set", spec["dev"], "up")
                 name = unique("f")
-                self.vnetctl(h, "attach", spec["dev"], "--fabric", name)
+                if h == "ha":  # vnet makes the device, and the guard
+                    self.vnetctl(h, "attach", "--vxlan", str(spec["vni"]), "--underlay", "eth0", "--local", ul[h],
+                                 "--remote", ul[other], "--fabric", name)
+                else:  # the user's device, no guard
+                    t.ip(h, "link", "add", spec["dev"], "type", "vxlan", "id", str(spec["vni"]), "dstport", "4789",
+                         "local", ul[h], "dev", "eth0")
+                    t.exec(h, "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", spec["dev"], "dst", ul[other])
+                    t.ip(h, "link", "set", spec["dev"], "up")
+                    self.vnetctl(h, "attach", spec["dev"], "--fabric", name)
                 t.fabrics.append(name)
                 self.fabric.setdefault(f, {})[h] = name
                 c = ("a" if h == "ha" else "b") + f[1]
@@ -138,29 +147,29 @@ class Rig:
         snmp6 = dict(line.split()[:2] for line in self.t.exec(role, "cat", "/proc/net/snmp6").stdout.splitlines())
         return v4, int(snmp6["Icmp6InEchos"])
 
-    def inject(self, f, family, frag=0):
-        """A burst from the rogue into fabric f's VNI toward container f/a, over
-        the underlay `family` (4 or 6), in outer fragments when `frag` says
-        how big. Returns (datagrams, frames) sent."""
+    def inject(self, f, family, frag=0, host="ha"):
+        """A burst from the rogue into fabric f's VNI toward the container of
+        f on `host`, over the underlay `family` (4 or 6), in outer fragments
+        when `frag` says how big. Returns (datagrams, frames) sent."""
         spec = FABRICS[f]
         ul = UL4 if family == 4 else UL6
-        arg = {"src": ul["rg"], "dst": ul["ha"], "outer_mac": mac_of(self.t, "ha"), "vni": spec["vni"],
-               "inner_mac": mac_of(self.t, "a" + f[1]), "net4": spec["net4"], "net6": spec["net6"],
-               "repeat": REPEAT, "frag": frag}
+        arg = {"src": ul["rg"], "dst": ul[host], "outer_mac": mac_of(self.t, host), "vni": spec["vni"],
+               "inner_mac": mac_of(self.t, host[1] + f[1]), "net4": spec["net4"], "net6": spec["net6"],
+               "last": "11" if host == "ha" else "12", "repeat": REPEAT, "frag": frag}
         datagrams, frames = self.t.exec("rg", PY, "-c", _ROGUE, json.dumps(arg), timeout=60).stdout.split()
         return int(datagrams), int(frames)
 
-    def received_during(self, f, family, frag=0):
-        """(datagrams sent, echo requests container f/a received) for one burst."""
-        c = "a" + f[1]
+    def received_during(self, f, family, frag=0, host="ha"):
+        """(datagrams sent, echo requests the container received) for one burst."""
+        c = host[1] + f[1]
         before = self.echoes(c)
-        sent, self.last_frames = self.inject(f, family, frag)
+        sent, self.last_frames = self.inject(f, family, frag, host)
         # Positive cases land within milliseconds; negative ones get the same wait.
-        wait_until(lambda: sum(self.echoes(c)) - sum(before) >= sent, timeout=1.5)
+        wait_until(lambda: sum(self.echoes(c)) - sum(before) >= sent, timeout=1.0)
         after = self.echoes(c)
         return sent, (after[0] - before[0]) + (after[1] - before[1])
 
-    def ping(self, f, count=4):
+    def ping(self, f, count=3):
         """Echo replies b -> a over fabric f (IPv4 and IPv6), out of 2*count."""
         spec = FABRICS[f]
         got = 0
@@ -199,109 +208,95 @@ def main():
 
 def run_checks(rig, checks):
     F1, F2 = rig.fabric["F1"]["ha"], rig.fabric["F2"]["ha"]
-    n = 4 * REPEAT  # frames per burst: 2 families x (unicast, broadcast)
-
-    checks.check("before any guard: b1 -> a1 and b2 -> a2 ping (IPv4 and IPv6 underlay)",
-                 rig.ping("F1") >= 7 and rig.ping("F2") >= 7, "pings lost")
-    sent, got = rig.received_during("F1", 4)
-    checks.check(f"without a guard the rogue's {sent} frames reach a1's stack (IPv4 underlay)", got == sent == n,
-                 f"sent {sent}, a1 received {got}")
-    sent, got = rig.received_during("F2", 6)
-    checks.check(f"without a guard the rogue's {sent} frames reach a2's stack (IPv6 underlay)", got == sent == n,
-                 f"sent {sent}, a2 received {got}")
-
+    n = 4 * REPEAT  # datagrams per burst: 2 families x (unicast, broadcast)
+    family = {"F1": 4, "F2": 6}
     # Outer fragments: 8-byte pieces (the first shows UDP but not the VNI),
     # 16-byte ones (the first shows the VNI), IPv6 fragments of 64 bytes.
     frag_cases = [("F1", 4, 8), ("F1", 4, 16), ("F2", 6, 64)]
-    for f, family, frag in frag_cases:
-        sent, got = rig.received_during(f, family, frag)
-        checks.check(f"without a guard {sent} rogue datagrams in {rig.last_frames} IPv{family} fragments of {frag} "
-                     f"are reassembled and reach {f}'s container", got == sent == n, f"received {got} of {sent}")
 
-    # Guard F1 (VNI 100) on A's underlay: only B's IPv4 address may send.
-    rig.tool("attach", F1, "eth0", "100", "4789", UL4["hb"])
-    g1 = rig.guard("F1")
-    checks.check("guard F1 attached with B as its one remote",
-                 g1["attached"] and g1["remotes"] == [UL4["hb"]] and g1["vni"] == 100, g1)
+    checks.check("b1 -> a1 and b2 -> a2 ping through A's guards (IPv4 and IPv6 underlay)",
+                 rig.ping("F1") >= 5 and rig.ping("F2") >= 5, "pings lost")
+    for f, ul in (("F1", UL4), ("F2", UL6)):
+        g = rig.guard(f)
+        checks.check(f"attach --vxlan guarded {f} with B as its one remote",
+                     g["attached"] and g["remotes"] == [ul["hb"]] and g["vni"] == FABRICS[f]["vni"], g)
     tcx = tcx_ingress(rig.t, "eth0")
-    checks.check("one tcx program on A's underlay", len(tcx["prog_ids"]) == 1, tcx)
-    sent, got = rig.received_during("F1", 4)
-    g1b = rig.guard("F1")
-    checks.check("with the guard none of the rogue's frames reach a1", got == 0, f"a1 received {got} of {sent}")
-    checks.check("the guard counted each of them",
-                 g1b["dropped_packets"] - g1["dropped_packets"] == sent == n, f"sent {sent}, counted "
-                 f"{g1b['dropped_packets'] - g1['dropped_packets']}")
-    for f, family, frag in frag_cases[:2]:
-        before = rig.guard(f)
-        sent, got = rig.received_during(f, family, frag)
+    checks.check("two guards, two tcx programs on A's underlay", len(tcx["prog_ids"]) == 2, tcx)
+
+    # The attack works where there is no guard: host B's own VXLAN devices.
+    for f in ("F1", "F2"):
+        sent, got = rig.received_during(f, family[f], host="hb")
+        checks.check(f"unguarded host B: the rogue's {sent} frames reach {f}'s container (IPv{family[f]} underlay)",
+                     got == sent == n, f"received {got} of {sent}")
+    for f, fam, frag in frag_cases:
+        sent, got = rig.received_during(f, fam, frag, host="hb")
+        checks.check(f"unguarded host B: {sent} datagrams in {rig.last_frames} IPv{fam} fragments of {frag} are "
+                     f"reassembled and reach {f}'s container", got == sent == n, f"received {got} of {sent}")
+
+    # The same on host A: nothing arrives, each is counted by its VNI's guard only.
+    for f, other in (("F1", "F2"), ("F2", "F1")):
+        before, before_other = rig.guard(f), rig.guard(other)
+        sent, got = rig.received_during(f, family[f])
         after = rig.guard(f)
-        checks.check(f"with the guard none of {sent} datagrams in {frag}-byte fragments reach a1", got == 0,
-                     f"received {got}")
+        checks.check(f"guarded host A: none of the rogue's {sent} frames reach {f}'s container (IPv{family[f]} "
+                     "underlay)", got == 0, f"received {got} of {sent}")
+        checks.check(f"  {f}'s guard counted each of them",
+                     after["dropped_packets"] - before["dropped_packets"] == sent == n, f"{before} -> {after}")
+        checks.check(f"  {other}'s guard counted none of them",
+                     rig.guard(other)["dropped_packets"] == before_other["dropped_packets"], rig.guard(other))
+    for f, fam, frag in frag_cases:
+        before = rig.guard(f)
+        sent, got = rig.received_during(f, fam, frag)
+        after = rig.guard(f)
+        checks.check(f"guarded host A: none of {sent} datagrams in IPv{fam} fragments of {frag} reach {f}'s "
+                     "container", got == 0, f"received {got}")
         checks.check(f"  the guard dropped each first fragment and passed the {rig.last_frames - sent} others",
                      after["dropped_packets"] - before["dropped_packets"] == sent and
                      after["fragments_passed"] - before["fragments_passed"] == rig.last_frames - sent,
                      f"{before} -> {after}")
-    checks.check("B's traffic still flows through the guard", rig.ping("F1") >= 7, "pings lost")
-    checks.check("and is counted as allowed", rig.guard("F1")["allowed_packets"] > g1b["allowed_packets"],
-                 rig.guard("F1"))
+    before = rig.guard("F1")["allowed_packets"]
+    checks.check("B's traffic still flows through the guards", rig.ping("F1") >= 5 and rig.ping("F2") >= 5,
+                 "pings lost")
+    checks.check("  and is counted as allowed", rig.guard("F1")["allowed_packets"] > before, rig.guard("F1"))
 
-    # Another VNI on the same underlay is none of F1's guard's business.
-    before = rig.guard("F1")["dropped_packets"]
-    sent, got = rig.received_during("F2", 6)
-    checks.check("F2 (VNI 200, no guard yet) still takes the rogue's frames: F1's guard leaves it alone",
-                 got == sent == n, f"a2 received {got} of {sent}")
-    checks.check("F1's guard counted none of them", rig.guard("F1")["dropped_packets"] == before,
-                 rig.guard("F1"))
-
-    # Remove B from F1's set: B's frames stop, F2 is unaffected; add it back.
-    rig.tool("del", F1, UL4["hb"])
-    checks.check("remote list of F1 is empty after del", rig.tool("list", F1).stdout.split() == [],
+    # vnetctl vxlan remote del: B's frames stop at once, F2 is unaffected; add brings them back.
+    rig.vnetctl("ha", "vxlan", "remote", "del", F1, UL4["hb"])
+    checks.check("vxlan remote del F1 B: the guard's set is empty", rig.tool("list", F1).stdout.split() == [],
                  rig.tool("list", F1).stdout)
     before = rig.guard("F1")["dropped_packets"]
     got = rig.ping("F1")
-    checks.check("with B removed from F1's set, b1 -> a1 gets no reply", got == 0, f"{got} replies")
-    checks.check("and B's frames were dropped by the guard", rig.guard("F1")["dropped_packets"] > before,
+    checks.check("  b1 -> a1 gets no reply", got == 0, f"{got} replies")
+    checks.check("  B's frames were dropped by the guard", rig.guard("F1")["dropped_packets"] > before,
                  rig.guard("F1"))
-    checks.check("meanwhile b2 -> a2 (F2) still works", rig.ping("F2") >= 7, "pings lost")
-    rig.tool("add", F1, UL4["hb"])
-    checks.check("B added back: b1 -> a1 works again", rig.ping("F1") >= 7, "pings lost")
+    checks.check("  meanwhile b2 -> a2 (F2) still works", rig.ping("F2") >= 5, "pings lost")
+    rig.vnetctl("ha", "vxlan", "remote", "add", F1, UL4["hb"])
+    checks.check("vxlan remote add F1 B: in the set again", rig.tool("list", F1).stdout.split() == [UL4["hb"]],
+                 rig.tool("list", F1).stdout)
+    checks.check("  b1 -> a1 works again", rig.ping("F1") >= 5, "pings lost")
 
-    # Guard F2 too, over the IPv6 underlay.
-    rig.tool("attach", F2, "eth0", "200", "4789", UL6["hb"])
-    g2 = rig.guard("F2")
-    g1 = rig.guard("F1")
+    # One guard removed alone: its VNI is open again, the other guard does not touch it.
+    rig.tool("detach", F2)
     tcx = tcx_ingress(rig.t, "eth0")
-    checks.check("two guards, two tcx programs on A's underlay", len(tcx["prog_ids"]) == 2, tcx)
+    checks.check("F2's guard removed alone: one tcx program left on A's underlay", len(tcx["prog_ids"]) == 1, tcx)
+    before = rig.guard("F1")["dropped_packets"]
     sent, got = rig.received_during("F2", 6)
-    g2b = rig.guard("F2")
-    checks.check("IPv6 underlay: none of the rogue's frames reach a2", got == 0, f"a2 received {got} of {sent}")
-    checks.check("F2's guard counted each of them", g2b["dropped_packets"] - g2["dropped_packets"] == sent == n,
-                 g2b)
-    checks.check("F1's guard counted none of them", rig.guard("F1")["dropped_packets"] == g1["dropped_packets"],
-                 rig.guard("F1"))
-    before = rig.guard("F2")
-    sent, got = rig.received_during("F2", 6, 64)
-    after = rig.guard("F2")
-    checks.check(f"IPv6 underlay: none of {sent} datagrams in fragments reach a2, each first fragment counted",
-                 got == 0 and after["dropped_packets"] - before["dropped_packets"] == sent and
-                 after["fragments_passed"] - before["fragments_passed"] == rig.last_frames - sent,
-                 f"received {got}; {before} -> {after}")
-    checks.check("IPv6 underlay: b2 -> a2 still works under F2's guard", rig.ping("F2") >= 7, "pings lost")
+    checks.check("  the rogue's frames reach a2 again: F1's guard leaves VNI 200 alone", got == sent == n,
+                 f"received {got} of {sent}")
+    checks.check("  F1's guard counted none of them", rig.guard("F1")["dropped_packets"] == before, rig.guard("F1"))
     sent, got = rig.received_during("F1", 4)
-    checks.check("and F1 still keeps the rogue out", got == 0, f"a1 received {got} of {sent}")
+    checks.check("  and F1 still keeps the rogue out", got == 0, f"received {got} of {sent}")
 
-    # Detach: no pin and no tcx program left.
+    # vnetctl detach: no pin, no tcx program, no device left.
     for f in (F1, F2):
-        rig.tool("detach", f)
-    pins = sorted(p for f in (F1, F2) for p in os.listdir(f"{PIN_ROOT}/{f}") if "vxguard" in p)
-    checks.check("detach leaves no guard pin", not pins, pins)
+        rig.vnetctl("ha", "detach", f)
+    left = [f for f in (F1, F2) if os.path.exists(f"{PIN_ROOT}/{f}")]
+    checks.check("detach leaves no pin directory", not left, left)
     tcx = tcx_ingress(rig.t, "eth0")
     checks.check("detach leaves no tcx program on the underlay", not tcx["prog_ids"], tcx)
+    devs = [d for d in ("vx100", "vx200") if rig.t.ip("ha", "link", "show", d, check=False).returncode == 0]
+    checks.check("detach removes the VXLAN devices attach --vxlan made", not devs, devs)
     show = rig.tool("show", F1, check=False)
     checks.check("the guard cannot be opened after detach", show.returncode != 0, show.stdout)
-    sent, got = rig.received_during("F1", 4)
-    checks.check("after detach the rogue's frames reach a1 again (the guard was what stopped them)",
-                 got == sent, f"a1 received {got} of {sent}")
 
 
 if __name__ == "__main__":
