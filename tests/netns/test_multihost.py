@@ -1,0 +1,321 @@
+#!/usr/bin/env python3
+"""Issue 13, proven: one vnet segment across three hosts on a routed underlay
+(vnetkit/multihost.py draws it), nine containers made by the CNI plugin.
+
+    test_multihost.py matrix    the differential and the traffic facts
+    test_multihost.py ops       isolation, DHCP, remotes and hosts changing
+
+matrix: the VXLAN devices are user-made (`ip link add ... type vxlan`), the
+CNI `master` names them. The same nine containers (modes: a3 vepa, b3
+private, the rest bridge) are made once by the reference `macvlan` plugin
+(kernel macvlan on the VXLAN devices) and once by `vnet-macvlan`, in this
+run; for each: the IPv4 and IPv6 ping matrix (72 ordered pairs each) and
+the copies of broadcasts from a1, a3 and b3 counted at every container.
+Both must equal the model (multihost.spec_reach) and each other. Then, vnet
+only: ARP and ND answered across hosts with the right MAC; a unicast burst
+to a MAC behind host B reaches B's underlay and never C's (the VXLAN FDB
+learned it); the ports have the overlay MTU (1450), a 1450-byte packet
+crosses hosts unfragmented, a larger MTU is refused by the plugin.
+
+ops: vnet only, all bridge ports. Isolated ports on one host do not reach
+each other, across hosts they do (the remote host is the wire). dnsmasq in
+a container on A leases to containers on B and C, which then talk with the
+leased addresses. A remote removed and added again at runtime under a ping
+to the other host (0.05 s apart): no loss there, and the removed host is
+unreachable for fresh ARP until it is back. Host C's namespace deleted: A
+and B keep talking, loss-free.
+
+Exit 0 pass, 1 fail, 77 skip (not root, tools or plugins missing).
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import vnetkit as vk
+from vnetkit import cni, engines
+from vnetkit import multihost as mh_
+
+PART = sys.argv[1] if len(sys.argv) > 1 else "matrix"
+MODES = {"a1": "bridge", "a2": "bridge", "a3": "vepa",
+         "b1": "bridge", "b2": "bridge", "b3": "private",
+         "c1": "bridge", "c2": "bridge", "c3": "bridge"}
+NAMES = list(MODES)
+SENDERS = ("a1", "a3", "b3")  # a bridge, a vepa and a private sender
+BURST = 20
+
+
+def main():
+    vk.require_root()
+    vk.exit_on_signals()
+    vk.require_tools("tcpdump", "ping", "arping", "ndisc6", "scapy", "bridge")
+    plugins = ["vnet-macvlan"] + (["macvlan"] if PART == "matrix" else [])
+    for p in plugins:
+        if not engines.plugin_dir(p):
+            vk.skip(f"the CNI plugin {p} is not built or installed")
+    if PART == "ops":
+        vk.require_tools("dnsmasq", "dhclient")
+    checks = vk.Checks()
+    start = time.time()
+    mh = mh_.MultiHost("mh")
+    try:
+        with mh:
+            mh_.build_underlay(mh)
+            for h in mh.hosts.values():
+                mh_.make_vxlan(mh, h)
+            print(f"     underlay and VXLAN up ({time.time() - start:.1f}s)", flush=True)
+            if PART == "matrix":
+                part_matrix(mh, checks)
+            else:
+                part_ops(mh, checks)
+    except Exception:  # pylint: disable=broad-except
+        import traceback
+        checks.fail("setup/teardown", traceback.format_exc())
+    checks.finish(f"multihost {PART}", start, [mh])
+
+
+# -- matrix ------------------------------------------------------------------
+
+def observe(mh, plugin):
+    """Everything compared about one plugin's nine containers."""
+    t = time.time()
+    mh_.add_containers(mh, plugin, MODES)
+    seen = {"ipv4": mh_.reach_matrix(mh, NAMES, 4), "ipv6": mh_.reach_matrix(mh, NAMES, 6)}
+    seen["broadcast"] = broadcast_copies(mh)
+    print(f"     {plugin}: containers, matrices and broadcasts in {time.time() - t:.1f}s", flush=True)
+    return seen
+
+
+def broadcast_copies(mh):
+    """{(sender, receiver): copies} of 3 broadcasts from each of SENDERS, captured on every container."""
+    frames = {s: vk.broadcasts(s, mh.info[s]["mac"], 3, "mh") for s in SENDERS}
+
+    def send():
+        for s, fs in frames.items():
+            vk.send_frames(mh, mh.eps, s, fs)
+    seen = vk.capture(mh, mh.eps, NAMES, send)
+    out = {}
+    for s, fs in frames.items():
+        for r in NAMES:
+            if r != s:
+                counts = {seen[r][vk.key_of(f)] for f in fs}
+                out[(s, r)] = counts.pop() if len(counts) == 1 else f"varies {sorted(counts)}"
+    return out
+
+
+def part_matrix(mh, checks):
+    results = {}
+    for plugin in ("macvlan", "vnet-macvlan"):
+        results[plugin] = observe(mh, plugin)
+        if plugin == "macvlan":
+            dels = [mh_.del_container(mh, n) for n in NAMES]
+            checks.check("macvlan: every DEL succeeded", all(r.ok for r in dels), [r for r in dels if not r.ok])
+    want = {(s, d): mh_.spec_reach(mh.info, s, d) for s in NAMES for d in NAMES if s != d}
+    want_bc = {(s, r): mh_.spec_broadcast_copies(mh.info, s, r) for s in SENDERS for r in NAMES if r != s}
+    for fam in ("ipv4", "ipv6"):
+        for plugin, seen in results.items():
+            print(f"{plugin} {fam}:\n{mh_.format_matrix(NAMES, seen[fam])}", flush=True)
+        k, v = results["macvlan"][fam], results["vnet-macvlan"][fam]
+        checks.check(f"{fam}: kernel macvlan's matrix is the model's", k == want,
+                     sorted(p for p in want if k[p] != want[p]))
+        checks.check(f"{fam}: vnet's matrix is kernel macvlan's (same run, same VXLAN devices)", v == k,
+                     sorted(p for p in k if k[p] != v[p]))
+        crossing = [p for p in want if p[0][0] != p[1][0]]
+        checks.check(f"{fam}: vnet: all {len(crossing)} cross-host pairs reach each other",
+                     all(v[p] for p in crossing), [p for p in crossing if not v[p]])
+    k, v = results["macvlan"]["broadcast"], results["vnet-macvlan"]["broadcast"]
+    print("broadcast copies (sender -> receiver: kernel, vnet, model): " +
+          ", ".join(f"{s}->{r} {k[(s, r)]},{v[(s, r)]},{want_bc[(s, r)]}" for s, r in sorted(want_bc)), flush=True)
+    checks.check("broadcast: kernel macvlan's copies per receiver are the model's", k == want_bc,
+                 {p: k[p] for p in want_bc if k[p] != want_bc[p]})
+    checks.check("broadcast: vnet's copies per receiver are kernel macvlan's (each remote container exactly once)",
+                 v == k, {p: (k[p], v[p]) for p in k if k[p] != v[p]})
+    checks.run("ARP and ND answered across hosts with the container's MAC", neighbours_across, mh)
+    checks.run("unicast to a MAC behind host B reaches B only, never C's underlay", learned_unicast, mh)
+    checks.run("MTU: ports have the overlay MTU, it crosses hosts, more is refused", mtu, mh)
+
+
+def neighbours_across(mh):
+    results = []
+    for s, d in (("a1", "b2"), ("b1", "c3"), ("c2", "a2"), ("a3", "c1"), ("b3", "a1")):
+        want = mh.info[d]["mac"]
+        results.append((f"arping {s} -> {d}", vk.arping_mac(mh, s, "eth0", mh.info[d]["ip4"]), want))
+        results.append((f"ndisc6 {s} -> {d}", vk.ndisc6(mh, s, "eth0", mh.info[d]["ip6"]), want))
+    vk.expect(results)
+
+
+def vxlan_to(mh, host_role, mac):
+    """A tcpdump on host's underlay for VXLAN packets whose inner frame is for mac
+    (UDP header 8 + VXLAN header 8: the inner destination MAC at udp[16])."""
+    m = mac.replace(":", "")
+    expr = f"udp dst port {mh_.DSTPORT} and udp[16:4] = 0x{m[:8]} and udp[20:2] = 0x{m[8:]}"
+    return vk.Tcpdump(mh, host_role, "ul0", expr, options=("-l",))
+
+
+def learned_unicast(mh):
+    a, b, c = mh.hosts["a"], mh.hosts["b"], mh.hosts["c"]
+    target = mh.info["b1"]
+    assert vk.ping(mh, "a1", target["ip4"], timeout=1), "a1 does not reach b1"
+    got = mh_.learned_dst(mh, a, target["mac"])
+    vk.expect([("host A's VXLAN FDB has b1's MAC behind", got, b.local)])
+    on_b, on_c = vxlan_to(mh, b.role, target["mac"]), vxlan_to(mh, c.role, target["mac"])
+    try:
+        answered = vk.ping_count(mh, "a1", target["ip4"], BURST)
+    finally:
+        time.sleep(0.3)
+        seen_b, seen_c = len(on_b.stop()), len(on_c.stop())
+    vk.expect([(f"a1 -> b1 echo requests answered (of {BURST})", answered, BURST),
+               (f"VXLAN packets for b1's MAC on B's underlay >= {BURST}", seen_b >= BURST, True),
+               ("VXLAN packets for b1's MAC on C's underlay", seen_c, 0)])
+
+
+def mtu(mh):
+    want = mh.hosts["a"].overlay_mtu
+    results = [(f"{n}: eth0 MTU", vk.link_json(mh, n, "eth0")["mtu"], want) for n in NAMES]
+    payload = want - 28  # IPv4 + ICMP headers
+    big = mh.exec("a1", "ping", "-c", "2", "-i", "0.2", "-W", "1", "-M", "do", "-s", str(payload),
+                  mh.info["c1"]["ip4"], check=False)
+    over = mh.exec("a1", "ping", "-c", "1", "-W", "1", "-M", "do", "-s", str(payload + 1), mh.info["c1"]["ip4"],
+                   check=False)
+    results += [(f"a1 -> c1: {want}-byte packets, DF, answered", big.returncode == 0, True),
+                (f"a1 -> c1: {want + 1} bytes refused (EMSGSIZE)", over.returncode != 0, True)]
+    mh.netns("a9")
+    r = mh_.add_container(mh, "a9", "vnet-macvlan", netns=False, mtu=want + 1)
+    results += [(f"CNI ADD with mtu {want + 1} on a {want}-byte VXLAN: code", r.code, 7),
+                ("  its message names mtu", "mtu" in (r.result or {}).get("msg", ""), True),
+                ("  no eth0 left in the container", mh.ip("a9", "link", "show", "eth0", check=False).returncode != 0,
+                 True)]
+    r = mh_.add_container(mh, "a9", "vnet-macvlan", netns=False, mtu=want)
+    results.append((f"CNI ADD with mtu {want} succeeds", r.ok, True))
+    vk.expect(results)
+
+
+# -- ops ---------------------------------------------------------------------
+
+def part_ops(mh, checks):
+    modes = {n: "bridge" for n in NAMES}
+    t = time.time()
+    mh_.add_containers(mh, "vnet-macvlan", modes)
+    print(f"     nine vnet containers in {time.time() - t:.1f}s", flush=True)
+    checks.run("isolation across hosts: isolated ports of one host do not meet, across hosts they do",
+               isolation, mh)
+    checks.run("DHCP: dnsmasq on host A leases to containers on B and C", dhcp, mh)
+    checks.run("a remote removed and added under a ping: no loss to the other host", remote_change, mh)
+    checks.run("host C deleted: A and B keep talking", host_removed, mh)
+
+
+def isolation(mh):
+    for n in ("ai1", "ai2", "bi1"):
+        r = mh_.add_container(mh, n, "vnet-macvlan", isolated=True)
+        assert r.ok, f"ADD {n} isolated: {r}"
+        mh.info[n]["isolated"] = True
+    assert not mh_.wait_ready(mh, ["ai1", "ai2", "bi1"], timeout=8), "IPv6 still tentative"
+    pairs = [(s, d) for s, d in (("ai1", "ai2"), ("ai2", "ai1"), ("ai1", "bi1"), ("bi1", "ai2"), ("ai1", "a1"),
+                                 ("a2", "ai2"), ("bi1", "b1"), ("c1", "bi1"))]
+    jobs = {(s, d, fam): (lambda s=s, d=d, fam=fam: mh_.ping_ok(mh, s, mh.info[d][fam]))
+            for s, d in pairs for fam in ("ip4", "ip6")}
+    got = mh_.parallel(jobs)
+    vk.expect([(f"{fam} {s} -> {d}", got[(s, d, fam)], mh_.spec_reach(mh.info, s, d))
+               for s, d in pairs for fam in ("ip4", "ip6")])
+
+
+def dhcp(mh):
+    work = tempfile.mkdtemp(prefix="vnet-mhdhcp-")
+    try:
+        r = mh_.add_container(mh, "ad", "vnet-macvlan")
+        assert r.ok, f"ADD ad: {r}"
+        server = mh.info["ad"]["ip4"]
+        log = open(os.path.join(work, "dnsmasq.log"), "w")
+        mh.procs.append(subprocess.Popen(
+            ["ip", "netns", "exec", mh.ns("ad"), vk.which("dnsmasq"), "--keep-in-foreground", "--conf-file=/dev/null",
+             "--port=0", "--interface=eth0", "--bind-interfaces",
+             f"--dhcp-range={mh_.OVERLAY4}.200,{mh_.OVERLAY4}.209,255.255.255.0,10m",
+             f"--dhcp-leasefile={work}/leases", "--log-dhcp", "--log-facility=-", "--user=root", "--group=root"],
+            stdout=log, stderr=subprocess.STDOUT))
+        assert vk.wait_until(lambda: ":67 " in mh.exec("ad", "ss", "-Hlun", "sport = :67").stdout, timeout=5), \
+            "dnsmasq is not listening"
+        clients = ("bd", "cd")
+        for n in clients:
+            r = mh_.add_container(mh, n, "vnet-macvlan", with_ipam=False)
+            assert r.ok, f"ADD {n} without IPAM: {r}"
+            conf = os.path.join(work, f"{n}.conf")
+            with open(conf, "w") as f:
+                f.write(f'send dhcp-client-identifier "{n}";\ntimeout 20;\nretry 1;\n')
+            mh.procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", mh.ns(n), vk.which("dhclient"), "-1", "-d", "-cf", conf, "-sf", "/bin/true",
+                 "-pf", f"{work}/{n}.pid", "-lf", f"{work}/{n}.leases", "eth0"],
+                stdout=open(os.path.join(work, f"{n}.out"), "w"), stderr=subprocess.STDOUT))
+
+        def lease(n):
+            try:
+                found = re.findall(r"fixed-address ([0-9.]+);", open(f"{work}/{n}.leases").read())
+            except FileNotFoundError:
+                return None
+            return found[-1] if found else None
+        vk.wait_until(lambda: all(lease(n) for n in clients), timeout=25, interval=0.2)
+        got = {n: lease(n) for n in clients}
+        results = [(f"{n} (host {n[0].upper()}) leased an address of the range", bool(
+            got[n] and re.fullmatch(rf"{re.escape(mh_.OVERLAY4)}\.20\d", got[n])), True) for n in clients]
+        results.append(("the two leases differ", got["bd"] != got["cd"], True))
+        vk.expect(results)
+        for n in clients:
+            mh.ip(n, "addr", "add", f"{got[n]}/24", "dev", "eth0")
+        vk.expect([("bd -> cd with leased addresses", vk.ping_all(mh, "bd", got["cd"]), True),
+                   ("cd -> the DHCP server's container on A", vk.ping_all(mh, "cd", server), True),
+                   ("bd -> a1", vk.ping_all(mh, "bd", mh.info["a1"]["ip4"]), True)])
+    finally:
+        for p in mh.procs:
+            if p.poll() is None:
+                p.terminate()
+        import shutil
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def remote_change(mh):
+    a, c = mh.hosts["a"], mh.hosts["c"]
+    count = 120  # 6 s at 0.05 s
+    bg = {(s, d): mh_.background_ping(mh, s, mh.info[d][fam], count)
+          for s, d, fam in (("a1", "b1", "ip4"), ("a2", "b2", "ip6"), ("b3", "a3", "ip4"))}
+    time.sleep(0.5)
+    mh_.remote_del(mh, a, c.local)
+    flood_without = mh_.flood_list(mh, a)
+    # A fresh ARP from A for a container on C must now go nowhere: forget
+    # what both ends and A's VXLAN device learned.
+    for n in ("a1", "c1"):
+        mh.ip(n, "neigh", "flush", "all")
+    mh.exec(a.role, "bridge", "fdb", "del", mh.info["c1"]["mac"], "dev", a.vx, check=False)
+    without = vk.arping(mh, "a1", "eth0", mh.info["c1"]["ip4"], timeout=1)
+    mh_.remote_add(mh, a, c.local)
+    flood_with = mh_.flood_list(mh, a)
+    back = vk.arping(mh, "a1", "eth0", mh.info["c1"]["ip4"], timeout=1)
+    losses = {k: mh_.finish_ping(p) for k, p in bg.items()}
+    results = [("A's flood list without C", flood_without, sorted([mh.hosts["b"].local])),
+               ("a1 ARPs for c1 while C is no remote of A", without, False),
+               ("A's flood list with C again", flood_with, sorted([mh.hosts["b"].local, c.local])),
+               ("a1 ARPs for c1 once C is back", back, True)]
+    results += [(f"{s} -> {d} during both changes: (sent, received)", got, (count, count))
+                for (s, d), got in losses.items()]
+    vk.expect(results)
+
+
+def host_removed(mh):
+    c = mh.hosts["c"]
+    count = 60
+    bg = {(s, d): mh_.background_ping(mh, s, mh.info[d][fam], count)
+          for s, d, fam in (("a1", "b2", "ip4"), ("b1", "a2", "ip6"))}
+    time.sleep(0.5)
+    vk.run(["ip", "netns", "del", c.ns])
+    gone = vk.wait_until(lambda: c.ns not in vk.run(["ip", "netns", "list"]).stdout.split(), timeout=5)
+    losses = {k: mh_.finish_ping(p) for k, p in bg.items()}
+    results = [("host C's namespace is gone", bool(gone), True),
+               ("c1 has no eth0 left", mh.ip("c1", "link", "show", "eth0", check=False).returncode != 0, True),
+               ("a1 -> c1 fails", vk.ping(mh, "a1", mh.info["c1"]["ip4"], timeout=1), False)]
+    results += [(f"{s} -> {d} while C went: (sent, received)", got, (count, count)) for (s, d), got in losses.items()]
+    results += [("a3 -> b3 afterwards (IPv6)", mh_.ping_ok(mh, "a3", mh.info["b3"]["ip6"]), True)]
+    vk.expect(results)
+
+
+if __name__ == "__main__":
+    main()
