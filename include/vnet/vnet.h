@@ -25,5 +25,6 @@
 #include "fabric/port_options.h" /* one validation of a port's options, for every front end */
 #include "fabric/types.h"        /* the domain vocabulary: options and descriptions */
 #include "fabric/uplink_state.h" /* the monitor's view of uplinks */
+#include "fabric/vxlan_settings.h" /* VXLAN fabrics: VNI, remotes, MTU rules */
 
 #endif

@@ -18,6 +18,7 @@
 #include "fabric/teardown_ports.h"
 #include "fabric/registry.h"
 #include "fabric/undo.h"
+#include "fabric/vxlan.h"
 #include "base/errors.h"
 #include "loader/links.h"
 #include "loader/pins.h"
@@ -75,9 +76,10 @@ absl::StatusOr<FabricInfo> AttachFabricSteps(const AttachOptions& options, std::
 
   // On a veth uplink frames are skbs already, and an XDP program there would
   // take GSO from the veth's peer (TCP from the wire fell to a third): auto
-  // leaves XDP off, and the tc program does its checks and drops.
+  // leaves XDP off, and the tc program does its checks and drops. A VXLAN
+  // device hands up decapsulated skbs the same way (SkbUplinkKind).
   XdpMode xdp_mode = options.xdp_mode;
-  if (xdp_mode == XdpMode::kAuto && uplink.kind == "veth" && !options.xdp_redirect.value_or(false))
+  if (xdp_mode == XdpMode::kAuto && SkbUplinkKind(uplink.kind) && !options.xdp_redirect.value_or(false))
     xdp_mode = XdpMode::kNone;
   if (xdp_mode == XdpMode::kNone && options.xdp_redirect.value_or(false))
     return absl::InvalidArgumentError(absl::StrCat(what, ": --xdp-redirect on needs XDP (--xdp-mode is none)"));
@@ -109,7 +111,7 @@ absl::StatusOr<FabricInfo> AttachFabricSteps(const AttachOptions& options, std::
   std::memcpy(config.uplink_mac, uplink.mac->bytes.data(), 6);
   config.unknown_policy = options.unknown_drop ? VNET_UNKNOWN_DROP : VNET_UNKNOWN_PASS;
   config.netns_cookie = CurrentNetnsCookie();
-  bool xdp_redirect = xdp_mode != XdpMode::kNone && options.xdp_redirect.value_or(uplink.kind != "veth");
+  bool xdp_redirect = xdp_mode != XdpMode::kNone && options.xdp_redirect.value_or(!SkbUplinkKind(uplink.kind));
   FabricFlags flags = FabricFlagsOf(config);
   flags.no_xdp_redirect |= !xdp_redirect;
   flags.no_xdp |= xdp_mode == XdpMode::kNone;
@@ -193,12 +195,18 @@ absl::StatusOr<FabricInfo> AttachFabricSteps(const AttachOptions& options, std::
   info.ipvlan_mode = options.ipvlan_mode;
   info.ipvlan_flag = options.ipvlan_flag;
   if (options.dhcp_max_leases) info.dhcp_max_leases = options.dhcp_max_leases;
+  if (uplink.kind == "vxlan") {
+    auto vxlan = DescribeVxlan(rtnl, uplink.ifindex, fabric, true);
+    if (vxlan.ok()) info.vxlan = std::move(*vxlan);
+  }
   return info;
 }
 
 }  // namespace
 
 absl::StatusOr<FabricInfo> AttachFabric(const AttachOptions& options) {
+  // It creates the VXLAN device, then comes back here without `vxlan`.
+  if (options.vxlan) return AttachVxlanFabric(options);
   std::string unrestored;
   auto info = AttachFabricSteps(options, &unrestored);
   // The caller must hear that the program it replaced is gone for good.
@@ -287,6 +295,11 @@ absl::Status TearDownFabric(const std::string& fabric) {
     if (uplink.ok()) RestoreUplinkForwarding(config, uplink->name);
   }
   VNET_RETURN_IF_ERROR(Annotate(RemoveFabricDir(fabric), absl::StrCat("detach ", fabric)));
+  // Last, with nothing of the fabric left on it: the VXLAN device attach
+  // --vxlan made (a user's device stays).
+  if (auto rtnl = Rtnl::Open(); rtnl.ok())
+    VNET_RETURN_IF_ERROR(Annotate(RemoveCreatedVxlan(*rtnl, static_cast<int>(config.uplink_ifindex), fabric),
+                                  absl::StrCat("detach ", fabric)));
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 #include "base/errors.h"
 #include "fabric/operations.h"
 #include "fabric/registry.h"
+#include "fabric/vxlan.h"
 #include "maps/fabric_maps.h"
 #include "netlink/rtnl.h"
 
@@ -116,6 +117,14 @@ absl::Status Fabric::FlushSources(absl::string_view dev) {
   VNET_RETURN_IF_ERROR(CheckOwns(dev, "source flush"));
   return FlushPortSourcesWith(opened_->rtnl, dev);
 }
+
+absl::Status Fabric::AddRemote(const IpAddress& remote) { return AddVxlanRemote(opened_->rtnl, name_, remote); }
+
+absl::Status Fabric::DeleteRemote(const IpAddress& remote) {
+  return DeleteVxlanRemote(opened_->rtnl, name_, remote);
+}
+
+absl::StatusOr<std::vector<IpAddress>> Fabric::Remotes() { return ListVxlanRemotes(opened_->rtnl, name_); }
 
 absl::Status Fabric::SetPolicy(const FabricPolicy& policy) { return SetFabricPolicy(name_, policy); }
 

@@ -30,7 +30,10 @@ namespace vnet {
 class Fabric {
  public:
   // Attaches a fabric to `options.uplink` and opens it; `made` (if given)
-  // gets what attach set up, as `vnetctl attach -j` prints it.
+  // gets what attach set up, as `vnetctl attach -j` prints it. With
+  // `options.vxlan` it first creates the VXLAN device (vx<VNI>) on the
+  // underlay and attaches to that; a failure leaves no device behind, and
+  // Detach removes it.
   static absl::StatusOr<Fabric> Attach(const AttachOptions& options, FabricInfo* made = nullptr);
   // A fabric by its name or its uplink's name. NotFound:
   // "NAME: no fabric by that name or uplink" (the caller puts its command in front).
@@ -60,6 +63,18 @@ class Fabric {
   absl::Status AddSource(absl::string_view dev, const MacAddress& mac);
   absl::Status DeleteSource(absl::string_view dev, const MacAddress& mac);
   absl::Status FlushSources(absl::string_view dev);
+
+  // VXLAN fabrics (the uplink is a VXLAN device, made by `Attach` with
+  // `options.vxlan` or by the user): the remote hosts of the head-end
+  // replication list. Each call appends or deletes one remote and leaves the
+  // others' traffic alone; a deleted remote's learned MACs are forgotten.
+  // FailedPrecondition "vxlan remote add F ADDR: not a VXLAN fabric ...",
+  // AlreadyExists for a duplicate, NotFound for an unknown remote,
+  // InvalidArgument for a remote of the other family than the local address.
+  absl::Status AddRemote(const IpAddress& remote);
+  absl::Status DeleteRemote(const IpAddress& remote);
+  // Sorted.
+  absl::StatusOr<std::vector<IpAddress>> Remotes();
 
   // Changes the fabric's policies in place (see SetFabricPolicy in fabric.h).
   absl::Status SetPolicy(const FabricPolicy& policy);

@@ -12,6 +12,7 @@
 #include "fabric/ip_ports.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
+#include "fabric/vxlan.h"
 #include "base/errors.h"
 #include "loader/links.h"
 #include "loader/pins.h"
@@ -65,6 +66,9 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric, bool 
   bool no_xdp = flags.no_xdp;
   if (no_xdp && uplink.ok()) info.xdp_mode = "none";
   info.defunct = !uplink.ok() || info.xdp_mode.empty() || flags.defunct;
+  if (uplink.ok() && uplink->kind == "vxlan") {
+    VNET_ASSIGN_OR_RETURN(info.vxlan, DescribeVxlan(rtnl, uplink->ifindex, fabric, with_ports));
+  }
   if (!with_ports) return info;
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   VNET_ASSIGN_OR_RETURN(auto addresses, AddressesByPort(maps));

@@ -20,7 +20,7 @@ bool SameAttachment(const AttachOptions& want, const FabricInfo& have, const std
   if (want.xdp_mode != XdpMode::kAuto && XdpModeName(want.xdp_mode) != have.xdp_mode) return false;
   if (want.tc_hook == TcHook::kTcx && have.tc_hook != "tcx") return false;
   if (want.tc_hook == TcHook::kClsBpf && have.tc_hook != "cls_bpf") return false;
-  return want.xdp_redirect.value_or(uplink_kind != "veth") == have.xdp_redirect;
+  return want.xdp_redirect.value_or(!SkbUplinkKind(uplink_kind)) == have.xdp_redirect;
 }
 
 // What `port set` must change to make `have` into `want`, if it can.

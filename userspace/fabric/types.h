@@ -86,7 +86,24 @@ bool AllowIpsNeedChange(const std::vector<IpPrefix>& want, const struct PortInfo
 // "198.18.0.11/32", as show and -j print every entry.
 std::vector<std::string> AllowIpTexts(const std::vector<IpPrefix>& prefixes);
 
+// attach --vxlan: the fabric's uplink is a VXLAN device vnet creates for it
+// (and removes at detach). docs/multihost.md.
+inline constexpr std::uint32_t kMaxVni = (1u << 24) - 1;
+inline constexpr std::uint16_t kVxlanDefaultPort = 4789;  // IANA
+struct VxlanOptions {
+  std::uint32_t vni = 0;  // 1 to kMaxVni
+  std::string underlay;   // the device the encapsulated frames leave by
+  // Unset: the underlay's first global address of the remotes' family (IPv4
+  // when no remote is given and the underlay has one).
+  std::optional<IpAddress> local;
+  std::vector<IpAddress> remotes;  // the head-end replication list; may be empty
+  std::uint16_t dstport = kVxlanDefaultPort;
+  std::string name;  // the device; empty: vx<VNI>
+};
+
 struct AttachOptions {
+  // The uplink device. With `vxlan` set it is ignored: the uplink is the
+  // VXLAN device attach creates (vxlan->name, or vx<VNI>).
   std::string uplink;
   std::string fabric;  // empty: the uplink's name
   PortKind type = PortKind::kMacvlan;
@@ -104,7 +121,13 @@ struct AttachOptions {
   bool force = false;
   // Learned DHCP leases per l2 ipvlan port; 0: VNET_DHCP_DEFAULT_MAX_LEASES.
   std::uint32_t dhcp_max_leases = 0;
+  std::optional<VxlanOptions> vxlan;
 };
+
+// Uplinks whose received frames are skbs already (a veth, a VXLAN device
+// decapsulating): XDP there gains nothing and cannot carry their GSO and
+// offloads through a redirect, so `auto` leaves XDP off and redirects to tc.
+inline bool SkbUplinkKind(std::string_view kind) { return kind == "veth" || kind == "vxlan"; }
 
 struct PortOptions {
   std::string fabric;
@@ -183,6 +206,19 @@ struct PortInfo {
   std::string alias;                   // the host end's IFLA_IFALIAS
 };
 
+// A fabric whose uplink is a VXLAN device (made by vnet or by the user).
+struct VxlanInfo {
+  std::uint32_t vni = 0;
+  std::string underlay;  // "" when it has none (or it is gone)
+  std::optional<IpAddress> local;
+  std::uint16_t dstport = kVxlanDefaultPort;
+  // The replication list, sorted. Filled by Describe (show), not by the
+  // cheap Settings read: Fabric::Remotes() gives it alone.
+  std::vector<IpAddress> remotes;
+  unsigned mtu = 0;      // the device's: the overlay MTU ports get
+  bool created = false;  // vnet made the device: detach removes it
+};
+
 struct FabricInfo {
   std::string name;
   std::string uplink;  // "" when the uplink device is gone
@@ -198,6 +234,7 @@ struct FabricInfo {
   IpvlanMode ipvlan_mode = IpvlanMode::kL3;
   IpvlanFlag ipvlan_flag = IpvlanFlag::kBridge;
   std::uint32_t dhcp_max_leases = VNET_DHCP_DEFAULT_MAX_LEASES;  // per l2 ipvlan port
+  std::optional<VxlanInfo> vxlan;  // set when the uplink is a VXLAN device
   std::vector<PortInfo> ports;
 };
 

@@ -91,6 +91,7 @@ class Rtnl {
   absl::StatusOr<int> GetNsid(int netns_fd);
 
  private:
+  friend class VxlanLinks;  // netlink/vxlan.cc: VXLAN devices and their FDB on this socket
   explicit Rtnl(UniqueFd fd) : fd_(std::move(fd)) {}
   // Sends one request and waits for its ACK (or error). `reply`, when given,
   // receives the payloads of a non-dump reply.

@@ -60,6 +60,7 @@ int CmdReload(const Context&, const std::vector<std::string>&);
 int CmdApply(const Context&, const std::vector<std::string>&);
 int CmdMonitor(const Context&, const std::vector<std::string>&);
 int CmdGc(const Context&, const std::vector<std::string>&);
+int CmdVxlan(const Context&, const std::vector<std::string>&);
 
 }  // namespace vnet
 

@@ -11,16 +11,61 @@
 #include "vnetctl/output.h"
 
 namespace vnet {
+namespace {
+
+// attach's --vxlan group: all or nothing of it.
+absl::Status VxlanAttachOptions(const ParsedArgs& parsed, AttachOptions& options) {
+  auto vni = parsed.Get("--vxlan");
+  if (!vni) {
+    for (const char* o : {"--underlay", "--local", "--remote", "--dstport", "--vxlan-name"})
+      if (parsed.Has(o)) return absl::InvalidArgumentError(absl::StrCat("attach: ", o, " needs --vxlan VNI"));
+    return absl::OkStatus();
+  }
+  VxlanOptions v;
+  auto parsed_vni = ParseVni(*vni);
+  if (!parsed_vni.ok()) return Annotate(parsed_vni.status(), "attach --vxlan");
+  v.vni = *parsed_vni;
+  auto underlay = parsed.Get("--underlay");
+  if (!underlay) return absl::InvalidArgumentError("attach --vxlan: --underlay DEV is required");
+  v.underlay = *underlay;
+  if (auto local = parsed.Get("--local")) {
+    auto a = IpAddress::Parse(*local);
+    if (!a.ok()) return absl::InvalidArgumentError(absl::StrCat("attach --vxlan: --local '", *local, "': not an address"));
+    v.local = *a;
+  }
+  for (const auto& text : parsed.GetAll("--remote")) {
+    auto r = ParseRemote(text);
+    if (!r.ok()) return Annotate(r.status(), "attach --vxlan");
+    v.remotes.push_back(*r);
+  }
+  if (auto port = parsed.Get("--dstport")) {
+    auto p = ParseDstport(*port);
+    if (!p.ok()) return Annotate(p.status(), "attach --vxlan: --dstport");
+    v.dstport = *p;
+  }
+  v.name = parsed.Get("--vxlan-name").value_or("");
+  options.vxlan = std::move(v);
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("attach", args,
                       {{"--fabric"}, {"--type"}, {"--ipvlan-mode"}, {"--ipvlan-flag"}, {"--host"},
                        {"--unknown"}, {"--xdp-mode"}, {"--xdp-redirect"}, {"--tc-hook"}, {"--force", false},
-                       {"--dhcp-max-leases"}},
-                      1, 1);
+                       {"--dhcp-max-leases"}, {"--vxlan"}, {"--underlay"}, {"--local"}, {"--remote", true, true},
+                       {"--dstport"}, {"--vxlan-name"}},
+                      0, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   AttachOptions options;
-  options.uplink = parsed->positionals[0];
+  if (auto s = VxlanAttachOptions(*parsed, options); !s.ok()) return Fail(s);
+  if (!options.vxlan && parsed->positionals.empty())
+    return Fail(absl::InvalidArgumentError("attach: want UPLINK, or --vxlan VNI --underlay DEV (see vnetctl help attach)"));
+  if (options.vxlan && !parsed->positionals.empty())
+    return Fail(absl::InvalidArgumentError(absl::StrCat("attach ", parsed->positionals[0],
+                                                        ": --vxlan creates its own uplink; give no UPLINK")));
+  if (!options.vxlan) options.uplink = parsed->positionals[0];
   options.fabric = parsed->Get("--fabric").value_or("");
   options.force = parsed->Has("--force");
   // The ipvlan mode and flag apply to the fabric's IP-demux ports whatever its type.
@@ -63,7 +108,10 @@ int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
   if (ctx.json)
     PrintJson(FabricToJson(info));
   else
-    std::printf("fabric %s attached to %s (xdp %s)\n", info.name.c_str(), info.uplink.c_str(), info.xdp_mode.c_str());
+    std::printf("fabric %s attached to %s (xdp %s)%s\n", info.name.c_str(), info.uplink.c_str(), info.xdp_mode.c_str(),
+                info.vxlan && info.vxlan->created ? absl::StrCat(", VXLAN ", info.vxlan->vni, " on ", info.vxlan->underlay,
+                                                                 " mtu ", info.vxlan->mtu).c_str()
+                                                  : "");
   return 0;
 }
 

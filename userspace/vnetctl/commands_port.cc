@@ -54,7 +54,7 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("port add", args,
                       {{"--fabric"}, {"--netns"}, {"--ifname"}, {"--tap"}, {"--user"}, {"--group"}, {"--multi-queue", false}, {"--type"}, {"--mode"},
                        {"--mac"}, {"--ip", true, true}, {"--source", true, true}, {"--hairpin"}, {"--isolated"},
-                       {"--spoofchk"}, {"--nodst", false}, {"--allow-ip", true, true}},
+                       {"--spoofchk"}, {"--nodst", false}, {"--allow-ip", true, true}, {"--mtu"}},
                       0, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   auto fabric = parsed->Get("--fabric");
@@ -78,6 +78,13 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
   if (parsed->Has("--source")) given.sources = parsed->GetAll("--source");
   auto options = CheckPortOptions(given, OptionDialect::kCli, CliReporter("port add"));
   if (!options.ok()) return Fail(options.status());
+  if (auto v = parsed->Get("--mtu")) {
+    // The pair vnet creates gets it; an existing device keeps its own.
+    if (options->netns.empty())
+      return Fail(absl::InvalidArgumentError("port add: --mtu needs --netns (the pair vnet creates)"));
+    if (!absl::SimpleAtoi(*v, &options->mtu) || options->mtu < 68 || options->mtu > 65535)
+      return Fail(absl::InvalidArgumentError(absl::StrCat("port add: --mtu '", *v, "': want 68 to 65535")));
+  }
   auto handle = Fabric::Open(options->fabric);
   if (!handle.ok()) return Fail(Annotate(handle.status(), PortAddWhat(*options)));
   auto info = handle->AddPort(*options);

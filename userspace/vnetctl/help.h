@@ -17,6 +17,10 @@ vnetctl exits. vnetctl acts on the fabrics of its own network namespace.
 commands:
   attach UPLINK [--fabric NAME] [--type macvlan|ipvlan] [--host on|off] ...
                                   put a fabric on UPLINK (vnetctl help attach)
+  attach --vxlan VNI --underlay DEV [--local ADDR] [--remote ADDR]... [--dstport PORT]
+         [--vxlan-name NAME] [--fabric NAME] [attach options]
+                                  create VXLAN device vx<VNI> on DEV and put a fabric
+                                  on it: one segment across hosts (docs/multihost.md)
   detach UPLINK|NAME              remove a fabric, its programs, pins and the ports vnet created
   fabric set NAME [--host on|off] [--unknown pass|drop] [--ipvlan-mode M] [--ipvlan-flag F]
                   [--dhcp-max-leases N]
@@ -32,6 +36,8 @@ commands:
   source flush DEV
   ip add|del DEV ADDR[/PLEN]      an ipvlan port's addresses (vnetctl help ip)
   ip flush DEV
+  vxlan remote add|del FABRIC ADDR
+  vxlan remote list FABRIC        the remote hosts a VXLAN fabric floods to (vnetctl help vxlan)
   show [NAME]                     fabrics, uplinks, modes and ports
   doctor                          what this kernel and these devices support, what will not work
   stats [DEV]                     per-port rx/tx/flood counters and drops by reason
@@ -59,6 +65,8 @@ inline constexpr const char* kAttachHelp = R"(usage: vnetctl attach UPLINK [--fa
                       [--host on|off] [--unknown pass|drop] [--xdp-mode auto|native|generic|none]
                       [--xdp-redirect auto|on|off] [--tc-hook auto|tcx|cls_bpf] [--force]
                       [--dhcp-max-leases N]
+       vnetctl attach --vxlan VNI --underlay DEV [--local ADDR] [--remote ADDR]...
+                      [--dstport PORT] [--vxlan-name NAME] [--fabric NAME] [the options above]
 
 Loads the vnet programs and maps for a new fabric on UPLINK: XDP on receive
 (unicast fast path, early drop), tc ingress (flooding, source copies, host
@@ -113,10 +121,31 @@ ports).
                   the host's or another port's address, or reflected from a
                   port is dropped (not delivered) and counted as dhcp.
   --force         replace an XDP program on UPLINK that vnet does not own
+
+VXLAN (one segment across hosts over an IP underlay, docs/multihost.md):
+  --vxlan VNI     create a VXLAN device for VNI (1-16777215) and use it as
+                  UPLINK; the fabric is named after the device unless --fabric.
+                  detach (and down, and gc) delete the device again; a VXLAN
+                  device you made yourself (`ip link add vx9 type vxlan ...`)
+                  is attached as a plain UPLINK instead and is never deleted.
+  --underlay DEV  the device the encapsulated frames leave by (required)
+  --local ADDR    the source address, one of DEV's (default: DEV's first global
+                  address of the remotes' family; IPv4 when no remote is given)
+  --remote ADDR   (repeatable) a remote host: broadcast, multicast and unknown
+                  unicast are copied to each (head-end replication); unicast to
+                  a MAC learned behind one goes to that one. Same family as the
+                  local address. Change the list later with `vnetctl vxlan remote`.
+  --dstport PORT  the UDP port (default 4789)
+  --vxlan-name NAME
+                  the device's name (default vx<VNI>); a device by that name
+                  must not exist
+The device gets DEV's MTU minus 50 over IPv4 (70 over IPv6), and ports get
+the device's MTU; a port with a larger MTU is refused. XDP stays off on it
+under --xdp-mode auto, as on a veth (its frames are skbs already).
 )";
 
 inline constexpr const char* kPortHelp = R"(usage: vnetctl port add DEV --fabric NAME [OPTIONS]
-       vnetctl port add --fabric NAME --netns NS [--ifname IF] [OPTIONS]
+       vnetctl port add --fabric NAME --netns NS [--ifname IF] [--mtu N] [OPTIONS]
        vnetctl port add --fabric NAME --tap TAP [--user U] [--group G] [--multi-queue] [OPTIONS]
        vnetctl port add ... --type ipvlan | --ip ADDR[/PLEN]... [--isolated on|off] [--spoofchk on|off]
        vnetctl port set DEV [--type macvlan|ipvlan] [--mode M] [--mac MAC] [--hairpin on|off]
@@ -131,6 +160,8 @@ netns NS`. With --tap it creates a persistent tap for a VM (like `ip tuntap
 add TAP mode tap user U group G`), the vnet equivalent of a macvtap device.
 --multi-queue makes a tap a VM manager opens with several queues (QEMU
 queues=N, which then needs IFF_MULTI_QUEUE too). It prints the port's device name.
+The pair gets the uplink's MTU (on a VXLAN fabric: the overlay MTU), or
+--mtu N (--netns only); a port above the uplink's MTU is refused.
 options:
   --mode bridge|vepa|private|passthru|source
                    default vepa, as macvlan's. passthru: the only port of the
@@ -225,12 +256,29 @@ struct CommandHelp {
   const char* text;
 };
 inline constexpr CommandHelp kCommandHelp[] = {
+    {"vxlan", R"(usage: vnetctl vxlan remote add FABRIC ADDR
+       vnetctl vxlan remote del FABRIC ADDR
+       vnetctl [-j] vxlan remote list FABRIC
+
+The remote hosts of a VXLAN fabric (one attached with --vxlan, or to a VXLAN
+device of the user's): the head-end replication list, kept by the kernel as
+FDB entries of the all-zeros MAC on the fabric's VXLAN device.
+  add   appends ADDR: broadcast, multicast and unknown unicast are copied to it
+        from now on. The other remotes' traffic is not disturbed.
+  del   removes ADDR, and forgets the MACs learned behind it, so nothing is
+        sent to it any more, flooded or unicast.
+  list  the remotes, one per line (with -j: {"fabric": F, "remotes": [...]}).
+ADDR is an IPv4 or IPv6 unicast address of the local address's family.
+Refused, changing nothing: a fabric that is not a VXLAN fabric, a remote
+already in the list (add) or not in it (del), an address of the other family
+or not a unicast address.
+)"},
     {"detach", R"(usage: vnetctl detach UPLINK|NAME
 
 Removes a fabric: every port's program (and the veth pairs and taps vnet
 created for ports), the uplink's XDP and tc programs, promiscuous mode if vnet
-set it, and every pin under /sys/fs/bpf/vnet/NAME. Devices vnet did not
-create stay. Works on a defunct fabric (uplink deleted) and on one an
+set it, and every pin under /sys/fs/bpf/vnet/NAME, and the VXLAN device
+`attach --vxlan` created. Devices vnet did not create stay. Works on a defunct fabric (uplink deleted) and on one an
 interrupted vnetctl of this version left half-built here. A fabric made by
 another vnet version is left as it is, with an error saying so (`vnetctl
 reload NAME` first migrates an older one); one of another network namespace

@@ -54,7 +54,7 @@ int Run(int argc, char** argv) {
   static constexpr Entry kCommands[] = {
       {"attach", CmdAttach, true},  {"detach", CmdDetach, true}, {"fabric", CmdFabric, true},
       {"port", CmdPort, true},      {"source", CmdSource, true}, {"ip", CmdIp, true},
-      {"down", CmdDown, true},       {"gc", CmdGc, true},
+      {"down", CmdDown, true},       {"gc", CmdGc, true},         {"vxlan", CmdVxlan, true},
       {"apply", CmdApply, true},    {"reload", CmdReload, true}, {"show", CmdShow, false},
       {"stats", CmdStats, false},   {"doctor", CmdDoctor, false}, {"monitor", CmdMonitor, false},
   };

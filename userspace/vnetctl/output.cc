@@ -49,7 +49,28 @@ std::vector<std::string> AddressTexts(const PortInfo& port) {
   return out;
 }
 
+std::vector<std::string> RemoteTexts(const VxlanInfo& v) {
+  std::vector<std::string> out;
+  for (const auto& r : v.remotes) out.push_back(r.ToString());
+  return out;
+}
+
 }  // namespace
+
+nlohmann::json VxlanToJson(const std::optional<VxlanInfo>& vxlan) {
+  if (!vxlan) return nullptr;
+  const VxlanInfo& v = *vxlan;
+  return {
+      {"vni", v.vni},
+      {"underlay", v.underlay},
+      {"local", v.local ? nlohmann::json(v.local->ToString()) : nlohmann::json(nullptr)},
+      {"dstport", v.dstport},
+      {"remotes", RemoteTexts(v)},
+      {"mtu", v.mtu},
+      // true: vnet made the device and detach removes it; false: the user's.
+      {"created", v.created},
+  };
+}
 
 nlohmann::json AddressesToJson(const std::vector<PortAddress>& addresses, const std::vector<LeaseTime>* leases) {
   nlohmann::json out = nlohmann::json::array();
@@ -106,6 +127,7 @@ nlohmann::json FabricToJson(const FabricInfo& fabric) {
       {"host", fabric.host},
       {"dhcp_max_leases", fabric.dhcp_max_leases},
       {"defunct", fabric.defunct},
+      {"vxlan", VxlanToJson(fabric.vxlan)},
       {"ports", ports},
   };
 }
@@ -140,6 +162,14 @@ std::string FabricsToText(const std::vector<FabricInfo>& fabrics) {
                           PortKindName(f.type), IpvlanModeName(f.ipvlan_mode), IpvlanFlagName(f.ipvlan_flag),
                           f.xdp_mode.empty() ? "none" : f.xdp_mode, f.xdp_redirect ? "" : " (redirect off)", f.tc_hook, f.unknown_drop ? "drop" : "pass",
                           f.host ? "on" : "off", f.defunct ? " DEFUNCT" : "");
+    if (f.vxlan) {
+      const VxlanInfo& v = *f.vxlan;
+      absl::StrAppendFormat(&out, "  vxlan vni %d underlay %s local %s dstport %d mtu %d (%s)\n", v.vni,
+                            v.underlay.empty() ? std::string("<none>") : v.underlay,
+                            v.local ? v.local->ToString() : std::string("<any>"),
+                            v.dstport, v.mtu, v.created ? "created by vnet" : "made by the user");
+      absl::StrAppend(&out, "    remotes: ", v.remotes.empty() ? "none" : absl::StrJoin(RemoteTexts(v), " "), "\n");
+    }
     if (f.ports.empty()) {
       out += "  no ports\n";
       continue;

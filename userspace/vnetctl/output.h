@@ -18,6 +18,8 @@ nlohmann::json AddressesToJson(const std::vector<PortAddress>& addresses,
                                const std::vector<LeaseTime>* leases = nullptr);
 nlohmann::json PortToJson(const PortInfo& port);
 nlohmann::json FabricToJson(const FabricInfo& fabric);
+// A fabric's "vxlan" member: null unless its uplink is a VXLAN device.
+nlohmann::json VxlanToJson(const std::optional<VxlanInfo>& vxlan);
 nlohmann::json CountersToJson(const Counters& counters);
 
 std::string FabricsToText(const std::vector<FabricInfo>& fabrics);
