@@ -35,7 +35,7 @@ import tempfile
 import time
 
 import vnetkit as vk
-from vnetkit import cni, engines
+from vnetkit import cni, engines, enginenet
 from vnetkit import multihost as mh_
 
 PART = sys.argv[1] if len(sys.argv) > 1 else "matrix"
@@ -45,6 +45,10 @@ MODES = {"a1": "bridge", "a2": "bridge", "a3": "vepa",
 NAMES = list(MODES)
 SENDERS = ("a1", "a3", "b3")  # a bridge, a vepa and a private sender
 BURST = 20
+# ops builds its hosts with the plugin's VXLAN keys (the first ADD on a host
+# makes the VXLAN device and fabric); matrix keeps user-made VXLAN devices,
+# which kernel macvlan needs too.
+KEYS = PART == "ops"
 
 
 def main():
@@ -63,9 +67,10 @@ def main():
     try:
         with mh:
             mh_.build_underlay(mh)
-            for h in mh.hosts.values():
-                mh_.make_vxlan(mh, h)
-            print(f"     underlay and VXLAN up ({time.time() - start:.1f}s)", flush=True)
+            if not KEYS:
+                for h in mh.hosts.values():
+                    mh_.make_vxlan(mh, h)
+            print(f"     underlay{'' if KEYS else ' and VXLAN'} up ({time.time() - start:.1f}s)", flush=True)
             if PART == "matrix":
                 part_matrix(mh, checks)
             else:
@@ -135,6 +140,7 @@ def part_matrix(mh, checks):
     checks.run("ARP and ND answered across hosts with the container's MAC", neighbours_across, mh)
     checks.run("unicast to a MAC behind host B reaches B only, never C's underlay", learned_unicast, mh)
     checks.run("MTU: ports have the overlay MTU, it crosses hosts, more is refused", mtu, mh)
+    checks.run("a MAC moved from host B to host C: unicast follows it to C only", mac_move, mh)
 
 
 def neighbours_across(mh):
@@ -171,6 +177,39 @@ def learned_unicast(mh):
                ("VXLAN packets for b1's MAC on C's underlay", seen_c, 0)])
 
 
+def burst_to(mh, src, dst, mac, to_host, not_host):
+    """BURST pings src -> dst; (answered, VXLAN packets for mac on to_host's
+    underlay, on not_host's)."""
+    on, off = vxlan_to(mh, to_host.role, mac), vxlan_to(mh, not_host.role, mac)
+    try:
+        answered = vk.ping_count(mh, src, mh.info[dst]["ip4"], BURST)
+    finally:
+        time.sleep(0.3)
+        seen_on, seen_off = len(on.stop()), len(off.stop())
+    return answered, seen_on, seen_off
+
+
+def mac_move(mh):
+    a, b, c = mh.hosts["a"], mh.hosts["b"], mh.hosts["c"]
+    mac = mh.info["b2"]["mac"]
+    assert vk.ping(mh, "a1", mh.info["b2"]["ip4"], timeout=1), "a1 does not reach b2"
+    before = mh_.learned_dst(mh, a, mac)
+    r = mh_.del_container(mh, "b2")
+    assert r.ok, f"DEL b2: {r}"
+    r = mh_.add_container(mh, "c8", "vnet-macvlan", mac=mac)
+    assert r.ok, f"ADD c8 with b2's MAC: {r}"
+    assert not mh_.wait_ready(mh, ["c8"], timeout=8), "c8's IPv6 is still tentative"
+    reached = vk.ping(mh, "a1", mh.info["c8"]["ip4"], timeout=1)
+    after = mh_.learned_dst(mh, a, mac)
+    answered, on_c, on_b = burst_to(mh, "a1", "c8", mac, c, b)
+    vk.expect([("host A learned the MAC behind", before, b.local),
+               ("a1 reaches the MAC's new container c8 on host C", reached, True),
+               ("host A learned the MAC behind, after the move", after, c.local),
+               (f"a1 -> c8 echo requests answered (of {BURST})", answered, BURST),
+               (f"VXLAN packets for the MAC on C's underlay >= {BURST}", on_c >= BURST, True),
+               ("VXLAN packets for the MAC on B's underlay", on_b, 0)])
+
+
 def mtu(mh):
     want = mh.hosts["a"].overlay_mtu
     results = [(f"{n}: eth0 MTU", vk.link_json(mh, n, "eth0")["mtu"], want) for n in NAMES]
@@ -197,8 +236,10 @@ def mtu(mh):
 def part_ops(mh, checks):
     modes = {n: "bridge" for n in NAMES}
     t = time.time()
-    mh_.add_containers(mh, "vnet-macvlan", modes)
+    mh_.add_containers(mh, "vnet-macvlan", modes, vxlan_keys=KEYS)
     print(f"     nine vnet containers in {time.time() - t:.1f}s", flush=True)
+    if KEYS:
+        checks.run("CNI vxlan keys: the first ADD made the VXLAN fabric, conflicting keys are code 7", cni_keys, mh)
     checks.run("isolation across hosts: isolated ports of one host do not meet, across hosts they do",
                isolation, mh)
     checks.run("DHCP: dnsmasq on host A leases to containers on B and C", dhcp, mh)
@@ -208,7 +249,7 @@ def part_ops(mh, checks):
 
 def isolation(mh):
     for n in ("ai1", "ai2", "bi1"):
-        r = mh_.add_container(mh, n, "vnet-macvlan", isolated=True)
+        r = mh_.add_container(mh, n, "vnet-macvlan", vxlan_keys=KEYS, isolated=True)
         assert r.ok, f"ADD {n} isolated: {r}"
         mh.info[n]["isolated"] = True
     assert not mh_.wait_ready(mh, ["ai1", "ai2", "bi1"], timeout=8), "IPv6 still tentative"
@@ -224,7 +265,7 @@ def isolation(mh):
 def dhcp(mh):
     work = tempfile.mkdtemp(prefix="vnet-mhdhcp-")
     try:
-        r = mh_.add_container(mh, "ad", "vnet-macvlan")
+        r = mh_.add_container(mh, "ad", "vnet-macvlan", vxlan_keys=KEYS)
         assert r.ok, f"ADD ad: {r}"
         server = mh.info["ad"]["ip4"]
         log = open(os.path.join(work, "dnsmasq.log"), "w")
@@ -238,7 +279,7 @@ def dhcp(mh):
             "dnsmasq is not listening"
         clients = ("bd", "cd")
         for n in clients:
-            r = mh_.add_container(mh, n, "vnet-macvlan", with_ipam=False)
+            r = mh_.add_container(mh, n, "vnet-macvlan", with_ipam=False, vxlan_keys=KEYS)
             assert r.ok, f"ADD {n} without IPAM: {r}"
             conf = os.path.join(work, f"{n}.conf")
             with open(conf, "w") as f:
@@ -279,7 +320,7 @@ def remote_change(mh):
     bg = {(s, d): mh_.background_ping(mh, s, mh.info[d][fam], count)
           for s, d, fam in (("a1", "b1", "ip4"), ("a2", "b2", "ip6"), ("b3", "a3", "ip4"))}
     time.sleep(0.5)
-    mh_.remote_del(mh, a, c.local)
+    remote(mh, a, "del", c.local)
     flood_without = mh_.flood_list(mh, a)
     # A fresh ARP from A for a container on C must now go nowhere: forget
     # what both ends and A's VXLAN device learned.
@@ -287,7 +328,7 @@ def remote_change(mh):
         mh.ip(n, "neigh", "flush", "all")
     mh.exec(a.role, "bridge", "fdb", "del", mh.info["c1"]["mac"], "dev", a.vx, check=False)
     without = vk.arping(mh, "a1", "eth0", mh.info["c1"]["ip4"], timeout=1)
-    mh_.remote_add(mh, a, c.local)
+    remote(mh, a, "add", c.local)
     flood_with = mh_.flood_list(mh, a)
     back = vk.arping(mh, "a1", "eth0", mh.info["c1"]["ip4"], timeout=1)
     losses = {k: mh_.finish_ping(p) for k, p in bg.items()}
@@ -297,6 +338,62 @@ def remote_change(mh):
                ("a1 ARPs for c1 once C is back", back, True)]
     results += [(f"{s} -> {d} during both changes: (sent, received)", got, (count, count))
                 for (s, d), got in losses.items()]
+    vk.expect(results)
+
+
+def remote(mh, host, op, addr):
+    """A remote changed as the hosts were built: vnetctl for a fabric the
+    plugin made, the VXLAN device's FDB for a user-made device."""
+    if KEYS:
+        mh.vnet(host, "vxlan", "remote", op, host.fabric, addr)
+    elif op == "add":
+        mh_.remote_add(mh, host, addr)
+    else:
+        mh_.remote_del(mh, host, addr)
+
+
+def cni_keys(mh):
+    a = mh.hosts["a"]
+    doc = mh.vnet(a, "show", a.fabric, json_out=True)
+    fab = next(f for f in doc["fabrics"] if f["name"] == a.fabric)
+    vx = fab.get("vxlan") or {}
+    link = vk.link_json(mh, a.role, a.vx)
+    results = [("host A's fabric uplink", fab.get("uplink"), a.vx),
+               ("  its VNI", vx.get("vni"), mh_.VNI),
+               ("  made by vnet (detach removes it)", vx.get("created"), True),
+               ("  remotes", sorted(vx.get("remotes", [])), sorted(mh_.remotes(mh, a))),
+               (f"  {a.vx} is a VXLAN device over ul0", (link.get("linkinfo", {}).get("info_kind")), "vxlan"),
+               (f"  {a.vx} MTU", link.get("mtu"), a.overlay_mtu),
+               ("  a port per container of host A (later ADDs reused the fabric)", len(fab.get("ports", [])),
+                len([n for n, i in mh.info.items() if i["host"] == "a"]))]
+    documented = enginenet.documented("multihost")["plugins"][0]
+    ours = mh.info["a1"]["conf"]
+    results += [(f"docs/cni.md's multihost conflist: {k}", documented.get(k), ours.get(k))
+                for k in ("type", "vxlan", "dstport", "mode")]
+    results.append(("  it has underlay and remotes, no master",
+                    ("underlay" in documented, "remotes" in documented, "master" in documented), (True, True, False)))
+    mh.netns("a8")
+    bad = [("vxlan 43 on a VNI 42 fabric", {"vxlan": 43}, 7, "vxlan"),
+           ("dstport 4790", {"dstport": 4790}, 7, "dstport"),
+           ("underlay lo", {"underlay": "lo"}, 7, "underlay"),
+           ("master with vxlan", {"master": "ul0"}, 7, "master"),
+           ("vxlan as a string", {"vxlan": "42"}, 6, "decoding"),
+           ("vxlan 0", {"vxlan": 0}, 7, "vxlan")]
+    for what, change, code, word in bad:
+        conf = mh_.netconf(mh, a, "vnet-macvlan", vxlan_keys=True)
+        conf.update(change)
+        r = cni.exec_plugin("vnet-macvlan", "ADD", conf, host_ns=a.ns, netns=cni.netns_path(mh.ns("a8")),
+                            containerid=vk.unique("mhbad"))
+        results += [(f"ADD with {what}: code", r.code, code),
+                    (f"  its message names {word}", word in (r.result or {}).get("msg", ""), True)]
+    conf = mh_.netconf(mh, a, "vnet-macvlan", vxlan_keys=False, remotes=["198.18.42.9"])
+    conf.pop("master")
+    r = cni.exec_plugin("vnet-macvlan", "ADD", conf, host_ns=a.ns, netns=cni.netns_path(mh.ns("a8")),
+                        containerid=vk.unique("mhbad"))
+    results += [("ADD with remotes but no vxlan: code", r.code, 7),
+                ("no eth0 left in the container after the refusals",
+                 mh.ip("a8", "link", "show", "eth0", check=False).returncode != 0, True),
+                ("host A still has one fabric", len([f for f in mh.vnet(a, "show", json_out=True)["fabrics"]]), 1)]
     vk.expect(results)
 
 
