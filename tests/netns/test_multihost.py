@@ -14,13 +14,18 @@ the copies of broadcasts from a1, a3 and b3 counted at every container.
 Both must equal the model (multihost.spec_reach) and each other. Then, vnet
 only: ARP and ND answered across hosts with the right MAC; a unicast burst
 to a MAC behind host B reaches B's underlay and never C's (the VXLAN FDB
-learned it); the ports have the overlay MTU (1450), a 1450-byte packet
+learned it), and follows that MAC when it moves to a container on C; the ports have the overlay MTU (1450), a 1450-byte packet
 crosses hosts unfragmented, a larger MTU is refused by the plugin.
 
-ops: vnet only, all bridge ports. Isolated ports on one host do not reach
+ops: vnet only, all bridge ports, every host built by the plugin's VXLAN
+keys (`vxlan`, `underlay`, `remotes`, `dstport`): a first ADD asking more
+than the overlay MTU makes nothing; the first ADD on a host makes vx42 and
+the fabric, the later ones reuse it; conflicting keys are code 7 (code 6 for
+a wrong type) and leave nothing. Isolated ports on one host do not reach
 each other, across hosts they do (the remote host is the wire). dnsmasq in
 a container on A leases to containers on B and C, which then talk with the
-leased addresses. A remote removed and added again at runtime under a ping
+leased addresses. A remote removed and added again at runtime (`vnetctl
+vxlan remote del|add`) under a ping
 to the other host (0.05 s apart): no loss there, and the removed host is
 unreachable for fresh ARP until it is back. Host C's namespace deleted: A
 and B keep talking, loss-free.
@@ -235,6 +240,8 @@ def mtu(mh):
 
 def part_ops(mh, checks):
     modes = {n: "bridge" for n in NAMES}
+    if KEYS:
+        checks.run("CNI vxlan keys: a first ADD asking more than the overlay MTU makes nothing", mtu_first, mh)
     t = time.time()
     mh_.add_containers(mh, "vnet-macvlan", modes, vxlan_keys=KEYS)
     print(f"     nine vnet containers in {time.time() - t:.1f}s", flush=True)
@@ -350,6 +357,18 @@ def remote(mh, host, op, addr):
         mh_.remote_add(mh, host, addr)
     else:
         mh_.remote_del(mh, host, addr)
+
+
+def mtu_first(mh):
+    """Before any fabric: the ceiling is the underlay's MTU less 50, read from the underlay."""
+    a = mh.hosts["a"]
+    mh.netns("a7")
+    r = mh_.add_container(mh, "a7", "vnet-macvlan", vxlan_keys=True, netns=False, mtu=a.overlay_mtu + 1)
+    vk.expect([(f"first ADD on host A with mtu {a.overlay_mtu + 1}: code", r.code, 7),
+               ("  its message names mtu", "mtu" in (r.result or {}).get("msg", ""), True),
+               (f"  no {a.vx} made", mh.ip(a.role, "link", "show", a.vx, check=False).returncode != 0, True),
+               ("  no fabric made", mh.vnet(a, "show", a.fabric, check=False).returncode != 0, True),
+               ("  no eth0 in the container", mh.ip("a7", "link", "show", "eth0", check=False).returncode != 0, True)])
 
 
 def cni_keys(mh):
