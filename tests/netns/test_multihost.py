@@ -288,9 +288,11 @@ def dhcp(mh):
         for n in clients:
             r = mh_.add_container(mh, n, "vnet-macvlan", with_ipam=False, vxlan_keys=KEYS)
             assert r.ok, f"ADD {n} without IPAM: {r}"
+        mh_.wait_ready(mh, list(clients))
+        for n in clients:
             conf = os.path.join(work, f"{n}.conf")
             with open(conf, "w") as f:
-                f.write(f'send dhcp-client-identifier "{n}";\ntimeout 20;\nretry 1;\n')
+                f.write(f'send dhcp-client-identifier "{n}";\ntimeout 40;\nretry 1;\ninitial-interval 1;\n')
             mh.procs.append(subprocess.Popen(
                 ["ip", "netns", "exec", mh.ns(n), vk.which("dhclient"), "-1", "-d", "-cf", conf, "-sf", "/bin/true",
                  "-pf", f"{work}/{n}.pid", "-lf", f"{work}/{n}.leases", "eth0"],
@@ -302,8 +304,14 @@ def dhcp(mh):
             except FileNotFoundError:
                 return None
             return found[-1] if found else None
-        vk.wait_until(lambda: all(lease(n) for n in clients), timeout=25, interval=0.2)
+        vk.wait_until(lambda: all(lease(n) for n in clients), timeout=40, interval=0.2)
         got = {n: lease(n) for n in clients}
+        for n in clients:
+            if not got[n]:
+                print(f"  {n}'s dhclient:\n    " + "\n    ".join(open(f"{work}/{n}.out").read().splitlines()[-12:]))
+        if not all(got.values()):
+            log.flush()
+            print("  dnsmasq:\n    " + "\n    ".join(open(f"{work}/dnsmasq.log").read().splitlines()[-20:]))
         results = [(f"{n} (host {n[0].upper()}) leased an address of the range", bool(
             got[n] and re.fullmatch(rf"{re.escape(mh_.OVERLAY4)}\.20\d", got[n])), True) for n in clients]
         results.append(("the two leases differ", got["bd"] != got["cd"], True))
