@@ -4,6 +4,7 @@
 
     test_multihost.py matrix    the differential and the traffic facts
     test_multihost.py ops       isolation, DHCP, remotes and hosts changing
+    test_multihost.py v6        the plugin's VXLAN keys over an IPv6 underlay
 
 matrix: the VXLAN devices are user-made (`ip link add ... type vxlan`), the
 CNI `master` names them. The same nine containers (modes: a3 vepa, b3
@@ -30,6 +31,11 @@ to the other host (0.05 s apart): no loss there, and the removed host is
 unreachable for fresh ARP until it is back. Host C's namespace deleted: A
 and B keep talking, loss-free.
 
+v6: the same hosts with VXLAN over the IPv6 underlay (the plugin's keys with
+`local` and IPv6 `remotes`): every pair of four containers reaches over
+IPv4 and IPv6, the fabric shows them, ports get 1430 (1500 - 70) and 1430
+bytes cross.
+
 Exit 0 pass, 1 fail, 77 skip (not root, tools or plugins missing).
 """
 import os
@@ -53,7 +59,7 @@ BURST = 20
 # ops builds its hosts with the plugin's VXLAN keys (the first ADD on a host
 # makes the VXLAN device and fabric); matrix keeps user-made VXLAN devices,
 # which kernel macvlan needs too.
-KEYS = PART == "ops"
+KEYS = PART in ("ops", "v6")
 
 
 def main():
@@ -68,7 +74,7 @@ def main():
         vk.require_tools("dnsmasq", "dhclient")
     checks = vk.Checks()
     start = time.time()
-    mh = mh_.MultiHost("mh")
+    mh = mh_.MultiHost("mh", family=6 if PART == "v6" else 4)
     try:
         with mh:
             mh_.build_underlay(mh)
@@ -76,10 +82,7 @@ def main():
                 for h in mh.hosts.values():
                     mh_.make_vxlan(mh, h)
             print(f"     underlay{'' if KEYS else ' and VXLAN'} up ({time.time() - start:.1f}s)", flush=True)
-            if PART == "matrix":
-                part_matrix(mh, checks)
-            else:
-                part_ops(mh, checks)
+            {"matrix": part_matrix, "ops": part_ops, "v6": part_v6}[PART](mh, checks)
     except Exception:  # pylint: disable=broad-except
         import traceback
         checks.fail("setup/teardown", traceback.format_exc())
@@ -234,6 +237,35 @@ def mtu(mh):
     r = mh_.add_container(mh, "a9", "vnet-macvlan", netns=False, mtu=want)
     results.append((f"CNI ADD with mtu {want} succeeds", r.ok, True))
     vk.expect(results)
+
+
+# -- v6 ----------------------------------------------------------------------
+
+def part_v6(mh, checks):
+    modes = {"a1": "bridge", "a2": "bridge", "b1": "bridge", "c1": "bridge"}
+    mh_.add_containers(mh, "vnet-macvlan", modes, vxlan_keys=True)
+    names = list(modes)
+
+    def matrices():
+        got = {fam: mh_.reach_matrix(mh, names, fam) for fam in (4, 6)}
+        vk.expect([(f"IPv{fam} over the IPv6 underlay: pairs that fail", sorted(p for p, ok in m.items() if not ok),
+                    []) for fam, m in got.items()])
+    checks.run("every pair reaches over an IPv6 underlay, both overlay families", matrices)
+
+    def settings():
+        a = mh.hosts["a"]
+        doc = mh.vnet(a, "show", a.fabric, json_out=True)
+        vx = next(f for f in doc["fabrics"] if f["name"] == a.fabric).get("vxlan") or {}
+        want = a.overlay_mtu  # 1500 - 70
+        payload = want - 28
+        big = mh.exec("a1", "ping", "-c", "2", "-i", "0.2", "-W", "1", "-M", "do", "-s", str(payload),
+                      mh.info["c1"]["ip4"], check=False)
+        vk.expect([("host A's VXLAN local address (the config's `local`)", vx.get("local"), a.ul6),
+                   ("  its remotes", sorted(vx.get("remotes", [])), sorted(mh_.remotes(mh, a))),
+                   ("  its MTU (underlay - 70)", vx.get("mtu"), want)]
+                  + [(f"{n}: eth0 MTU", vk.link_json(mh, n, "eth0")["mtu"], want) for n in names]
+                  + [(f"a1 -> c1: {want}-byte packets, DF, answered", big.returncode == 0, True)])
+    checks.run("IPv6 underlay: local, remotes and MTU 1430 on the fabric and ports", settings)
 
 
 # -- ops ---------------------------------------------------------------------
