@@ -28,7 +28,9 @@ a container on A leases to containers on B and C, which then talk with the
 leased addresses. A remote removed and added again at runtime (`vnetctl
 vxlan remote del|add`) under a ping
 to the other host (0.05 s apart): no loss there, and the removed host is
-unreachable for fresh ARP until it is back. Host C's namespace deleted: A
+unreachable for fresh ARP until it is back. A container sending from an
+address IPAM did not give it (anti-spoofing, `allowIPs`) reaches no other
+host: not one frame from or about it arrives there. Host C's namespace deleted: A
 and B keep talking, loss-free.
 
 v6: the same hosts with VXLAN over the IPv6 underlay (the plugin's keys with
@@ -281,6 +283,7 @@ def part_ops(mh, checks):
         checks.run("CNI vxlan keys: the first ADD made the VXLAN fabric, conflicting keys are code 7", cni_keys, mh)
     checks.run("isolation across hosts: isolated ports of one host do not meet, across hosts they do",
                isolation, mh)
+    checks.run("anti-spoofing across hosts: a source IPAM did not assign never reaches another host", spoofing, mh)
     checks.run("DHCP: dnsmasq on host A leases to containers on B and C", dhcp, mh)
     checks.run("a remote removed and added under a ping: no loss to the other host", remote_change, mh)
     checks.run("host C deleted: A and B keep talking", host_removed, mh)
@@ -299,6 +302,23 @@ def isolation(mh):
     got = mh_.parallel(jobs)
     vk.expect([(f"{fam} {s} -> {d}", got[(s, d, fam)], mh_.spec_reach(mh.info, s, d))
                for s, d in pairs for fam in ("ip4", "ip6")])
+
+
+def spoofing(mh):
+    fake = f"{mh_.OVERLAY4}.250"
+    mh.ip("a2", "addr", "add", f"{fake}/24", "dev", "eth0")
+    target = mh.info["b1"]["ip4"]
+    try:
+        with vk.sniffing(mh, {"b1": ("b1", "eth0"), "c1": ("c1", "eth0")}, f"host {fake}") as seen:
+            spoofed = mh.exec("a2", "ping", "-c", "3", "-i", "0.2", "-W", "1", "-I", fake, target,
+                              check=False).returncode == 0
+        own = mh_.ping_ok(mh, "a2", target)
+    finally:
+        mh.ip("a2", "addr", "del", f"{fake}/24", "dev", "eth0", check=False)
+    vk.expect([(f"a2 -> b1 from {fake} (not a2's lease) answered", spoofed, False),
+               (f"frames from or about {fake} seen on b1", len(seen["b1"]), 0),
+               (f"frames from or about {fake} seen on c1", len(seen["c1"]), 0),
+               ("a2 -> b1 from its own address answered", own, True)])
 
 
 def dhcp(mh):
