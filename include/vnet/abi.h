@@ -425,4 +425,50 @@ VNET_STATIC_ASSERT((VNET_DHCP_OPEN_PER_PORT & (VNET_DHCP_OPEN_PER_PORT - 1)) == 
 VNET_STATIC_ASSERT(sizeof(struct vnet_source_entry) == 8 + 8 * VNET_MAX_SOURCE_PORTS, "vnet_source_entry layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_stats) == 8 * (5 + VNET_DROP__MAX), "vnet_stats layout");
 
+/* ---- The VXLAN underlay guard (bpf/underlay.bpf.c) ----
+ * A kernel VXLAN device takes frames for its VNI from any underlay source;
+ * the guard, on the underlay's tc ingress, drops those whose outer source is
+ * not one of the fabric's remotes. One guard per VXLAN fabric; its objects
+ * are pinned in that fabric's directory under these names, which no other
+ * fabric has. Versioned on their own (vnet_guard_config.version), so adding
+ * the guard leaves VNET_ABI_VERSION and every other fabric's pins alone.
+ * Not VNET_MAP_*: that prefix is the list of maps every fabric pins (the
+ * upgrade and crash tests read it from this file). */
+#define VNET_GUARD_VERSION 1
+#define VNET_GUARD_MAP_CFG "vxguard_cfg"         /* 0 -> struct vnet_guard_config */
+#define VNET_GUARD_MAP_REMOTES "vxguard_remotes" /* struct vnet_ip_key -> 1: the allowed outer sources */
+#define VNET_GUARD_MAP_STATS "vxguard_stats"     /* per-CPU, 0 -> struct vnet_guard_stats */
+#define VNET_PIN_GUARD_LINK "link_vxguard"       /* the tcx link on the underlay's ingress */
+#define VNET_GUARD_MAX_REMOTES 1024
+#define VNET_VXLAN_PORT_DEFAULT 4789
+
+enum vnet_guard_flag {
+	/* Control plane only: the guard is a cls_bpf filter (no tcx), at
+	 * handle VNET_GUARD_CLS_HANDLE_BASE | vni. */
+	VNET_GUARD_F_CLS_BPF = 1u << 0,
+};
+#define VNET_GUARD_CLS_HANDLE_BASE 0x76000000u
+#define VNET_GUARD_CLS_PRIORITY 0xbf00u /* before vnet's own filter (0xc000) */
+
+/* vxguard_cfg: written once, before the program is attached. */
+struct vnet_guard_config {
+	vnet_u32 vni;              /* 24 bits, host order */
+	vnet_u16 dstport;          /* UDP destination port, host order */
+	vnet_u8 flags;             /* enum vnet_guard_flag */
+	vnet_u8 version;           /* VNET_GUARD_VERSION */
+	vnet_u32 underlay_ifindex; /* control plane only */
+	vnet_u32 pad;
+};
+
+/* vxguard_stats: per-CPU counters of one guard. */
+struct vnet_guard_stats {
+	vnet_u64 dropped_packets;  /* the fabric's VNI/port from a source not allowed */
+	vnet_u64 dropped_bytes;
+	vnet_u64 allowed_packets;  /* the fabric's VNI/port from an allowed remote */
+	vnet_u64 fragments_passed; /* IP fragments after the first, passed unchecked (no UDP header) */
+};
+
+VNET_STATIC_ASSERT(sizeof(struct vnet_guard_config) == 16, "vnet_guard_config layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_guard_stats) == 32, "vnet_guard_stats layout");
+
 #endif /* VNET_ABI_H */

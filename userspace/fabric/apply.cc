@@ -12,6 +12,7 @@
 #include "fabric/port_helpers.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
+#include "fabric/vxlan.h"
 #include "loader/checkpoint.h"
 #include "base/errors.h"
 #include "loader/pins.h"
@@ -96,7 +97,10 @@ namespace {
 // Everything that can be checked against the system before changing it.
 absl::Status Preflight(Rtnl& rtnl, const DesiredState& desired) {
   for (const auto& fabric : desired.fabrics) {
-    if (!rtnl.GetLink(fabric.attach.uplink).ok())
+    if (fabric.attach.vxlan && !rtnl.GetLink(fabric.attach.vxlan->underlay).ok())
+      return absl::NotFoundError(absl::StrCat("apply ", fabric.where, ": fabric.", fabric.attach.fabric,
+                                              ".underlay: device ", fabric.attach.vxlan->underlay, " does not exist"));
+    if (!fabric.attach.vxlan && !rtnl.GetLink(fabric.attach.uplink).ok())
       return absl::NotFoundError(absl::StrCat("apply ", fabric.where, ": fabric.", fabric.attach.fabric,
                                               ".uplink: device ", fabric.attach.uplink, " does not exist"));
     for (const auto& port : fabric.ports) {
@@ -118,7 +122,8 @@ absl::Status WaitForDevices(const DesiredState& desired, int seconds) {
   VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
   std::vector<std::string> names;
   for (const auto& fabric : desired.fabrics) {
-    names.push_back(fabric.attach.uplink);
+    // A VXLAN fabric's uplink is made by apply: its underlay is what must appear.
+    names.push_back(fabric.attach.vxlan ? fabric.attach.vxlan->underlay : fabric.attach.uplink);
     for (const auto& port : fabric.ports)
       if (port.origin == PortOrigin::kDevice) names.push_back(port.options.dev);
   }
@@ -146,6 +151,12 @@ absl::Status Execute(const PlanAction& action) {
     case PlanAction::Kind::kSetAddress:  // `ip add` of its own address sets the new length
     case PlanAction::Kind::kAddAddress: return AddPortAddress(action.dev, action.ip);
     case PlanAction::Kind::kAddPort: return AddPort(action.want_port->options).status();
+    case PlanAction::Kind::kRemoveRemote:
+    case PlanAction::Kind::kAddRemote: {
+      VNET_ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+      return action.kind == PlanAction::Kind::kAddRemote ? AddVxlanRemote(rtnl, action.fabric, action.remote)
+                                                          : DeleteVxlanRemote(rtnl, action.fabric, action.remote);
+    }
   }
   return absl::InternalError("apply: unknown action");
 }

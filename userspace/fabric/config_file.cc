@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "fabric/port_options.h"
+#include "fabric/vxlan_settings.h"
 #include "base/errors.h"
 
 namespace vnet {
@@ -153,19 +154,72 @@ absl::StatusOr<DesiredPort> ParsePort(const Checker& c, const toml::table& t, co
   return port;
 }
 
+// vxlan = VNI with underlay, local, remotes, dstport, vxlan_name: the fabric's
+// uplink is the VXLAN device vnet creates (named vxlan_name, or vx<VNI>).
+absl::Status ParseVxlanKeys(const Checker& c, const toml::table& t, const std::string& context, AttachOptions& a) {
+  const toml::node* vni = t.get("vxlan");
+  if (!vni) {
+    for (const char* key : {"underlay", "local", "remotes", "dstport", "vxlan_name"})
+      if (const toml::node* node = t.get(key))
+        return c.Error(node, absl::StrCat(context, ".", key), "only with vxlan = VNI");
+    return absl::OkStatus();
+  }
+  std::string field = absl::StrCat(context, ".vxlan");
+  if (!vni->is_integer()) return c.Error(vni, field, absl::StrCat("must be a number (the VNI, 1-", kMaxVni, ")"));
+  auto parsed_vni = ParseVni(absl::StrCat(vni->as_integer()->get()));
+  if (!parsed_vni.ok()) return c.Error(vni, field, parsed_vni.status().message());
+  if (const toml::node* uplink = t.get("uplink"))
+    return c.Error(uplink, absl::StrCat(context, ".uplink"), "not with vxlan (the VXLAN device is the uplink)");
+  VxlanOptions v;
+  v.vni = *parsed_vni;
+  VNET_ASSIGN_OR_RETURN(auto underlay, c.String(t, context, "underlay"));
+  if (!underlay) return c.Error(&t, absl::StrCat(context, ".underlay"), "missing (the device VXLAN frames leave by)");
+  v.underlay = *underlay;
+  VNET_RETURN_IF_ERROR(DeviceNameKey(c, t, context, "underlay"));
+  VNET_ASSIGN_OR_RETURN(auto name, c.String(t, context, "vxlan_name"));
+  if (name) v.name = *name;
+  VNET_RETURN_IF_ERROR(DeviceNameKey(c, t, context, "vxlan_name"));
+  VNET_ASSIGN_OR_RETURN(auto local, c.Value<IpAddress>(t, context, "local", IpAddress::Parse));
+  v.local = local;
+  if (const toml::node* port = t.get("dstport")) {
+    std::string port_field = absl::StrCat(context, ".dstport");
+    if (!port->is_integer()) return c.Error(port, port_field, "must be a number (1-65535)");
+    auto p = ParseDstport(absl::StrCat(port->as_integer()->get()));
+    if (!p.ok()) return c.Error(port, port_field, p.status().message());
+    v.dstport = *p;
+  }
+  VNET_ASSIGN_OR_RETURN(auto remotes, Strings(c, t, context, "remotes", "must be an array of addresses"));
+  if (remotes) {
+    const toml::array& items = *t.get("remotes")->as_array();
+    for (std::size_t i = 0; i < remotes->size(); ++i) {
+      auto r = ParseRemote((*remotes)[i]);
+      if (!r.ok()) return c.Error(items.get(i), absl::StrCat(context, ".remotes"), r.status().message());
+      v.remotes.push_back(*r);
+    }
+  }
+  if (auto s = CheckVxlanOptions(v); !s.ok()) return c.Error(vni, field, s.message());
+  a.uplink = VxlanDeviceName(v);
+  a.vxlan = std::move(v);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<DesiredFabric> ParseFabric(const Checker& c, const std::string& name, const toml::table& t) {
   std::string context = absl::StrCat("fabric.", name);
   if (auto s = ValidateFabricName(name); !s.ok()) return c.Error(&t, context, s.message());
   VNET_RETURN_IF_ERROR(c.OnlyKeys(t, context, {"uplink", "type", "ipvlan_mode", "ipvlan_flag", "host", "unknown",
-                                               "xdp_mode", "xdp_redirect", "tc_hook", "dhcp_max_leases", "port"}));
+                                               "xdp_mode", "xdp_redirect", "tc_hook", "dhcp_max_leases", "port",
+                                               "vxlan", "underlay", "local", "remotes", "dstport", "vxlan_name"}));
   DesiredFabric fabric;
   fabric.where = c.Where(t);
   AttachOptions& a = fabric.attach;
   a.fabric = name;
-  VNET_ASSIGN_OR_RETURN(auto uplink, c.String(t, context, "uplink"));
-  if (!uplink) return c.Error(&t, absl::StrCat(context, ".uplink"), "missing (the uplink device)");
-  a.uplink = *uplink;
-  VNET_RETURN_IF_ERROR(DeviceNameKey(c, t, context, "uplink"));
+  VNET_RETURN_IF_ERROR(ParseVxlanKeys(c, t, context, a));
+  if (!a.vxlan) {
+    VNET_ASSIGN_OR_RETURN(auto uplink, c.String(t, context, "uplink"));
+    if (!uplink) return c.Error(&t, absl::StrCat(context, ".uplink"), "missing (the uplink device)");
+    a.uplink = *uplink;
+    VNET_RETURN_IF_ERROR(DeviceNameKey(c, t, context, "uplink"));
+  }
   VNET_ASSIGN_OR_RETURN(auto type, c.Value<PortKind>(t, context, "type", ParsePortKind));
   if (type) a.type = *type;
   VNET_ASSIGN_OR_RETURN(auto ipvlan_mode, c.Value<IpvlanMode>(t, context, "ipvlan_mode", ParseIpvlanMode));
@@ -245,7 +299,8 @@ absl::StatusOr<DesiredState> ParseConfig(absl::string_view text, absl::string_vi
     if (!value.is_table()) return c.Error(&value, absl::StrCat("fabric.", name), "must be a table");
     VNET_ASSIGN_OR_RETURN(DesiredFabric fabric, ParseFabric(c, name, *value.as_table()));
     if (auto [it, fresh] = uplinks.emplace(fabric.attach.uplink, name); !fresh)
-      return c.Error(value.as_table()->get("uplink"), absl::StrCat("fabric.", name, ".uplink"),
+      return c.Error(fabric.attach.vxlan ? value.as_table()->get("vxlan") : value.as_table()->get("uplink"),
+                     absl::StrCat("fabric.", name, fabric.attach.vxlan ? ".vxlan" : ".uplink"),
                      absl::StrCat("already the uplink of fabric ", it->second));
     for (const auto& port : fabric.ports)
       if (auto [it, fresh] = identities.emplace(port.Identity(), name); !fresh)

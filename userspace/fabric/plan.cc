@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "fabric/vxlan_settings.h"
 
 namespace vnet {
 namespace {
@@ -17,6 +18,16 @@ std::uint32_t WantedMaxLeases(const AttachOptions& a) {
 // Attach-time choices that can only change by attaching again.
 bool SameAttachment(const AttachOptions& want, const FabricInfo& have, const std::string& uplink_kind) {
   if (want.uplink != have.uplink || want.type != have.type) return false;
+  // A VXLAN device's settings are fixed at creation: another VNI, underlay,
+  // port or local address is a new device. The remotes change in place.
+  if (want.vxlan) {
+    const VxlanOptions& w = *want.vxlan;
+    if (!have.vxlan || !have.vxlan->created || have.vxlan->vni != w.vni || have.vxlan->underlay != w.underlay ||
+        have.vxlan->dstport != w.dstport || (w.local && have.vxlan->local != w.local))
+      return false;
+  } else if (have.vxlan && have.vxlan->created) {
+    return false;  // the file now names it as a plain uplink: vnet's device goes
+  }
   if (want.xdp_mode != XdpMode::kAuto && XdpModeName(want.xdp_mode) != have.xdp_mode) return false;
   if (want.tc_hook == TcHook::kTcx && have.tc_hook != "tcx") return false;
   if (want.tc_hook == TcHook::kClsBpf && have.tc_hook != "cls_bpf") return false;
@@ -178,8 +189,11 @@ std::vector<PlanAction> Plan(const DesiredState& desired, const std::vector<Runn
       if (r.info.name == name && keep.count(name)) have = &r;
     // 2. The fabric itself.
     if (!have) {
-      PlanAction a =
-          Action(PlanAction::Kind::kAttachFabric, absl::StrCat("attach fabric ", name, " to ", want.attach.uplink));
+      std::string text = absl::StrCat("attach fabric ", name, " to ", want.attach.uplink);
+      if (const auto& v = want.attach.vxlan)
+        absl::StrAppend(&text, " (create VXLAN ", v->vni, " on ", v->underlay,
+                        v->remotes.empty() ? "" : absl::StrCat(", ", v->remotes.size(), " remote(s)"), ")");
+      PlanAction a = Action(PlanAction::Kind::kAttachFabric, text);
       a.fabric = name;
       a.want_fabric = &want;
       out.push_back(std::move(a));
@@ -191,6 +205,25 @@ std::vector<PlanAction> Plan(const DesiredState& desired, const std::vector<Runn
       a.policy = FabricPolicy{want.attach.host, want.attach.unknown_drop, want.attach.ipvlan_mode,
                               want.attach.ipvlan_flag, WantedMaxLeases(want.attach)};
       out.push_back(std::move(a));
+    }
+    // A VXLAN fabric's remotes: one delete or append per difference, so the
+    // others keep their traffic.
+    if (have && want.attach.vxlan && have->info.vxlan) {
+      RemoteDiff diff = DiffRemotes(want.attach.vxlan->remotes, have->info.vxlan->remotes);
+      for (const auto& r : diff.remove) {
+        PlanAction a = Action(PlanAction::Kind::kRemoveRemote,
+                              absl::StrCat("delete remote ", r.ToString(), " of fabric ", name));
+        a.fabric = name;
+        a.remote = r;
+        out.push_back(std::move(a));
+      }
+      for (const auto& r : diff.add) {
+        PlanAction a =
+            Action(PlanAction::Kind::kAddRemote, absl::StrCat("add remote ", r.ToString(), " to fabric ", name));
+        a.fabric = name;
+        a.remote = r;
+        out.push_back(std::move(a));
+      }
     }
     // 3. Ports: remove what is not wanted or cannot be changed in place, then
     // change and add. Removals first, so a MAC can move between ports.

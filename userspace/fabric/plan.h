@@ -46,6 +46,8 @@ struct PlanAction {
     kSetAddress,     // dev, ip (a new prefix length on the container side)
     kAddAddress,     // dev, ip
     kAddPort,        // want_port
+    kRemoveRemote,   // fabric, remote (a VXLAN fabric's)
+    kAddRemote,      // fabric, remote
   };
   Kind kind;
   std::string text;
@@ -56,6 +58,7 @@ struct PlanAction {
   FabricPolicy policy;
   PortChange change;
   PortIp ip;
+  IpAddress remote;
 };
 
 // An ipvlan port's addresses that differ from the file's: what to remove,
@@ -72,7 +75,8 @@ IpDiff DiffIps(const std::vector<PortIp>& want, const std::vector<PortAddress>& 
 // What makes `running` into `desired`, in order: fabrics that must go
 // (not in the file, broken, attached differently), then per fabric of the
 // file: the fabric itself (attach or policies), port removals (before any
-// addition, so a MAC can move), changes, address removals, new lengths,
+// addition, so a MAC can move), a VXLAN fabric's remotes (removals, then
+// additions: only the ones that differ), changes, address removals, new lengths,
 // address additions, new ports. `uplinks`: the file's uplink devices that
 // exist, by name, with their kind ("veth", ...).
 std::vector<PlanAction> Plan(const DesiredState& desired, const std::vector<RunningFabric>& running,

@@ -93,6 +93,27 @@ absl::Status DetachClsBpf(int ifindex, absl::string_view ifname, TcDirection dir
   return absl::OkStatus();
 }
 
+absl::Status AttachClsBpfAt(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction,
+                            std::uint32_t handle, std::uint32_t priority) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = TcPoint(direction));
+  int err = bpf_tc_hook_create(&hook);
+  if (err && err != -EEXIST) return ErrnoStatus(err, "create clsact qdisc on", ifname);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .handle = handle, .priority = priority);
+  if ((err = bpf_tc_attach(&hook, &opts)))
+    return ErrnoStatus(err, absl::StrCat("attach cls_bpf ", TcDirectionName(direction), " on"), ifname);
+  return absl::OkStatus();
+}
+
+absl::Status DetachClsBpfAt(int ifindex, absl::string_view ifname, TcDirection direction, std::uint32_t handle,
+                            std::uint32_t priority) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = TcPoint(direction));
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority);
+  int err = bpf_tc_detach(&hook, &opts);
+  if (err && err != -ENOENT && err != -EINVAL && err != -ENODEV)
+    return ErrnoStatus(err, absl::StrCat("detach cls_bpf ", TcDirectionName(direction), " from"), ifname);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<XdpState> QueryXdp(int ifindex, absl::string_view ifname) {
   LIBBPF_OPTS(bpf_xdp_query_opts, q);
   if (int err = bpf_xdp_query(ifindex, 0, &q)) return ErrnoStatus(err, "query XDP on", ifname);

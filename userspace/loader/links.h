@@ -34,6 +34,13 @@ absl::StatusOr<UniqueFd> AttachTcx(int prog_fd, int ifindex, absl::string_view i
 // and can be found again by a later vnetctl (cls_bpf filters cannot be pinned).
 absl::Status AttachClsBpf(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction);
 absl::Status DetachClsBpf(int ifindex, absl::string_view ifname, TcDirection direction);
+// The same at a handle and priority of the caller's (the VXLAN underlay guard
+// has one filter per fabric on a shared device). Detaching a filter, or from
+// a device, that is gone is not an error.
+absl::Status AttachClsBpfAt(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction,
+                            std::uint32_t handle, std::uint32_t priority);
+absl::Status DetachClsBpfAt(int ifindex, absl::string_view ifname, TcDirection direction, std::uint32_t handle,
+                            std::uint32_t priority);
 
 struct XdpState {
   std::uint32_t prog_id = 0;  // 0: nothing attached
