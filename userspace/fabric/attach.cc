@@ -19,6 +19,7 @@
 #include "fabric/registry.h"
 #include "fabric/undo.h"
 #include "fabric/vxlan.h"
+#include "fabric/vxlan_guard.h"
 #include "base/errors.h"
 #include "loader/links.h"
 #include "loader/pins.h"
@@ -280,6 +281,9 @@ absl::Status TearDownFabric(const std::string& fabric) {
     return Annotate(RemoveFabricDir(fabric), absl::StrCat("detach ", fabric));
   }
   FabricMaps maps = std::move(*maps_or);
+  // A VXLAN fabric's underlay guard before its pins go: a cls_bpf guard
+  // would outlive them.
+  VNET_RETURN_IF_ERROR(Annotate(VxlanGuard::DetachIfPresent(fabric), absl::StrCat("detach ", fabric)));
   // Ports first, so nothing is redirected to a port whose fabric is half gone.
   VNET_RETURN_IF_ERROR(Annotate(RemoveAllPorts(maps, fabric), absl::StrCat("detach ", fabric)));
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());

@@ -217,6 +217,10 @@ struct VxlanInfo {
   std::vector<IpAddress> remotes;
   unsigned mtu = 0;      // the device's: the overlay MTU ports get
   bool created = false;  // vnet made the device: detach removes it
+  // The underlay guard (fabric/vxlan_guard.h) drops this VNI's frames from
+  // sources that are not remotes. attach --vxlan sets one up; a user-made
+  // device, whose list may be kept outside vnet, has none.
+  bool guarded = false;
 };
 
 struct FabricInfo {

@@ -7,6 +7,7 @@
 #include "fabric/operations.h"
 #include "fabric/registry.h"
 #include "fabric/undo.h"
+#include "fabric/vxlan_guard.h"
 #include "fabric/vxlan_settings.h"
 #include "netlink/vxlan.h"
 
@@ -85,6 +86,12 @@ absl::StatusOr<FabricInfo> AttachVxlanFabric(const AttachOptions& options) {
   plain.fabric = fabric;
   plain.vxlan.reset();
   VNET_ASSIGN_OR_RETURN(FabricInfo info, AttachFabric(plain));  // info.vxlan read back from the device
+  // The fabric and its pins go before the device if the guard fails.
+  undo.Push([fabric] { (void)DetachFabric(fabric); });
+  // The underlay guard: only the remotes' frames of this VNI come in.
+  auto guard = VxlanGuard::Attach({fabric, underlay->name, o.vni, o.dstport, o.remotes, info.tc_hook == "cls_bpf"});
+  if (!guard.ok()) return Annotate(guard.status(), absl::StrCat(what, ": underlay guard"));
+  if (info.vxlan) info.vxlan->guarded = true;
   undo.Commit();
   return info;
 }
@@ -102,6 +109,7 @@ absl::StatusOr<std::optional<VxlanInfo>> DescribeVxlan(Rtnl& rtnl, int uplink_if
   v.dstport = link->dstport;
   v.mtu = link->mtu;
   v.created = IsCreatedVxlan(link->alias, fabric);
+  v.guarded = VxlanGuard::Exists(fabric);
   if (with_remotes) {
     VNET_ASSIGN_OR_RETURN(v.remotes, links.Remotes(uplink_ifindex, link->name));
     std::sort(v.remotes.begin(), v.remotes.end());
@@ -129,7 +137,18 @@ absl::Status AddVxlanRemote(Rtnl& rtnl, absl::string_view fabric, const IpAddres
   VNET_ASSIGN_OR_RETURN(auto have, links.Remotes(link.ifindex, link.name));
   if (std::find(have.begin(), have.end(), remote) != have.end())
     return absl::AlreadyExistsError(absl::StrCat(what, ": already a remote of ", fabric));
-  return Annotate(links.AddRemote(link.ifindex, remote, link.name), what);
+  // Allowed in first, so its first frames back are not dropped; taken out
+  // again if the FDB refuses it.
+  std::optional<VxlanGuard> guard;
+  if (VxlanGuard::Exists(fabric)) {
+    auto opened = VxlanGuard::Open(fabric);
+    if (!opened.ok()) return Annotate(opened.status(), what);
+    guard = std::move(*opened);
+    VNET_RETURN_IF_ERROR(Annotate(guard->AddRemote(remote), absl::StrCat(what, ": underlay guard")));
+  }
+  auto added = links.AddRemote(link.ifindex, remote, link.name);
+  if (!added.ok() && guard) (void)guard->RemoveRemote(remote);
+  return Annotate(added, what);
 }
 
 absl::Status DeleteVxlanRemote(Rtnl& rtnl, absl::string_view fabric, const IpAddress& remote) {
@@ -139,9 +158,22 @@ absl::Status DeleteVxlanRemote(Rtnl& rtnl, absl::string_view fabric, const IpAdd
   VNET_ASSIGN_OR_RETURN(auto have, links.Remotes(link.ifindex, link.name));
   if (std::find(have.begin(), have.end(), remote) == have.end())
     return absl::NotFoundError(absl::StrCat(what, ": not a remote of ", fabric));
-  VNET_RETURN_IF_ERROR(Annotate(links.DeleteRemote(link.ifindex, remote, link.name), what));
-  // Out of the flood list first, then its learned MACs: nothing new is
-  // learned from it once the guard drops its frames.
+  // The guard first: from here on nothing of the remote's is taken in (nor
+  // learned), then nothing is sent to it.
+  std::optional<VxlanGuard> guard;
+  if (VxlanGuard::Exists(fabric)) {
+    auto opened = VxlanGuard::Open(fabric);
+    if (!opened.ok()) return Annotate(opened.status(), what);
+    guard = std::move(*opened);
+    auto removed = guard->RemoveRemote(remote);
+    if (!removed.ok() && !absl::IsNotFound(removed)) return Annotate(removed, absl::StrCat(what, ": underlay guard"));
+  }
+  if (auto deleted = links.DeleteRemote(link.ifindex, remote, link.name); !deleted.ok()) {
+    if (guard) (void)guard->AddRemote(remote);
+    return Annotate(deleted, what);
+  }
+  // Out of the flood list, then its learned MACs: with the guard dropping
+  // its frames, none is learned again.
   return Annotate(links.ForgetLearnedBehind(link.ifindex, remote, link.name).status(), what);
 }
 

@@ -69,6 +69,8 @@ nlohmann::json VxlanToJson(const std::optional<VxlanInfo>& vxlan) {
       {"mtu", v.mtu},
       // true: vnet made the device and detach removes it; false: the user's.
       {"created", v.created},
+      // the underlay guard drops this VNI's frames from anyone not in remotes
+      {"guarded", v.guarded},
   };
 }
 
@@ -168,6 +170,7 @@ std::string FabricsToText(const std::vector<FabricInfo>& fabrics) {
                             v.underlay.empty() ? std::string("<none>") : v.underlay,
                             v.local ? v.local->ToString() : std::string("<any>"),
                             v.dstport, v.mtu, v.created ? "created by vnet" : "made by the user");
+      if (v.guarded) out += "    underlay guard: on\n";
       absl::StrAppend(&out, "    remotes: ", v.remotes.empty() ? "none" : absl::StrJoin(RemoteTexts(v), " "), "\n");
     }
     if (f.ports.empty()) {
