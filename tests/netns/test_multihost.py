@@ -395,12 +395,16 @@ def remote_change(mh):
         mh.ip(n, "neigh", "flush", "all")
     mh.exec(a.role, "bridge", "fdb", "del", mh.info["c1"]["mac"], "dev", a.vx, check=False)
     without = vk.arping(mh, "a1", "eth0", mh.info["c1"]["ip4"], timeout=1)
+    # The other way: C still floods to A, but A's underlay guard (a fabric
+    # the plugin made is guarded) takes nothing from a host no longer a remote.
+    from_c = vk.arping(mh, "c1", "eth0", mh.info["a1"]["ip4"], timeout=1) if KEYS else None
     remote(mh, a, "add", c.local)
     flood_with = mh_.flood_list(mh, a)
     back = vk.arping(mh, "a1", "eth0", mh.info["c1"]["ip4"], timeout=1)
     losses = {k: mh_.finish_ping(p) for k, p in bg.items()}
     results = [("A's flood list without C", flood_without, sorted([mh.hosts["b"].local])),
                ("a1 ARPs for c1 while C is no remote of A", without, False),
+               ("c1 ARPs for a1 then (A's guard drops C's frames)", from_c, False if KEYS else None),
                ("A's flood list with C again", flood_with, sorted([mh.hosts["b"].local, c.local])),
                ("a1 ARPs for c1 once C is back", back, True)]
     results += [(f"{s} -> {d} during both changes: (sent, received)", got, (count, count))
@@ -440,6 +444,7 @@ def cni_keys(mh):
     results = [("host A's fabric uplink", fab.get("uplink"), a.vx),
                ("  its VNI", vx.get("vni"), mh_.VNI),
                ("  made by vnet (detach removes it)", vx.get("created"), True),
+               ("  guarded (the underlay guard follows its remotes)", vx.get("guarded"), True),
                ("  remotes", sorted(vx.get("remotes", [])), sorted(mh_.remotes(mh, a))),
                (f"  {a.vx} is a VXLAN device over ul0", (link.get("linkinfo", {}).get("info_kind")), "vxlan"),
                (f"  {a.vx} MTU", link.get("mtu"), a.overlay_mtu),
