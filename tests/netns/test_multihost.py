@@ -28,7 +28,8 @@ a container on A leases to containers on B and C, which then talk with the
 leased addresses. A remote removed and added again at runtime (`vnetctl
 vxlan remote del|add`) under a ping
 to the other host (0.05 s apart): no loss there, and the removed host is
-unreachable for fresh ARP until it is back. A container sending from an
+unreachable for fresh ARP both ways (A's underlay guard refuses C) until it
+is back. A container sending from an
 address IPAM did not give it (anti-spoofing, `allowIPs`) reaches no other
 host: not one frame from or about it arrives there. Host C's namespace deleted: A
 and B keep talking, loss-free.
