@@ -12,6 +12,7 @@
 #include "cni/fabric_ops.h"
 #include "cni/ipam.h"
 #include "cni/version.h"
+#include "cni/vxlan_conf.h"
 
 namespace vnet::cni {
 
@@ -53,12 +54,15 @@ absl::StatusOr<Output> CmdAdd(const CniEnv& env, const NetConf& conf) {
   if (auto s = ValidateDeviceName("CNI_IFNAME", env.ifname); !s.ok())
     return Error(kInvalidEnvironment, "invalid environment: CNI_IFNAME", s.message());
   std::string master = conf.master;
-  if (master.empty()) {
+  if (conf.vxlan) {
+    master = VxlanMaster(*conf.vxlan);
+  } else if (master.empty()) {
     auto found = DefaultRouteInterface();
     if (!found.ok()) return found.status();
     master = *found;
   }
-  auto master_mtu = MasterMtu(master);
+  // A VXLAN master may not exist yet: its MTU is then the underlay's overlay MTU.
+  auto master_mtu = conf.vxlan ? VxlanMtuCeiling(*conf.vxlan) : MasterMtu(master);
   if (!master_mtu.ok()) return master_mtu.status();
   if (conf.mtu > *master_mtu)
     return Error(kInvalidConfig, "invalid config: mtu",

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "base/errors.h"
 #include "cni/cni_error.h"
+#include "cni/vxlan_conf.h"
 
 namespace vnet::cni {
 namespace {
@@ -98,6 +99,10 @@ absl::StatusOr<std::string> EnsureFabric(const NetConf& conf, const std::string&
   if (!found.ok() && !conf.fabric.empty()) found = Settings(master);  // the master's under another name
   if (found.ok()) {
     const FabricInfo& f = *found;
+    // A VXLAN config first: a fabric on another kind of uplink is a 'vxlan' mismatch.
+    if (conf.vxlan) {
+      if (auto s = CheckVxlanMatches(*conf.vxlan, f); !s.ok()) return s;
+    }
     if (f.defunct) return Error(kGeneric, "fabric unusable", absl::StrCat("fabric ", f.name, " is defunct (its uplink is gone or down)"));
     if (f.uplink != master)
       return Error(kInvalidConfig, conf.fabric.empty() ? "invalid config: master" : "invalid config: fabric",
@@ -123,6 +128,7 @@ absl::StatusOr<std::string> EnsureFabric(const NetConf& conf, const std::string&
   attach.ipvlan_flag = conf.ipvlan_flag;
   attach.host = conf.host.value_or(false);
   attach.unknown_drop = conf.unknown.value_or(false);
+  attach.vxlan = conf.vxlan;  // the first ADD on a host makes the VXLAN device too
   FabricInfo made;
   auto fabric = Fabric::Attach(attach, &made);
   if (!fabric.ok()) return WithCode(fabric.status(), kGeneric, absl::StrCat("attaching fabric ", name, " to ", master));

@@ -4,6 +4,7 @@
 #include "absl/strings/str_join.h"
 #include "cni/cni_error.h"
 #include "cni/version.h"
+#include "cni/vxlan_conf.h"
 
 namespace vnet::cni {
 namespace {
@@ -121,6 +122,9 @@ absl::StatusOr<NetConf> DecodeNetConf(absl::string_view raw, std::optional<Kind>
   if (!c.master.empty()) {
     if (auto s = ValidateDeviceName("master", c.master); !s.ok()) return Invalid("master", s.message());
   }
+  auto vxlan = DecodeVxlanKeys(j);
+  if (!vxlan.ok()) return vxlan.status();
+  c.vxlan = *vxlan;
   CNI_GET(std::string, fabric, j, "fabric");
   c.fabric = fabric.value_or("");
   if (!c.fabric.empty()) {

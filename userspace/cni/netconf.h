@@ -25,6 +25,9 @@ struct NetConf {
   Kind kind = Kind::kMacvlan;
   std::string master;  // empty: the default route's interface, found at ADD
   std::string fabric;  // empty: the master's name
+  // The VXLAN keys (cni/vxlan_conf.h): the master is then the VXLAN device
+  // the first ADD on a host makes.
+  std::optional<VxlanOptions> vxlan;
   // macvlan kind
   PortMode mode = PortMode::kBridge;
   // ipvlan kind (fabric policies: set when the plugin creates the fabric)
