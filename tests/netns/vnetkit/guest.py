@@ -166,7 +166,8 @@ def macvtap_node(netns, name, directory):
 class Guest:
     """One QEMU guest in network namespace `netns` with one virtio-net NIC
     (MAC mac) on the vnet tap `tap` (QEMU attaches by name) or the macvtap
-    `macvtap` (QEMU gets its /dev/tapN as fd=N, as libvirt does). ip: the
+    `macvtap` (QEMU gets its /dev/tapN as fd=N, as libvirt does). One vCPU
+    per queue: virtio-net enables no more queue pairs than CPUs. ip: the
     address eth0 gets ("A.B.C.D/24"), script: shell run once before the
     command loop (its output is in .lines). A context manager: QEMU is
     killed on exit whatever happens."""
@@ -214,7 +215,7 @@ class Guest:
         device = f"virtio-net-pci,netdev=n0,mac={self.mac}" + (f",mq=on,vectors={2 * self.queues + 2}" if mq else "")
         append = "console=ttyS0 quiet panic=-1" + (f" vnet.ip={self.ip}" if self.ip else "")
         argv = ["nsenter", f"--net=/run/netns/{self.netns}", "qemu-system-x86_64", "-accel", "tcg", "-m",
-                str(self.memory), "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-serial",
+                str(self.memory), "-smp", str(self.queues), "-nodefaults", "-no-user-config", "-display", "none", "-serial",
                 "stdio", "-monitor", "none", "-no-reboot", "-kernel", self.kit.kernel, "-initrd", self._initrd(),
                 "-append", append, "-netdev", netdev, "-device", device]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
