@@ -20,6 +20,12 @@ Checks, each reported on its own (all run):
              vnet spoofchk drops them (ext captures none) and counts them in
              `vnetctl stats` drops.spoofed_src; after `vnetctl port set TAP
              --mac NEW` the ping from the new MAC passes.
+  extras     vnet only, what macvtap has no setting for, with guests as the
+             members: vepa guests reach each other through `port set
+             --hairpin on` on their taps (and not without); `--isolated on`
+             on both taps parts them while each still reaches c1 and ext;
+             the host stack (up0's address) is reachable from a bridge guest
+             only with `fabric set --host on`.
 Exit 0 if none failed, 1 if any did, 77 if not root or tools are missing.
 Last line: "N passed, N failed".
 """
@@ -175,6 +181,39 @@ def check_mac_change(systems):
     assert not bad, "; ".join(bad)
 
 
+def check_extras(s):
+    fabric = s.topo.fabrics[-1]
+    taps = list(s.links.values())
+    got = {}
+    s.set_mode("vepa", False)
+    got["vepa g1->g2"] = s.ping("g1", "g2")
+    for tap in taps:
+        s.topo.vnetctl("port", "set", tap, "--hairpin", "on")
+    got["vepa g1->g2, port hairpin on"] = s.ping("g1", "g2")
+    for tap in taps:
+        s.topo.vnetctl("port", "set", tap, "--hairpin", "off")
+    s.set_mode("bridge", False)
+    got["bridge g1->g2"] = s.ping("g1", "g2")
+    for tap in taps:
+        s.topo.vnetctl("port", "set", tap, "--isolated", "on")
+    got["isolated g1->g2"] = s.ping("g1", "g2")
+    got["isolated g1->c1"] = s.ping("g1", "c1")
+    got["isolated g1->ext"] = s.ping("g1", "ext")
+    for tap in taps:
+        s.topo.vnetctl("port", "set", tap, "--isolated", "off")
+    s.eps["host"] = ("host", "up0", f"{vk.NET}.1")
+    got["g1->host, host off"] = s.ping("g1", "host")
+    s.topo.vnetctl("fabric", "set", fabric, "--host", "on")
+    got["g1->host, host on"] = s.ping("g1", "host")
+    want = {"vepa g1->g2": False, "vepa g1->g2, port hairpin on": True, "bridge g1->g2": True,
+            "isolated g1->g2": False, "isolated g1->c1": True, "isolated g1->ext": True,
+            "g1->host, host off": False, "g1->host, host on": True}
+    bad = {k: got[k] for k in want if got[k] != want[k]}
+    for k in want:
+        print(f"  {k:32} {got[k]}")
+    assert not bad, f"want the opposite of {bad}"
+
+
 def main():
     vk.require_root()
     vk.require_tools("qemu-system-x86_64", "cpio", "busybox", "tcpdump", "apt-get", "dpkg")
@@ -188,6 +227,7 @@ def main():
             s.boot()
         checks.run("matrix", lambda: check_matrix(systems))
         checks.run("mac-change", lambda: check_mac_change(systems))
+        checks.run("extras", lambda: check_extras(systems["vnet"]))
         topos = [s.topo for s in systems.values()]
     checks.finish("guest", start, topos)
 
