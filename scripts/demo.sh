@@ -143,6 +143,30 @@ ip -n "$ext" neigh show dev eth0 | grep -E '^(198\.18\.0\.2[12]|2001:db8::2[12])
 ip -n "${p}i1" addr add 198.18.0.29/32 dev eth0
 try "i1 from an address not its own -> ext"      fails "${p}i1" ping -c 2 -i 0.2 -W 1 -I 198.18.0.29 198.18.0.100
 
+step "a virtual machine: a QEMU guest on a vnet tap port, next to the containers"
+if command -v qemu-system-x86_64 >/dev/null && command -v cpio >/dev/null; then
+  echo "  vnetctl port add --fabric $fabric --tap ${p}vm --mac 02:76:6d:00:00:50 --mode bridge"
+  hostctl port add --fabric "$fabric" --tap "${p}vm" --mac 02:76:6d:00:00:50 --mode bridge >/dev/null
+  echo "  qemu-system-x86_64 -accel tcg ... -netdev tap,ifname=${p}vm ... (kernel and initramfs: tests/netns/vnetkit/guest.py, cached in the build tree)"
+  # The guest kit boots it, runs the probes inside it over its serial console and always ends QEMU.
+  VNET_GUEST_DIR="$build" /usr/bin/python3 - "$host" "${p}vm" "${p}c2" "$top/tests/netns" <<'PY'
+import subprocess, sys
+sys.path.insert(0, sys.argv[4])
+from vnetkit import guest as gk
+host, tap, c2 = sys.argv[1:4]
+with gk.Guest(gk.kit(), host, "02:76:6d:00:00:50", "198.18.0.50/24", tap=tap) as g:
+    g.wait_ready()
+    for label, ip in (("guest -> c2   bridge container", "198.18.0.12"), ("guest -> ext  across the uplink", "198.18.0.100")):
+        ok = g.run(f"ping -c 2 -W 2 {ip} >/dev/null")[0] == 0
+        print(f"  {label:44} {'ok' if ok else 'fails':6} {'as expected' if ok else 'UNEXPECTED (expected ok)'}")
+    ok = subprocess.run(["ip", "netns", "exec", c2, "ping", "-c", "2", "-W", "2", "198.18.0.50"],
+                        capture_output=True).returncode == 0
+    print(f"  {'c2 -> guest':44} {'ok' if ok else 'fails':6} {'as expected' if ok else 'UNEXPECTED (expected ok)'}")
+PY
+else
+  echo "  (skipped: needs qemu-system-x86 and cpio, scripts/install-deps.sh)"
+fi
+
 step "vnetctl show"
 hostctl show
 step "vnetctl stats"

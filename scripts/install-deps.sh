@@ -22,6 +22,9 @@ packages=(
   # the Docker network driver (cpp-httplib serves the plugin API) and a real
   # dockerd for its tests
   libcpp-httplib-dev docker.io
+  # real QEMU guests (TCG) on vnet taps and kernel macvtap; cpio packs
+  # their busybox initramfs
+  qemu-system-x86 cpio
 )
 
 missing=()
