@@ -49,4 +49,12 @@ std::string ErrorJson(const CniError& error, absl::string_view cni_version) {
   return j.dump(4);
 }
 
+absl::Status InvalidKey(absl::string_view key, absl::string_view why) {
+  return Error(kInvalidConfig, absl::StrCat("invalid config: ", key), absl::StrCat("key '", key, "': ", why));
+}
+
+absl::Status KeyWrongType(absl::string_view key, absl::string_view want) {
+  return Error(kDecodeFailure, "decoding network config", absl::StrCat("key '", key, "' must be ", want));
+}
+
 }  // namespace vnet::cni

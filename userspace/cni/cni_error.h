@@ -31,6 +31,12 @@ absl::Status Error(int code, absl::string_view msg, absl::string_view details = 
 // `status` with `code` attached unless it already has one.
 absl::Status WithCode(absl::Status status, int code, absl::string_view msg);
 
+// The two errors of a network config key, worded alike everywhere: a value
+// that is wrong (code 7, "key 'K': WHY") and a value of the wrong JSON type
+// (code 6, "key 'K' must be WANT").
+absl::Status InvalidKey(absl::string_view key, absl::string_view why);
+absl::Status KeyWrongType(absl::string_view key, absl::string_view want);
+
 struct CniError {
   int code = kGeneric;
   std::string msg;

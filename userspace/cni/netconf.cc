@@ -11,14 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-absl::Status Invalid(absl::string_view key, absl::string_view why) {
-  return Error(kInvalidConfig, absl::StrCat("invalid config: ", key), absl::StrCat("key '", key, "': ", why));
-}
-
-absl::Status WrongType(absl::string_view key, absl::string_view want) {
-  return Error(kDecodeFailure, "decoding network config", absl::StrCat("key '", key, "' must be ", want));
-}
-
 // Reads an optional key of a given JSON type; absent and null are "not given".
 template <typename T>
 absl::StatusOr<std::optional<T>> Get(const json& j, const char* key);
@@ -26,21 +18,21 @@ absl::StatusOr<std::optional<T>> Get(const json& j, const char* key);
 template <>
 absl::StatusOr<std::optional<std::string>> Get(const json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return std::optional<std::string>();
-  if (!j[key].is_string()) return WrongType(key, "a string");
+  if (!j[key].is_string()) return KeyWrongType(key, "a string");
   return std::optional<std::string>(j[key].get<std::string>());
 }
 
 template <>
 absl::StatusOr<std::optional<bool>> Get(const json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return std::optional<bool>();
-  if (!j[key].is_boolean()) return WrongType(key, "true or false");
+  if (!j[key].is_boolean()) return KeyWrongType(key, "true or false");
   return std::optional<bool>(j[key].get<bool>());
 }
 
 template <>
 absl::StatusOr<std::optional<std::int64_t>> Get(const json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return std::optional<std::int64_t>();
-  if (!j[key].is_number_integer()) return WrongType(key, "an integer");
+  if (!j[key].is_number_integer()) return KeyWrongType(key, "an integer");
   return std::optional<std::int64_t>(j[key].get<std::int64_t>());
 }
 
@@ -51,19 +43,19 @@ absl::StatusOr<std::optional<std::int64_t>> Get(const json& j, const char* key) 
 
 absl::StatusOr<MacAddress> ParseMacKey(absl::string_view key, const std::string& text) {
   auto mac = MacAddress::Parse(text);
-  if (!mac.ok()) return Invalid(key, absl::StrCat("'", text, "' is not a MAC address"));
-  if (!mac->IsValidUnicast()) return Invalid(key, absl::StrCat(text, " is not a unicast address"));
+  if (!mac.ok()) return InvalidKey(key, absl::StrCat("'", text, "' is not a MAC address"));
+  if (!mac->IsValidUnicast()) return InvalidKey(key, absl::StrCat(text, " is not a unicast address"));
   return *mac;
 }
 
 absl::StatusOr<std::set<std::pair<std::string, std::string>>> DecodeAttachments(const json& list,
                                                                                    absl::string_view key) {
   std::set<std::pair<std::string, std::string>> out;
-  if (!list.is_array()) return WrongType(key, "a list");
+  if (!list.is_array()) return KeyWrongType(key, "a list");
   for (const auto& a : list) {
     if (!a.is_object() || !a.contains("containerID") || !a["containerID"].is_string() || !a.contains("ifname") ||
         !a["ifname"].is_string())
-      return WrongType(key, "a list of {containerID, ifname}");
+      return KeyWrongType(key, "a list of {containerID, ifname}");
     out.emplace(a["containerID"].get<std::string>(), a["ifname"].get<std::string>());
   }
   return out;
@@ -102,15 +94,15 @@ absl::StatusOr<NetConf> DecodeNetConf(absl::string_view raw, std::optional<Kind>
   CNI_GET(std::string, type, j, "type");
   c.name = name.value_or("");
   c.type = type.value_or("");
-  if (c.name.empty()) return Invalid("name", "missing (the network's name)");
+  if (c.name.empty()) return InvalidKey("name", "missing (the network's name)");
   // A network name is part of the port's recorded attachment (cni:NAME:ID:IF).
-  if (c.name.find(':') != std::string::npos) return Invalid("name", "must not contain ':'");
+  if (c.name.find(':') != std::string::npos) return InvalidKey("name", "must not contain ':'");
 
   CNI_GET(std::string, kind, j, "kind");
   if (kind) {
-    if (*kind != "macvlan" && *kind != "ipvlan") return Invalid("kind", "must be macvlan or ipvlan");
+    if (*kind != "macvlan" && *kind != "ipvlan") return InvalidKey("kind", "must be macvlan or ipvlan");
     Kind k = *kind == "macvlan" ? Kind::kMacvlan : Kind::kIpvlan;
-    if (binary_kind && *binary_kind != k) return Invalid("kind", "contradicts the plugin type");
+    if (binary_kind && *binary_kind != k) return InvalidKey("kind", "contradicts the plugin type");
     c.kind = k;
   } else {
     c.kind = binary_kind.value_or(Kind::kMacvlan);
@@ -120,7 +112,7 @@ absl::StatusOr<NetConf> DecodeNetConf(absl::string_view raw, std::optional<Kind>
   CNI_GET(std::string, master, j, "master");
   c.master = master.value_or("");
   if (!c.master.empty()) {
-    if (auto s = ValidateDeviceName("master", c.master); !s.ok()) return Invalid("master", s.message());
+    if (auto s = ValidateDeviceName("master", c.master); !s.ok()) return InvalidKey("master", s.message());
   }
   auto vxlan = DecodeVxlanKeys(j);
   if (!vxlan.ok()) return vxlan.status();
@@ -128,7 +120,7 @@ absl::StatusOr<NetConf> DecodeNetConf(absl::string_view raw, std::optional<Kind>
   CNI_GET(std::string, fabric, j, "fabric");
   c.fabric = fabric.value_or("");
   if (!c.fabric.empty()) {
-    if (auto s = ValidateFabricName(c.fabric); !s.ok()) return Invalid("fabric", s.message());
+    if (auto s = ValidateFabricName(c.fabric); !s.ok()) return InvalidKey("fabric", s.message());
   }
 
   CNI_GET(std::string, mode, j, "mode");
@@ -136,26 +128,26 @@ absl::StatusOr<NetConf> DecodeNetConf(absl::string_view raw, std::optional<Kind>
   if (c.mode_given) {
     if (ipvlan) {
       auto m = ParseIpvlanMode(*mode);
-      if (!m.ok()) return Invalid("mode", "must be l2, l3 or l3s");
+      if (!m.ok()) return InvalidKey("mode", "must be l2, l3 or l3s");
       c.ipvlan_mode = *m;
     } else {
       if (*mode != "bridge" && *mode != "vepa" && *mode != "private" && *mode != "passthru")
-        return Invalid("mode", "must be bridge, vepa, private or passthru");
+        return InvalidKey("mode", "must be bridge, vepa, private or passthru");
       c.mode = *ParsePortMode(*mode);
     }
   }
   CNI_GET(std::string, flag, j, "flag");
   c.flag_given = flag && !flag->empty();
   if (c.flag_given) {
-    if (!ipvlan) return Invalid("flag", "is for the ipvlan kind");
+    if (!ipvlan) return InvalidKey("flag", "is for the ipvlan kind");
     auto f = ParseIpvlanFlag(*flag);
-    if (!f.ok()) return Invalid("flag", "must be bridge, private or vepa");
+    if (!f.ok()) return InvalidKey("flag", "must be bridge, private or vepa");
     c.ipvlan_flag = *f;
   }
 
   CNI_GET(std::int64_t, mtu, j, "mtu");
   if (mtu) {
-    if (*mtu < 0 || *mtu > 65535) return Invalid("mtu", absl::StrCat(*mtu, " is out of range"));
+    if (*mtu < 0 || *mtu > 65535) return InvalidKey("mtu", absl::StrCat(*mtu, " is out of range"));
     c.mtu = static_cast<unsigned>(*mtu);  // 0: the master's, as the reference plugins read it
   }
 
@@ -174,7 +166,7 @@ absl::StatusOr<NetConf> DecodeNetConf(absl::string_view raw, std::optional<Kind>
     c.mac = *m;
   }
   if (j.contains("runtimeConfig") && !j["runtimeConfig"].is_null()) {
-    if (!j["runtimeConfig"].is_object()) return WrongType("runtimeConfig", "an object");
+    if (!j["runtimeConfig"].is_object()) return KeyWrongType("runtimeConfig", "an object");
     CNI_GET(std::string, rmac, j["runtimeConfig"], "mac");
     if (rmac && !rmac->empty() && !ipvlan) {
       auto m = ParseMacKey("runtimeConfig.mac", *rmac);
@@ -195,7 +187,7 @@ absl::StatusOr<NetConf> DecodeNetConf(absl::string_view raw, std::optional<Kind>
   c.host = host;
   CNI_GET(std::string, unknown, j, "unknown");
   if (unknown) {
-    if (*unknown != "drop" && *unknown != "pass") return Invalid("unknown", "must be drop or pass");
+    if (*unknown != "drop" && *unknown != "pass") return InvalidKey("unknown", "must be drop or pass");
     c.unknown = *unknown == "drop";
   }
   CNI_GET(bool, link_in_container, j, "linkInContainer");
@@ -204,17 +196,17 @@ absl::StatusOr<NetConf> DecodeNetConf(absl::string_view raw, std::optional<Kind>
                  "key 'linkInContainer': a vnet master is in the plugin's namespace");
 
   if (j.contains("ipam") && !j["ipam"].is_null()) {
-    if (!j["ipam"].is_object()) return WrongType("ipam", "an object");
+    if (!j["ipam"].is_object()) return KeyWrongType("ipam", "an object");
     CNI_GET(std::string, ipam_type, j["ipam"], "type");
     c.ipam_type = ipam_type.value_or("");
     if (c.ipam_type.find('/') != std::string::npos || c.ipam_type == "." || c.ipam_type == "..")
-      return Invalid("ipam.type", "must be a plugin name, not a path");
+      return InvalidKey("ipam.type", "must be a plugin name, not a path");
   }
   if (j.contains("dns") && !j["dns"].is_null()) {
-    if (!j["dns"].is_object()) return WrongType("dns", "an object");
+    if (!j["dns"].is_object()) return KeyWrongType("dns", "an object");
     c.dns = j["dns"];
   }
-  if (ipvlan && c.ipam_type.empty()) return Invalid("ipam", "the ipvlan kind needs addresses from IPAM");
+  if (ipvlan && c.ipam_type.empty()) return InvalidKey("ipam", "the ipvlan kind needs addresses from IPAM");
 
   if (j.contains("prevResult") && !j["prevResult"].is_null()) {
     auto prev = ParseResult(j["prevResult"], c.cni_version);

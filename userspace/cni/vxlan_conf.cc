@@ -9,14 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-absl::Status Invalid(absl::string_view key, absl::string_view why) {
-  return Error(kInvalidConfig, absl::StrCat("invalid config: ", key), absl::StrCat("key '", key, "': ", why));
-}
-
-absl::Status WrongType(absl::string_view key, absl::string_view want) {
-  return Error(kDecodeFailure, "decoding network config", absl::StrCat("key '", key, "' must be ", want));
-}
-
 bool Given(const json& j, const char* key) { return j.contains(key) && !j[key].is_null(); }
 
 }  // namespace
@@ -24,45 +16,45 @@ bool Given(const json& j, const char* key) { return j.contains(key) && !j[key].i
 absl::StatusOr<std::optional<VxlanOptions>> DecodeVxlanKeys(const json& j) {
   if (!Given(j, "vxlan")) {
     for (const char* key : {"underlay", "remotes", "local", "dstport"})
-      if (Given(j, key)) return Invalid(key, "needs 'vxlan' (the VNI)");
+      if (Given(j, key)) return InvalidKey(key, "needs 'vxlan' (the VNI)");
     return std::optional<VxlanOptions>();
   }
   VxlanOptions o;
-  if (!j["vxlan"].is_number_integer()) return WrongType("vxlan", "an integer (the VNI)");
+  if (!j["vxlan"].is_number_integer()) return KeyWrongType("vxlan", "an integer (the VNI)");
   auto vni = ParseVni(std::to_string(j["vxlan"].get<std::int64_t>()));
-  if (!vni.ok()) return Invalid("vxlan", vni.status().message());
+  if (!vni.ok()) return InvalidKey("vxlan", vni.status().message());
   o.vni = *vni;
   if (Given(j, "master"))
-    return Invalid("master", "not with 'vxlan': the master is the VXLAN device the plugin makes on 'underlay'");
+    return InvalidKey("master", "not with 'vxlan': the master is the VXLAN device the plugin makes on 'underlay'");
 
-  if (!Given(j, "underlay")) return Invalid("underlay", "missing (the device VXLAN packets leave by)");
-  if (!j["underlay"].is_string()) return WrongType("underlay", "a string");
+  if (!Given(j, "underlay")) return InvalidKey("underlay", "missing (the device VXLAN packets leave by)");
+  if (!j["underlay"].is_string()) return KeyWrongType("underlay", "a string");
   o.underlay = j["underlay"].get<std::string>();
-  if (auto s = ValidateDeviceName("underlay", o.underlay); !s.ok()) return Invalid("underlay", s.message());
+  if (auto s = ValidateDeviceName("underlay", o.underlay); !s.ok()) return InvalidKey("underlay", s.message());
 
   if (Given(j, "remotes")) {
-    if (!j["remotes"].is_array()) return WrongType("remotes", "a list of addresses");
+    if (!j["remotes"].is_array()) return KeyWrongType("remotes", "a list of addresses");
     for (const auto& r : j["remotes"]) {
-      if (!r.is_string()) return WrongType("remotes", "a list of addresses");
+      if (!r.is_string()) return KeyWrongType("remotes", "a list of addresses");
       auto addr = ParseRemote(r.get<std::string>());
-      if (!addr.ok()) return Invalid("remotes", addr.status().message());
+      if (!addr.ok()) return InvalidKey("remotes", addr.status().message());
       o.remotes.push_back(*addr);
     }
   }
   if (Given(j, "local")) {
-    if (!j["local"].is_string()) return WrongType("local", "a string");
+    if (!j["local"].is_string()) return KeyWrongType("local", "a string");
     auto addr = IpAddress::Parse(j["local"].get<std::string>());
-    if (!addr.ok()) return Invalid("local", absl::StrCat("'", j["local"].get<std::string>(), "' is no address"));
+    if (!addr.ok()) return InvalidKey("local", absl::StrCat("'", j["local"].get<std::string>(), "' is no address"));
     o.local = *addr;
   }
   if (Given(j, "dstport")) {
-    if (!j["dstport"].is_number_integer()) return WrongType("dstport", "an integer");
+    if (!j["dstport"].is_number_integer()) return KeyWrongType("dstport", "an integer");
     auto port = ParseDstport(std::to_string(j["dstport"].get<std::int64_t>()));
-    if (!port.ok()) return Invalid("dstport", port.status().message());
+    if (!port.ok()) return InvalidKey("dstport", port.status().message());
     o.dstport = *port;
   }
   // Families, duplicates: libvnet's one check, its words kept in the details.
-  if (auto s = CheckVxlanOptions(o); !s.ok()) return Invalid("remotes", s.message());
+  if (auto s = CheckVxlanOptions(o); !s.ok()) return InvalidKey("remotes", s.message());
   return std::optional<VxlanOptions>(o);
 }
 
@@ -73,21 +65,21 @@ absl::StatusOr<unsigned> VxlanMtuCeiling(const VxlanOptions& want) {
   if (auto mtu = DeviceMtu(master); mtu.ok()) return *mtu;
   auto underlay = DeviceMtu(want.underlay);
   if (absl::IsNotFound(underlay.status()))
-    return Invalid("underlay", absl::StrCat("no device ", want.underlay, " here"));
+    return InvalidKey("underlay", absl::StrCat("no device ", want.underlay, " here"));
   if (!underlay.ok()) return WithCode(underlay.status(), kGeneric, absl::StrCat("reading underlay ", want.underlay));
   int family = want.local ? want.local->family : (want.remotes.empty() ? 4 : want.remotes.front().family);
   auto mtu = OverlayMtu(*underlay, family);
-  if (!mtu.ok()) return Invalid("underlay", mtu.status().message());
+  if (!mtu.ok()) return InvalidKey("underlay", mtu.status().message());
   return *mtu;
 }
 
 absl::Status CheckVxlanMatches(const VxlanOptions& want, const FabricInfo& running) {
   auto differs = [&](absl::string_view key, const std::string& has, const std::string& asked) {
-    return Invalid(key, absl::StrCat("fabric ", running.name, " runs with ", key, " ", has, ", the config asks for ",
+    return InvalidKey(key, absl::StrCat("fabric ", running.name, " runs with ", key, " ", has, ", the config asks for ",
                                      asked, " (a running fabric is never changed by the plugin)"));
   };
   if (!running.vxlan)
-    return Invalid("vxlan", absl::StrCat("fabric ", running.name, " runs on ", running.uplink,
+    return InvalidKey("vxlan", absl::StrCat("fabric ", running.name, " runs on ", running.uplink,
                                          ", which is not a VXLAN device"));
   const VxlanInfo& v = *running.vxlan;
   if (v.vni != want.vni) return differs("vxlan", std::to_string(v.vni), std::to_string(want.vni));
