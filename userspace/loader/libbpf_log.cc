@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "absl/strings/str_cat.h"
+#include "base/errors.h"
+
 namespace vnet {
 namespace {
 
@@ -48,6 +51,13 @@ std::string TakeLibbpfWarning() {
   std::string out;
   out.swap(first_warning);
   return out;
+}
+
+absl::Status LibbpfError(int err, absl::string_view step, absl::string_view object) {
+  absl::Status status = ErrnoStatus(err, step, object);
+  std::string cause = TakeLibbpfWarning();
+  if (cause.empty()) return status;
+  return absl::Status(status.code(), absl::StrCat(status.message(), " (", cause, ")"));
 }
 
 }  // namespace vnet

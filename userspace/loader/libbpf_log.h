@@ -5,6 +5,9 @@
 
 #include <string>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
 namespace vnet {
 
 // Installs the capture once; VNET_DEBUG=1 in the environment also prints
@@ -12,6 +15,9 @@ namespace vnet {
 void CaptureLibbpfLog();
 // The most telling libbpf warning since the last call ("" if none), cleared.
 std::string TakeLibbpfWarning();
+// An error for a failed libbpf call (err: an errno value) naming the step and
+// the object, with the warning libbpf logged about it appended.
+absl::Status LibbpfError(int err, absl::string_view step, absl::string_view object);
 
 }  // namespace vnet
 

@@ -24,18 +24,6 @@ FabricPrograms::FabricPrograms(FabricPrograms&&) noexcept = default;
 FabricPrograms& FabricPrograms::operator=(FabricPrograms&&) noexcept = default;
 FabricPrograms::~FabricPrograms() = default;
 
-namespace {
-
-// A libbpf failure, with libbpf's own first warning as the cause.
-absl::Status LibbpfError(int err, absl::string_view step, absl::string_view object) {
-  absl::Status status = ErrnoStatus(err, step, object);
-  std::string cause = TakeLibbpfWarning();
-  if (cause.empty()) return status;
-  return absl::Status(status.code(), absl::StrCat(status.message(), " (", cause, ")"));
-}
-
-}  // namespace
-
 absl::StatusOr<FabricPrograms> FabricPrograms::Load(const std::string& fabric) {
   CaptureLibbpfLog();
   (void)TakeLibbpfWarning();

@@ -16,13 +16,6 @@
 namespace vnet {
 namespace {
 
-absl::Status LibbpfError(int err, absl::string_view step, absl::string_view object) {
-  absl::Status status = ErrnoStatus(err, step, object);
-  std::string cause = TakeLibbpfWarning();
-  if (cause.empty()) return status;
-  return absl::Status(status.code(), absl::StrCat(status.message(), " (", cause, ")"));
-}
-
 absl::StatusOr<UniqueFd> OpenGuardPin(const std::string& fabric, const char* name) {
   std::string path = FabricPinPath(fabric, name);
   UniqueFd fd(bpf_obj_get(path.c_str()));
