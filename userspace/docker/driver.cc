@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <cstdio>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "docker/fabric_ops.h"
@@ -19,6 +20,20 @@ absl::StatusOr<std::string> StringField(const json& request, const char* key) {
   if (!request.is_object() || !request.contains(key) || !request[key].is_string() || request[key].get<std::string>().empty())
     return absl::InvalidArgumentError(absl::StrCat("the request has no ", key));
   return request[key].get<std::string>();
+}
+
+// The network and endpoint a request is about.
+struct EndpointIds {
+  std::string nid;
+  std::string eid;
+};
+
+absl::StatusOr<EndpointIds> EndpointIdsOf(const json& request) {
+  auto nid = StringField(request, "NetworkID");
+  if (!nid.ok()) return nid.status();
+  auto eid = StringField(request, "EndpointID");
+  if (!eid.ok()) return eid.status();
+  return EndpointIds{*std::move(nid), *std::move(eid)};
 }
 
 std::string Optional(const json& object, const char* key) {
@@ -148,15 +163,15 @@ absl::StatusOr<json> Driver::DeleteNetwork(const json& request) {
 }
 
 absl::StatusOr<json> Driver::CreateEndpoint(const json& request) {
-  auto nid = StringField(request, "NetworkID");
-  if (!nid.ok()) return nid.status();
-  auto eid = StringField(request, "EndpointID");
-  if (!eid.ok()) return eid.status();
-  auto record = store_.Load(*nid);
+  auto ids = EndpointIdsOf(request);
+  if (!ids.ok()) return ids.status();
+  const std::string& nid = ids->nid;
+  const std::string& eid = ids->eid;
+  auto record = store_.Load(nid);
   if (!record.ok()) return record.status();
   const NetworkConfig& config = record->config;
   const json iface = request.contains("Interface") ? request["Interface"] : json::object();
-  NewEndpoint want{*nid, *eid, {}, {}};
+  NewEndpoint want{nid, eid, {}, {}};
   std::optional<IpAddress> ipv4;
   for (const char* key : {"Address", "AddressIPv6"}) {
     std::string text = Optional(iface, key);
@@ -171,7 +186,7 @@ absl::StatusOr<json> Driver::CreateEndpoint(const json& request) {
   bool created = false;
   auto fabric = EnsureFabric(config, &created);  // after a reboot the fabric is made again
   if (!fabric.ok()) return Step(fabric.status(), absl::StrCat("parent ", config.parent));
-  auto stale = FindPorts(EndpointAlias(*nid, *eid), /*prefix=*/false);
+  auto stale = FindPorts(EndpointAlias(nid, eid), /*prefix=*/false);
   if (stale.ok())
     for (const auto& p : *stale) (void)RemovePort(p.fabric, p.port.name);
 
@@ -198,7 +213,7 @@ absl::StatusOr<json> Driver::CreateEndpoint(const json& request) {
   auto port = AddEndpointPort(config, *fabric, want);
   if (!port.ok()) {
     if (created) (void)DetachIfEmpty(*fabric);
-    return Step(port.status(), absl::StrCat("endpoint ", eid->substr(0, 12)));
+    return Step(port.status(), absl::StrCat("endpoint ", eid.substr(0, 12)));
   }
   json out_iface = json::object();
   if (generated) out_iface["MacAddress"] = want.mac.ToString();
@@ -206,20 +221,20 @@ absl::StatusOr<json> Driver::CreateEndpoint(const json& request) {
 }
 
 absl::StatusOr<json> Driver::DeleteEndpoint(const json& request) {
-  auto nid = StringField(request, "NetworkID");
-  if (!nid.ok()) return nid.status();
-  auto eid = StringField(request, "EndpointID");
-  if (!eid.ok()) return eid.status();
+  auto ids = EndpointIdsOf(request);
+  if (!ids.ok()) return ids.status();
+  const std::string& nid = ids->nid;
+  const std::string& eid = ids->eid;
   auto lock = Lock();
   if (!lock.ok()) return lock.status();
-  auto ports = FindPorts(EndpointAlias(*nid, *eid), /*prefix=*/false);
+  auto ports = FindPorts(EndpointAlias(nid, eid), /*prefix=*/false);
   if (!ports.ok()) return ports.status();
   for (const auto& p : *ports)
     if (auto s = RemovePort(p.fabric, p.port.name); !s.ok()) return Step(s, absl::StrCat("removing port ", p.port.name));
   if (ports->empty()) {
     // The sandbox went first and took the pair (and its alias) with it: the
     // fabric forgets the port whose device is gone.
-    auto record = store_.Load(*nid);
+    auto record = store_.Load(nid);
     if (record.ok())
       if (auto settings = FabricSettings(record->config.parent); settings.ok()) (void)PruneFabric(settings->name);
   }
@@ -227,12 +242,12 @@ absl::StatusOr<json> Driver::DeleteEndpoint(const json& request) {
 }
 
 absl::StatusOr<json> Driver::EndpointOperInfo(const json& request) {
-  auto nid = StringField(request, "NetworkID");
-  if (!nid.ok()) return nid.status();
-  auto eid = StringField(request, "EndpointID");
-  if (!eid.ok()) return eid.status();
+  auto ids = EndpointIdsOf(request);
+  if (!ids.ok()) return ids.status();
+  const std::string& nid = ids->nid;
+  const std::string& eid = ids->eid;
   json value = json::object();
-  auto ports = FindPorts(EndpointAlias(*nid, *eid), /*prefix=*/false);
+  auto ports = FindPorts(EndpointAlias(nid, eid), /*prefix=*/false);
   if (ports.ok() && !ports->empty()) {
     value["vnet.fabric"] = ports->front().fabric;
     value["vnet.port"] = ports->front().port.name;
@@ -241,20 +256,20 @@ absl::StatusOr<json> Driver::EndpointOperInfo(const json& request) {
 }
 
 absl::StatusOr<json> Driver::Join(const json& request) {
-  auto nid = StringField(request, "NetworkID");
-  if (!nid.ok()) return nid.status();
-  auto eid = StringField(request, "EndpointID");
-  if (!eid.ok()) return eid.status();
-  auto record = store_.Load(*nid);
+  auto ids = EndpointIdsOf(request);
+  if (!ids.ok()) return ids.status();
+  const std::string& nid = ids->nid;
+  const std::string& eid = ids->eid;
+  auto record = store_.Load(nid);
   if (!record.ok()) return record.status();
   const NetworkConfig& config = record->config;
-  auto ports = FindPorts(EndpointAlias(*nid, *eid), /*prefix=*/false);
+  auto ports = FindPorts(EndpointAlias(nid, eid), /*prefix=*/false);
   if (!ports.ok()) return ports.status();
   if (ports->empty())
-    return absl::NotFoundError(absl::StrCat("endpoint ", eid->substr(0, 12), ": no vnet port (it was removed since CreateEndpoint)"));
-  std::string inner = ContainerEndName(*eid);
+    return absl::NotFoundError(absl::StrCat("endpoint ", eid.substr(0, 12), ": no vnet port (it was removed since CreateEndpoint)"));
+  std::string inner = ContainerEndName(eid);
   if (!DeviceMtu(inner).ok())
-    return absl::FailedPreconditionError(absl::StrCat("endpoint ", eid->substr(0, 12), ": its container end ", inner,
+    return absl::FailedPreconditionError(absl::StrCat("endpoint ", eid.substr(0, 12), ": its container end ", inner,
                                                       " is not in the driver's namespace (joined already?)"));
   json out = {{"InterfaceName", {{"SrcName", inner}, {"DstPrefix", "eth"}}}};
   auto addresses = PortAddresses(ports->front().fabric, ports->front().port.name);
