@@ -215,12 +215,9 @@ def check_extras(s):
 
 
 def main():
-    vk.require_root()
-    vk.require_tools("qemu-system-x86_64", "cpio", "busybox", "tcpdump", "apt-get", "dpkg")
-    vk.exit_on_signals()
+    kit = gk.prepare("tcpdump")
     checks = vk.Checks()
     start = time.time()
-    kit = gk.kit()
     with contextlib.ExitStack() as stack:
         systems = {kind: System(kind, kit, stack) for kind in ("macvtap", "vnet")}
         for s in systems.values():  # all four boot concurrently: QEMU started in System()

@@ -85,12 +85,9 @@ def check_port_del(topo, kit, tap):
 
 
 def main():
-    vk.require_root()
-    vk.require_tools("qemu-system-x86_64", "cpio", "busybox", "apt-get", "dpkg")
-    vk.exit_on_signals()
+    kit = gk.prepare()
     checks = vk.Checks()
     start = time.time()
-    kit = gk.kit()
     with vk.Topology(tag="gl") as topo:
         vk.build_l2(topo, "vnet", "bridge", hairpin=False, containers=0)
         tap = vk.unique("glt")

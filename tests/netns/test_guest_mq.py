@@ -71,12 +71,9 @@ class System:
 
 
 def main():
-    vk.require_root()
-    vk.require_tools("qemu-system-x86_64", "cpio", "busybox", "apt-get", "dpkg")
-    vk.exit_on_signals()
+    kit = gk.prepare()
     checks = vk.Checks()
     start = time.time()
-    kit = gk.kit()
     with contextlib.ExitStack() as stack:
         systems = [System(kind, kit, stack) for kind in ("macvtap", "vnet")]
         for s in systems:

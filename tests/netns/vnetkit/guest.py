@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 
-from .fixture import SRC, run
+from .fixture import SRC, exit_on_signals, require_root, require_tools, run
 
 KERNEL_PACKAGE = "linux-image-cloud-amd64"  # the metapackage names the versioned image
 # Load order matters: each needs the ones before it.
@@ -93,6 +93,15 @@ def kit():
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
     return done
+
+
+def prepare(*extra_tools):
+    """What every guest test does first: root, QEMU and the kit's tools (and
+    extra_tools) present, teardown on SIGTERM/SIGINT; returns the kit."""
+    require_root()
+    require_tools("qemu-system-x86_64", "cpio", "busybox", "apt-get", "dpkg", *extra_tools)
+    exit_on_signals()
+    return kit()
 
 
 def build_kit(out):
