@@ -117,13 +117,16 @@ def show(env):
 
 
 def all_ports(env):
-    """{alias or name: port} of every fabric of the host namespace (the
-    alias, the attachment the plugin records, is the host end's ifalias)."""
-    aliases = {n: link.get("ifalias") for n, link in host_links(env).items()}
+    """{alias or name: port} of every fabric of the host namespace. The alias,
+    the attachment the plugin records, is the host end's ifalias, and `show`
+    must report it as the port's alias."""
+    aliases = {n: link.get("ifalias") or "" for n, link in host_links(env).items()}
     out = {}
     for f in show(env).get("fabrics", []):
         for p in f.get("ports", []):
-            out[aliases.get(p["name"]) or p["name"]] = p
+            assert p.get("alias") == aliases.get(p["name"], ""), \
+                f"show says {p['name']} has alias {p.get('alias')!r}, the link has {aliases.get(p['name'])!r}"
+            out[p["alias"] or p["name"]] = p
     return out
 
 

@@ -106,6 +106,9 @@ nlohmann::json PortToJson(const PortInfo& port) {
       {"allow_ips", AllowIpTexts(port.allow_ips)},
       {"up", port.up},
       {"carrier", port.carrier},
+      // Who made the port, as engines record it (cni:NETWORK:CONTAINER:IFNAME,
+      // docker:NETWORK:ENDPOINT); "" when none did.
+      {"alias", port.alias},
   };
   if (ipvlan) doc["addresses"] = AddressesToJson(port.addresses, &port.leases);
   return doc;
@@ -183,6 +186,7 @@ std::string FabricsToText(const std::vector<FabricInfo>& fabrics) {
       absl::StrAppendFormat(&out, "  %-15s %-17s %-8s %-10s %s\n", p.name.empty() ? "<gone>" : p.name,
                             p.mac.ToString(), p.type == PortKind::kIpvlan ? "-" : PortModeName(p.mode), state,
                             absl::StrJoin(PortFlagNames(p.flags), ","));
+      if (!p.alias.empty()) absl::StrAppend(&out, "    alias: ", p.alias, "\n");
       if (!p.sources.empty()) absl::StrAppend(&out, "    sources: ", absl::StrJoin(Sources(p), " "), "\n");
       if (!p.allow_ips.empty())
         absl::StrAppend(&out, "    allow-ip: ", absl::StrJoin(AllowIpTexts(p.allow_ips), " "), "\n");
