@@ -5,6 +5,7 @@
     test_multihost.py matrix    the differential and the traffic facts
     test_multihost.py ops       isolation, DHCP, remotes and hosts changing
     test_multihost.py v6        the plugin's VXLAN keys over an IPv6 underlay
+    test_multihost.py ipvlan    ipvlan-kind ports across hosts, l2 and l3
 
 matrix: the VXLAN devices are user-made (`ip link add ... type vxlan`), the
 CNI `master` names them. The same nine containers (modes: a3 vepa, b3
@@ -39,8 +40,35 @@ v6: the same hosts with VXLAN over the IPv6 underlay (the plugin's keys with
 IPv4 and IPv6, the fabric shows them, ports get 1430 (1500 - 70) and 1430
 bytes cross.
 
+ipvlan: six containers (two per host) made by `vnet-ipvlan` with the
+plugin's VXLAN keys, first all in mode l2, then (every DEL, each host's
+fabric and vx42 detached) all in l3, flag bridge. This kernel has no ipvlan
+driver, so the expectations are docs/semantics.md section 6 (the forwarding
+spec's ipvlan rules), not a differential. For each mode: every
+port has its host's U (the MAC of that host's vx42, the uplink), the three
+differ; the IPv4 and IPv6 matrices of all 30 ordered pairs (across hosts and
+on one host) are full. ARP and ND from a container: in l2 the request crosses
+hosts and the remote container answers with its MAC, which is the remote
+host's U (what a kernel ipvlan l2 slave of that host's VXLAN device would
+answer too: slaves share their master's MAC); in l3 vnet answers any ARP or
+NS from a port with the local host's U (spec 6.2; a kernel l3 slave is NOARP
+and the kernel drops its ARP on egress, so there is nothing to compare), and
+what crosses hosts is each host's own resolution on vx42, which the remote
+host's vnet answers with its U (spec 6.1: host A's neighbour entry for b1 is
+host B's U). l3 leaves through the host's FIB (spec 6.2: what it will not
+forward goes to the host stack, which drops it), so each host needs a route
+for the overlay out of vx42: before the test adds it, cross-host pings fail
+and those on one host pass. (Kernel ipvlan l3 routes with the master as
+output interface, and IPv4 output with an interface and no route assumes
+the destination on-link; vnet's bpf_fib_lookup assumes nothing.) A container sending from an address it does not own
+(IPv4 and IPv6, `ip addr add` + ping -I) is answered by no one, not one
+frame from or about that address reaches a container on its host or the
+others, and only its port's `spoofed_ip` count grows; from its own
+addresses it is answered.
+
 Exit 0 pass, 1 fail, 77 skip (not root, tools or plugins missing).
 """
+import json
 import os
 import re
 import subprocess
@@ -62,14 +90,14 @@ BURST = 20
 # ops builds its hosts with the plugin's VXLAN keys (the first ADD on a host
 # makes the VXLAN device and fabric); matrix keeps user-made VXLAN devices,
 # which kernel macvlan needs too.
-KEYS = PART in ("ops", "v6")
+KEYS = PART in ("ops", "v6", "ipvlan")
 
 
 def main():
     vk.require_root()
     vk.exit_on_signals()
     vk.require_tools("tcpdump", "ping", "arping", "ndisc6", "scapy", "bridge")
-    plugins = ["vnet-macvlan"] + (["macvlan"] if PART == "matrix" else [])
+    plugins = ["vnet-ipvlan"] if PART == "ipvlan" else ["vnet-macvlan"] + (["macvlan"] if PART == "matrix" else [])
     for p in plugins:
         if not engines.plugin_dir(p):
             vk.skip(f"the CNI plugin {p} is not built or installed")
@@ -85,7 +113,7 @@ def main():
                 for h in mh.hosts.values():
                     mh_.make_vxlan(mh, h)
             print(f"     underlay{'' if KEYS else ' and VXLAN'} up ({time.time() - start:.1f}s)", flush=True)
-            {"matrix": part_matrix, "ops": part_ops, "v6": part_v6}[PART](mh, checks)
+            {"matrix": part_matrix, "ops": part_ops, "v6": part_v6, "ipvlan": part_ipvlan}[PART](mh, checks)
     except Exception:  # pylint: disable=broad-except
         import traceback
         checks.fail("setup/teardown", traceback.format_exc())
@@ -269,6 +297,157 @@ def part_v6(mh, checks):
                   + [(f"{n}: eth0 MTU", vk.link_json(mh, n, "eth0")["mtu"], want) for n in names]
                   + [(f"a1 -> c1: {want}-byte packets, DF, answered", big.returncode == 0, True)])
     checks.run("IPv6 underlay: local, remotes and MTU 1430 on the fabric and ports", settings)
+
+
+# -- ipvlan ------------------------------------------------------------------
+
+IPVLAN = ("a1", "a2", "b1", "b2", "c1", "c2")
+
+
+def part_ipvlan(mh, checks):
+    for mode in ("l2", "l3"):
+        t = time.time()
+        mh_.add_containers(mh, "vnet-ipvlan", {n: mode for n in IPVLAN}, vxlan_keys=True)
+        # U of each host: the ipvlan ports' shared MAC is their uplink's, vx42's.
+        macs = {k: vk.mac_of(mh, h.role, h.vx) for k, h in mh.hosts.items()}
+        if mode == "l3":
+            checks.run("ipvlan l3: without an overlay route on the hosts, only the host's own ports reach",
+                       l3_needs_routes, mh)
+            overlay_routes(mh)
+        checks.run(f"ipvlan {mode}: the fabric made by the keys, every port with its host's VXLAN MAC",
+                   ipvlan_ports, mh, mode, macs)
+        checks.run(f"ipvlan {mode}: every pair reaches, across hosts and on one host, IPv4 and IPv6",
+                   ipvlan_matrix, mh)
+        checks.run(f"ipvlan {mode}: ARP and ND answered with the MAC {mode} gives", ipvlan_neighbours, mh, mode,
+                   macs)
+        checks.run(f"ipvlan {mode}: a source the port does not own reaches nobody, counted spoofed_ip",
+                   ipvlan_spoofing, mh)
+        print(f"     ipvlan {mode} in {time.time() - t:.1f}s", flush=True)
+        if mode == "l2":
+            checks.run("ipvlan l2 -> l3: every DEL succeeds, detach removes each host's vx42", ipvlan_reset, mh)
+
+
+def overlay_routes(mh):
+    """l3 ports leave through the host's FIB (spec 6.2): each host routes the
+    overlay on-link out of vx42, and resolves the remote containers there itself."""
+    for h in mh.hosts.values():
+        mh.ip(h.role, "route", "add", f"{mh_.OVERLAY4}.0/24", "dev", h.vx)
+        mh.ip(h.role, "-6", "route", "add", f"{mh_.OVERLAY6}:/64", "dev", h.vx)
+
+
+def l3_needs_routes(mh):
+    """What the FIB will not forward goes to the host stack, which drops it
+    (spec 6.2): no host route covers the overlay yet."""
+    jobs = {(s, d, fam): (lambda s=s, d=d, fam=fam: mh_.ping_ok(mh, s, mh.info[d][fam]))
+            for s, d in (("a1", "b1"), ("c2", "a1"), ("a1", "a2")) for fam in ("ip4", "ip6")}
+    got = mh_.parallel(jobs)
+    vk.expect([(f"{fam} {s} -> {d}", ok, s[0] == d[0]) for (s, d, fam), ok in sorted(got.items())])
+
+
+def ipvlan_ports(mh, mode, macs):
+    results = []
+    for k, h in mh.hosts.items():
+        doc = mh.vnet(h, "show", h.fabric, json_out=True)
+        fab = next(f for f in doc["fabrics"] if f["name"] == h.fabric)
+        results += [(f"host {k.upper()}: fabric uplink", fab.get("uplink"), h.vx),
+                    (f"  its ipvlan mode", fab.get("ipvlan_mode"), mode),
+                    (f"  its VNI", (fab.get("vxlan") or {}).get("vni"), mh_.VNI)]
+    results += [(f"{n}: eth0 MAC (host {n[0].upper()}'s {mh.hosts[n[0]].vx})", vk.mac_of(mh, n), macs[n[0]])
+                for n in IPVLAN]
+    results.append(("the three hosts' VXLAN MACs differ", len(set(macs.values())), 3))
+    vk.expect(results)
+
+
+def ipvlan_matrix(mh):
+    got = {fam: mh_.reach_matrix(mh, list(IPVLAN), fam) for fam in (4, 6)}
+    for fam, m in got.items():
+        print(f"IPv{fam}:\n{mh_.format_matrix(list(IPVLAN), m)}", flush=True)
+    vk.expect([(f"IPv{fam}: pairs of {len(m)} that fail", sorted(p for p, ok in m.items() if not ok), [])
+               for fam, m in got.items()])
+
+
+def host_neigh(mh, host, ip):
+    """The MAC host's kernel resolved ip to on its VXLAN device, or None."""
+    doc = json.loads(mh.ip(host.role, "-j", "neigh", "show", "dev", host.vx, "to", ip).stdout or "[]")
+    return next((e.get("lladdr", "").lower() for e in doc if e.get("dst") == ip), None)
+
+
+def ipvlan_neighbours(mh, mode, macs):
+    """l2: the container does its own ARP and ND; the request crosses hosts
+    and the remote container answers with its MAC, which is its host's U (its
+    VXLAN device's MAC), as a kernel ipvlan l2 slave on that host's VXLAN
+    device would. l3: vnet answers the container's ARP or NS for any other
+    address with the local U, back into the port (spec 6.2); what crosses hosts
+    is the host's own resolution on vx42, which the remote host's vnet answers
+    with its U (spec 6.1)."""
+    results = []
+    for s, d in (("a1", "b1"), ("b2", "c1"), ("c2", "a2"), ("a1", "a2")):
+        want = macs[d[0]] if mode == "l2" else macs[s[0]]
+        whose = f"host {(d if mode == 'l2' else s)[0].upper()}'s U"
+        results.append((f"arping {s} -> {d}: ({whose})", vk.arping_mac(mh, s, "eth0", mh.info[d]["ip4"]), want))
+        results.append((f"ndisc6 {s} -> {d}: ({whose})", vk.ndisc6(mh, s, "eth0", mh.info[d]["ip6"]), want))
+    if mode == "l3":
+        for h, d in (("a", "b1"), ("b", "c2"), ("c", "a1")):
+            for fam in ("ip4", "ip6"):
+                results.append((f"host {h.upper()} resolved {d}'s {fam} on vx42 to host {d[0].upper()}'s U",
+                                host_neigh(mh, mh.hosts[h], mh.info[d][fam]), macs[d[0]]))
+    vk.expect(results)
+
+
+def spoofed_ip(mh, host):
+    """{device: spoofed_ip drops} over host's fabric."""
+    doc = mh.vnet(host, "stats", json_out=True)
+    return {s["device"]: s["drops"]["spoofed_ip"] for s in doc["stats"] if s["fabric"] == host.fabric}
+
+
+def port_of(mh, name):
+    """The vnet port (host end) of container name: the port whose ifindex is eth0's peer."""
+    h = mh.host_of(name)
+    peer = vk.link_json(mh, name, "eth0").get("link_index")
+    doc = mh.vnet(h, "show", h.fabric, json_out=True)
+    ports = next(f for f in doc["fabrics"] if f["name"] == h.fabric)["ports"]
+    return next((p["name"] for p in ports if p.get("ifindex") == peer), None)
+
+
+def ipvlan_spoofing(mh):
+    """a2 adds an address no port owns and pings from it, over IPv4 and IPv6;
+    the ipvlan kind sends only from its addresses (docs/cni.md), so every
+    frame is dropped at a2's port (`spoofed_ip`) and a1 (same host), b1 and c1
+    (the other hosts) see nothing from or about the address."""
+    a = mh.hosts["a"]
+    fakes = ((f"{mh_.OVERLAY4}.250", "24", mh.info["b1"]["ip4"]), (f"{mh_.OVERLAY6}:250", "64", mh.info["c1"]["ip6"]))
+    for fake, plen, _ in fakes:
+        mh.ip("a2", "addr", "add", f"{fake}/{plen}", "dev", "eth0", *(["nodad"] if ":" in fake else []))
+    before = spoofed_ip(mh, a)
+    answered = {}
+    try:
+        expr = " or ".join(f"host {f}" for f, _, _ in fakes)
+        with vk.sniffing(mh, {n: (n, "eth0") for n in ("a1", "b1", "c1")}, expr) as seen:
+            for fake, _, target in fakes:
+                answered[fake] = mh.exec("a2", "ping", "-n", "-c", "3", "-i", "0.2", "-W", "1", "-I", fake, target,
+                                         check=False).returncode == 0
+        grew = vk.drops_grew(before, spoofed_ip(mh, a))
+    finally:
+        for fake, plen, _ in fakes:
+            mh.ip("a2", "addr", "del", f"{fake}/{plen}", "dev", "eth0", check=False)
+    # After the fake addresses are gone: IPv6 source selection would pick one.
+    own = {fam: mh_.ping_ok(mh, "a2", mh.info[d][fam]) for fam, d in (("ip4", "b1"), ("ip6", "c1"))}
+    results = [(f"a2 -> {t} from {f} answered", answered[f], False) for f, _, t in fakes]
+    results += [(f"frames from or about the spoofed addresses on {n}", len(seen[n]), 0) for n in ("a1", "b1", "c1")]
+    results += [("host A's devices whose spoofed_ip drops grew", sorted(grew), [port_of(mh, "a2")]),
+                ("  by at least the 6 echo requests", sum(grew.values()) >= 6, True)]
+    results += [(f"a2 -> its {fam} peer from its own address answered", ok, True) for fam, ok in own.items()]
+    vk.expect(results)
+
+
+def ipvlan_reset(mh):
+    dels = {n: mh_.del_container(mh, n) for n in IPVLAN}
+    results = [(f"DEL {n}", r.ok, True) for n, r in dels.items()]
+    for h in mh.hosts.values():
+        r = mh.vnet(h, "detach", h.fabric, check=False)
+        results += [(f"host {h.key.upper()}: detach", r.returncode, 0),
+                    (f"  {h.vx} gone", mh.ip(h.role, "link", "show", h.vx, check=False).returncode != 0, True)]
+    vk.expect(results)
 
 
 # -- ops ---------------------------------------------------------------------
