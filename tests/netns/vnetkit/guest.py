@@ -141,6 +141,17 @@ def build_kit(out):
     shutil.rmtree(rootfs)
 
 
+def with_libraries(binary):
+    """{path: path} of a host binary and the shared libraries ldd names for
+    it (the dynamic loader included), to put into a guest at the same paths."""
+    files = {binary: binary}
+    for line in run(["ldd", binary]).stdout.splitlines():
+        for word in line.split():
+            if word.startswith("/"):
+                files[word] = word
+    return {guest: os.path.realpath(host) for guest, host in files.items()}
+
+
 def newc(files):
     """An uncompressed newc cpio archive of {path: (mode, bytes)}."""
     out = io.BytesIO()
@@ -179,13 +190,16 @@ class Guest:
     per queue: virtio-net enables no more queue pairs than CPUs. ip: the
     address eth0 gets ("A.B.C.D/24"), script: shell run once before the
     command loop (its output is in .lines). A context manager: QEMU is
-    killed on exit whatever happens."""
+    killed on exit whatever happens. extra_files: {guest path: host path}
+    copied into this guest's initramfs (with_libraries() for a program);
+    raise memory for big ones, the initramfs lives in the guest's RAM."""
 
     def __init__(self, kit_, netns, mac, ip=None, tap=None, macvtap=None, queues=1, script=None, memory=128,
-                 name="guest"):
+                 name="guest", extra_files=None):
         assert (tap is None) != (macvtap is None), "one of tap= and macvtap="
         self.kit, self.netns, self.mac, self.ip, self.name = kit_, netns, mac, ip, name
         self.tap, self.macvtap, self.queues, self.script, self.memory = tap, macvtap, queues, script, memory
+        self.extra_files = extra_files or {}
         self.proc = None
         self.lines = []  # every console line so far
         self._queue = queue.Queue()
@@ -205,9 +219,17 @@ class Guest:
         path = os.path.join(self._tmp, "initrd")
         with open(self.kit.initrd, "rb") as base, open(path, "wb") as out:
             shutil.copyfileobj(base, out)
+            files = {}
+            for guest_path, host_path in self.extra_files.items():
+                parts = guest_path.strip("/").split("/")
+                for i in range(1, len(parts)):  # parents first: the kernel makes no directories
+                    files.setdefault("/".join(parts[:i]), (0o040755, b""))
+                with open(host_path, "rb") as f:
+                    files["/".join(parts)] = (0o100755, f.read())
             if self.script:
-                text = "#!/bin/sh\n" + self.script
-                out.write(gzip.compress(newc({"probe.sh": (0o100755, text.encode())}), 1))
+                files["probe.sh"] = (0o100755, ("#!/bin/sh\n" + self.script).encode())
+            if files:
+                out.write(gzip.compress(newc(files), 1))
         return path
 
     def _start(self):
