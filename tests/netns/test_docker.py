@@ -21,7 +21,7 @@ inside `docker exec`):
     `docker network create` with the driver's error and leaves nothing;
   - removing the containers leaves no port or host end, `docker network rm`
     no fabric, pin or record;
-  - the driver's second name (vnet-ipvlan, kind ipvlan l2) connects its
+  - the driver's second name (vnet-ipvlan, kind ipvlan l2 and l3) connects its
     containers too;
   - the units as built verify, and a socket passed as systemd passes it is
     served (systemd-socket-activate);
@@ -80,6 +80,18 @@ def main():
                              matrix is not None and all(matrix.values()), matrix)
                 checks.check("vnet-ipvlan: the fabric goes with the network",
                              not os.path.exists(f"{vk.PIN_ROOT}/{parent}"))
+                # Kind ipvlan l3: the host's FIB routes the ports' traffic
+                # (docs/semantics.md 6.7), so the subnet is routed out of the parent.
+                topo.ip("host", "route", "add", f"{SUBNET}.0/24", "dev", parent)
+                def fabric_is_l3():
+                    shown = json.loads(topo.vnetctl("-j", "show", parent).stdout)["fabrics"][0]
+                    checks.check("vnet-ipvlan l3: the fabric is ipvlan l3",
+                                 (shown["type"], shown["ipvlan_mode"]) == ("ipvlan", "l3"), shown["ipvlan_mode"])
+                matrix = run_pair(checks, topo, dockerd, image, f"{drv.name}-ipvlan", parent, "i3",
+                                  extra_opts=("-o", "ipvlan_mode=l3"), during=fabric_is_l3)
+                topo.ip("host", "route", "del", f"{SUBNET}.0/24", "dev", parent)
+                checks.check("vnet-ipvlan l3: containers and ext all reach each other",
+                             matrix is not None and all(matrix.values()), matrix)
                 # The differential: Docker's own macvlan on the same parent.
                 matrix = run_pair(checks, topo, dockerd, image, "macvlan", parent, "mv")
                 checks.check("macvlan: reachability matrix equals vnet's", matrix == VNET_MATRIX.get("m"),
@@ -190,9 +202,10 @@ def matrix_of(topo, dockerd, names, address):
     return {(a, b): ping_ok(pinger(a), address[b], tries=2) for a in NODES for b in NODES if a != b}
 
 
-def run_pair(checks, topo, dockerd, image, driver, parent, tag, extra_opts=()):
+def run_pair(checks, topo, dockerd, image, driver, parent, tag, extra_opts=(), during=None):
     """A network of `driver` on parent, containers a and b (b with --ip .50);
-    returns the reachability matrix, and removes the containers and network."""
+    returns the reachability matrix (after calling during(), if given, with
+    the containers running), and removes the containers and network."""
     net = vk.unique(f"dkn{tag}")
     p = dockerd("network", "create", "-d", driver, "--subnet", f"{SUBNET}.0/24", "--gateway", f"{SUBNET}.1",
                 "-o", f"parent={parent}", *extra_opts, net, check=False)
@@ -207,6 +220,8 @@ def run_pair(checks, topo, dockerd, image, driver, parent, tag, extra_opts=()):
         address = {c: container_ip(dockerd, n, net) for c, n in names.items()}
         address["ext"] = f"{SUBNET}.1"
         checks.check(f"{tag}: --ip respected", address["b"] == f"{SUBNET}.50", address)
+        if during:
+            during()
         return matrix_of(topo, dockerd, names, address)
     finally:
         dockerd("rm", "-f", *names.values(), check=False)

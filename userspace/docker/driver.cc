@@ -281,6 +281,9 @@ absl::StatusOr<json> Driver::Join(const json& request) {
     if (!config.ipv4.empty()) routes.push_back({{"Destination", "0.0.0.0/0"}, {"RouteType", kRouteConnected}, {"NextHop", ""}});
     if (!config.ipv6.empty()) routes.push_back({{"Destination", "::/0"}, {"RouteType", kRouteConnected}, {"NextHop", ""}});
     out["StaticRoutes"] = routes;
+    // Without this libnetwork adds its own gateway (docker_gwbridge), whose
+    // default route clashes with the one above ("file exists").
+    out["DisableGatewayService"] = true;
     return out;
   }
   if (const Pool* p = PoolOf(config.ipv4, addresses); p && p->gateway) out["Gateway"] = p->gateway->ToString();
