@@ -44,6 +44,10 @@ def main():
     topo = vk.Topology("cd")
     wrapper = os.path.join(BIN, vk.unique("vnet-t"))
     conflist = None
+    # containerd's CNI library locks the config directory with a file of its
+    # own there; it is ours to remove unless it was there before.
+    lock = os.path.join(NETD, "cni.lock")
+    lock = None if os.path.exists(lock) else lock
     try:
         with topo, engines.temp_dir("vnet-cd-") as work:
             log = os.path.join(work, "calls.log")
@@ -58,11 +62,11 @@ def main():
     except Exception as e:  # pylint: disable=broad-except
         checks.fail("setup/teardown", repr(e))
     finally:
-        for path in (conflist, wrapper):
+        for path in (conflist, wrapper, lock):
             if path and os.path.exists(path):
                 os.unlink(path)
-    checks.check("the conflist and the plugin wrapper are removed",
-                 not any(p and os.path.exists(p) for p in (conflist, wrapper)))
+    checks.check("the conflist, the plugin wrapper and the lock file it caused are removed",
+                 not any(p and os.path.exists(p) for p in (conflist, wrapper, lock)))
     checks.finish(f"cni-containerd ({PLUGIN})", start, [topo])
 
 
