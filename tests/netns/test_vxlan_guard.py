@@ -20,8 +20,9 @@ container's stack received is read from its own counters (Icmp InEchos,
 Icmp6InEchos), what the guard dropped from the guard's counters
 (tests/tools/vnet-guard-tool show, the C++ API of fabric/vxlan_guard.h);
 both must match what was sent exactly. `vnetctl vxlan remote del|add` takes
-B out of the set and back; the tool removes one guard alone, to show that a
-guard leaves other VNIs on the same underlay alone.
+B out of the set and back; `vnetctl reload` switches a guard to the new
+build's program with its set and counters kept; the tool removes one guard
+alone, to show that a guard leaves other VNIs on the same underlay alone.
 """
 import json
 import os
@@ -273,6 +274,24 @@ def run_checks(rig, checks):
     checks.check("vxlan remote add F1 B: in the set again", rig.tool("list", F1).stdout.split() == [UL4["hb"]],
                  rig.tool("list", F1).stdout)
     checks.check("  b1 -> a1 works again", rig.ping("F1") >= 5, "pings lost")
+
+    # vnetctl reload: the guard's program changes hands in place; its set and
+    # counters carry over and the rogue stays out.
+    before_ids = set(tcx_ingress(rig.t, "eth0")["prog_ids"])
+    before = rig.guard("F1")
+    rig.vnetctl("ha", "reload", F1)
+    after_ids = set(tcx_ingress(rig.t, "eth0")["prog_ids"])
+    checks.check("reload F1: its guard runs a new program, F2's guard keeps its own",
+                 len(after_ids) == 2 and len(after_ids & before_ids) == 1, f"{sorted(before_ids)} -> {sorted(after_ids)}")
+    after = rig.guard("F1")
+    checks.check("  the allowed set and the counters carried over",
+                 after["remotes"] == [UL4["hb"]] and after["dropped_packets"] >= before["dropped_packets"] and
+                 after["allowed_packets"] >= before["allowed_packets"], f"{before} -> {after}")
+    sent, got = rig.received_during("F1", 4)
+    checks.check("  the rogue's frames are still kept out and counted",
+                 got == 0 and rig.guard("F1")["dropped_packets"] - after["dropped_packets"] == sent == n,
+                 f"received {got} of {sent}; {rig.guard('F1')}")
+    checks.check("  b1 -> a1 still works", rig.ping("F1") >= 5, "pings lost")
 
     # One guard removed alone: its VNI is open again, the other guard does not touch it.
     rig.tool("detach", F2)

@@ -18,6 +18,7 @@
 #include "fabric/operations.h"
 #include "fabric/port_tables.h"
 #include "fabric/registry.h"
+#include "fabric/vxlan_guard.h"
 #include "loader/tc_hook.h"
 #include "loader/checkpoint.h"
 #include "base/errors.h"
@@ -159,6 +160,13 @@ absl::StatusOr<ReloadReport> ReloadFabric(absl::string_view name) {
   if (auto s = SwapAll(fabric, config, *programs, report); !s.ok())
     return Prefix(s, migration ? absl::StrCat(what, " (the next vnetctl command finishes the migration)") : what);
   if (migration) VNET_RETURN_IF_ERROR(migration->Finish());
+  // A VXLAN fabric's underlay guard has its own version and maps: only its
+  // program changes hands.
+  if (VxlanGuard::Exists(fabric)) {
+    VNET_ASSIGN_OR_RETURN(VxlanGuard guard, VxlanGuard::Open(fabric));
+    VNET_RETURN_IF_ERROR(Prefix(guard.Reload(), what));
+    ++report.replaced;
+  }
   return report;
 }
 

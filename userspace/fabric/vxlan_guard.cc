@@ -191,6 +191,19 @@ absl::StatusOr<VxlanGuardInfo> VxlanGuard::Describe() const {
   return info;
 }
 
+absl::Status VxlanGuard::Reload() {
+  const std::string what = absl::StrCat(What(fabric_), ": reload");
+  VNET_ASSIGN_OR_RETURN(vnet_guard_config config, In(state_->maps.Config(), what));
+  VNET_ASSIGN_OR_RETURN(UnderlayGuardProgram program, In(UnderlayGuardProgram::Load(fabric_), what));
+  auto rtnl = Rtnl::Open();
+  const int ifindex = static_cast<int>(config.underlay_ifindex);
+  std::string ifname = UnderlayName(rtnl.ok() ? &*rtnl : nullptr, ifindex);
+  // The attachment holds the new program once switched; `program` may go.
+  return Annotate(ReplaceUnderlayGuard(fabric_, program.prog_fd(), ifindex, ifname,
+                                       config.flags & VNET_GUARD_F_CLS_BPF, config.vni),
+                  what);
+}
+
 absl::Status VxlanGuard::Detach() && {
   const std::string what = What(fabric_);
   VNET_ASSIGN_OR_RETURN(vnet_guard_config config, In(state_->maps.Config(), what));

@@ -93,6 +93,10 @@ class VxlanGuard {
   absl::StatusOr<std::vector<IpAddress>> Remotes() const;  // sorted
   absl::StatusOr<VxlanGuardCounters> Counters() const;
   absl::StatusOr<VxlanGuardInfo> Describe() const;
+  // This build's guard program takes over the attachment (vnetctl reload):
+  // loaded against the pinned maps, so the allowed set and the counters
+  // carry over, and switched atomically.
+  absl::Status Reload();
   // Detaches the program and removes every pin of the guard.
   absl::Status Detach() &&;
 

@@ -178,9 +178,14 @@ absl::Status ReplaceLinkProgram(int link_fd, int new_prog_fd, absl::string_view 
 }
 
 absl::Status ReplaceClsBpf(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction) {
+  return ReplaceClsBpfAt(prog_fd, ifindex, ifname, direction, kClsBpfHandle, kClsBpfPriority);
+}
+
+absl::Status ReplaceClsBpfAt(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction,
+                             std::uint32_t handle, std::uint32_t priority) {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = TcPoint(direction));
-  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE, .handle = kClsBpfHandle,
-              .priority = kClsBpfPriority);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE, .handle = handle,
+              .priority = priority);
   if (int err = bpf_tc_attach(&hook, &opts))
     return ErrnoStatus(err, absl::StrCat("replace cls_bpf ", TcDirectionName(direction), " program on"), ifname);
   return absl::OkStatus();

@@ -62,6 +62,9 @@ absl::Status RestoreXdpProgram(int ifindex, absl::string_view ifname, int prog_f
 absl::Status ReplaceLinkProgram(int link_fd, int new_prog_fd, absl::string_view what);
 // Replaces vnet's cls_bpf filter program in place (BPF_TC_F_REPLACE).
 absl::Status ReplaceClsBpf(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction);
+// The same for a filter at the caller's handle and priority (AttachClsBpfAt).
+absl::Status ReplaceClsBpfAt(int prog_fd, int ifindex, absl::string_view ifname, TcDirection direction,
+                             std::uint32_t handle, std::uint32_t priority);
 // The id of the program a link runs.
 absl::StatusOr<std::uint32_t> LinkProgramId(int link_fd, absl::string_view what);
 

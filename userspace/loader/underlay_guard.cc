@@ -89,6 +89,17 @@ absl::Status DetachUnderlayGuard(const std::string& fabric, int ifindex, absl::s
   return Unpin(path);
 }
 
+absl::Status ReplaceUnderlayGuard(const std::string& fabric, int prog_fd, int ifindex, absl::string_view ifname,
+                                  bool cls_bpf, std::uint32_t vni) {
+  if (cls_bpf)
+    return ReplaceClsBpfAt(prog_fd, ifindex, ifname, TcDirection::kIngress, VNET_GUARD_CLS_HANDLE_BASE | vni,
+                           VNET_GUARD_CLS_PRIORITY);
+  std::string path = FabricPinPath(fabric, VNET_PIN_GUARD_LINK);
+  UniqueFd link(bpf_obj_get(path.c_str()));
+  if (!link.valid()) return ErrnoStatus(errno, "open pinned", path);
+  return ReplaceLinkProgram(link.get(), prog_fd, absl::StrCat("the underlay guard on ", ifname));
+}
+
 absl::StatusOr<std::uint32_t> UnderlayGuardLinkProgram(const std::string& fabric) {
   std::string path = FabricPinPath(fabric, VNET_PIN_GUARD_LINK);
   UniqueFd fd(bpf_obj_get(path.c_str()));

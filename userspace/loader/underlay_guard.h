@@ -53,6 +53,11 @@ absl::Status AttachUnderlayGuard(const std::string& fabric, int prog_fd, int ifi
 // or attachment that is gone already is not an error.
 absl::Status DetachUnderlayGuard(const std::string& fabric, int ifindex, absl::string_view ifname, bool cls_bpf,
                                  std::uint32_t vni);
+// Switches the attached guard to `prog_fd` atomically (a new build's guard
+// taking over: the tcx link's program, or the cls_bpf filter's, replaced in
+// place, so no frame passes unchecked in between).
+absl::Status ReplaceUnderlayGuard(const std::string& fabric, int prog_fd, int ifindex, absl::string_view ifname,
+                                  bool cls_bpf, std::uint32_t vni);
 // The id of the program the pinned tcx link runs (0 when none is pinned).
 absl::StatusOr<std::uint32_t> UnderlayGuardLinkProgram(const std::string& fabric);
 
