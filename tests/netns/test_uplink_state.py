@@ -58,11 +58,11 @@ def main():
             checks.check("refusal changed nothing", t.vnetctl("show", json_out=True) == before)
 
             t.ip("host", "link", "del", "up0")
-            defunct = wait_until(lambda: t.vnetctl("show", fabric, json_out=True)["fabrics"][0]["defunct"])
+            defunct = wait_until(lambda: t.vnetctl("show", fabric, json_out=True)["fabrics"][0]["defunct"], timeout=10)
             checks.check("uplink deleted: fabric defunct", defunct)
             checks.check("uplink deleted: monitor still running", monitor.poll() is None)
             checks.check("uplink deleted: containers lose carrier",
-                         wait_until(lambda: "NO-CARRIER" in link(t, "c2", "eth0")["flags"]))
+                         wait_until(lambda: "NO-CARRIER" in link(t, "c2", "eth0")["flags"], timeout=10))
             r = t.vnetctl("stats", check=False)
             checks.check("stats still works on a defunct fabric", r.returncode == 0, r.stderr)
         finally:

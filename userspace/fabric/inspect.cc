@@ -1,4 +1,5 @@
 // show / stats: reading a fabric back from its pinned state.
+#include <linux/if_link.h>
 #include <time.h>
 
 #include <algorithm>
@@ -60,8 +61,11 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric, bool 
                                            : rtnl.GetLink(static_cast<int>(config.uplink_ifindex));
   if (uplink.ok()) {
     info.uplink = uplink->name;
-    auto xdp = QueryXdp(uplink->ifindex, uplink->name);
-    if (xdp.ok() && xdp->prog_id) info.xdp_mode = std::string(XdpModeName(xdp->mode));
+    // From the link just read: a QueryXdp would dump every link of the
+    // namespace, and a CNI ADD describes the fabric with hundreds of ports.
+    if (uplink->xdp_prog_id)
+      info.xdp_mode = std::string(
+          XdpModeName(uplink->xdp_attached == XDP_ATTACHED_SKB ? XdpMode::kGeneric : XdpMode::kNative));
   }
   bool no_xdp = flags.no_xdp;
   if (no_xdp && uplink.ok()) info.xdp_mode = "none";

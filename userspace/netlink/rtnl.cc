@@ -58,6 +58,12 @@ LinkInfo ParseLink(const nlmsghdr* h) {
       case IFLA_CARRIER:
         if (n >= 1) info.has_carrier = d[0] != 0;
         break;
+      case IFLA_XDP:
+        ForEachAttr(d, n, [&](int t, const std::uint8_t* xd, std::size_t xn) {
+          if (t == IFLA_XDP_ATTACHED && xn >= 1) info.xdp_attached = xd[0];
+          if (t == IFLA_XDP_PROG_ID && xn >= 4) std::memcpy(&info.xdp_prog_id, xd, 4);
+        });
+        break;
       case IFLA_LINKINFO:
         ForEachAttr(d, n, [&](int t, const std::uint8_t* kd, std::size_t kn) {
           if (t == IFLA_INFO_KIND)

@@ -36,6 +36,10 @@ struct LinkInfo {
   bool has_carrier = false;
   std::uint32_t group = 0;     // IFLA_GROUP
   std::string alias;           // IFLA_IFALIAS: a CNI plugin records its attachment there
+  // IFLA_XDP: what XDP program the device runs, read with the link itself
+  // (libbpf's bpf_xdp_query dumps every link of the namespace to find one).
+  std::uint8_t xdp_attached = 0;   // XDP_ATTACHED_*: NONE, DRV, SKB, HW or MULTI
+  std::uint32_t xdp_prog_id = 0;   // the program, when attached in one mode only
 
   bool admin_up() const;
 };
