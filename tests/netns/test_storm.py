@@ -64,30 +64,19 @@ def storm(topo, sender, receivers, seconds=STORM):
         vk.reap([c.proc for c in counters])
 
 
-def within_limit(seen, took):
-    """Delivered copies at LIMIT pps over `took` seconds: L*T*(1 +- 0.25) + burst."""
+def limited(sent, took, seen, rx, drops):
+    """What is wrong with a storm held to LIMIT: each receiver got
+    L*T*(1 +- 0.25) + burst copies over the `took` seconds, and every frame
+    vnet took in (rx) either passed or is a storm drop."""
     low, high = LIMIT * took * 0.75, LIMIT * took * 1.25 + BURST
-    return low <= seen <= high, (round(low), round(high))
-
-
-def stats(topo, dev):
-    return vk.port_stats(topo, dev)
-
-
-class Pinger:
-    """ping -i 0.01 between two containers until stop(): (sent, lost)."""
-
-    def __init__(self, topo, eps, src, dst):
-        self.proc = subprocess.Popen(["ip", "netns", "exec", topo.ns(eps[src][0]), "ping", "-n", "-i", "0.01",
-                                      "-W", "1", "-c", "100000", eps[dst][2]],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def stop(self):
-        out = vk.interrupt(self.proc)
-        m = re.search(r"(\d+) packets transmitted", out)
-        sent = int(m.group(1)) if m else 0
-        answered = {int(seq) for seq in re.findall(r"icmp_seq=(\d+) ttl=", out)}
-        return sent, [seq for seq in range(1, sent) if seq not in answered]
+    bad = [f"{role} received {n}, want {round(low)}..{round(high)}" for role, n in seen.items()
+           if not low <= n <= high]
+    if sent < 5 * LIMIT * took:
+        bad.append(f"the storm was too slow to test a limit: {sent} frames in {took:.2f}s")
+    passed = max(seen.values())
+    if abs(rx - passed - drops) > 0.02 * rx + 10:
+        bad.append(f"storm drops {drops} != rx {rx} - passed {passed}")
+    return bad
 
 
 def build(topo):
@@ -104,28 +93,18 @@ def port_limit(topo, eps, ports):
     shown = [p for p in vk.fabric_doc(topo, topo.fabrics[0])["ports"] if p["name"] == ports["c1"]][0]
     assert shown["storm_limit"] == LIMIT, f"show: c1 storm_limit {shown['storm_limit']}, want {LIMIT}"
     before_rx, before_storm = port["rx_packets"], port["drops"]["storm"]
-    ping = Pinger(topo, eps, "c2", "c3")
+    ping = vk.Pinger(topo, eps, "c2", "c3")
     time.sleep(0.3)
     try:
         sent, took, seen = storm(topo, "c1", RECEIVERS)
     finally:
-        ping_sent, lost = ping.stop()
+        ping_sent, lost, _ = ping.stop()
     after = vk.port_stats(topo, ports["c1"])
     rx = after["rx_packets"] - before_rx
     drops = after["drops"]["storm"] - before_storm
-    passed = max(seen.values())
     print(f"  c1 sent {sent} in {took:.2f}s, vnet rx {rx}, storm drops {drops}, received {seen}; "
           f"ping c2 -> c3: {ping_sent} sent, lost {lost}")
-    bad = []
-    for role, n in seen.items():
-        ok, bounds = within_limit(n, took)
-        if not ok:
-            bad.append(f"{role} received {n}, want {bounds[0]}..{bounds[1]}")
-    if sent < 5 * LIMIT * took:
-        bad.append(f"the storm was too slow to test a limit: {sent} frames in {took:.2f}s")
-    # Every frame vnet took from c1 either passed (to each receiver) or was a storm drop.
-    if abs(rx - passed - drops) > 0.02 * rx + 10:
-        bad.append(f"storm drops {drops} != vnet rx {rx} - passed {passed}")
+    bad = limited(sent, took, seen, rx, drops)
     if ping_sent < 50 or lost:
         bad.append(f"ping c2 -> c3 during the storm: {ping_sent} sent, lost {lost}")
     assert not bad, "; ".join(bad)
@@ -157,17 +136,8 @@ def fabric_limit(topo, eps, ports):
     after = vk.port_stats(topo, "up0")
     rx = after["rx_packets"] - before["rx_packets"]
     drops = after["drops"]["storm"] - before["drops"]["storm"]
-    passed = max(seen.values())
     print(f"  ext sent {sent} in {took:.2f}s, uplink rx {rx}, storm drops {drops}, received {seen}")
-    bad = []
-    for role, n in seen.items():
-        ok, bounds = within_limit(n, took)
-        if not ok:
-            bad.append(f"{role} received {n}, want {bounds[0]}..{bounds[1]}")
-    if sent < 5 * LIMIT * took:
-        bad.append(f"the storm was too slow to test a limit: {sent} frames in {took:.2f}s")
-    if abs(rx - passed - drops) > 0.02 * rx + 10:
-        bad.append(f"uplink storm drops {drops} != rx {rx} - passed {passed}")
+    bad = limited(sent, took, seen, rx, drops)
     topo.vnetctl("fabric", "set", fabric, "--storm-limit", "off")
     if vk.fabric_doc(topo, fabric)["storm_limit"] != 0:
         bad.append("fabric set --storm-limit off: show still has a limit")
