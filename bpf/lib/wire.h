@@ -154,7 +154,8 @@ static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct v
 		if ((cfg->flags & VNET_FABRIC_F_HOST) && from_uplink_mac)
 			return TC_ACT_OK;
 		/* Only here: a local port's frame, reflected, was charged when
-		 * the port sent it. Held back, it reaches the host stack neither. */
+		 * the port sent it. Held back, it reaches neither the ports nor
+		 * the host stack. */
 		if (vnet_storm_from_wire() >= 0)
 			return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_STORM, TC_ACT_SHOT);
 		/* The uplink's MAC may also be an IP-demux port's reflected
