@@ -84,5 +84,17 @@ TEST_F(Storm, FabricLimitHoldsWireAndPortGroupFramesTogether) {
   EXPECT_EQ(StormDrops(VNET_UPLINK_SLOT), held + 1);
 }
 
+TEST_F(Storm, IpvlanL2PortLimitHoldsItsArpBroadcasts) {
+  SetIpvlan(VNET_IPVLAN_L2);
+  Port ip = AddIpPort({"198.18.0.5"});
+  ASSERT_TRUE(maps().WriteStormLimit(ip.slot, kLimit).ok());
+  const MacAddress& shared = uplink().mac;  // an ipvlan port sends from the uplink's MAC
+  Bytes who_has = Arp(kBroadcast, shared, 1, shared, Ip("198.18.0.5"), MacAddress{}, Ip("198.18.0.9"));
+  int passed = Passed([&] { return PortTcVerdict(ip, who_has); });
+  EXPECT_GE(passed, VNET_STORM_BURST_MIN);
+  EXPECT_LE(passed, VNET_STORM_BURST_MIN + 2);
+  EXPECT_EQ(StormDrops(ip.slot), static_cast<std::uint64_t>(kFrames - passed));
+}
+
 }  // namespace
 }  // namespace vnet::bpftest
