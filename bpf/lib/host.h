@@ -17,6 +17,7 @@
 #include "ip_owner.h"
 #include "l3.h"
 #include "proxy.h"
+#include "storm.h"
 
 /* `host on` with IP-demux ports: the host talks to them through the shared
  * MAC. Its unicast to a port's address goes to that port; in l3/l3s vnet
@@ -97,6 +98,12 @@ static __always_inline int vnet_host_tc_egress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 
 	if (vnet_mac_is_group(frame.eth->h_dest)) {
+		/* The host stack's group frame still leaves on the wire; over
+		 * the fabric's storm limit the ports get no copy. */
+		if (vnet_storm_from_wire() >= 0) {
+			vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_STORM, 0);
+			return TC_ACT_OK;
+		}
 		if (host)
 			vnet_flood_copies(skb, cfg,
 					  VNET_MODE_VEPA | VNET_MODE_BRIDGE | VNET_MODE_PASSTHRU |

@@ -25,6 +25,7 @@
 #include "dhcp.h"
 #include "eth.h"
 #include "flood.h"
+#include "storm.h"
 #include "ip_owner.h"
 #include "l3.h"
 #include "claims.h"
@@ -156,8 +157,12 @@ static __always_inline int vnet_ipvlan_port_l2(struct __sk_buff *skb, const stru
 					       const struct vnet_frame *frame, __u32 ifindex)
 {
 	struct vnet_ip_entry *owner;
+	int err;
 
 	if (vnet_mac_is_group(frame->eth->h_dest)) {
+		err = vnet_storm_from_port(port->slot);
+		if (err >= 0)
+			return vnet_drop(port->slot, err, TC_ACT_SHOT);
 		if (l3->kind == VNET_L3_NS) {
 			owner = vnet_ip_owner(cfg, &l3->dst);
 			if (owner && owner->ifindex != ifindex)

@@ -158,6 +158,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vnet_allow SEC(".maps");
 
+/* Storm control buckets by slot (abi.h, struct vnet_storm). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VNET_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct vnet_storm);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vnet_storm SEC(".maps");
+
 static __always_inline struct vnet_config *vnet_get_config(void)
 {
 	__u32 zero = 0;

@@ -29,6 +29,7 @@
 #include "claims.h"
 #include "isolation.h"
 #include "l3.h"
+#include "storm.h"
 
 /* Anti-spoofing by MAC: the Ethernet source, and an ARP's sender hardware
  * address, must be the port's own. The ARP body is read with loads, not
@@ -130,6 +131,9 @@ static __always_inline int vnet_port_tc_rx(struct __sk_buff *skb)
 	if (vnet_mac_is_group(frame.eth->h_dest)) {
 		__u8 isolated = port->flags & VNET_PORT_F_ISOLATED;
 
+		err = vnet_storm_from_port(port->slot);
+		if (err >= 0)
+			return vnet_drop(port->slot, err, TC_ACT_SHOT);
 		if (port->mode == VNET_MODE_BRIDGE)
 			vnet_flood_copies(skb, cfg, VNET_MODE_BRIDGE, ifindex, isolated);
 		/* The reflection reaches every port the rules allow (and the

@@ -23,6 +23,7 @@
 #include "isolation.h"
 #include "mac_lookup.h"
 #include "source.h"
+#include "storm.h"
 #include "tx_map.h"
 
 /* Kernel macvlan hands a passthru port every unicast as its own
@@ -152,6 +153,11 @@ static __always_inline int vnet_wire_flood(struct __sk_buff *skb, const struct v
 		 * frames; a reflecting switch must not deliver them twice. */
 		if ((cfg->flags & VNET_FABRIC_F_HOST) && from_uplink_mac)
 			return TC_ACT_OK;
+		/* Only here: a local port's frame, reflected, was charged when
+		 * the port sent it. Held back, it reaches neither the ports nor
+		 * the host stack. */
+		if (vnet_storm_from_wire() >= 0)
+			return vnet_drop(VNET_UPLINK_SLOT, VNET_DROP_STORM, TC_ACT_SHOT);
 		/* The uplink's MAC may also be an IP-demux port's reflected
 		 * frame: an isolated one reaches no isolated MAC port. */
 		vnet_flood_copies(skb, cfg, VNET_FLOOD_FROM_WIRE | ip_modes, 0,

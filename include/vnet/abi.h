@@ -30,7 +30,7 @@ typedef __u64 vnet_u64;
 #endif
 
 /* ABI version: bumped whenever a struct or map below changes shape. */
-#define VNET_ABI_VERSION 5
+#define VNET_ABI_VERSION 6
 
 /* Where a fabric's state lives: VNET_PIN_ROOT "/" <fabric> "/" <map or link>. */
 #define VNET_PIN_ROOT "/sys/fs/bpf/vnet"
@@ -53,6 +53,7 @@ typedef __u64 vnet_u64;
 #define VNET_MAP_MAC_FRONT "vnet_mac_front" /* direct-mapped cache in front of vnet_macs */
 #define VNET_MAP_ALLOW "vnet_allow"     /* MAC-demux port -> allowed source prefixes (LPM) */
 #define VNET_MAP_SLOTS "vnet_slots"     /* slot -> its port, behind vnet_mac_front */
+#define VNET_MAP_STORM "vnet_storm"     /* slot -> storm-control bucket (slot 0: the fabric's) */
 
 /* skb->mark vnet puts on a frame it hands to the host stack through the
  * uplink's ingress (`host on`), so the uplink program passes it up untouched
@@ -169,6 +170,7 @@ enum vnet_drop_reason {
 	VNET_DROP_NO_ROUTE,          /* ipvlan l3: the host has no route for the destination */
 	VNET_DROP_REFLECTED,         /* a reflection of a frame the receivers already had (`host on`) */
 	VNET_DROP_DHCP,              /* DHCP refused: another port's transaction, a lease nobody may take, over the cap */
+	VNET_DROP_STORM,             /* over the port's or the fabric's storm limit (group or unknown-unicast frames) */
 	VNET_DROP__MAX,
 };
 
@@ -390,6 +392,28 @@ struct vnet_config {
 	vnet_u64 netns_cookie;
 };
 
+/*
+ * vnet_storm: storm control (bpf/lib/storm.h), an array by slot: a port's
+ * entry limits the broadcast, multicast and unknown-unicast frames that port
+ * sends; slot 0 (the uplink's slot) holds the fabric's limit on group frames
+ * flooded from the wire and from ports together. Each entry is a GCRA
+ * ("virtual scheduling") bucket: a frame at time t passes when
+ * tat_ns - t <= burst_ns, and then moves tat_ns (never behind t) on by
+ * interval_ns = 1e9 / limit_pps. libvnet writes a whole entry with
+ * BPF_F_LOCK (limit, interval, burst, tat 0); interval_ns 0: no limit.
+ */
+#define VNET_STORM_MAX_PPS 10000000u  /* 100 ns apart: the rounding of interval_ns stays below 1 % */
+#define VNET_STORM_BURST_DIV 10       /* a burst of a tenth of a second's frames ... */
+#define VNET_STORM_BURST_MIN 8        /* ... and at least this many */
+
+struct vnet_storm {
+	VNET_BPF_SPIN_LOCK lock; /* a slot's frames on several CPUs update tat_ns one at a time */
+	vnet_u32 limit_pps;      /* as configured, for show (0: off) */
+	vnet_u64 interval_ns;    /* 1e9 / limit_pps; 0: no limit */
+	vnet_u64 burst_ns;       /* how far ahead of now tat_ns may run */
+	vnet_u64 tat_ns;         /* when the next frame is due (bpf_ktime_get_ns) */
+};
+
 /* vnet_stats: per-CPU, one entry per slot. "rx" is what the fabric received
  * from the port (the container transmitted it), "tx" what the fabric delivered
  * to the port, as `ip -s link` counts them on the port's host end. */
@@ -423,6 +447,7 @@ VNET_STATIC_ASSERT(sizeof(struct vnet_dhcp_cfg) == 8, "vnet_dhcp_cfg layout");
 VNET_STATIC_ASSERT(VNET_MAX_DHCP == VNET_MAX_PORTS * VNET_DHCP_OPEN_PER_PORT, "vnet_dhcp holds every port's ring");
 VNET_STATIC_ASSERT((VNET_DHCP_OPEN_PER_PORT & (VNET_DHCP_OPEN_PER_PORT - 1)) == 0, "ring size a power of two");
 VNET_STATIC_ASSERT(sizeof(struct vnet_source_entry) == 8 + 8 * VNET_MAX_SOURCE_PORTS, "vnet_source_entry layout");
+VNET_STATIC_ASSERT(sizeof(struct vnet_storm) == 32, "vnet_storm layout");
 VNET_STATIC_ASSERT(sizeof(struct vnet_stats) == 8 * (5 + VNET_DROP__MAX), "vnet_stats layout");
 
 /* ---- The VXLAN underlay guard (bpf/underlay.bpf.c) ----

@@ -24,8 +24,6 @@ behaviour checks); a second fabric on up1 with one passthru port (c6).
               stdout, and leaves `vnetctl -j show` (and c3's eth0 MAC) as it was.
 Exit 0 pass, 1 fail, 77 skip (not root). Prints "N passed, N failed".
 """
-import re
-import subprocess
 import time
 
 import vnetkit as vk
@@ -34,27 +32,6 @@ CONTAINERS = [("c1", "bridge"), ("c2", "bridge"), ("c3", "vepa"), ("c4", "bridge
               ("c5", "vepa", "--hairpin", "on")]
 NEW_MAC = "02:5e:10:00:00:33"
 FORGED_MAC = "02:5e:10:00:00:99"
-
-
-class Pinger:
-    """ping -i 0.01 from one endpoint to another until stop(); stop() returns
-    (sent, the icmp_seqs never answered but the last, duplicates)."""
-
-    def __init__(self, topo, eps, src, dst):
-        self.title = f"{src} -> {dst}"
-        self.proc = subprocess.Popen(["ip", "netns", "exec", topo.ns(eps[src][0]), "ping", "-n", "-i", "0.01",
-                                      "-W", "1", "-c", "100000", eps[dst][2]],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def stop(self):
-        out = vk.interrupt(self.proc)
-        m = re.search(r"(\d+) packets transmitted", out)
-        sent = int(m.group(1)) if m else 0
-        answered = {int(seq) for seq in re.findall(r"icmp_seq=(\d+) ttl=", out)}
-        dups = len(re.findall(r"\(DUP!\)", out))
-        # The echo in flight when ping was stopped may not be answered yet.
-        lost = [seq for seq in range(1, sent) if seq not in answered]
-        return sent, lost, dups
 
 
 def port_doc(topo, dev):
@@ -171,7 +148,7 @@ def changes_under_traffic(checks, topo, eps, ports):
     start = time.time()
     try:
         for src, dst in FLOWS:
-            pingers.append(Pinger(topo, eps, src, dst))
+            pingers.append(vk.Pinger(topo, eps, src, dst))
         time.sleep(0.5)  # both flows under way, ARP done
         for name, fn in STEPS:
             checks.run(name, fn, topo, eps, ports)

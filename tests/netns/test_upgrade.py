@@ -1,9 +1,13 @@
 #!/usr/bin/python3
-"""Upgrades across ABI changes: a fabric built by the last vnet of each
-earlier ABI (2, 3 and 4, built here from this repository's history and cached
-in the build tree) is taken over by this build's `vnetctl reload`, which
-migrates the maps whose layout changed before the new programs go live. For
-every earlier ABI, under traffic: zero ping and UDP loss, counters and the
+"""Upgrades across ABI changes: a fabric built by the last vnet of earlier
+ABIs (2, 4 and 5, built here from this repository's history and cached in
+the build tree) is taken over by this build's `vnetctl reload`, which
+migrates the maps whose layout changed before the new programs go live.
+ABI 3 is left out for CI's time (one old build fewer): every rule of
+loader/migrate.cc's kMapRules applies to ABI 2 fabrics as to ABI 3 ones, and
+ABI 2 -> 3 changed nothing an ABI 3 fabric would migrate differently (its
+new maps start empty either way; vnet_config's former pad bytes are zero in
+both); VNET_UPGRADE_ABIS="3" still runs it. For every ABI taken over, under traffic: zero ping and UDP loss, counters and the
 MAC table kept, this build's new drop counters present, the netns cookie
 written (the fabric stays this namespace's), exactly this build's pins. For
 ABI 2, also: Asserted: zero ping and UDP loss during the takeover,
@@ -85,8 +89,15 @@ def takeover(abi, new):
                          all(d in new_stats and new_stats[d]["rx_packets"] >= old_stats[d]["rx_packets"] for d in old_stats),
                          (old_stats, new_stats))
             checks.check(f"ABI {abi}: this build's drop counters present",
-                         all("dhcp" in s["drops"] and "reflected" in s["drops"] for s in new_stats.values()), new_stats)
+                         all("storm" in s["drops"] and "dhcp" in s["drops"] and "reflected" in s["drops"]
+                             for s in new_stats.values()), new_stats)
             checks.check(f"ABI {abi}: MAC table kept: forwarding after migration", ping(t, "c1", c2) and ping(t, "ext", c1))
+            # vnet_storm is new in ABI 6: the migrated fabric has it, without limits until one is set.
+            before = t.vnetctl("show", fabric, json_out=True)["fabrics"][0].get("storm_limit")
+            t.vnetctl("fabric", "set", fabric, "--storm-limit", "500")
+            after = t.vnetctl("show", fabric, json_out=True)["fabrics"][0].get("storm_limit")
+            checks.check(f"ABI {abi}: the migrated fabric takes a storm limit", (before, after) == (0, 500),
+                         (before, after))
             have = sorted(os.listdir(pins))
             ports = [p["ifindex"] for p in t.vnetctl("show", fabric, json_out=True)["fabrics"][0]["ports"]]
             maps = vk.fabric_map_names()
@@ -107,9 +118,9 @@ def takeover(abi, new):
 def main():
     require_root()
     new = vk.fixture.VNETCTL
-    # VNET_UPGRADE_ABIS="3 4" limits the run (debugging); by default every one.
-    only = [int(a) for a in os.environ.get("VNET_UPGRADE_ABIS", "2 3 4").split()]
-    for abi in (3, 4):
+    # VNET_UPGRADE_ABIS="3 4" picks the ABIs (debugging); by default 2, 4 and 5.
+    only = [int(a) for a in os.environ.get("VNET_UPGRADE_ABIS", "2 4 5").split()]
+    for abi in (3, 4, 5):
         if abi in only:
             takeover(abi, new)
     if 2 not in only:
@@ -163,7 +174,8 @@ def main():
                          all(d in new_stats and new_stats[d]["rx_packets"] >= old_stats[d]["rx_packets"] for d in old_stats),
                          (old_stats, new_stats))
             checks.check("new drop counters present after migration",
-                         all("spoofed_ip" in s["drops"] for s in new_stats.values()), new_stats)
+                         all("spoofed_ip" in s["drops"] and "storm" in s["drops"] for s in new_stats.values()),
+                         new_stats)
             checks.check("no pin left aside", not [p for p in os.listdir(pins) if p.endswith("_old")], os.listdir(pins))
             checks.check("MAC table kept: forwarding after migration", ping(t, "c1", c2) and ping(t, "ext", c1))
             again = t.vnetctl("reload", fabric, check=False)

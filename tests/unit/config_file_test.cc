@@ -193,7 +193,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "f.conf:3: fabric.a.dhcp_max_leases: --dhcp-max-leases '0': want a number of leases per port, 1 to 64"},
         BadCase{"[fabric.a]\nuplink = \"e\"\ncolour = 1\n",
                 "f.conf:3: fabric.a.colour: unknown key (want one of dhcp_max_leases, dstport, host, ipvlan_flag, "
-                "ipvlan_mode, local, port, remotes, tc_hook, type, underlay, unknown, uplink, vxlan, vxlan_name, "
+                "ipvlan_mode, local, port, remotes, storm_limit, tc_hook, type, underlay, unknown, uplink, vxlan, vxlan_name, "
                 "xdp_mode, xdp_redirect)"},
         BadCase{"[fabric.a]\nuplink = \"e\"\ntype = \"ipvlan2\"\n",
                 "f.conf:3: fabric.a.type: type 'ipvlan2': want macvlan or ipvlan"},

@@ -37,6 +37,7 @@ class MemoryTables final : public TablesBackend {
   std::set<std::pair<std::uint16_t, IpPrefix>> allow;
   std::set<std::uint32_t> tx_targets;
   std::set<std::uint32_t> cleared_stats;
+  std::map<std::uint32_t, std::uint32_t> storm_limits;  // slot -> pps; absent: 0
 
   // Writes that succeed before one fails (nullopt: none fails), and how many ran.
   std::optional<int> fail_writes_after;
@@ -144,6 +145,12 @@ class MemoryTables final : public TablesBackend {
   absl::Status AddTxTarget(std::uint32_t ifindex) override { return Write([&] { tx_targets.insert(ifindex); }); }
   absl::Status DeleteTxTarget(std::uint32_t ifindex) override { return Write([&] { tx_targets.erase(ifindex); }); }
   absl::Status ClearStats(std::uint32_t slot) override { return Write([&] { cleared_stats.insert(slot); }); }
+  absl::Status WriteStormLimit(std::uint32_t slot, std::uint32_t pps) override {
+    return Write([&] { storm_limits[slot] = pps; });
+  }
+  absl::StatusOr<std::uint32_t> ReadStormLimit(std::uint32_t slot) const override {
+    return Find(storm_limits, slot).value_or(0);
+  }
 
  private:
   template <typename T>

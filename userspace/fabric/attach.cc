@@ -126,6 +126,7 @@ absl::StatusOr<FabricInfo> AttachFabricSteps(const AttachOptions& options, std::
   VNET_RETURN_IF_ERROR(maps.WriteConfig(config));
   VNET_RETURN_IF_ERROR(maps.ClearStats(VNET_UPLINK_SLOT));
   VNET_RETURN_IF_ERROR(maps.WriteDhcpConfig(vnet_dhcp_cfg{options.dhcp_max_leases, 0}));
+  VNET_RETURN_IF_ERROR(maps.WriteStormLimit(VNET_UPLINK_SLOT, options.storm_limit));
   VNET_RETURN_IF_ERROR(PublishHostIps(rtnl, maps));
 
   VNET_RETURN_IF_ERROR(PinFd(programs.port_tc_fd(), FabricPinPath(fabric, kPortProgPin)));
@@ -196,6 +197,7 @@ absl::StatusOr<FabricInfo> AttachFabricSteps(const AttachOptions& options, std::
   info.ipvlan_mode = options.ipvlan_mode;
   info.ipvlan_flag = options.ipvlan_flag;
   if (options.dhcp_max_leases) info.dhcp_max_leases = options.dhcp_max_leases;
+  info.storm_limit = options.storm_limit;
   if (uplink.kind == "vxlan") {
     auto vxlan = DescribeVxlan(rtnl, uplink.ifindex, fabric, true);
     if (vxlan.ok()) info.vxlan = std::move(*vxlan);
@@ -231,6 +233,8 @@ absl::Status SetFabricPolicy(absl::string_view name, const FabricPolicy& policy)
   config.ipvlan_flags = static_cast<std::uint8_t>(policy.ipvlan_flag);
   if (policy.dhcp_max_leases)
     VNET_RETURN_IF_ERROR(Annotate(maps.WriteDhcpConfig(vnet_dhcp_cfg{*policy.dhcp_max_leases, 0}), what));
+  if (policy.storm_limit)
+    VNET_RETURN_IF_ERROR(Annotate(maps.WriteStormLimit(VNET_UPLINK_SLOT, *policy.storm_limit), what));
   VNET_RETURN_IF_ERROR(Annotate(PublishHostIps(rtnl, maps), what));
   auto from = static_cast<IpvlanMode>(old.ipvlan_mode);
   if (from != policy.ipvlan_mode) {

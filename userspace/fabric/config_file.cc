@@ -105,11 +105,21 @@ absl::Status DeviceNameKey(const Checker& c, const toml::table& t, const std::st
   return absl::OkStatus();
 }
 
+// storm_limit = PPS (0: none), as text for the checks port add shares.
+absl::StatusOr<std::optional<std::string>> StormLimitKey(const Checker& c, const toml::table& t,
+                                                         const std::string& context) {
+  const toml::node* node = t.get("storm_limit");
+  if (!node) return std::nullopt;
+  if (!node->is_integer())
+    return c.Error(node, absl::StrCat(context, ".storm_limit"), "must be a number (frames per second, 0: no limit)");
+  return absl::StrCat(node->as_integer()->get());
+}
+
 absl::StatusOr<DesiredPort> ParsePort(const Checker& c, const toml::table& t, const std::string& fabric,
                                       PortKind fabric_type, const std::string& context) {
   VNET_RETURN_IF_ERROR(c.OnlyKeys(t, context,
                                   {"device", "netns", "ifname", "tap", "user", "group", "type", "ips", "mode", "mac",
-                                   "hairpin", "isolated", "spoofchk", "nodst", "sources", "allow_ips"}));
+                                   "hairpin", "isolated", "spoofchk", "nodst", "sources", "allow_ips", "storm_limit"}));
   DesiredPort port;
   port.where = c.Where(t);
   port.field = context;
@@ -144,6 +154,7 @@ absl::StatusOr<DesiredPort> ParsePort(const Checker& c, const toml::table& t, co
   VNET_ASSIGN_OR_RETURN(given.isolated, c.Bool(t, context, "isolated"));
   VNET_ASSIGN_OR_RETURN(given.spoofchk, c.Bool(t, context, "spoofchk"));
   VNET_ASSIGN_OR_RETURN(given.nodst, c.Bool(t, context, "nodst"));
+  VNET_ASSIGN_OR_RETURN(given.storm_limit, StormLimitKey(c, t, context));
   // The checks every front end shares (fabric/port_options.h), at the key's line.
   PortErrorReporter report = FileReporter(c, t, context);
   VNET_ASSIGN_OR_RETURN(port.options, CheckPortOptions(given, OptionDialect::kFile, report));
@@ -207,7 +218,7 @@ absl::StatusOr<DesiredFabric> ParseFabric(const Checker& c, const std::string& n
   std::string context = absl::StrCat("fabric.", name);
   if (auto s = ValidateFabricName(name); !s.ok()) return c.Error(&t, context, s.message());
   VNET_RETURN_IF_ERROR(c.OnlyKeys(t, context, {"uplink", "type", "ipvlan_mode", "ipvlan_flag", "host", "unknown",
-                                               "xdp_mode", "xdp_redirect", "tc_hook", "dhcp_max_leases", "port",
+                                               "xdp_mode", "xdp_redirect", "tc_hook", "dhcp_max_leases", "storm_limit", "port",
                                                "vxlan", "underlay", "local", "remotes", "dstport", "vxlan_name"}));
   DesiredFabric fabric;
   fabric.where = c.Where(t);
@@ -246,6 +257,12 @@ absl::StatusOr<DesiredFabric> ParseFabric(const Checker& c, const std::string& n
     auto n = ParseDhcpMaxLeases(absl::StrCat(cap->as_integer()->get()));
     if (!n.ok()) return c.Error(cap, field, n.status().message());
     a.dhcp_max_leases = *n;
+  }
+  VNET_ASSIGN_OR_RETURN(auto storm_limit, StormLimitKey(c, t, context));
+  if (storm_limit) {
+    auto pps = ParseStormLimit("storm_limit", *storm_limit);
+    if (!pps.ok()) return c.Error(t.get("storm_limit"), absl::StrCat(context, ".storm_limit"), pps.status().message());
+    a.storm_limit = *pps;
   }
 
   if (const toml::node* ports = t.get("port")) {

@@ -73,6 +73,7 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric, bool 
   if (uplink.ok() && uplink->kind == "vxlan") {
     VNET_ASSIGN_OR_RETURN(info.vxlan, DescribeVxlan(rtnl, uplink->ifindex, fabric, with_ports));
   }
+  VNET_ASSIGN_OR_RETURN(info.storm_limit, maps.ReadStormLimit(VNET_UPLINK_SLOT));
   if (!with_ports) return info;
   VNET_ASSIGN_OR_RETURN(auto ports, maps.ListPorts());
   VNET_ASSIGN_OR_RETURN(auto addresses, AddressesByPort(maps));
@@ -99,6 +100,7 @@ absl::StatusOr<FabricInfo> Describe(Rtnl& rtnl, const std::string& fabric, bool 
       p.mode = static_cast<PortMode>(port.mode);
     }
     p.slot = port.slot;
+    VNET_ASSIGN_OR_RETURN(p.storm_limit, maps.ReadStormLimit(port.slot));
     if (port.mode == VNET_MODE_SOURCE) {
       VNET_ASSIGN_OR_RETURN(p.sources, SourcesOf(maps, ifindex));
     }

@@ -50,8 +50,9 @@ std::optional<PortChange> Difference(const DesiredPort& want, const PortInfo& ha
   flag(o.spoofchk, have.flags.spoofchk, change.spoofchk);
   flag(o.nodst, have.flags.nodst, change.nodst);
   if (!ipvlan && AllowIpsNeedChange(o.allow_ips, have)) change.allow_ips = o.allow_ips;
+  if (o.storm_limit != have.storm_limit) change.storm_limit = o.storm_limit;
   if (!change.mode && !change.mac && !change.hairpin && !change.isolated && !change.spoofchk && !change.nodst &&
-      !change.allow_ips)
+      !change.allow_ips && !change.storm_limit)
     return std::nullopt;
   return change;
 }
@@ -101,7 +102,7 @@ void PlanPorts(const DesiredFabric& want, const RunningFabric& have, std::vector
   }
   for (const auto& [port, change] : changes) {
     bool sources_only = !change.mode && !change.mac && !change.hairpin && !change.isolated && !change.spoofchk &&
-                        !change.nodst && !change.allow_ips;
+                        !change.nodst && !change.allow_ips && !change.storm_limit;
     if (!sources_only) {
       PlanAction a = Action(PlanAction::Kind::kChangePort,
                             absl::StrCat("change port ", change.dev, " (", port->Identity(), ")"));
@@ -199,11 +200,12 @@ std::vector<PlanAction> Plan(const DesiredState& desired, const std::vector<Runn
       out.push_back(std::move(a));
     } else if (have->info.host != want.attach.host || have->info.unknown_drop != want.attach.unknown_drop ||
                have->info.ipvlan_mode != want.attach.ipvlan_mode || have->info.ipvlan_flag != want.attach.ipvlan_flag ||
-               have->info.dhcp_max_leases != WantedMaxLeases(want.attach)) {
+               have->info.dhcp_max_leases != WantedMaxLeases(want.attach) ||
+               have->info.storm_limit != want.attach.storm_limit) {
       PlanAction a = Action(PlanAction::Kind::kSetPolicy, absl::StrCat("set policies of fabric ", name));
       a.fabric = name;
       a.policy = FabricPolicy{want.attach.host, want.attach.unknown_drop, want.attach.ipvlan_mode,
-                              want.attach.ipvlan_flag, WantedMaxLeases(want.attach)};
+                              want.attach.ipvlan_flag, WantedMaxLeases(want.attach), want.attach.storm_limit};
       out.push_back(std::move(a));
     }
     // A VXLAN fabric's remotes: one delete or append per difference, so the

@@ -107,7 +107,8 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   port.mode = ipvlan ? std::uint8_t{VNET_MODE_IPVLAN} : static_cast<std::uint8_t>(options.mode);
   SetPortFlags(port, flags);
   SetPortOwned(port, owned);
-  NewPortRecord record{ifindex, port, options.allow_ips, options.sources, std::nullopt, options.ips};
+  NewPortRecord record{ifindex, port, options.allow_ips, options.sources, std::nullopt, options.ips,
+                       options.storm_limit};
   if (link_local) record.link_local = PortLinkLocal(*uplink.mac, slot);
   // Listening starts between the port entry and its publication (port_record.h).
   auto listen = [&]() -> absl::Status {
@@ -132,6 +133,7 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   info.sources = options.sources;
   info.addresses = std::move(addresses);
   info.allow_ips = options.allow_ips;
+  info.storm_limit = options.storm_limit;
   return info;
 }
 

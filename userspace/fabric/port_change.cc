@@ -284,10 +284,17 @@ absl::StatusOr<PortInfo> ChangePortWith(Rtnl& rtnl, const PortChange& change) {
     VNET_RETURN_IF_ERROR(ForgetPortIps(found.maps, ifindex));
     VNET_RETURN_IF_ERROR(RefreshFabricFlags(found.maps));
   }
+  // The storm limit restarts the port's bucket (a limit given again too).
+  VNET_ASSIGN_OR_RETURN(std::uint32_t old_storm, found.maps.ReadStormLimit(old.slot));
+  if (change.storm_limit) {
+    undo.Push([&found, slot = old.slot, old_storm] { (void)found.maps.WriteStormLimit(slot, old_storm); });
+    VNET_RETURN_IF_ERROR(Annotate(found.maps.WriteStormLimit(old.slot, *change.storm_limit), what));
+  }
   undo.Commit();
   PortInfo info = Describe(found.dev, ifindex, port);
   info.sources = sources;
   info.allow_ips = allowed;
+  info.storm_limit = change.storm_limit.value_or(old_storm);
   VNET_ASSIGN_OR_RETURN(info.addresses, AddressesOf(found.maps, ifindex));
   return info;
 }

@@ -33,6 +33,16 @@ absl::Status ParseInto(const std::optional<std::string>& text, absl::StatusOr<T>
 
 absl::StatusOr<MacAddress> ParseMacText(absl::string_view text) { return MacAddress::Parse(text); }
 
+// --storm-limit / storm_limit: the same limits for port add, port set and a file.
+absl::Status CheckStormLimit(const std::optional<std::string>& text, OptionDialect d, const PortErrorReporter& report,
+                             std::optional<std::uint32_t>& out) {
+  if (!text) return absl::OkStatus();
+  auto pps = ParseStormLimit(OptionName(d, PortKey::kStormLimit), *text);
+  if (!pps.ok()) return Refuse(report, PortKey::kStormLimit, std::string(pps.status().message()), Joins::kNamed);
+  out = *pps;
+  return absl::OkStatus();
+}
+
 // The MAC a port is given must be one a port can have.
 absl::Status CheckUnicast(const MacAddress& mac, OptionDialect d, const PortErrorReporter& report) {
   if (mac.IsValidUnicast()) return absl::OkStatus();
@@ -102,6 +112,7 @@ std::string OptionName(OptionDialect d, PortKey key) {
     case PortKey::kNodst: return cli ? "--nodst" : "nodst";
     case PortKey::kSources: return cli ? "--source" : "sources";
     case PortKey::kAllowIps: return cli ? "--allow-ip" : "allow_ips";
+    case PortKey::kStormLimit: return cli ? "--storm-limit" : "storm_limit";
   }
   return "?";
 }
@@ -188,6 +199,9 @@ absl::StatusOr<PortOptions> CheckPortOptions(const GivenPort& given, OptionDiale
   o.isolated = given.isolated.value_or(false);
   o.spoofchk = given.spoofchk.value_or(true);
   o.nodst = given.nodst.value_or(false);
+  std::optional<std::uint32_t> storm_limit;
+  VNET_RETURN_IF_ERROR(CheckStormLimit(given.storm_limit, d, report, storm_limit));
+  o.storm_limit = storm_limit.value_or(0);
   bool given_flags[] = {given.mode.has_value(), given.mac.has_value(), given.hairpin.has_value(),
                         given.nodst.has_value(), given.sources.has_value()};
   for (std::size_t i = 0; i < std::size(kMacvlanOnly); ++i)
@@ -221,6 +235,7 @@ absl::StatusOr<PortChange> CheckPortChange(const std::string& dev, const GivenPo
   change.isolated = given.isolated;
   change.spoofchk = given.spoofchk;
   change.nodst = given.nodst;
+  VNET_RETURN_IF_ERROR(CheckStormLimit(given.storm_limit, d, report, change.storm_limit));
   if (given.allow_ips) {
     VNET_ASSIGN_OR_RETURN(change.allow_ips, CheckAllowIps(*given.allow_ips, d, report));
   }

@@ -24,7 +24,7 @@ namespace vnet {
 // The options of a port, whatever their spelling.
 enum class PortKey : std::uint8_t {
   kDevice, kNetns, kIfname, kTap, kUser, kGroup, kType, kIps, kMode, kMac,
-  kHairpin, kIsolated, kSpoofchk, kNodst, kSources, kAllowIps, kMultiQueue,
+  kHairpin, kIsolated, kSpoofchk, kNodst, kSources, kAllowIps, kMultiQueue, kStormLimit,
 };
 
 // How a front end spells options and the values its refusals suggest:
@@ -61,6 +61,7 @@ struct GivenPort {
   std::optional<std::string> type, mode, mac;
   std::optional<std::vector<std::string>> ips, sources, allow_ips;
   std::optional<bool> hairpin, isolated, spoofchk, nodst;
+  std::optional<std::string> storm_limit;  // frames per second, or "off"
 };
 
 // port add (and a config file's port): everything that needs no fabric.

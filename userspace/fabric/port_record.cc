@@ -11,6 +11,7 @@ absl::Status RecordNewPort(TablesBackend& tables, const NewPortRecord& record, U
   const std::uint32_t ifindex = record.ifindex;
   const vnet_port& port = record.port;
   VNET_RETURN_IF_ERROR(tables.ClearStats(port.slot));
+  VNET_RETURN_IF_ERROR(Annotate(tables.WriteStormLimit(port.slot, record.storm_limit), what));
   // The allowed sources before the port entry whose flag points at them (and
   // nothing a crashed command left under this free slot).
   undo.Push([&tables, slot = port.slot] { (void)SyncAllowIps(tables, slot, {}); });  // first: a partial write is undone too

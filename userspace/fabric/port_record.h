@@ -26,9 +26,11 @@ struct NewPortRecord {
   std::vector<MacAddress> sources;
   std::optional<IpAddress> link_local;  // an ipvlan port's, given by vnet
   std::vector<PortIp> ips;
+  std::uint32_t storm_limit = 0;  // pps; 0: none
 };
 
-// Clears the slot's counters, writes the allow list before the port entry
+// Clears the slot's counters, sets its storm limit (none for 0: nothing of
+// the slot's last port stays), writes the allow list before the port entry
 // whose flag points at it, the port entry (the port program must know its
 // port before the first frame), then runs `listen` (the caller attaches the
 // port program and pushes its own undo), then the source list and addresses,

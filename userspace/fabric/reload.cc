@@ -51,7 +51,10 @@ absl::Status SwapTc(const std::string& fabric, bool cls_bpf, int prog_fd, int if
 // entries became single words with vnet_slots beside them (refilled), the
 // DHCP tables changed (recreated; learned addresses are kept and get a lease
 // at their next renewal), and the held-down mark moved out of bit 6 of
-// vnet_port.flags (ConvertPortFlags). Map by map, loader/migrate.cc's kMapRules says what is done.
+// vnet_port.flags (ConvertPortFlags). ABI 5 -> 6: vnet_stats grew by one drop
+// counter (storm), and vnet_storm is new (created empty by the load: no storm
+// limits, which older fabrics could not have). Map by map, loader/migrate.cc's
+// kMapRules says what is done.
 constexpr std::uint32_t kOldestMigratableAbi = 2;
 
 // Tables derived from others, refilled after a migration recreated them

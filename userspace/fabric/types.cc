@@ -87,6 +87,21 @@ absl::StatusOr<std::uint32_t> ParseDhcpMaxLeases(absl::string_view text) {
   return n;
 }
 
+absl::StatusOr<std::uint32_t> ParseStormLimit(absl::string_view option, absl::string_view text) {
+  if (text == "off") return 0u;
+  // Digits only: no sign, no spaces, no hex (SimpleAtoi would take "+5" and " 5").
+  bool digits = !text.empty() && text.size() <= 10 &&
+                std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  std::uint64_t n = 0;
+  if (digits) n = std::stoull(std::string(text));
+  if (!digits || n > VNET_STORM_MAX_PPS)
+    return absl::InvalidArgumentError(absl::StrCat(option, " '", text, "': want frames per second, 1 to ",
+                                                   VNET_STORM_MAX_PPS, ", or off (or 0) for no limit"));
+  return static_cast<std::uint32_t>(n);
+}
+
+std::string StormLimitText(std::uint32_t pps) { return pps ? absl::StrCat(pps, " pps") : "off"; }
+
 absl::StatusOr<XdpMode> ParseXdpMode(absl::string_view text) {
   if (text == "auto") return XdpMode::kAuto;
   if (text == "native") return XdpMode::kNative;

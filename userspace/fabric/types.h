@@ -56,6 +56,12 @@ absl::StatusOr<bool> ParseOnOff(absl::string_view option, absl::string_view text
 absl::StatusOr<XdpMode> ParseXdpMode(absl::string_view text);
 // --dhcp-max-leases N: 1 to VNET_DHCP_MAX_LEASES_LIMIT.
 absl::StatusOr<std::uint32_t> ParseDhcpMaxLeases(absl::string_view text);
+// A storm limit in frames per second: decimal digits, 1 to
+// VNET_STORM_MAX_PPS, or "off" / 0 for none (returned as 0). `option`
+// names it in the refusal ("--storm-limit", "storm_limit").
+absl::StatusOr<std::uint32_t> ParseStormLimit(absl::string_view option, absl::string_view text);
+// "off" or "N pps", as show prints a limit.
+std::string StormLimitText(std::uint32_t pps);
 // A fabric name becomes a bpffs directory: 1-32 of [A-Za-z0-9_.-], not
 // starting with '.' (the names of hidden entries, and "." and "..").
 absl::Status ValidateFabricName(absl::string_view name);
@@ -121,6 +127,8 @@ struct AttachOptions {
   bool force = false;
   // Learned DHCP leases per l2 ipvlan port; 0: VNET_DHCP_DEFAULT_MAX_LEASES.
   std::uint32_t dhcp_max_leases = 0;
+  // The fabric's storm limit, group frames flooded per second (0: none).
+  std::uint32_t storm_limit = 0;
   std::optional<VxlanOptions> vxlan;
 };
 
@@ -154,6 +162,8 @@ struct PortOptions {
   bool nodst = false;
   // --allow-ip (MAC-demux ports): sorted, no duplicates; empty: no IP check.
   std::vector<IpPrefix> allow_ips;
+  // --storm-limit: group frames the port may send per second (0: no limit).
+  std::uint32_t storm_limit = 0;
   // With netns: the pair's MTU (0: the uplink's; above it is refused).
   unsigned mtu = 0;
   // With netns: recorded as the host end's IFLA_IFALIAS, so a caller with no
@@ -173,6 +183,7 @@ struct PortChange {
   std::optional<bool> nodst;
   // --allow-ip: the new list (sorted); an empty one clears it (`none`).
   std::optional<std::vector<IpPrefix>> allow_ips;
+  std::optional<std::uint32_t> storm_limit;  // 0: off
 };
 
 // An address or prefix of an ipvlan port, as `show` lists it.
@@ -204,6 +215,7 @@ struct PortInfo {
   std::vector<IpPrefix> allow_ips;     // macvlan ports with --allow-ip, sorted
   std::vector<LeaseTime> leases;       // of its learned addresses
   std::string alias;                   // the host end's IFLA_IFALIAS
+  std::uint32_t storm_limit = 0;       // group frames it may send per second; 0: no limit
 };
 
 // A fabric whose uplink is a VXLAN device (made by vnet or by the user).
@@ -238,6 +250,7 @@ struct FabricInfo {
   IpvlanMode ipvlan_mode = IpvlanMode::kL3;
   IpvlanFlag ipvlan_flag = IpvlanFlag::kBridge;
   std::uint32_t dhcp_max_leases = VNET_DHCP_DEFAULT_MAX_LEASES;  // per l2 ipvlan port
+  std::uint32_t storm_limit = 0;  // group frames flooded per second; 0: no limit
   std::optional<VxlanInfo> vxlan;  // set when the uplink is a VXLAN device
   std::vector<PortInfo> ports;
 };
@@ -249,6 +262,7 @@ struct FabricPolicy {
   IpvlanMode ipvlan_mode = IpvlanMode::kL3;
   IpvlanFlag ipvlan_flag = IpvlanFlag::kBridge;
   std::optional<std::uint32_t> dhcp_max_leases;  // unset: unchanged
+  std::optional<std::uint32_t> storm_limit;      // unset: unchanged; 0: off
 };
 
 struct Counters {

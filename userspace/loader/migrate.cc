@@ -78,7 +78,7 @@ struct MapRule {
 // (`below_abi` lets a map whose bytes keep their size but change meaning be
 // recreated from the fabrics that predate the change.)
 constexpr MapRule kMapRules[] = {
-    {VNET_MAP_STATS, VNET_ABI_VERSION, MapPolicy::kGrow},      // 3: +5 drop reasons, 5: +2
+    {VNET_MAP_STATS, VNET_ABI_VERSION, MapPolicy::kGrow},      // 3: +5 drop reasons, 5: +2, 6: +1 (storm)
     {VNET_MAP_DHCP, VNET_ABI_VERSION, MapPolicy::kRecreate},   // transactions in flight: transient
     {VNET_MAP_MAC_FRONT, VNET_ABI_VERSION, MapPolicy::kRecreate},  // a cache of vnet_macs: refilled
     {VNET_MAP_CONFIG, VNET_ABI_VERSION, MapPolicy::kConvert},  // 5: an array became a hash map replaced whole

@@ -24,6 +24,7 @@ absl::string_view DropReasonName(int reason) {
     case VNET_DROP_NO_ROUTE: return "no_route";
     case VNET_DROP_REFLECTED: return "reflected";
     case VNET_DROP_DHCP: return "dhcp";
+    case VNET_DROP_STORM: return "storm";
     default: return "unknown";
   }
 }

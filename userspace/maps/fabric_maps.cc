@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "maps/storm_bucket.h"
 #include "base/errors.h"
 #include "loader/pins.h"
 
@@ -163,6 +164,7 @@ absl::StatusOr<FabricMaps> FabricMaps::Open(const std::string& fabric) {
   VNET_RETURN_IF_ERROR(open(VNET_MAP_ALLOW, maps.allow_, sizeof(vnet_allow_key), 1));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_MAC_FRONT, maps.mac_front_fd_, 4, sizeof(vnet_mac_front)));
   VNET_RETURN_IF_ERROR(open(VNET_MAP_SLOTS, maps.slots_fd_, 4, sizeof(vnet_mac_entry)));
+  VNET_RETURN_IF_ERROR(open(VNET_MAP_STORM, maps.storm_, 4, sizeof(vnet_storm)));
   // Same sizes can still mean other meanings: the config says which ABI wrote it
   // (0: being attached right now, written just after this open).
   VNET_ASSIGN_OR_RETURN(vnet_config config, maps.ReadConfig());
@@ -450,6 +452,22 @@ absl::Status FabricMaps::ClearStats(std::uint32_t slot) {
   if (bpf_map_update_elem(stats_.get(), &slot, zero.data(), BPF_ANY) != 0)
     return ErrnoStatus(errno, "clear counters of slot", absl::StrCat(slot));
   return absl::OkStatus();
+}
+
+// BPF_F_LOCK: the whole entry changes under the bucket's lock, so a frame
+// on another CPU sees the old bucket or the new one, never a mix.
+absl::Status FabricMaps::WriteStormLimit(std::uint32_t slot, std::uint32_t pps) {
+  vnet_storm bucket = StormBucket(pps);
+  if (bpf_map_update_elem(storm_.get(), &slot, &bucket, BPF_F_LOCK) != 0)
+    return ErrnoStatus(errno, "write storm limit of slot", absl::StrCat(slot, " of fabric ", fabric_));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::uint32_t> FabricMaps::ReadStormLimit(std::uint32_t slot) const {
+  vnet_storm bucket{};
+  if (bpf_map_lookup_elem_flags(storm_.get(), &slot, &bucket, BPF_F_LOCK) != 0)
+    return ErrnoStatus(errno, "read storm limit of slot", absl::StrCat(slot, " of fabric ", fabric_));
+  return bucket.limit_pps;
 }
 
 }  // namespace vnet

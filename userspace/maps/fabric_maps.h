@@ -88,13 +88,16 @@ class FabricMaps final : public TablesBackend {
   absl::StatusOr<vnet_stats> ReadStats(std::uint32_t slot) const;
   absl::Status ClearStats(std::uint32_t slot) override;
 
+  absl::Status WriteStormLimit(std::uint32_t slot, std::uint32_t pps) override;
+  absl::StatusOr<std::uint32_t> ReadStormLimit(std::uint32_t slot) const override;
+
  private:
   FabricMaps() = default;
   std::string fabric_;
   UniqueFd config_, macs_, ports_, flood_, tx_, stats_, sources_, ips_, ip_nets_, dhcp_, allow_, mac_front_fd_, slots_fd_;
   absl::StatusOr<MacFront*> Front() const;
   mutable std::optional<MacFront> mac_front_;  // vnet_mac_front and vnet_slots, mmapped
-  UniqueFd dhcp_ring_, leases_, host_ips_, dhcp_cfg_;
+  UniqueFd dhcp_ring_, leases_, host_ips_, dhcp_cfg_, storm_;
 };
 
 }  // namespace vnet

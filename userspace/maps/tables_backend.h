@@ -68,6 +68,11 @@ class TablesBackend {
 
   // A new port's slot starts from zero (no counts of the port that had it).
   virtual absl::Status ClearStats(std::uint32_t slot) = 0;
+
+  // Storm control (vnet_storm) by slot, in frames per second (0: no limit);
+  // slot VNET_UPLINK_SLOT is the fabric's. Writing restarts the bucket.
+  virtual absl::Status WriteStormLimit(std::uint32_t slot, std::uint32_t pps) = 0;
+  virtual absl::StatusOr<std::uint32_t> ReadStormLimit(std::uint32_t slot) const = 0;
 };
 
 }  // namespace vnet

@@ -54,7 +54,7 @@ int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("attach", args,
                       {{"--fabric"}, {"--type"}, {"--ipvlan-mode"}, {"--ipvlan-flag"}, {"--host"},
                        {"--unknown"}, {"--xdp-mode"}, {"--xdp-redirect"}, {"--tc-hook"}, {"--force", false},
-                       {"--dhcp-max-leases"}, {"--vxlan"}, {"--underlay"}, {"--local"}, {"--remote", true, true},
+                       {"--dhcp-max-leases"}, {"--storm-limit"}, {"--vxlan"}, {"--underlay"}, {"--local"}, {"--remote", true, true},
                        {"--dstport"}, {"--vxlan-name"}},
                       0, 1);
   if (!parsed.ok()) return Fail(parsed.status());
@@ -102,6 +102,11 @@ int CmdAttach(const Context& ctx, const std::vector<std::string>& args) {
     if (!n.ok()) return Fail(Annotate(n.status(), "attach"));
     options.dhcp_max_leases = *n;
   }
+  if (auto v = parsed->Get("--storm-limit")) {
+    auto pps = ParseStormLimit("--storm-limit", *v);
+    if (!pps.ok()) return Fail(Annotate(pps.status(), "attach"));
+    options.storm_limit = *pps;
+  }
   FabricInfo info;
   auto handle = Fabric::Attach(options, &info);
   if (!handle.ok()) return Fail(handle.status());
@@ -141,10 +146,12 @@ int CmdFabric(const Context& ctx, const std::vector<std::string>& args) {
   if (args.empty() || args[0] != "set")
     return Fail(absl::InvalidArgumentError(
         "fabric: want `fabric set NAME [--host on|off] [--unknown pass|drop] [--ipvlan-mode M] [--ipvlan-flag F] "
-        "[--dhcp-max-leases N]`"));
+        "[--dhcp-max-leases N] [--storm-limit PPS|off]`"));
   std::vector<std::string> rest(args.begin() + 1, args.end());
   auto parsed = Parse("fabric set", rest,
-                      {{"--host"}, {"--unknown"}, {"--ipvlan-mode"}, {"--ipvlan-flag"}, {"--dhcp-max-leases"}}, 1, 1);
+                      {{"--host"}, {"--unknown"}, {"--ipvlan-mode"}, {"--ipvlan-flag"}, {"--dhcp-max-leases"},
+                       {"--storm-limit"}},
+                      1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   const std::string& name = parsed->positionals[0];
   auto handle = Fabric::Open(name);
@@ -152,7 +159,7 @@ int CmdFabric(const Context& ctx, const std::vector<std::string>& args) {
   auto described = handle->Describe();
   if (!described.ok()) return Fail(Prefix(described.status(), "fabric set"));
   const FabricInfo& have = *described;
-  FabricPolicy policy{have.host, have.unknown_drop, have.ipvlan_mode, have.ipvlan_flag, std::nullopt};
+  FabricPolicy policy{have.host, have.unknown_drop, have.ipvlan_mode, have.ipvlan_flag, std::nullopt, std::nullopt};
   if (auto s = OnOffOption(*parsed, "--host", policy.host); !s.ok()) return Fail(Annotate(s, "fabric set"));
   if (auto v = parsed->Get("--unknown")) {
     if (*v != "pass" && *v != "drop")
@@ -168,6 +175,11 @@ int CmdFabric(const Context& ctx, const std::vector<std::string>& args) {
     if (!n.ok()) return Fail(Annotate(n.status(), "fabric set"));
     policy.dhcp_max_leases = *n;
   }
+  if (auto v = parsed->Get("--storm-limit")) {
+    auto pps = ParseStormLimit("--storm-limit", *v);
+    if (!pps.ok()) return Fail(Annotate(pps.status(), "fabric set"));
+    policy.storm_limit = *pps;
+  }
   if (parsed->options.empty())
     return Fail(absl::InvalidArgumentError(absl::StrCat("fabric set ", name, ": nothing to change")));
   if (auto s = handle->SetPolicy(policy); !s.ok()) return Fail(s);
@@ -177,7 +189,8 @@ int CmdFabric(const Context& ctx, const std::vector<std::string>& args) {
                {"unknown", policy.unknown_drop ? "drop" : "pass"},
                {"ipvlan_mode", std::string(IpvlanModeName(policy.ipvlan_mode))},
                {"ipvlan_flag", std::string(IpvlanFlagName(policy.ipvlan_flag))},
-               {"dhcp_max_leases", policy.dhcp_max_leases.value_or(have.dhcp_max_leases)}});
+               {"dhcp_max_leases", policy.dhcp_max_leases.value_or(have.dhcp_max_leases)},
+               {"storm_limit", policy.storm_limit.value_or(have.storm_limit)}});
   return 0;
 }
 

@@ -37,6 +37,7 @@ absl::Status GivenCommon(const ParsedArgs& parsed, absl::string_view command, Gi
     *field = *on;
   }
   if (parsed.Has("--allow-ip")) given.allow_ips = parsed.GetAll("--allow-ip");
+  given.storm_limit = parsed.Get("--storm-limit");
   return absl::OkStatus();
 }
 
@@ -54,7 +55,7 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("port add", args,
                       {{"--fabric"}, {"--netns"}, {"--ifname"}, {"--tap"}, {"--user"}, {"--group"}, {"--multi-queue", false}, {"--type"}, {"--mode"},
                        {"--mac"}, {"--ip", true, true}, {"--source", true, true}, {"--hairpin"}, {"--isolated"},
-                       {"--spoofchk"}, {"--nodst", false}, {"--allow-ip", true, true}, {"--mtu"}},
+                       {"--spoofchk"}, {"--nodst", false}, {"--allow-ip", true, true}, {"--mtu"}, {"--storm-limit"}},
                       0, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   auto fabric = parsed->Get("--fabric");
@@ -99,7 +100,7 @@ int CmdPortAdd(const Context& ctx, const std::vector<std::string>& args) {
 int CmdPortSet(const Context& ctx, const std::vector<std::string>& args) {
   auto parsed = Parse("port set", args,
                       {{"--type"}, {"--mode"}, {"--mac"}, {"--hairpin"}, {"--isolated"}, {"--spoofchk"}, {"--nodst"},
-                       {"--allow-ip", true, true}},
+                       {"--allow-ip", true, true}, {"--storm-limit"}},
                       1, 1);
   if (!parsed.ok()) return Fail(parsed.status());
   const std::string& dev = parsed->positionals[0];

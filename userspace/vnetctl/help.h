@@ -23,7 +23,7 @@ commands:
                                   on it: one segment across hosts (docs/multihost.md)
   detach UPLINK|NAME              remove a fabric, its programs, pins and the ports vnet created
   fabric set NAME [--host on|off] [--unknown pass|drop] [--ipvlan-mode M] [--ipvlan-flag F]
-                  [--dhcp-max-leases N]
+                  [--dhcp-max-leases N] [--storm-limit PPS|off]
                                   change a live fabric's policies
   port add DEV --fabric NAME [OPTIONS]
   port add --fabric NAME --netns NS [--ifname IF] [OPTIONS]
@@ -64,7 +64,7 @@ inline constexpr const char* kAttachHelp = R"(usage: vnetctl attach UPLINK [--fa
                       [--ipvlan-mode l2|l3|l3s] [--ipvlan-flag bridge|private|vepa]
                       [--host on|off] [--unknown pass|drop] [--xdp-mode auto|native|generic|none]
                       [--xdp-redirect auto|on|off] [--tc-hook auto|tcx|cls_bpf] [--force]
-                      [--dhcp-max-leases N]
+                      [--dhcp-max-leases N] [--storm-limit PPS|off]
        vnetctl attach --vxlan VNI --underlay DEV [--local ADDR] [--remote ADDR]...
                       [--dstport PORT] [--vxlan-name NAME] [--fabric NAME] [the options above]
 
@@ -120,6 +120,16 @@ ports).
                   until the lease (option 51) ends; one beyond the cap, for
                   the host's or another port's address, or reflected from a
                   port is dropped (not delivered) and counted as dhcp.
+  --storm-limit PPS|off
+                  storm control for the whole fabric: at most PPS group
+                  (broadcast and multicast) frames a second are flooded,
+                  from the wire, the host stack and the ports together, with
+                  bursts of a tenth of a second's worth (at least 8 frames).
+                  The rest are dropped and counted as storm (on the slot the
+                  frame came from; the host stack's still leave on the wire,
+                  without copies to the ports). 1 to 10000000; off or 0: no
+                  limit (the default). Unknown unicast is never flooded by
+                  vnet, so no limit applies to it (docs/operations.md).
   --force         replace an XDP program on UPLINK that vnet does not own
 
 VXLAN (one segment across hosts over an IP underlay, docs/multihost.md):
@@ -151,7 +161,7 @@ inline constexpr const char* kPortHelp = R"(usage: vnetctl port add DEV --fabric
        vnetctl port add ... --type ipvlan | --ip ADDR[/PLEN]... [--isolated on|off] [--spoofchk on|off]
        vnetctl port set DEV [--type macvlan|ipvlan] [--mode M] [--mac MAC] [--hairpin on|off]
                         [--isolated on|off] [--spoofchk on|off] [--nodst on|off]
-                        [--allow-ip ADDR|NET/PLEN]... | [--allow-ip none]
+                        [--allow-ip ADDR|NET/PLEN]... | [--allow-ip none] [--storm-limit PPS|off]
        vnetctl port del DEV
 
 port add attaches a veth host end (or a tap) DEV. With --netns it first
@@ -200,6 +210,14 @@ options:
                    port set replaces the whole list; --allow-ip none (alone)
                    clears it. Refused on ipvlan ports, whose sources are their
                    --ip addresses.
+  --storm-limit PPS|off
+                   storm control: at most PPS broadcast and multicast frames
+                   a second from this port (bursts of a tenth of a second's
+                   worth, at least 8 frames); the rest are dropped before
+                   they are flooded or sent out, counted as storm on the
+                   port. What passes still counts against the fabric's
+                   --storm-limit. 1 to 10000000; off or 0: no limit (the
+                   default). port set changes it live.
   --type macvlan|ipvlan
                    the port's kind; default: ipvlan if --ip is given, else the
                    fabric's --type. An ipvlan port shares the uplink's MAC and
@@ -373,11 +391,12 @@ one pass with --once.
 )"},
     {"fabric", R"(usage: vnetctl [-j] fabric set NAME [--host on|off] [--unknown pass|drop]
                               [--ipvlan-mode l2|l3|l3s] [--ipvlan-flag bridge|private|vepa]
-                              [--dhcp-max-leases N]
+                              [--dhcp-max-leases N] [--storm-limit PPS|off]
 
 Changes a live fabric's policies without touching its ports: --host (the host
 stack as a member of the fabric), --unknown (unicast to no port: to the host
-stack, or dropped in XDP), the ipvlan mode and flag of its ipvlan ports and
+stack, or dropped in XDP), the ipvlan mode and flag of its ipvlan ports, the
+fabric's storm limit on flooded group frames (off: none) and
 the DHCP leases each l2 ipvlan port may hold (see vnetctl help attach; a
 lower cap keeps existing leases until they end). Entering l3s adds the host routes, neighbours and
 forwarding l3s needs, leaving it removes them; the container side of ports

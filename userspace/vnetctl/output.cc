@@ -104,6 +104,8 @@ nlohmann::json PortToJson(const PortInfo& port) {
       {"sources", Sources(port)},
       // Empty: no IP source check (an ipvlan port's are its addresses).
       {"allow_ips", AllowIpTexts(port.allow_ips)},
+      // Group frames the port may send per second; 0: no limit.
+      {"storm_limit", port.storm_limit},
       {"up", port.up},
       {"carrier", port.carrier},
       // Who made the port, as engines record it (cni:NETWORK:CONTAINER:IFNAME,
@@ -131,6 +133,8 @@ nlohmann::json FabricToJson(const FabricInfo& fabric) {
       {"unknown", fabric.unknown_drop ? "drop" : "pass"},
       {"host", fabric.host},
       {"dhcp_max_leases", fabric.dhcp_max_leases},
+      // Group frames flooded in the fabric per second; 0: no limit.
+      {"storm_limit", fabric.storm_limit},
       {"defunct", fabric.defunct},
       {"vxlan", VxlanToJson(fabric.vxlan)},
       {"ports", ports},
@@ -167,6 +171,7 @@ std::string FabricsToText(const std::vector<FabricInfo>& fabrics) {
                           PortKindName(f.type), IpvlanModeName(f.ipvlan_mode), IpvlanFlagName(f.ipvlan_flag),
                           f.xdp_mode.empty() ? "none" : f.xdp_mode, f.xdp_redirect ? "" : " (redirect off)", f.tc_hook, f.unknown_drop ? "drop" : "pass",
                           f.host ? "on" : "off", f.defunct ? " DEFUNCT" : "");
+    if (f.storm_limit) absl::StrAppend(&out, "  storm-limit: ", StormLimitText(f.storm_limit), "\n");
     if (f.vxlan) {
       const VxlanInfo& v = *f.vxlan;
       absl::StrAppendFormat(&out, "  vxlan vni %d underlay %s local %s dstport %d mtu %d (%s)\n", v.vni,
@@ -190,6 +195,7 @@ std::string FabricsToText(const std::vector<FabricInfo>& fabrics) {
       if (!p.sources.empty()) absl::StrAppend(&out, "    sources: ", absl::StrJoin(Sources(p), " "), "\n");
       if (!p.allow_ips.empty())
         absl::StrAppend(&out, "    allow-ip: ", absl::StrJoin(AllowIpTexts(p.allow_ips), " "), "\n");
+      if (p.storm_limit) absl::StrAppend(&out, "    storm-limit: ", StormLimitText(p.storm_limit), "\n");
       if (p.type == PortKind::kIpvlan)
         absl::StrAppend(&out, "    ipvlan, addresses: ", p.addresses.empty() ? "none" : absl::StrJoin(AddressTexts(p), " "),
                         "\n");

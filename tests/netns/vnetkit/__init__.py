@@ -33,8 +33,8 @@ from .fixture import (OLD_ABIS, PIN_ROOT, PY, SRC, VNETCTL, CommandError, Topolo
                       script, skip, spawn, temp_file, unique, wait_until, which)
 from .topology import (NET, addresses, build_l2, build_ports, flush_neighbours, link_json, link_local, mac_of,
                        set_switch_hairpin, static_neighbour, wait_dad, wait_ready)
-from .probes import (arping, arping_mac, expect, expect_reach, forget, iperf, ndisc6, ping, ping_all, ping_count,
-                     reaches, unicast_count)
+from .probes import (Pinger, arping, arping_mac, expect, expect_reach, forget, iperf, ndisc6, ping, ping_all,
+                     ping_count, reaches, unicast_count)
 from .vnetstate import (container_ports, drops_grew, fabric_doc, fabric_drops, pinned_links, port_stats, prog_names,
                         stat, tcx_ingress, vnet_link_ids, vnetctl_pids_in)
 from .capture import Capture, Sniffer, Tcpdump, capture, capture_during, counting_ns, interrupt, sniffing, src_macs

@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 
+from .capture import interrupt
 from .fixture import wait_until
 from .topology import static_neighbour
 
@@ -130,3 +131,24 @@ def unicast_count(topo, eps, ports, src, dst, count=5):
     finally:
         for a, b in ((src, dst), (dst, src)):
             topo.ip(a, "neigh", "del", eps[b][2], "dev", "eth0", check=False)
+
+
+class Pinger:
+    """ping -i 0.01 from one endpoint to another until stop(); stop() returns
+    (sent, the icmp_seqs never answered but the last, duplicates)."""
+
+    def __init__(self, topo, eps, src, dst):
+        self.title = f"{src} -> {dst}"
+        self.proc = subprocess.Popen(["ip", "netns", "exec", topo.ns(eps[src][0]), "ping", "-n", "-i", "0.01",
+                                      "-W", "1", "-c", "100000", eps[dst][2]],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def stop(self):
+        out = interrupt(self.proc)
+        m = re.search(r"(\d+) packets transmitted", out)
+        sent = int(m.group(1)) if m else 0
+        answered = {int(seq) for seq in re.findall(r"icmp_seq=(\d+) ttl=", out)}
+        dups = len(re.findall(r"\(DUP!\)", out))
+        # The echo in flight when ping was stopped may not be answered yet.
+        lost = [seq for seq in range(1, sent) if seq not in answered]
+        return sent, lost, dups
