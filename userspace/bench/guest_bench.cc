@@ -344,7 +344,7 @@ void PrintGuests(const json& g) {
   std::printf("Guests: QEMU (TCG, 1 vCPU, virtio-net) TCP with the external host, on a vnet tap port and on a kernel "
               "macvtap; medians of %d reps x %g s\n",
               g.value("reps", 0), g.value("seconds", 0.0));
-  std::printf("%-28s %12s %12s\n", "metric", "vnet", "macvtap");
+  std::printf("%-34s %12s %12s\n", "metric", "vnet", "macvtap");
   for (const auto& d : kDirections) {
     const std::pair<const char*, const char*> rows[] = {
         {"mbit_s", "Mbit/s"},
@@ -355,7 +355,7 @@ void PrintGuests(const json& g) {
         {"wire_frame_bytes", "wire frame bytes"},
         {"dev_drops", "device drops"}};
     for (const auto& [field, label] : rows) {
-      std::printf("%-28s", absl::StrCat(d.label, " ", label).c_str());
+      std::printf("%-34s", absl::StrCat(d.label, " ", label).c_str());
       for (const auto& n : names) {
         json m = sys.contains(n) ? sys[n][d.key][field]["median"] : json();
         std::printf(" %12s", num(m, "%.1f").c_str());
