@@ -57,6 +57,7 @@ struct GuestRun {
   double wire_frames_s = 0;     // frames the external host's wire took in (or sent, for -R) per second
   double wire_frame_bytes = 0;  // their average size: ~1514 means segmented, tens of KB means GSO intact
   double dev_drops = 0;         // frames the tap or macvtap dropped (either way) during the run
+  double acks_per_mb = 0;       // frames the other way (the receiver's ACKs) per MB of data
 };
 
 // Packets, bytes and drops of one device, from `ip -s -j link`.
@@ -203,6 +204,8 @@ absl::StatusOr<GuestRun> Measure(GuestSystem& s, const Direction& d, double seco
   double bytes = to_ext ? w1.rx_bytes - w0.rx_bytes : w1.tx_bytes - w0.tx_bytes;
   g.wire_frames_s = wall > 0 ? frames / wall : 0;
   g.wire_frame_bytes = frames > 0 ? bytes / frames : 0;
+  double acks = to_ext ? w1.tx_packets - w0.tx_packets : w1.rx_packets - w0.rx_packets;
+  g.acks_per_mb = bytes > 0 ? acks / (bytes / 1e6) : 0;
   g.dev_drops = d1.drops - d0.drops;
   return g;
 }
@@ -225,7 +228,8 @@ json RunJson(const std::optional<GuestRun>& r) {
           {"host_softirq_pct", r->host_softirq_pct},
           {"wire_frames_s", r->wire_frames_s},
           {"wire_frame_bytes", r->wire_frame_bytes},
-          {"dev_drops", r->dev_drops}};
+          {"dev_drops", r->dev_drops},
+          {"acks_per_mb", r->acks_per_mb}};
 }
 
 }  // namespace
@@ -313,7 +317,8 @@ json RunGuests(const Config& cfg, int& seq) {
                   {"mbit_per_qemu_core", Series(runs, [](const GuestRun& r) { return r.mbit_per_core; })},
                   {"host_softirq_pct", Series(runs, [](const GuestRun& r) { return r.host_softirq_pct; })},
                   {"wire_frame_bytes", Series(runs, [](const GuestRun& r) { return r.wire_frame_bytes; })},
-                  {"dev_drops", Series(runs, [](const GuestRun& r) { return r.dev_drops; })}};
+                  {"dev_drops", Series(runs, [](const GuestRun& r) { return r.dev_drops; })},
+                  {"acks_per_mb", Series(runs, [](const GuestRun& r) { return r.acks_per_mb; })}};
     }
     sys[s.kind] = j;
   }
@@ -353,7 +358,8 @@ void PrintGuests(const json& g) {
         {"mbit_per_qemu_core", "Mbit/s per QEMU core"},
         {"host_softirq_pct", "host softirq %"},
         {"wire_frame_bytes", "wire frame bytes"},
-        {"dev_drops", "device drops"}};
+        {"dev_drops", "device drops"},
+        {"acks_per_mb", "ACK frames per MB"}};
     for (const auto& [field, label] : rows) {
       std::printf("%-34s", absl::StrCat(d.label, " ", label).c_str());
       for (const auto& n : names) {

@@ -102,8 +102,10 @@ tap port (vnetctl port add --tap; QEMU attaches by name) and the same guest
 on a kernel macvtap of the uplink (QEMU gets /dev/tapN as fd=N), both built
 and booted once, measured one after the other, --reps N repetitions
 (default 3) of --guest-seconds S (default 10) each, order alternating;
-medians, QEMU's CPU share and the machine's softirq share during each run,
-the offloads QEMU negotiated on each device, and vnet/macvtap run by run.
+medians, QEMU's CPU share (and its in-kernel part, and Mbit/s per QEMU
+core), the machine's softirq share, the external host's frame sizes and ACK
+frames per MB during each run, device drops, the offloads QEMU negotiated
+on each device, and vnet/macvtap run by run (also per QEMU core).
 TCG makes absolute numbers small: the ratio is what counts. The guest kit
 (kernel and busybox initramfs) is --guest-kit DIR (vmlinuz, initrd.gz) or
 made by tests/netns/vnetkit/guest.py in the build tree (the first run
