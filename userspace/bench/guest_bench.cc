@@ -270,7 +270,7 @@ json RunGuests(const Config& cfg, int& seq) {
     Progress(absl::StrCat("[guests] ", s.kind, ": building and booting the guest"));
     absl::Status st = BuildSystem(s, *kit, cfg, absl::StrCat(tag, "s", ++phase));
     if (st.ok()) st = CheckGuest(s);
-    if (!st.ok()) {
+    if (!st.ok() && !g_stop) {
       ProgressDone();
       out["errors"][s.kind] = absl::StrCat("setup: ", st.message());
       std::fprintf(stderr, "vnet-bench: guests %s: %s\n", s.kind.c_str(), std::string(st.message()).c_str());
@@ -285,6 +285,7 @@ json RunGuests(const Config& cfg, int& seq) {
         if (g_stop || out.contains("errors")) break;
         Progress(absl::StrFormat("[guests] rep %d/%d %s: %s TCP, %g s", rep, cfg.reps, s->kind, d.label, secs));
         absl::StatusOr<GuestRun> r = Measure(*s, d, secs);
+        if (!r.ok() && g_stop) break;  // interrupted: no error, the run says it is incomplete
         if (!r.ok()) {
           ProgressDone();
           out["errors"][s->kind] = absl::StrCat("rep ", rep, " ", d.label, ": ", r.status().message());

@@ -27,6 +27,7 @@
 #include "absl/strings/strip.h"
 #include "base/errors.h"
 #include "bench/exec.h"
+#include "bench/teardown.h"
 #include "bench/topology.h"
 
 namespace vnet::bench {
@@ -146,6 +147,8 @@ absl::StatusOr<std::string> GuestVm::NextLine(std::chrono::steady_clock::time_po
       if (tail_.size() > 12) tail_.pop_front();
       return line;
     }
+    // SIGINT/SIGTERM: give up at once; the caller tears down (QEMU included).
+    if (g_stop) return absl::CancelledError(absl::StrCat(name_, ": interrupted"));
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0)
       return absl::DeadlineExceededError(absl::StrCat(name_, ": console silent; last lines ", Tail()));
