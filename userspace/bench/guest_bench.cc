@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -285,6 +286,14 @@ json RunGuests(const Config& cfg, int& seq) {
         if (g_stop || out.contains("errors")) break;
         Progress(absl::StrFormat("[guests] rep %d/%d %s: %s TCP, %g s", rep, cfg.reps, s->kind, d.label, secs));
         absl::StatusOr<GuestRun> r = Measure(*s, d, secs);
+        // iperf3's server refuses connections for a moment after each test
+        // while it resets: try again then.
+        for (int again = 0; again < 3 && !r.ok() && !g_stop &&
+                            absl::StrContains(r.status().message(), "unable to connect");
+             ++again) {
+          std::this_thread::sleep_for(std::chrono::seconds(1));
+          r = Measure(*s, d, secs);
+        }
         if (!r.ok() && g_stop) break;  // interrupted: no error, the run says it is incomplete
         if (!r.ok()) {
           ProgressDone();
