@@ -76,6 +76,26 @@ def leftover_problems(prefix):
     return problems
 
 
+def iperf3_servers(prefix):
+    """iperf3 daemons whose pid file names this run's namespaces."""
+    return processes(b"iperf3", prefix.encode())
+
+
+def processes(program, word):
+    """Pids of running `program`s (the executable's name ends with it) with
+    `word` in one of their arguments."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(program) and any(word in a for a in argv):
+            found.append(int(pid))
+    return found
+
+
 def verdict(name, problems, success):
     """The test's exit status: 1 with every problem listed, or 0."""
     if problems:

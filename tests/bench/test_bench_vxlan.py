@@ -7,7 +7,6 @@ nothing is left behind (namespaces, fabric pins, links, iperf3 servers).
 Quick mode (1 repetition, 0.5 s, 1 s of TCP). Never asserts a speed: the
 machine may be shared and slow. Exit 77 (skip) without root.
 """
-import os
 import subprocess
 import sys
 
@@ -20,20 +19,6 @@ SYSTEMS = ("vnet", "macvlan")
 def root_links():
     out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
     return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if ":" in line}
-
-
-def iperf3_servers(prefix):
-    """iperf3 daemons whose pid file names this run's namespaces."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"iperf3") and any(prefix.encode() in a for a in argv):
-            found.append(int(pid))
-    return found
 
 
 def main():
@@ -78,7 +63,7 @@ def main():
     mine = [l for l in new_links if l in ("ul0", "vx0", "mvx", "gi", "go") or prefix in l]
     if mine:
         problems.append(f"links left in the root namespace: {mine}")
-    servers = iperf3_servers(prefix)
+    servers = benchrun.iperf3_servers(prefix)
     if servers:
         problems.append(f"iperf3 servers left running: {servers}")
     return benchrun.verdict("bench-vxlan", problems,

@@ -15,6 +15,7 @@
 #include "bench/cases.h"
 #include "bench/cni.h"
 #include "bench/control_plane.h"
+#include "bench/guest_bench.h"
 #include "bench/json_out.h"
 #include "bench/options.h"
 #include "bench/plot.h"
@@ -88,6 +89,12 @@ int main(int argc, char** argv) {
                                           json(cfg.vxlan_sizes).dump().c_str(), cfg.reps, cfg.duration,
                                           cfg.tcp_seconds);
                            });
+  }
+  if (cfg.guests) {
+    return RunTimedSection(cfg, "iperf3 in a QEMU guest (TCG)", "guests", RunGuests, PrintGuests, [&](const json& doc) {
+      std::fprintf(stderr, "vnet-bench: guests, kernel %s, %ld CPUs, %d reps x %g s of TCP each way\n",
+                   doc["kernel"].get<std::string>().c_str(), cfg.cpus, cfg.reps, cfg.guest_seconds);
+    });
   }
   if (cfg.control_plane) {
     return RunTimedSection(cfg, "none (control plane)", "control_plane", RunControlPlane, PrintControlPlane,

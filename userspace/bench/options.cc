@@ -22,6 +22,7 @@ constexpr char kUsage[] = R"(usage: vnet-bench [--quick] [--reps N] [--duration 
                   [--cni-reference PATH] [--cni-ipam-dir DIR] [-j|--json FILE]
        vnet-bench --vxlan [--quick] [--sizes LIST] [--reps N] [--duration S] [--tcp-seconds S]
                   [--systems vnet,vnet-tc,macvlan] [--cpu-mode split|shared] [-j|--json FILE]
+       vnet-bench --guests [--quick] [--reps N] [--guest-seconds S] [--guest-kit DIR] [-j|--json FILE]
 
 Builds each topology in fresh namespaces for vnet, kernel macvlan (bridge
 mode), the Linux bridge (static FDB) and the floor (a bare redirect, no
@@ -93,6 +94,22 @@ XDP generator inside container A, counted as UDP datagrams container B's
 stack took in), --reps N repetitions (default 5) of --duration S, systems
 interleaved; ratios vnet/macvlan run by run, target at least equal.
 --quick: 1 repetition, 0.5 s, 1 s of TCP (the test suite's mode).
+
+--guests: virtual machines, TCP between a QEMU guest (TCG, 1 vCPU,
+virtio-net, iperf3 in its initramfs) and the external host, both ways
+(guest -> ext, and ext -> guest with iperf3 -R), with the guest on a vnet
+tap port (vnetctl port add --tap; QEMU attaches by name) and the same guest
+on a kernel macvtap of the uplink (QEMU gets /dev/tapN as fd=N), both built
+and booted once, measured one after the other, --reps N repetitions
+(default 3) of --guest-seconds S (default 10) each, order alternating;
+medians, QEMU's CPU share (and its in-kernel part, and Mbit/s per QEMU
+core), the machine's softirq share, the external host's frame sizes and ACK
+frames per MB during each run, device drops, the offloads QEMU negotiated
+on each device, and vnet/macvtap run by run (also per QEMU core).
+TCG makes absolute numbers small: the ratio is what counts. The guest kit
+(kernel and busybox initramfs) is --guest-kit DIR (vmlinuz, initrd.gz) or
+made by tests/netns/vnetkit/guest.py in the build tree (the first run
+downloads the Debian cloud kernel). --quick: 1 repetition of 3 s.
 )";
 
 std::string FindVnetctl() {
@@ -130,7 +147,7 @@ std::string FindCniPlugin() {
 std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
   Config& cfg = *config;
   std::string& generator = cfg.generator;
-  bool reps_set = false, duration_set = false, tcp_seconds_set = false;
+  bool reps_set = false, duration_set = false, tcp_seconds_set = false, guest_seconds_set = false;
   cfg.command = absl::StrJoin(std::vector<std::string>(argv, argv + argc), " ");
   auto list_u32 = [](const char* s, std::vector<std::uint32_t>& out) {
     out.clear();
@@ -182,6 +199,14 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
       cfg.cni = true;
     } else if (a == "--vxlan") {
       cfg.vxlan = true;
+    } else if (a == "--guests") {
+      cfg.guests = true;
+    } else if (a == "--guest-seconds") {
+      const char* v = value();
+      if (!absl::SimpleAtod(v, &cfg.guest_seconds) || cfg.guest_seconds < 1) bad(v);
+      guest_seconds_set = true;
+    } else if (a == "--guest-kit") {
+      cfg.guest_kit = value();
     } else if (a == "--containers") {
       const char* v = value();
       if (!list_u32(v, cfg.cni_containers)) bad(v);
@@ -245,7 +270,9 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
     cfg.ips = {1, 100};
     if (!tcp_seconds_set) cfg.tcp_seconds = 1;
     cfg.ping_count = 20;
+    if (!guest_seconds_set) cfg.guest_seconds = 3;
   }
+  if (cfg.guests && !reps_set && !cfg.quick) cfg.reps = 3;
   if (cfg.vxlan)
     for (const auto& s : cfg.systems)
       if (s != "vnet" && s != "vnet-tc" && s != "macvlan") {

@@ -49,6 +49,12 @@ struct Config {
   // next to kernel macvlan on the same VXLAN devices; frames of these sizes.
   bool vxlan = false;
   std::vector<std::uint32_t> vxlan_sizes = {64};
+  // --guests: TCP between a QEMU guest and the external host, the guest on
+  // a vnet tap port and on a kernel macvtap; `guest_seconds` per iperf3 run;
+  // the kit from `guest_kit` (empty: prepared in the build tree).
+  bool guests = false;
+  double guest_seconds = 10;
+  std::string guest_kit;
 };
 
 // Parses argv into *cfg (--quick's defaults applied). Returns the exit code

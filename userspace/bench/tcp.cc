@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -110,7 +112,11 @@ IperfServer::~IperfServer() {
     std::ifstream comm(absl::StrCat("/proc/", pid, "/comm"));
     std::string name;
     std::getline(comm, name);
-    if (name == "iperf3") ::kill(pid, SIGTERM);  // the server this object started
+    if (name == "iperf3" && ::kill(pid, SIGTERM) == 0) {  // the server this object started
+      // Gone before its namespace is: a loaded machine may take a while.
+      for (int i = 0; i < 50 && ::kill(pid, 0) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
   ::unlink(pidfile_.c_str());
 }

@@ -152,6 +152,19 @@ def with_libraries(binary):
     return {guest: os.path.realpath(host) for guest, host in files.items()}
 
 
+def archive_files(extra_files):
+    """newc()'s {path: (mode, bytes)} for {guest path: host path}, with the
+    parent directories first: the kernel makes none when it unpacks."""
+    files = {}
+    for guest_path, host_path in extra_files.items():
+        parts = guest_path.strip("/").split("/")
+        for i in range(1, len(parts)):
+            files.setdefault("/".join(parts[:i]), (0o040755, b""))
+        with open(host_path, "rb") as f:
+            files["/".join(parts)] = (0o100755, f.read())
+    return files
+
+
 def newc(files):
     """An uncompressed newc cpio archive of {path: (mode, bytes)}."""
     out = io.BytesIO()
@@ -219,13 +232,7 @@ class Guest:
         path = os.path.join(self._tmp, "initrd")
         with open(self.kit.initrd, "rb") as base, open(path, "wb") as out:
             shutil.copyfileobj(base, out)
-            files = {}
-            for guest_path, host_path in self.extra_files.items():
-                parts = guest_path.strip("/").split("/")
-                for i in range(1, len(parts)):  # parents first: the kernel makes no directories
-                    files.setdefault("/".join(parts[:i]), (0o040755, b""))
-                with open(host_path, "rb") as f:
-                    files["/".join(parts)] = (0o100755, f.read())
+            files = archive_files(self.extra_files)
             if self.script:
                 files["probe.sh"] = (0o100755, ("#!/bin/sh\n" + self.script).encode())
             if files:
@@ -336,3 +343,46 @@ def boot_all(guests, timeout=BOOT_TIMEOUT):
     booting ones included."""
     for g in guests:
         g.wait_ready(timeout)
+
+
+# -- for vnet-bench --guests ----------------------------------------------------------
+def bench_kit(out, binaries):
+    """The kit with `binaries` (and their libraries) in its initramfs, for a
+    program that boots guests itself: DIR/vmlinuz and DIR/initrd.gz (the
+    cached kit's initramfs with a second archive appended). Returns the paths."""
+    base = prepare("ldd", *binaries)
+    os.makedirs(out, exist_ok=True)
+    kernel, initrd = os.path.join(out, "vmlinuz"), os.path.join(out, "initrd.gz")
+    extra = {}
+    for b in binaries:
+        extra.update(with_libraries(b))
+    files = archive_files(extra)
+    tmp = f".{os.getpid()}.tmp"  # renamed into place: a concurrent run reads whole files
+    shutil.copy(base.kernel, kernel + tmp)
+    with open(base.initrd, "rb") as src, open(initrd + tmp, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+        if files:
+            dst.write(gzip.compress(newc(files), 1))
+    os.rename(kernel + tmp, kernel)
+    os.rename(initrd + tmp, initrd)
+    return {"kernel": kernel, "initrd": initrd}
+
+
+def main(argv):
+    import argparse
+    import json
+    ap = argparse.ArgumentParser(prog="python3 -m vnetkit.guest",
+                                 description="Prepares the guest kit (cached) for a program that boots guests itself.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare", help="write DIR/vmlinuz and DIR/initrd.gz; print their paths as JSON")
+    p.add_argument("--out", required=True, help="directory for vmlinuz and initrd.gz")
+    p.add_argument("--with", dest="binaries", action="append", default=[],
+                   help="a host program to copy into the initramfs with its libraries (repeatable)")
+    args = ap.parse_args(argv)
+    print(json.dumps(bench_kit(args.out, args.binaries)))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(sys.argv[1:]))
