@@ -15,6 +15,7 @@
 #include "bench/cases.h"
 #include "bench/cni.h"
 #include "bench/control_plane.h"
+#include "bench/flood.h"
 #include "bench/json_out.h"
 #include "bench/options.h"
 #include "bench/plot.h"
@@ -87,6 +88,15 @@ int main(int argc, char** argv) {
                                           doc["kernel"].get<std::string>().c_str(), cfg.cpus,
                                           json(cfg.vxlan_sizes).dump().c_str(), cfg.reps, cfg.duration,
                                           cfg.tcp_seconds);
+                           });
+  }
+  if (WantsFlood(cfg)) {
+    return RunTimedSection(cfg, "vnet-pktgen (XDP live frames) on the external host's wire", "flood", RunFlood,
+                           PrintFlood, [&](const json& doc) {
+                             std::fprintf(stderr, "vnet-bench: flooding at scale, kernel %s, %ld CPUs, ports %s, "
+                                                  "trials of %.2f s\n",
+                                          doc["kernel"].get<std::string>().c_str(), cfg.cpus,
+                                          json(cfg.cp_ports).dump().c_str(), cfg.flood_trial);
                            });
   }
   if (cfg.control_plane) {
