@@ -13,6 +13,8 @@
  *  - floor_tc: the same for the tc paths (port->port with redirect_peer,
  *    port->wire and the generator's injector with a plain egress redirect).
  *  - sink_tc: counts and drops what reaches a receiver's tc ingress.
+ *  - sink_unicast_tc: the same, counting only unicast destinations (a
+ *    receiver's unicast rate measured during a broadcast storm).
  * Every object instance is loaded with only the programs it uses; the globals
  * below are its configuration (the skeleton maps .bss).
  */
@@ -97,6 +99,25 @@ int sink_tc(struct __sk_buff *skb)
 	__u32 zero = 0;
 	struct sink_count *c = bpf_map_lookup_elem(&sink_counts, &zero);
 
+	if (c) {
+		c->packets++;
+		c->bytes += skb->len;
+	}
+	return TC_ACT_SHOT;
+}
+
+SEC("tc")
+int sink_unicast_tc(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u32 zero = 0;
+	struct sink_count *c;
+
+	if ((void *)(eth + 1) > data_end || (eth->h_dest[0] & 1))
+		return TC_ACT_SHOT;
+	c = bpf_map_lookup_elem(&sink_counts, &zero);
 	if (c) {
 		c->packets++;
 		c->bytes += skb->len;

@@ -16,6 +16,7 @@
 #include "bench/cni.h"
 #include "bench/control_plane.h"
 #include "bench/guest_bench.h"
+#include "bench/flood.h"
 #include "bench/json_out.h"
 #include "bench/options.h"
 #include "bench/plot.h"
@@ -95,6 +96,15 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "vnet-bench: guests, kernel %s, %ld CPUs, %d reps x %g s of TCP each way\n",
                    doc["kernel"].get<std::string>().c_str(), cfg.cpus, cfg.reps, cfg.guest_seconds);
     });
+  }
+  if (WantsFlood(cfg)) {
+    return RunTimedSection(cfg, "vnet-pktgen (XDP live frames) on the external host's wire", "flood", RunFlood,
+                           PrintFlood, [&](const json& doc) {
+                             std::fprintf(stderr, "vnet-bench: flooding at scale, kernel %s, %ld CPUs, ports %s, "
+                                                  "trials of %.2f s\n",
+                                          doc["kernel"].get<std::string>().c_str(), cfg.cpus,
+                                          json(cfg.cp_ports).dump().c_str(), cfg.flood_trial);
+                           });
   }
   if (cfg.control_plane) {
     return RunTimedSection(cfg, "none (control plane)", "control_plane", RunControlPlane, PrintControlPlane,

@@ -18,6 +18,8 @@ constexpr char kUsage[] = R"(usage: vnet-bench [--quick] [--reps N] [--duration 
                   [--paths LIST] [--sizes LIST] [--macs LIST] [--ips LIST] [--systems LIST] [--no-tcp]
                   [--tcp-seconds S] [--cpu-mode split|shared] [--generator xdp|pktgen] [--vnetctl PATH]
        vnet-bench --control-plane [--ports LIST] [--samples N] [-j|--json FILE] [--vnetctl PATH]
+       vnet-bench --paths broadcast|multicast --ports LIST [--trial S] [--storm-limit PPS]
+                  [--systems LIST] [--cpu-mode split|shared] [-j|--json FILE]
        vnet-bench --cni [--containers LIST] [--samples N] [--parallel N] [--cni-plugin PATH]
                   [--cni-reference PATH] [--cni-ipam-dir DIR] [-j|--json FILE]
        vnet-bench --vxlan [--quick] [--sizes LIST] [--reps N] [--duration S] [--tcp-seconds S]
@@ -70,6 +72,23 @@ at the largest size; detach of that fabric against deleting as many
 macvlans. In process (libvnet calls against a long-lived `ip -batch`) and by
 CLI (a vnetctl process against the ip commands). Uplinks: veths in private
 namespaces.
+
+--paths broadcast (or multicast, or both) with --ports LIST: flooding at
+scale. For vnet, kernel macvlan and the Linux bridge in turn (--systems to
+pick), one topology each grown through the --ports sizes (e.g.
+4,32,128,1000): N bridge-mode ports whose container ends share one
+namespace, created in batches. Frames from the external namespace (to
+ff:ff:ff:ff:ff:ff, or to 01:00:5e:00:00:01, 224.0.0.1, which every port
+joins) are counted where they land, per port, from the container ends'
+receive counters. For each N: (a) the highest offered rate at which every
+port receives >= 99 % of the frames (a geometric binary search on the
+generator's rate, trials of --trial S, default 0.3); (b) at the generator's
+full rate, delivered copies per second and the CPU time per copy (busy time
+of every CPU from /proc/stat, less the generator thread's own); (c,
+broadcast only) unicast frames per second from port 1 to port 2 (the
+generator inside the ports' namespace) alone and during a full-rate storm
+from the wire; with --storm-limit PPS, vnet's also with `vnetctl fabric set
+--storm-limit PPS` (storm control). Prints how each grows with N.
 
 --cni: the vnet CNI plugin (--cni-plugin, default vnet-macvlan of this build
 or $VNET_CNI_PLUGIN) against the reference macvlan plugin (--cni-reference,
@@ -189,8 +208,15 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
     } else if (a == "--ports") {
       const char* v = value();
       if (!list_u32(v, cfg.cp_ports)) bad(v);
+      cfg.ports_set = true;
       std::sort(cfg.cp_ports.begin(), cfg.cp_ports.end());
       cfg.cp_ports.erase(std::unique(cfg.cp_ports.begin(), cfg.cp_ports.end()), cfg.cp_ports.end());
+    } else if (a == "--trial") {
+      const char* v = value();
+      if (!absl::SimpleAtod(v, &cfg.flood_trial) || cfg.flood_trial < 0.05 || cfg.flood_trial > 60) bad(v);
+    } else if (a == "--storm-limit") {
+      const char* v = value();
+      if (!absl::SimpleAtoi(v, &cfg.storm_limit) || cfg.storm_limit == 0) bad(v);
     } else if (a == "--samples") {
       const char* v = value();
       if (!absl::SimpleAtoi(v, &cfg.cp_samples) || cfg.cp_samples < 1) bad(v);
@@ -281,10 +307,15 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Config* config) {
       }
   for (const auto& p : cfg.paths)
     if (p != "wire-port" && p != "port-port" && p != "port-wire" && p != "broadcast" && p != "unknown" && p != "macs" &&
-        p != "ips") {
+        p != "ips" && p != "multicast") {
       std::fprintf(stderr, "vnet-bench: --paths: unknown path '%s'\n", p.c_str());
       return 2;
     }
+  if (std::find(cfg.paths.begin(), cfg.paths.end(), "multicast") != cfg.paths.end() &&
+      (!cfg.ports_set || cfg.control_plane)) {
+    std::fprintf(stderr, "vnet-bench: --paths multicast is a flooding-at-scale path: give --ports LIST\n");
+    return 2;
+  }
   return std::nullopt;
 }
 

@@ -55,6 +55,13 @@ struct Config {
   bool guests = false;
   double guest_seconds = 10;
   std::string guest_kit;
+  // Flooding at scale (--paths broadcast|multicast with --ports): N
+  // bridge-mode ports per system, grown in one topology; each trial lasts
+  // flood_trial seconds; storm_limit > 0: vnet's (c) also runs with
+  // `fabric set --storm-limit` (storm control).
+  bool ports_set = false;
+  double flood_trial = 0.3;
+  std::uint64_t storm_limit = 0;
 };
 
 // Parses argv into *cfg (--quick's defaults applied). Returns the exit code

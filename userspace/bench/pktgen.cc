@@ -235,6 +235,7 @@ absl::StatusOr<GenResult> RunGenerator(const GenOptions& opts, const std::atomic
   // rate limit, 1/20 s worth followed by a sleep. The kernel itself works in
   // NAPI-sized batches of 64 frames, flushing the device after each.
   std::uint64_t per_call = opts.rate ? std::max<std::uint64_t>(1, opts.rate / 20) : 65536;
+  if (opts.rate && opts.max_burst) per_call = std::min<std::uint64_t>(per_call, opts.max_burst);
   for (;;) {
     if (stop && stop->load(std::memory_order_relaxed)) break;
     auto now = Clock::now();

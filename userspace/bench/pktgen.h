@@ -52,6 +52,9 @@ struct GenOptions {
   std::uint64_t count = 0;   // frames; 0 = until duration (or stop)
   double duration = 0;       // seconds; 0 = until count
   std::uint64_t rate = 0;    // frames/s; 0 = as fast as the core can
+  // Under a rate: at most this many frames per BPF_PROG_RUN call (each call
+  // is a burst at full speed); 0 = 1/20 s worth.
+  std::uint32_t max_burst = 0;
   int cpu = -1;              // pin the calling thread here while it runs (-1: leave)
 };
 

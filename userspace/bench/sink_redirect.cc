@@ -30,8 +30,9 @@ absl::StatusOr<std::uint32_t> IfindexIn(const std::string& dev) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Sink>> Sink::Attach(const std::string& netns, const std::string& dev) {
-  VNET_ASSIGN_OR_RETURN(AuxProgram prog, LoadOnly("sink_tc"));
+absl::StatusOr<std::unique_ptr<Sink>> Sink::Attach(const std::string& netns, const std::string& dev,
+                                                   bool unicast_only) {
+  VNET_ASSIGN_OR_RETURN(AuxProgram prog, LoadOnly(unicast_only ? "sink_unicast_tc" : "sink_tc"));
   auto sink = std::unique_ptr<Sink>(new Sink(std::move(prog)));
   VNET_ASSIGN_OR_RETURN(UniqueFd ns, OpenNamedNetns(netns));
   VNET_ASSIGN_OR_RETURN(ScopedNetns in, ScopedNetns::Enter(ns.get(), netns));

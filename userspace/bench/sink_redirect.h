@@ -18,7 +18,9 @@ namespace vnet::bench {
 // Counts and drops every frame reaching DEV's tc ingress (tcx).
 class Sink {
  public:
-  static absl::StatusOr<std::unique_ptr<Sink>> Attach(const std::string& netns, const std::string& dev);
+  // unicast_only: count only frames to a unicast MAC (drop all the same).
+  static absl::StatusOr<std::unique_ptr<Sink>> Attach(const std::string& netns, const std::string& dev,
+                                                      bool unicast_only = false);
   std::uint64_t Packets() const;
 
  private:

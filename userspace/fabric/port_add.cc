@@ -96,6 +96,11 @@ absl::StatusOr<PortInfo> AttachPort(Rtnl& rtnl, const LinkInfo& dev, const PortO
   // NAPI on the host end too: what the container sends is taken from the
   // veth's ring and GRO-merged, instead of queued to the backlog per packet.
   if (dev.kind == "veth") (void)SetGro(dev.name, true);
+  // No TSO on the host end of a veth whose peer has NAPI: the veth then puts
+  // what it sends (each flood copy) in the peer's own ring instead of the one
+  // per-CPU backlog all copies would share, which overflows past a few dozen
+  // ports (docs/architecture.md, "Flooding").
+  if (dev.kind == "veth" && flags.xdp_target) (void)SetTso(dev.name, false);
   if (!dev.admin_up()) {
     VNET_RETURN_IF_ERROR(Annotate(rtnl.SetUp(dev.ifindex, true, dev.name), what));
     undo.Push([&rtnl, &dev] { (void)rtnl.SetUp(dev.ifindex, false, dev.name); });

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -21,19 +22,32 @@
 
 namespace vnet {
 
-absl::Status SetGro(absl::string_view ifname, bool on) {
+namespace {
+
+// One legacy ethtool flag (ETHTOOL_SGRO, ETHTOOL_STSO, ...) on or off.
+absl::Status SetEthtoolFlag(std::uint32_t cmd, absl::string_view ifname, bool on, absl::string_view step) {
   UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!sock.valid()) return ErrnoStatus(errno, "open ethtool socket for", ifname);
   ethtool_value value{};
-  value.cmd = ETHTOOL_SGRO;
+  value.cmd = cmd;
   value.data = on ? 1 : 0;
   ifreq ifr{};
   std::string name(ifname);
   if (name.size() >= IFNAMSIZ) return absl::InvalidArgumentError(absl::StrCat(ifname, ": device name too long"));
   std::memcpy(ifr.ifr_name, name.c_str(), name.size() + 1);
   ifr.ifr_data = reinterpret_cast<char*>(&value);
-  if (::ioctl(sock.get(), SIOCETHTOOL, &ifr) != 0) return ErrnoStatus(errno, "enable GRO on", ifname);
+  if (::ioctl(sock.get(), SIOCETHTOOL, &ifr) != 0) return ErrnoStatus(errno, step, ifname);
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SetGro(absl::string_view ifname, bool on) {
+  return SetEthtoolFlag(ETHTOOL_SGRO, ifname, on, on ? "enable GRO on" : "disable GRO on");
+}
+
+absl::Status SetTso(absl::string_view ifname, bool on) {
+  return SetEthtoolFlag(ETHTOOL_STSO, ifname, on, on ? "enable TSO on" : "disable TSO on");
 }
 
 namespace {

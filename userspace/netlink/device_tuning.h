@@ -14,6 +14,11 @@ namespace vnet {
 // GRO on a veth gives it NAPI, which an XDP redirect into its peer needs.
 absl::Status SetGro(absl::string_view ifname, bool on);
 
+// TSO (all its kinds) on or off. A veth hands what it transmits to its
+// peer's own NAPI ring (when the peer has one) only if it has no TSO, else to
+// the shared per-CPU backlog.
+absl::Status SetTso(absl::string_view ifname, bool on);
+
 // A port's host end is plumbing, not a host interface: no IPv6 autoconf, no
 // router solicitations leaking into the container.
 absl::Status DisableIpv6(absl::string_view ifname);
