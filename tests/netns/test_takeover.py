@@ -123,7 +123,7 @@ def main():
         config = f"{PIN_ROOT}/{other}/vnet_config"
         dump = json.loads(run(["bpftool", "-j", "map", "lookup", "pinned", config, "key", "0", "0", "0", "0"]).stdout)
         value = [int(b, 16) for b in dump["value"]]
-        cookie = value[32:40]
+        cookie, this_abi = value[32:40], value[0]
         value[0] = 4  # abi_version, and the netns inode where ABI 4 kept it: as the ABI 4 vnet made it
         value[32:40] = list(os.stat(f"/run/netns/{ns}").st_ino.to_bytes(8, "little"))
         run(["bpftool", "map", "update", "pinned", config, "key", "0", "0", "0", "0", "value", *map(str, value)])
@@ -133,7 +133,7 @@ def main():
         r = vnetctl(ns, "down")
         checks.check("down leaves another ABI's fabric and says so", r.returncode == 0 and f"left {other}" in r.stderr and
                      os.path.isdir(f"{PIN_ROOT}/{other}"), r.stderr)
-        value[0] = 5
+        value[0] = this_abi
         value[32:40] = cookie
         run(["bpftool", "map", "update", "pinned", config, "key", "0", "0", "0", "0", "value", *map(str, value)])
         vnetctl(ns, "down")
