@@ -314,8 +314,12 @@ std::string Rate(const json& v) {
   return absl::StrFormat("%.0f", x);
 }
 
+// A pointer into `sys` itself: json::value() would return a copy, and a
+// pointer into it would dangle.
 const json* SizeOf(const json& sys, unsigned ports) {
-  for (const auto& s : sys.value("sizes", json::array()))
+  auto sizes = sys.find("sizes");
+  if (sizes == sys.end() || !sizes->is_array()) return nullptr;
+  for (const auto& s : *sizes)
     if (s["ports"].get<unsigned>() == ports) return &s;
   return nullptr;
 }
