@@ -8,6 +8,9 @@
  *
  * Why tc and not a devmap broadcast in XDP: the spec wants the host stack to
  * get its copy too, and an XDP program cannot both broadcast-redirect and pass.
+ * Each copy goes into its port's own veth ring, not the shared per-CPU
+ * backlog, because port add leaves the host end without TSO (see
+ * docs/architecture.md, "Flooding").
  */
 #ifndef VNET_BPF_FLOOD_H
 #define VNET_BPF_FLOOD_H
